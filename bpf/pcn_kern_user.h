@@ -1,0 +1,99 @@
+/* Structures and constants shared by the fast path (BPF) and user space.
+ *
+ * Each struct is defined once, here, and included by both sides; the
+ * _Static_asserts pin their layout so a change on one side cannot drift
+ * from the other silently.
+ */
+#ifndef PCN_KERN_USER_H
+#define PCN_KERN_USER_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#endif
+
+/* Slots in each PatchPanel program array; an instance's index is its slot. */
+#define PCN_MAX_CUBES 1024
+/* Ports per instance; port numbers run from 0 to PCN_MAX_PORTS - 1. */
+#define PCN_MAX_PORTS 256
+/* Netdevs that can be peered with a cube port at once. */
+#define PCN_MAX_NETDEVS 1024
+
+/* Names of the maps every fast path shares, pinned by the broker under
+ * <bpffs root>/shared/ (object names are limited to 15 characters). */
+#define PCN_MAP_PP_XDP "pcn_pp_xdp"
+#define PCN_MAP_PP_TC "pcn_pp_tc"
+#define PCN_MAP_FWD "pcn_fwd"
+#define PCN_MAP_NETDEV_IN "pcn_netdev_in"
+#define PCN_MAP_MD "pcn_md"
+#define PCN_MAP_STATS "pcn_cube_stats"
+
+/* Verdicts a cube's handler returns; the wrapper turns them into the hook's
+ * own (XDP_PASS, TC_ACT_SHOT, ...). */
+enum pcn_rx {
+	RX_OK = 0,       /* let the packet continue into the host stack */
+	RX_DROP = 1,     /* drop it */
+	RX_REDIRECT = 2, /* pcn_pkt_send chose a netdev: redirect there */
+};
+
+/* Per-packet metadata, kept in a per-CPU array across tail calls (a chain
+ * runs on one CPU with preemption off, so one slot per CPU is enough). */
+struct pcn_pkt_md {
+	__u32 cube_index;  /* instance running now (its PatchPanel slot) */
+	__u32 in_port;     /* port the packet entered that instance on */
+	__u32 out_ifindex; /* netdev chosen by pcn_pkt_send (RX_REDIRECT) */
+	__u32 hops;        /* cubes traversed so far in this chain */
+	__u32 reason;      /* slow-path reason, when sent up */
+	__u32 md[3];       /* cube-defined metadata for the slow path */
+};
+
+/* What a port is wired to. */
+enum pcn_peer_kind {
+	PCN_PEER_NONE = 0,
+	PCN_PEER_NETDEV = 1, /* ifindex: bpf_redirect out of it */
+	PCN_PEER_CUBE = 2,   /* cube_index/port: tail call into that instance */
+};
+
+/* Key and value of pcn_fwd: (instance, port) -> peer. Written by the broker
+ * only; read by pcn_pkt_send. */
+struct pcn_fwd_key {
+	__u32 cube_index;
+	__u32 port;
+};
+
+struct pcn_fwd_val {
+	__u32 kind;       /* enum pcn_peer_kind */
+	__u32 ifindex;    /* PCN_PEER_NETDEV */
+	__u32 cube_index; /* PCN_PEER_CUBE */
+	__u32 port;       /* PCN_PEER_CUBE: the peer's ingress port */
+};
+
+/* Value of pcn_netdev_in, keyed by ifindex: which instance and port a
+ * packet arriving on that netdev enters. */
+struct pcn_netdev_val {
+	__u32 cube_index;
+	__u32 port;
+};
+
+/* Per-instance counters (per-CPU array indexed by cube_index). */
+struct pcn_cube_stats {
+	__u64 rx_packets;      /* packets that entered the instance */
+	__u64 tx_netdev;       /* sent out of a netdev */
+	__u64 tx_cube;         /* handed to another cube */
+	__u64 drop_verdict;    /* the handler said RX_DROP */
+	__u64 drop_no_peer;    /* pcn_pkt_send to a port with no peer */
+	__u64 drop_tail_call;  /* tail call into an empty PatchPanel slot */
+	__u64 pass;            /* RX_OK: handed to the host stack */
+	__u64 reserved;
+};
+
+#ifndef __BPF__
+_Static_assert(sizeof(struct pcn_pkt_md) == 32, "pcn_pkt_md layout");
+_Static_assert(sizeof(struct pcn_fwd_key) == 8, "pcn_fwd_key layout");
+_Static_assert(sizeof(struct pcn_fwd_val) == 16, "pcn_fwd_val layout");
+_Static_assert(sizeof(struct pcn_netdev_val) == 8, "pcn_netdev_val layout");
+_Static_assert(sizeof(struct pcn_cube_stats) == 64, "pcn_cube_stats layout");
+#endif
+
+#endif /* PCN_KERN_USER_H */

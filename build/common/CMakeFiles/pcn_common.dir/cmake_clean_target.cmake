@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libpcn_common.a"
+)

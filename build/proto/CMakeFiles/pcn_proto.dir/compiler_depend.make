@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for pcn_proto.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,46 @@
+/* One logger for every Cubemesh process.
+ *
+ * A line carries a level, a stable message id ("BROKER-CUBE-LOST") that
+ * scripts and people can grep for, and free text. libbpf's and libyang's
+ * own output is routed here too (pcn_log_route_libbpf).
+ */
+#ifndef CUBEMESH_LOG_H
+#define CUBEMESH_LOG_H
+
+#include <stdarg.h>
+
+/* Same order and numbers as the YANG loglevel enumeration and LogRecord.level. */
+enum pcn_log_level {
+	PCN_LOG_TRACE = 0,
+	PCN_LOG_DEBUG = 1,
+	PCN_LOG_INFO = 2,
+	PCN_LOG_WARN = 3,
+	PCN_LOG_ERR = 4,
+	PCN_LOG_CRITICAL = 5,
+	PCN_LOG_OFF = 6,
+};
+
+/* Sets the process name shown on each line and the lowest level printed. */
+void pcn_log_init(const char *process, enum pcn_log_level min_level);
+void pcn_log_set_level(enum pcn_log_level min_level);
+enum pcn_log_level pcn_log_get_level(void);
+
+/* Returns the level named by s ("INFO", "debug"...), or -1. */
+int pcn_log_level_parse(const char *s);
+const char *pcn_log_level_name(enum pcn_log_level level);
+
+/* Logs one line: "<time> <process> <LEVEL> <ID>: <text>". */
+void pcn_logf(enum pcn_log_level level, const char *id, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void pcn_vlogf(enum pcn_log_level level, const char *id, const char *fmt, va_list ap);
+
+/* Routes libbpf's messages into this logger (warnings at WARN, the rest at DEBUG). */
+void pcn_log_route_libbpf(void);
+
+#define PCN_TRACE(id, ...) pcn_logf(PCN_LOG_TRACE, id, __VA_ARGS__)
+#define PCN_DEBUG(id, ...) pcn_logf(PCN_LOG_DEBUG, id, __VA_ARGS__)
+#define PCN_INFO(id, ...) pcn_logf(PCN_LOG_INFO, id, __VA_ARGS__)
+#define PCN_WARN(id, ...) pcn_logf(PCN_LOG_WARN, id, __VA_ARGS__)
+#define PCN_ERR(id, ...) pcn_logf(PCN_LOG_ERR, id, __VA_ARGS__)
+
+#endif

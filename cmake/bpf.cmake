@@ -12,6 +12,11 @@ function(cubemesh_bpf name)
   if(NOT ARG_HOOKS)
     set(ARG_HOOKS xdp tc)
   endif()
+  if(IS_ABSOLUTE ${ARG_SOURCE})
+    set(src ${ARG_SOURCE})
+  else()
+    set(src ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_SOURCE})
+  endif()
   set(outdir ${CMAKE_CURRENT_BINARY_DIR}/bpfgen)
   file(MAKE_DIRECTORY ${outdir})
   set(incs -I${CMAKE_SOURCE_DIR}/bpf -I/usr/include/x86_64-linux-gnu)
@@ -27,10 +32,9 @@ function(cubemesh_bpf name)
       OUTPUT ${obj}
       COMMAND ${CLANG_BPF} -O2 -g -target bpf -D__BPF__ -DPCN_HOOK_${HOOK}
               -Wall -Wno-unused-function ${incs}
-              -c ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_SOURCE} -o ${obj}
-      DEPENDS ${ARG_SOURCE} ${CMAKE_SOURCE_DIR}/bpf/pcn.h ${CMAKE_SOURCE_DIR}/bpf/pcn_kern_user.h
-              ${CMAKE_SOURCE_DIR}/bpf/pcn_maps.h
-      IMPLICIT_DEPENDS C ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_SOURCE}
+              -c ${src} -o ${obj}
+      DEPENDS ${src} ${CMAKE_SOURCE_DIR}/bpf/pcn_kern_user.h
+      IMPLICIT_DEPENDS C ${src}
       COMMENT "BPF ${name} (${hook})"
       VERBATIM)
     add_custom_command(

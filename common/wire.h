@@ -1,0 +1,72 @@
+/* Helpers for the messages between pcn-broker and the cube processes.
+ *
+ * Every process speaks proto/cubemesh.proto over nng; these functions are the
+ * one place where protobuf-c and nng meet, and where their errors become
+ * negative errnos (STYLE.md: convert once, at the boundary).
+ */
+#ifndef CUBEMESH_WIRE_H
+#define CUBEMESH_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "cubemesh.pb-c.h"
+
+/* Bumped on any incompatible change to proto/cubemesh.proto; the broker
+ * refuses a Register carrying another version. */
+#define PCN_PROTOCOL_VERSION 1
+
+/* Packs m into a new nng_msg (*out, set only on success; the caller sends or
+ * frees it). Returns 0 or -ENOMEM. */
+int pcn_wire_pack(const ProtobufCMessage *m, nng_msg **out);
+
+/* Unpacks buf[0..len) as a message of type desc into *out (set only on
+ * success; free it with protobuf_c_message_free_unpacked(*out, NULL)).
+ * Returns -EBADMSG when protobuf-c refuses the bytes (truncated, garbage,
+ * required field missing) and also when the message is nothing but a oneof
+ * (BrokerRequest, CubeRequest) and no member of it is set: such a request
+ * says nothing, and every handler would otherwise need its own check.
+ * -EINVAL on NULL arguments. */
+int pcn_wire_unpack(const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
+		    ProtobufCMessage **out);
+
+/* Storage for the strings a Cubemesh__Status points to, owned by the caller
+ * (usually on the stack next to the reply being built), so a status needs no
+ * freeing: it lives as long as the buffer. */
+struct pcn_wire_status_buf {
+	char tag[64];
+	char path[256];
+	char message[512];
+};
+
+/* Initializes st and fills it: code is 0 or a negative errno; http (0: none)
+ * is the status the user should see as-is; tag, path (either may be NULL)
+ * and the printf-style message (fmt NULL: none) are copied into buf,
+ * truncated if longer, and st points into buf. Nothing to free. */
+void pcn_wire_status_set(Cubemesh__Status *st, struct pcn_wire_status_buf *buf, int code, uint32_t http,
+			 const char *tag, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+/* The text to show for st: its message, else strerror(-code), else "OK". */
+const char *pcn_wire_status_text(const Cubemesh__Status *st);
+
+/* Returns the negative errno closest to an nng error (0 stays 0). Errors
+ * nng got from the system (NNG_ESYSERR) give back that errno; transport
+ * errors and unknown codes give -EPROTO and -EIO. */
+int pcn_wire_errno(int nng_err);
+
+/* Writes the nng URL of the socket `name` in sock_dir into buf:
+ * ("/run/cubemesh", "broker.sock") -> "ipc:///run/cubemesh/broker.sock".
+ * Returns 0, -EINVAL (empty sock_dir or name, or a name holding '/'), or -ENAMETOOLONG
+ * when buf is too small or the path would not fit in a unix socket address
+ * (nng would only fail later, at listen or dial, with a vaguer error). */
+int pcn_wire_url(char *buf, size_t n, const char *sock_dir, const char *name);
+
+/* Returns 1 if the process at the other end of pipe p runs as root, 0
+ * otherwise, including when the credentials cannot be read (not ipc). */
+int pcn_wire_peer_is_root(nng_pipe p);
+
+#endif

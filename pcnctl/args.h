@@ -1,0 +1,63 @@
+/* pcnctl's command line: global options, and the translation of the words
+ * that follow them into one HTTP request.
+ *
+ * pcnctl knows no YANG schema. It maps words to a URL with a fixed rule
+ * (polycubectl's syntax), and leaves every check of names and values to
+ * the broker, which answers with a RESTCONF error when something is wrong:
+ *
+ *   pcnctl <w1> <w2> ... <verb> [key ...] [k=v ...]
+ *
+ * Words before the verb are URL segments; positional words after add, del
+ * or show are list keys (one URL segment each, escaped); k=v pairs make a
+ * JSON object whose values are strings (the broker coerces them to the
+ * model's types). A "?" anywhere asks for help on the node instead.
+ */
+#ifndef PCNCTL_ARGS_H
+#define PCNCTL_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PCNCTL_DEFAULT_URL "http://127.0.0.1:9000/polycube/v1/"
+
+/* Global options. Filled by pcnctl_opts_init; release with pcnctl_opts_fini. */
+struct pcnctl_opts {
+	char *url;          /* base URL of the API, always ending with '/' */
+	const char *token;  /* bearer token, or NULL */
+	bool json;          /* -j: print the response as JSON */
+	bool verbose;       /* -v: print each HTTP request line on stderr */
+	bool help;          /* --help */
+	bool version;       /* --version */
+	int nwords;         /* the words left once options are removed */
+	char **words;       /* points into argv; the array itself is owned */
+};
+
+/* Parses argv (argv[0] is the program name). Options may appear anywhere
+ * before "--"; everything after "--" is a word. The URL and token default to
+ * $PCN_URL and $PCN_TOKEN. Returns 0, -EINVAL with a message in err for a
+ * usage error, or -ENOMEM. On error nothing needs releasing. */
+int pcnctl_opts_init(struct pcnctl_opts *o, int argc, char **argv, char *err, size_t errlen);
+void pcnctl_opts_fini(struct pcnctl_opts *o);
+
+/* What a list of words asks for. */
+struct pcnctl_request {
+	const char *method;  /* "GET", "POST", "PATCH" or "DELETE"; NULL with local_help */
+	char *path;          /* relative to the base URL: "helloworld/hw1/", "hw1/?help" */
+	char *body;          /* compact JSON text, or NULL for no body */
+	bool help;           /* the answer is the model's help for the node */
+	bool local_help;     /* print pcnctl's own usage: the broker has no help here */
+	char *words;         /* the path words joined by spaces, to print commands in help */
+};
+
+/* Translates the words into a request. Returns 0 and sets *out, -EINVAL with
+ * a message in err when the words are not a valid command, or -ENOMEM. */
+int pcnctl_request_create(struct pcnctl_request **out, int nwords, char *const *words,
+			  char *err, size_t errlen);
+void pcnctl_request_destroy(struct pcnctl_request *req);
+
+/* Percent-encodes one URL path segment: every byte outside RFC 3986's
+ * unreserved set is escaped, so "10.0.1.0/24" stays one segment. Returns a
+ * malloc'ed string or NULL on ENOMEM. */
+char *pcnctl_escape_segment(const char *s);
+
+#endif

@@ -1,0 +1,154 @@
+/* pcnctl: the command line over Cubemesh's REST API, with polycubectl's syntax.
+ *
+ * Exit status: 0 on a 2xx answer, 1 on an HTTP error (or an internal one),
+ * 2 on a usage error, 3 when the broker cannot be reached.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "args.h"
+#include "format.h"
+#include "http.h"
+
+#ifndef PCNCTL_VERSION
+#define PCNCTL_VERSION "0"
+#endif
+
+enum { EXIT_OK = 0, EXIT_HTTP = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+static void usage(FILE *out)
+{
+	fputs("Usage: pcnctl [options] <path words...> [add|del|set|show] [keys...] [k=v ...]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  pcnctl <svc> add <name> [k=v ...]      create an instance (POST /<svc>/<name>/)\n"
+	      "  pcnctl <name> [words...] show [keys]   read a node (GET); show is the default\n"
+	      "  pcnctl <name> [words...] set k=v ...   change leaves (PATCH)\n"
+	      "  pcnctl <name> <list> add <keys> [k=v]  add a list entry (POST)\n"
+	      "  pcnctl <name> [<list> <keys>] del      delete (DELETE)\n"
+	      "  pcnctl connect <cube:port> <peer>      wire a port to a netdev or a cube port\n"
+	      "  pcnctl disconnect <cube:port> <peer>\n"
+	      "  pcnctl attach <cube> <port> [position=auto|first|last | before=<c> | after=<c>]\n"
+	      "  pcnctl detach <cube> <port>\n"
+	      "  pcnctl cubes | services [<svc>] | topology | netdevs | version\n"
+	      "  pcnctl <words...> ?                     help for that node, from its model\n"
+	      "\n"
+	      "Options:\n"
+	      "  -j, --json         print the answer as JSON\n"
+	      "  -v, --verbose      print each HTTP request and status on stderr\n"
+	      "      --url URL      the API's address (default $PCN_URL, else\n"
+	      "                     " PCNCTL_DEFAULT_URL ")\n"
+	      "      --token TOKEN  send \"Authorization: Bearer TOKEN\" (default $PCN_TOKEN)\n"
+	      "  -h, --help         this text\n"
+	      "  -V, --version      pcnctl's version (the broker's: pcnctl version)\n"
+	      "\n"
+	      "Exit status: 0 success, 1 the broker refused, 2 usage error, 3 broker unreachable.\n",
+	      out);
+}
+
+/* Prints a successful answer: JSON when asked or when the body is JSON, else as is. */
+static void print_answer(const struct pcnctl_opts *o, const struct pcnctl_request *req,
+			 const struct pcnctl_response *res)
+{
+	json_t *doc = res->len ? json_loads(res->body, JSON_DECODE_ANY, NULL) : NULL;
+
+	if (!doc) {
+		/* Not JSON (/metrics is OpenMetrics text): print it untouched. */
+		fputs(res->body, stdout);
+		if (res->len && res->body[res->len - 1] != '\n')
+			fputc('\n', stdout);
+	} else if (o->json) {
+		pcnctl_print_json(stdout, doc);
+	} else if (req->help) {
+		pcnctl_print_help(stdout, doc, req->words);
+	} else {
+		pcnctl_print_text(stdout, doc);
+	}
+	json_decref(doc);
+}
+
+int main(int argc, char **argv)
+{
+	struct pcnctl_http_opts hopts = { 0 };
+	struct pcnctl_response res = { 0 };
+	struct pcnctl_request *req = NULL;
+	struct pcnctl_opts o;
+	char err[512] = "";
+	char *url = NULL;
+	int rc, status = EXIT_HTTP;
+
+	rc = pcnctl_opts_init(&o, argc, argv, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "pcnctl: %s\nTry 'pcnctl --help'.\n",
+			rc == -EINVAL ? err : strerror(-rc));
+		return rc == -EINVAL ? EXIT_USAGE : EXIT_HTTP;
+	}
+	if (o.help || o.version) {
+		if (o.help)
+			usage(stdout);
+		else
+			printf("pcnctl %s\n", PCNCTL_VERSION);
+		status = EXIT_OK;
+		goto out;
+	}
+	if (o.nwords == 0) {
+		usage(stderr);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	rc = pcnctl_request_create(&req, o.nwords, o.words, err, sizeof(err));
+	if (rc) {
+		if (rc == -EINVAL)
+			fprintf(stderr, "pcnctl: %s\nTry 'pcnctl --help'.\n", err);
+		else
+			fprintf(stderr, "pcnctl: %s\n", strerror(-rc));
+		status = rc == -EINVAL ? EXIT_USAGE : EXIT_HTTP;
+		goto out;
+	}
+	if (req->local_help) {
+		usage(stdout);
+		status = EXIT_OK;
+		goto out;
+	}
+	if (asprintf(&url, "%s%s", o.url, req->path) < 0) {
+		url = NULL;
+		fprintf(stderr, "pcnctl: %s\n", strerror(ENOMEM));
+		goto out;
+	}
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fprintf(stderr, "pcnctl: cannot initialise libcurl\n");
+		goto out;
+	}
+	hopts.token = o.token;
+	hopts.trace = o.verbose ? stderr : NULL;
+	rc = pcnctl_http_request(req->method, url, req->body, &hopts, &res, err, sizeof(err));
+	curl_global_cleanup();
+	if (rc == -EHOSTUNREACH || rc == -EIO) {
+		fprintf(stderr, "pcnctl: cannot reach the broker at %s: %s\n", o.url, err);
+		status = EXIT_UNREACHABLE;
+		goto out;
+	}
+	if (rc) {
+		fprintf(stderr, "pcnctl: %s\n", rc == -ENOMEM ? strerror(ENOMEM) : err);
+		goto out;
+	}
+	if (res.status >= 200 && res.status < 300) {
+		print_answer(&o, req, &res);
+		status = EXIT_OK;
+	} else {
+		pcnctl_print_error(stderr, res.status, res.body);
+		status = EXIT_HTTP;
+	}
+out:
+	pcnctl_response_fini(&res);
+	free(url);
+	pcnctl_request_destroy(req);
+	pcnctl_opts_fini(&o);
+	return status;
+}

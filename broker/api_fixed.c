@@ -1,0 +1,428 @@
+/* The fixed resources of the API: /, services, cubes, netdevs, connect,
+ * disconnect, attach, detach, topology, version, metrics. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "wire.h"
+
+static bool is_get(h2o_req_t *req)
+{
+	return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
+}
+
+static bool is_post(h2o_req_t *req)
+{
+	return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
+}
+
+static void reply_405(h2o_req_t *req, const char *allowed)
+{
+	struct broker_error err;
+
+	broker_error_set(&err, 405, "operation-not-supported", NULL, "use %s here", allowed);
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allowed, strlen(allowed));
+	broker_reply_error(req, &err);
+}
+
+static void reply_404(h2o_req_t *req, const char *what, const char *name)
+{
+	struct broker_error err;
+
+	broker_error_set(&err, 404, "invalid-value", NULL, "no %s named %s", what, name);
+	broker_reply_error(req, &err);
+}
+
+/* The second path segment ("" when absent), URL-decoding nothing: names here
+ * have no reserved characters. */
+static void sub_segment(const char *rest, size_t len, char *out, size_t n)
+{
+	size_t i = 0;
+
+	while (len && *rest == '/') {
+		rest++;
+		len--;
+	}
+	while (i < len && rest[i] != '/' && i + 1 < n) {
+		out[i] = rest[i];
+		i++;
+	}
+	out[i] = '\0';
+}
+
+static json_t *service_json(struct broker *b, const struct broker_service *s)
+{
+	json_t *j = json_object();
+	unsigned n = 0;
+
+	for (struct broker_instance *i = b->instances; i; i = i->next)
+		n += strcmp(i->service, s->name) == 0;
+	json_object_set_new(j, "name", json_string(s->name));
+	json_object_set_new(j, "version", json_string(s->version));
+	json_object_set_new(j, "description", json_string(s->description));
+	json_object_set_new(j, "min-kernel", json_string(s->min_kernel));
+	json_object_set_new(j, "kind", json_string(s->transparent ? "transparent" : "standard"));
+	json_object_set_new(j, "state", json_string(broker_svc_state_name(s->state)));
+	json_object_set_new(j, "pid", json_integer(s->pid));
+	json_object_set_new(j, "registrations", json_integer(s->registrations));
+	json_object_set_new(j, "instances", json_integer(n));
+	return j;
+}
+
+static void get_services(struct broker *b, h2o_req_t *req, const char *name)
+{
+	json_t *arr;
+
+	if (name[0]) {
+		struct broker_service *s = broker_service_find(b, name);
+
+		if (!s)
+			return reply_404(req, "service", name);
+		return broker_reply_json(req, 200, service_json(b, s));
+	}
+	arr = json_array();
+	for (struct broker_service *s = b->services; s; s = s->next)
+		json_array_append_new(arr, service_json(b, s));
+	broker_reply_json(req, 200, arr);
+}
+
+static void get_cubes(struct broker *b, h2o_req_t *req, const char *name)
+{
+	json_t *root;
+
+	if (name[0]) {
+		struct broker_instance *i = broker_instance_find(b, name);
+
+		if (!i)
+			return reply_404(req, "instance", name);
+		return broker_reply_json(req, 200, broker_instance_summary(b, i));
+	}
+	root = json_object();
+	for (struct broker_instance *i = b->instances; i; i = i->next) {
+		json_t *arr = json_object_get(root, i->service);
+
+		if (!arr) {
+			arr = json_array();
+			json_object_set_new(root, i->service, arr);
+		}
+		json_array_append_new(arr, broker_instance_summary(b, i));
+	}
+	broker_reply_json(req, 200, root);
+}
+
+static void get_netdevs(struct broker *b, h2o_req_t *req, const char *name)
+{
+	json_t *out = NULL;
+	int rc;
+
+	(void)b;
+	rc = name[0] ? broker_netdev_get(name, &out) : broker_netdevs_list(&out);
+	if (rc == -ENOENT || rc == -ENODEV)
+		return reply_404(req, "netdev", name);
+	if (rc) {
+		struct broker_error err;
+
+		broker_error_set(&err, 500, "operation-failed", NULL, "cannot list netdevs: %s", strerror(-rc));
+		return broker_reply_error(req, &err);
+	}
+	broker_reply_json(req, 200, out);
+}
+
+/* ---- POST /connect and /disconnect ---------------------------------------
+ * Each is one or two writes of a port's peer leaf, so they go through the
+ * same validation, cube apply, and datastore as a PATCH would. */
+
+struct multi {
+	struct broker_pending *pd;
+	int remaining;
+	int status;
+	struct broker_error err;
+	bool failed;
+};
+
+static void multi_done(struct broker *b, void *arg, const struct broker_error *err, int status)
+{
+	struct multi *m = arg;
+	h2o_req_t *req;
+
+	(void)b;
+	if (err && !m->failed) {
+		m->failed = true;
+		m->err = *err;
+	}
+	if (!err)
+		m->status = status;
+	if (--m->remaining > 0)
+		return;
+	req = broker_pending_take(m->pd);
+	if (req) {
+		if (m->failed)
+			broker_reply_error(req, &m->err);
+		else
+			broker_reply(req, 200, "application/json", NULL, 0);
+	}
+	free(m);
+}
+
+static int port_path(struct broker *b, const char *peer, char *out, size_t n, struct broker_error *err)
+{
+	const char *colon = strchr(peer, ':');
+	char cube[BROKER_NAME_MAX];
+	struct broker_instance *inst;
+
+	if (!colon)
+		return -EINVAL;
+	snprintf(cube, sizeof(cube), "%.*s", (int)(colon - peer), peer);
+	inst = broker_instance_find(b, cube);
+	if (!inst)
+		return broker_error_set(err, 404, "invalid-value", "/connect", "no instance named %s", cube);
+	snprintf(out, n, "/%s/%s/ports/%s/peer", inst->service, inst->name, colon + 1);
+	return 0;
+}
+
+static void post_connect(struct broker *b, h2o_req_t *req, bool connect)
+{
+	const char *p[2];
+	char paths[2][256], body[2][300];
+	bool is_port[2];
+	struct broker_error err;
+	json_error_t jerr;
+	json_t *j;
+	struct multi *m;
+	int n = 0;
+
+	j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, &jerr);
+	if (!j || !json_is_object(j)) {
+		broker_error_set(&err, 400, "malformed-message", "/connect",
+				 "the body must be {\"peer1\": \"cube:port\", \"peer2\": \"netdev or cube:port\"}");
+		json_decref(j);
+		return broker_reply_error(req, &err);
+	}
+	p[0] = json_string_value(json_object_get(j, "peer1"));
+	p[1] = json_string_value(json_object_get(j, "peer2"));
+	if (!p[0] || !p[1]) {
+		broker_error_set(&err, 400, "missing-element", "/connect", "peer1 and peer2 are both needed");
+		json_decref(j);
+		return broker_reply_error(req, &err);
+	}
+	for (int i = 0; i < 2; i++) {
+		int rc = port_path(b, p[i], paths[i], sizeof(paths[i]), &err);
+
+		is_port[i] = rc == 0;
+		if (rc && rc != -EINVAL) {
+			json_decref(j);
+			return broker_reply_error(req, &err);
+		}
+		snprintf(body[i], sizeof(body[i]), "\"%s\"", p[1 - i]);
+	}
+	if (!is_port[0] && !is_port[1]) {
+		broker_error_set(&err, 400, "invalid-value", "/connect",
+				 "at least one peer must be a cube port, written cube:port");
+		json_decref(j);
+		return broker_reply_error(req, &err);
+	}
+	m = calloc(1, sizeof(*m));
+	m->pd = broker_pending_new(b, req);
+	m->remaining = is_port[0] + is_port[1];
+	for (int i = 0; i < 2; i++) {
+		if (!is_port[i])
+			continue;
+		n++;
+		if (connect)
+			broker_instance_write(b, paths[i], strlen(paths[i]), BROKER_PATCH, body[i],
+					      strlen(body[i]), multi_done, m);
+		else
+			broker_instance_write(b, paths[i], strlen(paths[i]), BROKER_DELETE, "", 0, multi_done, m);
+	}
+	(void)n;
+	json_decref(j);
+}
+
+/* ---- POST /cubes: several instances at once ------------------------------ */
+static void post_cubes(struct broker *b, h2o_req_t *req)
+{
+	struct broker_error err;
+	json_error_t jerr;
+	json_t *j, *item;
+	struct multi *m;
+	size_t idx;
+
+	j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, &jerr);
+	if (!j || !json_is_array(j) || json_array_size(j) == 0) {
+		broker_error_set(&err, 400, "malformed-message", "/cubes",
+				 "the body must be a non-empty array of {\"service-name\": ..., \"name\": ..., ...}");
+		json_decref(j);
+		return broker_reply_error(req, &err);
+	}
+	json_array_foreach(j, idx, item) {
+		if (!json_is_object(item) || !json_is_string(json_object_get(item, "service-name")) ||
+		    !json_is_string(json_object_get(item, "name"))) {
+			broker_error_set(&err, 400, "missing-element", "/cubes",
+					 "item %zu needs service-name and name", idx);
+			json_decref(j);
+			return broker_reply_error(req, &err);
+		}
+	}
+	m = calloc(1, sizeof(*m));
+	m->pd = broker_pending_new(b, req);
+	m->remaining = (int)json_array_size(j);
+	json_array_foreach(j, idx, item) {
+		char path[300], *body;
+		json_t *cfg = json_deep_copy(item);
+
+		snprintf(path, sizeof(path), "/%s/%s", json_string_value(json_object_get(item, "service-name")),
+			 json_string_value(json_object_get(item, "name")));
+		json_object_del(cfg, "service-name");
+		body = json_dumps(cfg, JSON_COMPACT);
+		json_decref(cfg);
+		broker_instance_write(b, path, strlen(path), BROKER_POST, body ? body : "{}",
+				      body ? strlen(body) : 2, multi_done, m);
+		free(body);
+	}
+	json_decref(j);
+}
+
+/* ---- GET /metrics ---------------------------------------------------------- */
+static void get_metrics(struct broker *b, h2o_req_t *req)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+		{ "cubemesh_cube_rx_packets", "Packets that entered the instance",
+		  offsetof(struct pcn_cube_stats, rx_packets) },
+		{ "cubemesh_cube_tx_netdev_packets", "Packets sent out of a netdev",
+		  offsetof(struct pcn_cube_stats, tx_netdev) },
+		{ "cubemesh_cube_tx_cube_packets", "Packets handed to another cube",
+		  offsetof(struct pcn_cube_stats, tx_cube) },
+		{ "cubemesh_cube_pass_packets", "Packets passed to the host stack",
+		  offsetof(struct pcn_cube_stats, pass) },
+		{ "cubemesh_cube_drop_verdict_packets", "Packets the cube's code dropped",
+		  offsetof(struct pcn_cube_stats, drop_verdict) },
+		{ "cubemesh_cube_drop_no_peer_packets", "Packets sent to a port with no peer",
+		  offsetof(struct pcn_cube_stats, drop_no_peer) },
+		{ "cubemesh_cube_missed_tail_calls", "Tail calls into an empty PatchPanel slot",
+		  offsetof(struct pcn_cube_stats, drop_tail_call) },
+	};
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+
+#define EMIT(...)                                                                                  \
+	do {                                                                                       \
+		int need_ = snprintf(NULL, 0, __VA_ARGS__);                                        \
+		if (len + (size_t)need_ + 1 > cap) {                                               \
+			cap = (len + (size_t)need_ + 1) * 2;                                       \
+			buf = realloc(buf, cap);                                                   \
+		}                                                                                  \
+		len += (size_t)snprintf(buf + len, cap - len, __VA_ARGS__);                        \
+	} while (0)
+
+	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		EMIT("# TYPE %s counter\n# HELP %s %s.\n", counters[c].name, counters[c].name, counters[c].help);
+		for (struct broker_instance *i = b->instances; i; i = i->next) {
+			struct pcn_cube_stats st;
+
+			if (broker_stats_read(b->dp, i->index, &st))
+				continue;
+			EMIT("%s_total{service=\"%s\",cube=\"%s\"} %llu\n", counters[c].name, i->service, i->name,
+			     (unsigned long long)*(const __u64 *)((const char *)&st + counters[c].off));
+		}
+	}
+	EMIT("# TYPE cubemesh_service_up gauge\n# HELP cubemesh_service_up 1 when the cube's process is "
+	     "registered and replayed.\n");
+	for (struct broker_service *s = b->services; s; s = s->next)
+		EMIT("cubemesh_service_up{service=\"%s\"} %d\n", s->name, s->state == BROKER_SVC_UP);
+	EMIT("# TYPE cubemesh_service_registrations counter\n# HELP cubemesh_service_registrations "
+	     "Registrations of the cube's process (restarts + 1).\n");
+	for (struct broker_service *s = b->services; s; s = s->next)
+		EMIT("cubemesh_service_registrations_total{service=\"%s\"} %u\n", s->name, s->registrations);
+	EMIT("# EOF\n");
+#undef EMIT
+	broker_reply(req, 200, "application/openmetrics-text; version=1.0.0; charset=utf-8", buf, len);
+	free(buf);
+}
+
+static void get_root(h2o_req_t *req)
+{
+	static const char *const links[] = { "services", "cubes", "netdevs", "connect", "disconnect", "attach",
+					     "detach", "topology", "version", "metrics" };
+	json_t *arr = json_array(), *root = json_object();
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		char href[128];
+		json_t *l = json_object();
+
+		snprintf(href, sizeof(href), "%s/%s/", BROKER_API_PREFIX, links[i]);
+		json_object_set_new(l, "rel", json_string(links[i]));
+		json_object_set_new(l, "href", json_string(href));
+		json_array_append_new(arr, l);
+	}
+	json_object_set_new(root, "links", arr);
+	broker_reply_json(req, 200, root);
+}
+
+int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len)
+{
+	char name[BROKER_NAME_MAX + 1];
+
+	sub_segment(rest, rest_len, name, sizeof(name));
+	if (seg[0] == '\0') {
+		if (!is_get(req))
+			reply_405(req, "GET");
+		else
+			get_root(req);
+	} else if (strcmp(seg, "services") == 0) {
+		if (!is_get(req))
+			reply_405(req, "GET");
+		else
+			get_services(b, req, name);
+	} else if (strcmp(seg, "cubes") == 0) {
+		if (is_post(req) && !name[0])
+			post_cubes(b, req);
+		else if (!is_get(req))
+			reply_405(req, name[0] ? "GET" : "GET, POST");
+		else
+			get_cubes(b, req, name);
+	} else if (strcmp(seg, "netdevs") == 0) {
+		if (!is_get(req))
+			reply_405(req, "GET");
+		else
+			get_netdevs(b, req, name);
+	} else if (strcmp(seg, "connect") == 0 || strcmp(seg, "disconnect") == 0) {
+		if (!is_post(req))
+			reply_405(req, "POST");
+		else
+			post_connect(b, req, seg[0] == 'c');
+	} else if (strcmp(seg, "attach") == 0 || strcmp(seg, "detach") == 0) {
+		struct broker_error err;
+
+		if (!is_post(req))
+			return reply_405(req, "POST"), 0;
+		broker_error_set(&err, 501, "operation-not-supported", NULL,
+				 "transparent cubes are not available in this version yet");
+		broker_reply_error(req, &err);
+	} else if (strcmp(seg, "topology") == 0) {
+		if (!is_get(req))
+			reply_405(req, "GET");
+		else
+			broker_reply_json(req, 200, broker_topology_json(b, name[0] ? name : NULL));
+	} else if (strcmp(seg, "version") == 0) {
+		json_t *v = json_object();
+
+		json_object_set_new(v, "name", json_string("cubemesh"));
+		json_object_set_new(v, "version", json_string(CUBEMESH_VERSION));
+		json_object_set_new(v, "protocol-version", json_integer(PCN_PROTOCOL_VERSION));
+		broker_reply_json(req, 200, v);
+	} else if (strcmp(seg, "metrics") == 0) {
+		if (!is_get(req))
+			reply_405(req, "GET");
+		else
+			get_metrics(b, req);
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}

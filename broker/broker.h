@@ -1,0 +1,229 @@
+/* pcn-broker: shared state and the functions its files call on each other.
+ *
+ * Threading: everything in struct broker is owned by the libuv loop thread.
+ * nng completes its aios on its own threads; those callbacks only hand work
+ * to the loop through broker_post() and never touch this state.
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <h2o.h>
+#include <jansson.h>
+#include <nng/nng.h>
+#include <uv.h>
+
+#include "cubemesh.pb-c.h"
+#include "dataplane.h"
+#include "datastore.h"
+#include "idalloc.h"
+#include "model.h"
+#include "pcn_kern_user.h"
+
+#define BROKER_API_PREFIX "/polycube/v1"
+#define BROKER_NAME_MAX 64
+
+struct broker_opts {
+	const char *http_addr;
+	int http_port;
+	const char *token;       /* bearer token; required when not on loopback */
+	const char *state_dir;   /* datastore */
+	const char *sock_dir;    /* nng ipc sockets */
+	const char *bpffs_root;  /* pins */
+	const char *yang_dir;    /* base models */
+	size_t body_limit;       /* bytes */
+	unsigned call_timeout_ms;
+	int log_level;
+};
+
+enum broker_svc_state {
+	BROKER_SVC_DOWN = 0,     /* known (from the datastore or a past registration), no process */
+	BROKER_SVC_STARTING = 1, /* registered, configuration being replayed */
+	BROKER_SVC_UP = 2,
+};
+
+struct broker_service {
+	struct broker_service *next;
+	char name[BROKER_NAME_MAX];
+	char version[64];
+	char description[256];
+	char min_kernel[32];
+	char endpoint[256];
+	bool transparent;
+	bool registered;          /* its module is in the models */
+	uint32_t pid;
+	enum broker_svc_state state;
+	nng_socket req;           /* REQ dialed to the cube's endpoint */
+	bool req_open;
+	unsigned gen;             /* bumped at each registration: stale pipe events are ignored */
+	unsigned registrations;
+	uint64_t up_since_ms;
+	struct broker_call *calls; /* in flight, aborted when the cube goes away */
+	struct req_notify *notify; /* context of req's pipe callback */
+};
+
+struct broker_port {
+	char name[BROKER_NAME_MAX];
+	uint32_t index;
+	char peer[128];           /* "" when unset */
+	int ifindex;              /* > 0 while wired to a netdev */
+	bool attached;            /* the input program is on that netdev */
+	bool link_up;             /* that netdev's state, kept by the link monitor */
+	bool cube_peer;           /* wired to another cube's port */
+};
+
+struct broker_instance {
+	struct broker_instance *next;
+	char name[BROKER_NAME_MAX];
+	char service[BROKER_NAME_MAX];
+	char uuid[37];
+	uint32_t index;           /* PatchPanel slot */
+	enum broker_hook hook;
+	struct lyd_node *config;  /* committed config; NULL until the module is known */
+	char *pending_json;       /* restored config text, parsed when the module registers */
+	struct broker_port *ports;
+	size_t n_ports;
+	struct broker_idalloc port_ids;
+	bool in_cube;             /* the cube process applied it since it registered */
+};
+
+struct broker;
+struct broker_job;
+typedef void (*broker_job_fn)(struct broker *b, struct broker_job *job);
+
+/* A unit of work that changes state. Jobs run one at a time, in order, so
+ * that every write sees the result of the one before (serializable). A job
+ * calls broker_job_done() when it has finished, possibly from a callback. */
+struct broker_job {
+	struct broker_job *next;
+	broker_job_fn run;
+	broker_job_fn free_fn;    /* may be NULL */
+	void *arg;
+};
+
+struct broker {
+	struct broker_opts opts;
+	uv_loop_t *loop;
+	uv_async_t wake;
+	uv_signal_t sigint, sigterm;
+	uv_mutex_t post_lock;
+	struct broker_event *posted;
+	bool stopping;
+
+	h2o_globalconf_t h2o_config;
+	h2o_context_t h2o_ctx;
+	h2o_accept_ctx_t accept_ctx;
+	uv_tcp_t listener;
+
+	nng_socket rep;           /* cube -> broker requests */
+	bool rep_open;
+	struct broker_rep_slot *rep_slots;
+
+	struct broker_models *models;
+	struct broker_datastore *ds;
+	struct broker_dp *dp;
+	struct broker_netmon *netmon;
+	struct broker_idalloc cube_ids;
+
+	struct broker_service *services;
+	struct broker_instance *instances;
+
+	struct broker_job *jobs, *jobs_tail;
+	bool job_running;
+
+	uint64_t started_ms;
+};
+
+/* loop.c --------------------------------------------------------------- */
+uint64_t broker_now_ms(void);
+/* Runs fn(b, arg) on the loop thread soon. Safe from any thread. */
+void broker_post(struct broker *b, void (*fn)(struct broker *, void *), void *arg);
+int broker_loop_init(struct broker *b);
+void broker_loop_fini(struct broker *b);
+/* Queues a job; it runs when the jobs before it are done. */
+void broker_job_submit(struct broker *b, broker_job_fn run, broker_job_fn free_fn, void *arg);
+void broker_job_done(struct broker *b);
+
+/* cubeconn.c ------------------------------------------------------------ */
+/* Starts listening for cube processes on <sock_dir>/broker.sock (root only). */
+int broker_cubeconn_start(struct broker *b);
+void broker_cubeconn_stop(struct broker *b);
+/* Opens (or reopens) the REQ socket of svc toward svc->endpoint. */
+int broker_cubeconn_dial(struct broker *b, struct broker_service *svc);
+void broker_cubeconn_close(struct broker *b, struct broker_service *svc);
+
+typedef void (*broker_call_cb)(struct broker *b, void *arg, const struct broker_error *err,
+			       Cubemesh__CubeReply *reply);
+/* Sends req to the cube process of svc; cb runs on the loop with either err
+ * (transport failure, timeout, the process went away: 503; or the cube's own
+ * error) or the reply (freed after cb returns). */
+int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
+		     broker_call_cb cb, void *arg);
+/* Fails every call in flight toward svc (it went away). */
+void broker_cube_calls_abort(struct broker *b, struct broker_service *svc);
+
+/* registry.c ------------------------------------------------------------- */
+struct broker_service *broker_service_find(struct broker *b, const char *name);
+struct broker_service *broker_service_get(struct broker *b, const char *name); /* find or create (DOWN) */
+/* Handles one request from a cube process; fills reply. */
+void broker_registry_handle(struct broker *b, Cubemesh__BrokerRequest *req, Cubemesh__BrokerReply *reply,
+			    char *errbuf, size_t errlen);
+void broker_service_lost(struct broker *b, struct broker_service *svc, unsigned gen);
+const char *broker_svc_state_name(enum broker_svc_state s);
+/* 503 unless the service's process is up. */
+int broker_service_require_up(struct broker *b, const char *service, struct broker_error *err);
+
+/* instance.c ------------------------------------------------------------- */
+struct broker_instance *broker_instance_find(struct broker *b, const char *name);
+/* Restores every instance from the datastore (at start). */
+int broker_instances_restore(struct broker *b);
+/* Replays every instance of svc to its (re)registered process, then marks it UP. */
+void broker_instances_replay(struct broker *b, struct broker_service *svc);
+/* Queues a write request (POST/PUT/PATCH/DELETE on a cube resource); done(b, arg, err, status) answers it. */
+typedef void (*broker_write_done)(struct broker *b, void *arg, const struct broker_error *err, int status);
+void broker_instance_write(struct broker *b, const char *path, size_t path_len, enum broker_method method,
+			   const char *body, size_t body_len, broker_write_done done, void *arg);
+/* JSON (RFC 7951, module-qualified) of the state the broker itself knows: uuid, service-name, ports. */
+char *broker_instance_state_json(struct broker *b, const struct broker_instance *inst);
+json_t *broker_instance_summary(struct broker *b, const struct broker_instance *inst);
+void broker_instance_free(struct broker_instance *inst);
+
+/* topology.c ------------------------------------------------------------- */
+/* Checks that a port's peer can be wired (the netdev exists and is free). */
+int broker_topology_check_peer(struct broker *b, const struct broker_instance *inst, const char *port,
+			       const char *peer, struct broker_error *err);
+/* Wires (peer set) or unwires (peer "") one port. */
+int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct broker_port *port,
+			 struct broker_error *err);
+void broker_topology_unwire(struct broker *b, struct broker_instance *inst, struct broker_port *port);
+bool broker_port_up(const struct broker_port *port);
+void broker_topology_link_event(void *arg, int ifindex, const char *ifname, enum broker_link_event ev);
+json_t *broker_topology_json(struct broker *b, const char *ifname);
+
+/* http.c ------------------------------------------------------------------ */
+int broker_http_start(struct broker *b);
+void broker_http_stop(struct broker *b);
+/* Replies; body may be NULL. Takes a copy of body. */
+void broker_reply(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
+void broker_reply_json(h2o_req_t *req, int status, json_t *body); /* steals body */
+void broker_reply_error(h2o_req_t *req, const struct broker_error *err);
+
+/* A request answered later: survives the client going away. */
+struct broker_pending {
+	h2o_req_t *req;           /* NULL once the client is gone */
+	struct broker *b;
+	void *ref;                /* its marker in the request's pool */
+	void *data;               /* the caller's */
+};
+struct broker_pending *broker_pending_new(struct broker *b, h2o_req_t *req);
+/* Frees pd and returns its request, or NULL if the client went away. */
+h2o_req_t *broker_pending_take(struct broker_pending *pd);
+
+/* api_fixed.c / api_cube.c ------------------------------------------------ */
+int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len);
+int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
+
+#endif

@@ -1,0 +1,251 @@
+/* pcn-broker: the process that owns what every cube shares. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libyang/libyang.h>
+
+#include "broker.h"
+#include "log.h"
+#include "wire.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pcn-broker [OPTION]...\n"
+		"Runs the Cubemesh broker: the REST API, the PatchPanel, the topology, the\n"
+		"datastore, and the registry the cube processes (pcn-<cube>) connect to.\n"
+		"\n"
+		"  --http ADDR:PORT     where the REST API listens (default 127.0.0.1:9000);\n"
+		"                       any address but loopback needs --token\n"
+		"  --token TOKEN        require 'Authorization: Bearer TOKEN' (env PCN_TOKEN)\n"
+		"  --state-dir DIR      datastore directory (default /var/lib/cubemesh)\n"
+		"  --socket-dir DIR     directory of the nng sockets, mode 0700 (default /run/cubemesh)\n"
+		"  --bpffs-root DIR     where programs and maps are pinned (default /sys/fs/bpf/cubemesh)\n"
+		"  --yang-dir DIR       directory of the base YANG models (default %s)\n"
+		"  --body-limit BYTES   largest request body accepted (default 1048576)\n"
+		"  --call-timeout MS    how long to wait for a cube process's answer (default 10000)\n"
+		"  --log-level LEVEL    TRACE, DEBUG, INFO, WARN, ERR, CRITICAL or OFF (default INFO)\n"
+		"  --flush              remove every pin under --bpffs-root and every record in\n"
+		"                       --state-dir, then exit (netdevs are not touched)\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        show the version and exit\n"
+		"\n"
+		"When the broker stops, the data plane keeps forwarding: programs, maps and\n"
+		"netdev attachments stay in the kernel, and a new broker takes them over.\n",
+		CUBEMESH_DEFAULT_YANG_DIR);
+}
+
+static int parse_http(struct broker_opts *o, const char *arg)
+{
+	static char addr[256];
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	long port;
+
+	if (!colon)
+		return -EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port <= 0 || port > 65535)
+		return -EINVAL;
+	if (arg[0] == '[' && colon > arg && colon[-1] == ']')
+		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - arg - 2), arg + 1);
+	else
+		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - arg), arg);
+	o->http_addr = addr;
+	o->http_port = (int)port;
+	return 0;
+}
+
+static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
+{
+	enum { O_HTTP = 256, O_TOKEN, O_STATE, O_SOCK, O_BPFFS, O_YANG, O_BODY, O_TIMEOUT, O_LOG, O_FLUSH };
+	static const struct option longopts[] = {
+		{ "http", required_argument, NULL, O_HTTP },
+		{ "token", required_argument, NULL, O_TOKEN },
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "socket-dir", required_argument, NULL, O_SOCK },
+		{ "bpffs-root", required_argument, NULL, O_BPFFS },
+		{ "yang-dir", required_argument, NULL, O_YANG },
+		{ "body-limit", required_argument, NULL, O_BODY },
+		{ "call-timeout", required_argument, NULL, O_TIMEOUT },
+		{ "log-level", required_argument, NULL, O_LOG },
+		{ "flush", no_argument, NULL, O_FLUSH },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, lvl;
+	char *end;
+
+	o->http_addr = "127.0.0.1";
+	o->http_port = 9000;
+	o->token = getenv("PCN_TOKEN");
+	if (o->token && !o->token[0])
+		o->token = NULL;
+	o->state_dir = "/var/lib/cubemesh";
+	o->sock_dir = "/run/cubemesh";
+	o->bpffs_root = "/sys/fs/bpf/cubemesh";
+	o->yang_dir = CUBEMESH_DEFAULT_YANG_DIR;
+	o->body_limit = 1 << 20;
+	o->call_timeout_ms = 10000;
+	o->log_level = PCN_LOG_INFO;
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_HTTP:
+			if (parse_http(o, optarg)) {
+				fprintf(stderr, "pcn-broker: --http wants ADDR:PORT, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case O_TOKEN:
+			o->token = optarg;
+			break;
+		case O_STATE:
+			o->state_dir = optarg;
+			break;
+		case O_SOCK:
+			o->sock_dir = optarg;
+			break;
+		case O_BPFFS:
+			o->bpffs_root = optarg;
+			break;
+		case O_YANG:
+			o->yang_dir = optarg;
+			break;
+		case O_BODY:
+			o->body_limit = strtoul(optarg, &end, 10);
+			if (*end || o->body_limit < 1024) {
+				fprintf(stderr, "pcn-broker: --body-limit wants a number of bytes >= 1024\n");
+				return 2;
+			}
+			break;
+		case O_TIMEOUT:
+			o->call_timeout_ms = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || o->call_timeout_ms < 100) {
+				fprintf(stderr, "pcn-broker: --call-timeout wants milliseconds >= 100\n");
+				return 2;
+			}
+			break;
+		case O_LOG:
+			lvl = pcn_log_level_parse(optarg);
+			if (lvl < 0) {
+				fprintf(stderr, "pcn-broker: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			o->log_level = lvl;
+			break;
+		case O_FLUSH:
+			*flush = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("pcn-broker %s (protocol %d)\n", CUBEMESH_VERSION, PCN_PROTOCOL_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pcn-broker: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static int flush_all(const struct broker_opts *o)
+{
+	char dir[512];
+	int rc;
+
+	rc = broker_dp_flush(o->bpffs_root);
+	snprintf(dir, sizeof(dir), "rm -rf -- '%s/instances'", o->state_dir);
+	if (system(dir) != 0)
+		rc = rc ? rc : -EIO;
+	PCN_INFO("BROKER-FLUSHED", "removed the pins under %s and the datastore in %s", o->bpffs_root,
+		 o->state_dir);
+	return rc;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct broker *b = h->data;
+
+	if (b->stopping)
+		return;
+	b->stopping = true;
+	PCN_INFO("BROKER-STOP", "signal %d: stopping; the data plane keeps forwarding", signum);
+	broker_http_stop(b);
+	broker_cubeconn_stop(b);
+	if (b->netmon)
+		broker_netmon_stop(b->netmon);
+	b->netmon = NULL;
+	uv_close((uv_handle_t *)&b->sigint, NULL);
+	uv_close((uv_handle_t *)&b->sigterm, NULL);
+	broker_loop_fini(b);
+}
+
+int main(int argc, char **argv)
+{
+	static struct broker broker;
+	struct broker *b = &broker;
+	bool flush = false;
+	int rc;
+
+	rc = parse_opts(&b->opts, argc, argv, &flush);
+	if (rc)
+		return rc;
+	pcn_log_init("pcn-broker", b->opts.log_level);
+	pcn_log_route_libbpf();
+	ly_log_options(LY_LOSTORE);
+	if (flush)
+		return flush_all(&b->opts) ? 1 : 0;
+	b->started_ms = broker_now_ms();
+	if ((rc = broker_loop_init(b)))
+		goto fail;
+	if ((rc = broker_models_create(&b->models, b->opts.yang_dir))) {
+		PCN_ERR("BROKER-START", "cannot load the base models from %s: %s", b->opts.yang_dir,
+			strerror(-rc));
+		goto fail;
+	}
+	if ((rc = broker_idalloc_init(&b->cube_ids, 1, PCN_MAX_CUBES - 1)))
+		goto fail;
+	if ((rc = broker_datastore_open(&b->ds, b->opts.state_dir))) {
+		PCN_ERR("BROKER-START", "cannot open the datastore in %s: %s", b->opts.state_dir, strerror(-rc));
+		goto fail;
+	}
+	if ((rc = broker_dp_create(&b->dp, b->opts.bpffs_root))) {
+		PCN_ERR("BROKER-START", "cannot set up the PatchPanel under %s: %s", b->opts.bpffs_root,
+			strerror(-rc));
+		goto fail;
+	}
+	if ((rc = broker_instances_restore(b)))
+		goto fail;
+	if ((rc = broker_netmon_start(&b->netmon, b->loop, broker_topology_link_event, b)))
+		PCN_WARN("BROKER-NETMON", "cannot watch links (%s): port status will not follow netdevs",
+			 strerror(-rc));
+	if ((rc = broker_cubeconn_start(b)))
+		goto fail;
+	if ((rc = broker_http_start(b)))
+		goto fail;
+	uv_signal_init(b->loop, &b->sigint);
+	uv_signal_init(b->loop, &b->sigterm);
+	b->sigint.data = b->sigterm.data = b;
+	uv_signal_start(&b->sigint, on_signal, SIGINT);
+	uv_signal_start(&b->sigterm, on_signal, SIGTERM);
+	PCN_INFO("BROKER-READY", "pcn-broker %s ready (state %s, sockets %s, pins %s)", CUBEMESH_VERSION,
+		 b->opts.state_dir, b->opts.sock_dir, b->opts.bpffs_root);
+	uv_run(b->loop, UV_RUN_DEFAULT);
+	broker_dp_destroy(b->dp);
+	broker_datastore_close(b->ds);
+	PCN_INFO("BROKER-STOPPED", "stopped");
+	return 0;
+fail:
+	PCN_ERR("BROKER-START", "pcn-broker could not start (%s)", strerror(rc < 0 ? -rc : rc));
+	return 1;
+}

@@ -1,0 +1,326 @@
+#include "bpf_test_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/icmp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+
+static struct bpf_map *rodata_map(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	size_t n;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+
+		n = strlen(name);
+		if (bpf_map__is_internal(map) && n >= 7 && !strcmp(name + n - 7, ".rodata"))
+			return map;
+	}
+	return NULL;
+}
+
+int t_obj_set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t value)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec;
+	struct bpf_map *map;
+	const char *init;
+	size_t sz;
+	char *data;
+	int err, id, i;
+
+	map = rodata_map(obj);
+	if (!btf || !map)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(sec);
+	for (i = 0; i < btf_vlen(sec); i++, vs++) {
+		const struct btf_type *v = btf__type_by_id(btf, vs->type);
+
+		if (strcmp(btf__name_by_offset(btf, v->name_off), var))
+			continue;
+		/* libbpf 1.1 hands out the initial value read-only: edit a
+		 * copy and set it back whole. */
+		init = bpf_map__initial_value(map, &sz);
+		if (!init || vs->size != sizeof(value) || vs->offset + sizeof(value) > sz)
+			return -EINVAL;
+		data = malloc(sz);
+		if (!data)
+			return -ENOMEM;
+		memcpy(data, init, sz);
+		memcpy(data + vs->offset, &value, sizeof(value));
+		err = bpf_map__set_initial_value(map, data, sz);
+		free(data);
+		return err;
+	}
+	return -ENOENT;
+}
+
+int t_obj_load(struct bpf_object **out, const char *name, const void *elf, size_t elf_sz,
+	       uint32_t cube_index, struct bpf_object *share)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	int err;
+
+	obj = bpf_object__open_mem(elf, elf_sz, &opts);
+	if (!obj)
+		return -errno;
+
+	bpf_object__for_each_map(map, obj) {
+		/* LIBBPF_PIN_BY_NAME gave every shared map a path under
+		 * /sys/fs/bpf at open: drop it so a test pins nothing. */
+		err = bpf_map__set_pin_path(map, NULL);
+		if (err)
+			goto out;
+		if (share && !strncmp(bpf_map__name(map), "pcn_", 4)) {
+			struct bpf_map *other =
+				bpf_object__find_map_by_name(share, bpf_map__name(map));
+
+			if (other) {
+				err = bpf_map__reuse_fd(map, bpf_map__fd(other));
+				if (err)
+					goto out;
+			}
+		}
+	}
+	/* The netdev program has the constant too (it shares the helpers)
+	 * but ignores it; the cubes live by it. */
+	err = t_obj_set_rodata_u32(obj, "pcn_cube_index", cube_index);
+	if (err)
+		goto out;
+	err = bpf_object__load(obj);
+out:
+	if (err) {
+		bpf_object__close(obj);
+		return err < 0 ? err : -err;
+	}
+	*out = obj;
+	return 0;
+}
+
+int t_map_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+int t_prog_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+
+	return prog ? bpf_program__fd(prog) : -ENOENT;
+}
+
+uint32_t t_map_id(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+int t_hash_clear(int fd)
+{
+	/* Keys of every map here are at most 8 bytes. */
+	uint64_t key;
+
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0) {
+		if (bpf_map_delete_elem(fd, &key))
+			return -errno;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* Per-CPU values are laid out 8-byte aligned, one per possible CPU. */
+static size_t percpu_stride(size_t value_sz)
+{
+	return (value_sz + 7) & ~(size_t)7;
+}
+
+int t_percpu_set(int fd, uint32_t key, const void *value, size_t value_sz)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride = percpu_stride(value_sz);
+	char *buf;
+	int err = 0, i;
+
+	if (ncpu < 0)
+		return ncpu;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < ncpu; i++)
+		memcpy(buf + i * stride, value, value_sz);
+	if (bpf_map_update_elem(fd, &key, buf, BPF_ANY))
+		err = -errno;
+	free(buf);
+	return err;
+}
+
+static int percpu_read(int fd, uint32_t key, char **buf, int *ncpu, size_t stride)
+{
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu < 0)
+		return *ncpu;
+	*buf = calloc(*ncpu, stride);
+	if (!*buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, *buf)) {
+		int err = -errno;
+
+		free(*buf);
+		*buf = NULL;
+		return err;
+	}
+	return 0;
+}
+
+int t_percpu_sum_u64(int fd, uint32_t key, void *sum, size_t value_sz)
+{
+	size_t stride = percpu_stride(value_sz), w;
+	uint64_t *acc = sum;
+	char *buf;
+	int ncpu, err, i;
+
+	err = percpu_read(fd, key, &buf, &ncpu, stride);
+	if (err)
+		return err;
+	memset(sum, 0, value_sz);
+	for (i = 0; i < ncpu; i++) {
+		for (w = 0; w < value_sz / sizeof(uint64_t); w++) {
+			uint64_t v;
+
+			memcpy(&v, buf + i * stride + w * sizeof(v), sizeof(v));
+			acc[w] += v;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+int t_percpu_get(int fd, uint32_t key, int cpu, void *out, size_t value_sz)
+{
+	size_t stride = percpu_stride(value_sz);
+	char *buf;
+	int ncpu, err;
+
+	err = percpu_read(fd, key, &buf, &ncpu, stride);
+	if (err)
+		return err;
+	if (cpu < 0 || cpu >= ncpu)
+		err = -EINVAL;
+	else
+		memcpy(out, buf + cpu * stride, value_sz);
+	free(buf);
+	return err;
+}
+
+int t_pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return -errno;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	return cpu;
+}
+
+static uint16_t csum16(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+size_t t_icmp_frame(uint8_t *buf, size_t cap)
+{
+	static const uint8_t dst[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
+	static const uint8_t src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+	const size_t payload = 32;
+	size_t len = sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct icmphdr) + payload;
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct icmphdr *icmp = (struct icmphdr *)(ip + 1);
+	size_t i;
+
+	if (cap < len)
+		return 0;
+	memset(buf, 0, len);
+	memcpy(eth->h_dest, dst, ETH_ALEN);
+	memcpy(eth->h_source, src, ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons((uint16_t)(len - sizeof(*eth)));
+	ip->id = htons(1);
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_ICMP;
+	ip->saddr = htonl(0x0a000001); /* 10.0.0.1 */
+	ip->daddr = htonl(0x0a000002); /* 10.0.0.2 */
+	ip->check = csum16(ip, sizeof(*ip));
+	icmp->type = ICMP_ECHO;
+	icmp->un.echo.id = htons(0x1234);
+	icmp->un.echo.sequence = htons(1);
+	for (i = 0; i < payload; i++)
+		((uint8_t *)(icmp + 1))[i] = (uint8_t)i;
+	icmp->checksum = csum16(icmp, sizeof(*icmp) + payload);
+	return len;
+}
+
+int t_run(int prog_fd, const void *frame, size_t len, uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (uint32_t)len,
+		    .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	*retval = opts.retval;
+	return 0;
+}
+
+int t_any_pin_in_default_root(void)
+{
+	static const char *const names[] = { PCN_MAP_PP_XDP, PCN_MAP_PP_TC,  PCN_MAP_FWD,
+					     PCN_MAP_NETDEV_IN, PCN_MAP_MD, PCN_MAP_STATS };
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", names[i]);
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
+	return 0;
+}

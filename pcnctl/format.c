@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ------------------------------------------------------------------ scalars */
 
@@ -258,7 +259,8 @@ static const char *str_member(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* "a b c" from an array of strings, joined by sep and each wrapped in pre/post. */
+/* "a b c" from an array of strings (or one string), joined by sep and each
+ * wrapped in pre/post. Returns a malloc'ed string, "" for nothing, NULL on ENOMEM. */
 static char *join(const json_t *a, const char *sep, const char *pre, const char *post)
 {
 	char *s = NULL;
@@ -268,6 +270,8 @@ static char *join(const json_t *a, const char *sep, const char *pre, const char 
 
 	if (!f)
 		return NULL;
+	if (json_is_string(a))
+		fprintf(f, "%s%s%s", pre, json_string_value(a), post);
 	json_array_foreach(a, i, e) {
 		fprintf(f, "%s%s", i ? sep : "", pre);
 		put_scalar(f, e);
@@ -278,6 +282,19 @@ static char *join(const json_t *a, const char *sep, const char *pre, const char 
 		return NULL;
 	}
 	return s;
+}
+
+/* YANG keywords, in whatever case the broker spells them. */
+static bool kind_is(const json_t *e, const char *kind)
+{
+	const char *k = str_member(e, "kind");
+
+	return k && !strcasecmp(k, kind);
+}
+
+static bool is_action(const json_t *e)
+{
+	return kind_is(e, "action") || kind_is(e, "rpc");
 }
 
 static void help_table(FILE *out, const json_t *children)
@@ -301,7 +318,8 @@ static void help_table(FILE *out, const json_t *children)
 
 		*cell(&t, i + 1, 0) = strdup(str_member(e, "name") ? str_member(e, "name") : "?");
 		/* A list shows its keys, which are what add, del and show take. */
-		tmp = json_array_size(keys) ? join(keys, " ", "<", ">") : NULL;
+		tmp = json_array_size(keys) || json_is_string(keys) ? join(keys, " ", "<", ">")
+								     : NULL;
 		if (tmp && asprintf(cell(&t, i + 1, 1), "%s %s", kind ? kind : "list", tmp) < 0)
 			*cell(&t, i + 1, 1) = NULL;
 		else if (!tmp)
@@ -310,9 +328,10 @@ static void help_table(FILE *out, const json_t *children)
 		tmp = json_array_size(en) ? join(en, "|", "", "") : NULL;
 		*cell(&t, i + 1, 2) = tmp ? tmp : type ? strdup(type) : NULL;
 		/* Access means nothing for an action: it is invoked, not stored. */
-		if (!kind || strcmp(kind, "action"))
+		if (!is_action(e))
 			*cell(&t, i + 1, 3) =
-				strdup(json_is_true(json_object_get(e, "init-only")) ? "init-only"
+				strdup(json_is_true(json_object_get(e, "key"))	      ? "key"
+				       : json_is_true(json_object_get(e, "init-only")) ? "init-only"
 				       : json_is_false(cfg)			      ? "read-only"
 										      : "read-write");
 		*cell(&t, i + 1, 4) = def && !json_is_null(def) ? scalar_str(def) : NULL;
@@ -330,17 +349,29 @@ static bool writable(const json_t *e)
 	       !json_is_true(json_object_get(e, "init-only"));
 }
 
+/* The keys of the node when the broker says it is a list. A bare array of
+ * children cannot tell a list from one of its entries (both have the same
+ * leaves), so only the object form {"kind": "list", "keys": [...]} counts.
+ * Returns "<k1> <k2>", or NULL. */
+static char *list_keys(const json_t *node)
+{
+	const json_t *keys = json_object_get(node, "keys");
+
+	if (!node || !kind_is(node, "list") || !(json_array_size(keys) || json_is_string(keys)))
+		return NULL;
+	return join(keys, " ", "<", ">");
+}
+
 /* The commands that apply at this node, derived from what its children are. */
 static void help_commands(FILE *out, const json_t *node, const json_t *children, const char *w)
 {
-	const char *kind = str_member(node, "kind");
-	char *keys = join(json_object_get(node, "keys"), " ", "<", ">");
+	char *keys = list_keys(node);
 	bool any_set = false;
 	size_t i;
 	json_t *e;
 
 	fputs("\nCommands:\n", out);
-	if (kind && !strcmp(kind, "list") && keys && *keys) {
+	if (keys) {
 		fprintf(out, "  pcnctl %s add %s [<leaf>=<value> ...]\n", w, keys);
 		fprintf(out, "  pcnctl %s del %s\n", w, keys);
 		fprintf(out, "  pcnctl %s show [%s]\n", w, keys);
@@ -349,14 +380,14 @@ static void help_commands(FILE *out, const json_t *node, const json_t *children,
 	}
 	fprintf(out, "  pcnctl %s show\n", w);
 	json_array_foreach(children, i, e) {
-		const char *ck = str_member(e, "kind"), *name = str_member(e, "name");
+		const char *name = str_member(e, "name");
 
-		if (!ck || !name)
+		if (!name)
 			continue;
-		if (!strcmp(ck, "leaf") && writable(e) && !any_set) {
+		if (kind_is(e, "leaf") && writable(e) && !any_set) {
 			fprintf(out, "  pcnctl %s set <leaf>=<value> ...\n", w);
 			any_set = true;
-		} else if (!strcmp(ck, "list")) {
+		} else if (kind_is(e, "list")) {
 			char *lk = join(json_object_get(e, "keys"), " ", "<", ">");
 			const char *k = lk && *lk ? lk : "<key>";
 
@@ -366,7 +397,7 @@ static void help_commands(FILE *out, const json_t *node, const json_t *children,
 			}
 			fprintf(out, "  pcnctl %s %s show [%s]\n", w, name, k);
 			free(lk);
-		} else if (!strcmp(ck, "action")) {
+		} else if (is_action(e)) {
 			/* An action is a POST of its input, which add sends. */
 			fprintf(out, "  pcnctl %s %s add [<input>=<value> ...]\n", w, name);
 		}

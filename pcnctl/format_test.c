@@ -193,6 +193,26 @@ static void test_help_list_node(void **state)
 	       "Verbs allowed here: add, del, show\n");
 }
 
+/* Key leaves are marked, kinds come in any case; an array alone does not say
+ * whether the node is a list or an entry, so no list commands are guessed. */
+static void test_help_keys_marked(void **state)
+{
+	expect(HELP,
+	       "[{\"name\": \"name\", \"kind\": \"LEAF\", \"type\": \"string\", \"key\": true},"
+	       " {\"name\": \"peer\", \"kind\": \"Leaf\", \"type\": \"string\"},"
+	       " {\"name\": \"flush\", \"kind\": \"rpc\"}]",
+	       0,
+	       "NAME   KIND  TYPE    ACCESS      DEFAULT  DESCRIPTION\n"
+	       "name   LEAF  string  key\n"
+	       "peer   Leaf  string  read-write\n"
+	       "flush  rpc\n"
+	       "\n"
+	       "Commands:\n"
+	       "  pcnctl hw1 show\n"
+	       "  pcnctl hw1 set <leaf>=<value> ...\n"
+	       "  pcnctl hw1 flush add [<input>=<value> ...]\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_help_list_node),
+		cmocka_unit_test(test_help_keys_marked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,609 @@
+/* The broker's persistent record of every instance: one JSON file each. */
+#include "datastore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define NAME_MAX_LEN 63
+/* "<service>@<name>.json.corrupt" and the NUL, with room to spare. */
+#define FILE_NAME_LEN (2 * NAME_MAX_LEN + 32)
+
+int (*broker_datastore_crash_hook)(const char *tmp_path);
+
+struct broker_datastore {
+	char *dir; /* <state_dir>/instances */
+	int dirfd; /* open on dir: every file is reached relative to it, and it is what we fsync */
+};
+
+bool broker_datastore_name_valid(const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return false;
+	n = strnlen(s, NAME_MAX_LEN + 1);
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '.' || c == '-'))
+			return false;
+	}
+	/* No dot-only names and no "..": nothing that reads like a path step. */
+	return strcmp(s, ".") != 0 && !strstr(s, "..");
+}
+
+static bool port_name_valid(const char *s)
+{
+	size_t n = strnlen(s, sizeof(((struct broker_record_port *)0)->name));
+
+	return n > 0 && n < sizeof(((struct broker_record_port *)0)->name);
+}
+
+static void file_name(char *buf, const char *service, const char *name)
+{
+	snprintf(buf, FILE_NAME_LEN, "%s@%s.json", service, name);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Splits "<service>@<name>.json" into valid names; false for any other file. */
+static bool parse_file_name(const char *f, char *service, char *name)
+{
+	const char *at = strchr(f, '@');
+	size_t slen, nlen;
+
+	if (!at || !has_suffix(f, ".json"))
+		return false;
+	slen = (size_t)(at - f);
+	nlen = strlen(at + 1) - strlen(".json");
+	if (slen == 0 || slen > NAME_MAX_LEN || nlen == 0 || nlen > NAME_MAX_LEN)
+		return false;
+	memcpy(service, f, slen);
+	service[slen] = '\0';
+	memcpy(name, at + 1, nlen);
+	name[nlen] = '\0';
+	return broker_datastore_name_valid(service) && broker_datastore_name_valid(name);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+void broker_record_fini(struct broker_record *rec)
+{
+	if (!rec)
+		return;
+	free(rec->config_json);
+	free(rec->ports);
+	memset(rec, 0, sizeof(*rec));
+}
+
+int broker_record_copy(struct broker_record *dst, const struct broker_record *src)
+{
+	*dst = *src;
+	dst->config_json = NULL;
+	dst->ports = NULL;
+	if (src->config_json && !(dst->config_json = strdup(src->config_json)))
+		goto nomem;
+	if (src->n_ports) {
+		dst->ports = calloc(src->n_ports, sizeof(*dst->ports));
+		if (!dst->ports)
+			goto nomem;
+		memcpy(dst->ports, src->ports, src->n_ports * sizeof(*dst->ports));
+	}
+	return 0;
+nomem:
+	broker_record_fini(dst);
+	return -ENOMEM;
+}
+
+/* Builds the file's JSON for rec into *out. -EINVAL if rec is not storable. */
+static int record_to_json(const struct broker_record *rec, json_t **out)
+{
+	json_t *root = NULL, *ports = NULL, *config = NULL;
+	int rc = -ENOMEM;
+
+	if (!broker_datastore_name_valid(rec->service) || !broker_datastore_name_valid(rec->name) ||
+	    strnlen(rec->uuid, sizeof(rec->uuid)) == sizeof(rec->uuid) || (rec->n_ports && !rec->ports))
+		return -EINVAL;
+	if (rec->config_json) {
+		json_error_t jerr;
+
+		config = json_loads(rec->config_json, JSON_DECODE_ANY, &jerr);
+		if (!config) {
+			PCN_WARN("BROKER-DS-BADCONFIG", "refused to store %s@%s: its config is not JSON (%s)",
+				 rec->service, rec->name, jerr.text);
+			return -EINVAL;
+		}
+	} else {
+		config = json_null();
+	}
+	ports = json_array();
+	if (!ports)
+		goto out;
+	for (size_t i = 0; i < rec->n_ports; i++) {
+		if (!port_name_valid(rec->ports[i].name)) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if (json_array_append_new(ports, json_pack("{s:s, s:I}", "name", rec->ports[i].name, "index",
+							   (json_int_t)rec->ports[i].index)))
+			goto out;
+	}
+	/* "o" steals the references, also when pack fails. */
+	root = json_pack("{s:i, s:s, s:s, s:I, s:s, s:o, s:o}", "format", BROKER_DS_FORMAT, "service",
+			 rec->service, "name", rec->name, "index", (json_int_t)rec->index, "uuid", rec->uuid,
+			 "ports", ports, "config", config);
+	ports = config = NULL;
+	if (!root)
+		goto out;
+	*out = root;
+	rc = 0;
+out:
+	json_decref(ports);
+	json_decref(config);
+	return rc;
+}
+
+/* Reads a uint32 member; false if absent or out of range. */
+static bool get_u32(json_t *obj, const char *key, uint32_t *v)
+{
+	json_t *j = json_object_get(obj, key);
+	json_int_t n;
+
+	if (!json_is_integer(j))
+		return false;
+	n = json_integer_value(j);
+	if (n < 0 || n > (json_int_t)UINT32_MAX)
+		return false;
+	*v = (uint32_t)n;
+	return true;
+}
+
+/* Copies a string member into dst[n]; false if absent or too long. */
+static bool get_str(json_t *obj, const char *key, char *dst, size_t n)
+{
+	json_t *j = json_object_get(obj, key);
+
+	if (!json_is_string(j) || json_string_length(j) >= n || strlen(json_string_value(j)) != json_string_length(j))
+		return false;
+	memcpy(dst, json_string_value(j), json_string_length(j) + 1);
+	return true;
+}
+
+/* Fills rec from a file's JSON. -EBADMSG if it is not a record of
+ * service/name, -EPROTONOSUPPORT if it is of another format, -ENOMEM. */
+static int record_from_json(json_t *root, const char *service, const char *name, struct broker_record *rec,
+			    const char **why)
+{
+	json_t *ports, *config;
+	uint32_t format;
+	size_t i;
+
+	memset(rec, 0, sizeof(*rec));
+	*why = "not a JSON object";
+	if (!json_is_object(root))
+		return -EBADMSG;
+	*why = "no format";
+	if (!get_u32(root, "format", &format))
+		return -EBADMSG;
+	if (format != BROKER_DS_FORMAT)
+		return -EPROTONOSUPPORT;
+	*why = "service, name, index or uuid missing or invalid";
+	if (!get_str(root, "service", rec->service, sizeof(rec->service)) ||
+	    !get_str(root, "name", rec->name, sizeof(rec->name)) || !get_u32(root, "index", &rec->index) ||
+	    !get_str(root, "uuid", rec->uuid, sizeof(rec->uuid)))
+		return -EBADMSG;
+	*why = "service and name do not match the file name";
+	if (strcmp(rec->service, service) || strcmp(rec->name, name))
+		return -EBADMSG;
+	*why = "ports missing or invalid";
+	ports = json_object_get(root, "ports");
+	if (!json_is_array(ports))
+		return -EBADMSG;
+	if (json_array_size(ports)) {
+		rec->ports = calloc(json_array_size(ports), sizeof(*rec->ports));
+		if (!rec->ports)
+			return -ENOMEM;
+	}
+	for (i = 0; i < json_array_size(ports); i++) {
+		json_t *p = json_array_get(ports, i);
+
+		if (!json_is_object(p) || !get_str(p, "name", rec->ports[i].name, sizeof(rec->ports[i].name)) ||
+		    !port_name_valid(rec->ports[i].name) || !get_u32(p, "index", &rec->ports[i].index))
+			goto bad;
+		rec->n_ports++;
+	}
+	*why = "config missing";
+	config = json_object_get(root, "config");
+	if (!config)
+		goto bad;
+	if (!json_is_null(config)) {
+		rec->config_json = json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!rec->config_json) {
+			broker_record_fini(rec);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+bad:
+	broker_record_fini(rec);
+	return -EBADMSG;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for every directory it creates. */
+static int mkdir_p(const char *path)
+{
+	char *p = strdup(path);
+	int rc = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) && errno != EEXIST) {
+			rc = -errno;
+			goto out;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, 0700) && errno != EEXIST)
+		rc = -errno;
+out:
+	free(p);
+	return rc;
+}
+
+/* Opens a fresh stream on the store's directory (readdir must not share
+ * the offset of dirfd). */
+static DIR *open_dir(struct broker_datastore *ds)
+{
+	int fd = openat(ds->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
+/* A crash between writing a .tmp and renaming it leaves the .tmp behind;
+ * the old file is still the truth, so the .tmp only has to go. */
+static int remove_stale_tmp(struct broker_datastore *ds)
+{
+	struct dirent *e;
+	int removed = 0;
+	DIR *d = open_dir(ds);
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (!has_suffix(e->d_name, ".tmp"))
+			continue;
+		if (unlinkat(ds->dirfd, e->d_name, 0) == 0) {
+			PCN_WARN("BROKER-DS-STALE-TMP", "removed %s/%s, left by an interrupted write",
+				 ds->dir, e->d_name);
+			removed++;
+		} else {
+			PCN_WARN("BROKER-DS-STALE-TMP", "cannot remove %s/%s: %s", ds->dir, e->d_name,
+				 strerror(errno));
+		}
+	}
+	closedir(d);
+	if (removed && fsync(ds->dirfd))
+		return -errno;
+	return 0;
+}
+
+int broker_datastore_open(struct broker_datastore **out, const char *state_dir)
+{
+	struct broker_datastore *ds;
+	int rc;
+
+	if (!out || !state_dir || !state_dir[0])
+		return -EINVAL;
+	ds = calloc(1, sizeof(*ds));
+	if (!ds)
+		return -ENOMEM;
+	ds->dirfd = -1;
+	if (asprintf(&ds->dir, "%s/instances", state_dir) < 0) {
+		ds->dir = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = mkdir_p(ds->dir);
+	if (rc)
+		goto out;
+	ds->dirfd = open(ds->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ds->dirfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* The configs may hold secrets: only root reads them, whatever made the directory. */
+	if (fchmod(ds->dirfd, 0700)) {
+		rc = -errno;
+		goto out;
+	}
+	rc = remove_stale_tmp(ds);
+out:
+	if (rc) {
+		PCN_ERR("BROKER-DS-OPEN", "cannot open the datastore in %s: %s", state_dir, strerror(-rc));
+		broker_datastore_close(ds);
+		return rc;
+	}
+	*out = ds;
+	return 0;
+}
+
+void broker_datastore_close(struct broker_datastore *ds)
+{
+	if (!ds)
+		return;
+	if (ds->dirfd >= 0)
+		close(ds->dirfd);
+	free(ds->dir);
+	free(ds);
+}
+
+int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec)
+{
+	char fname[FILE_NAME_LEN], tmp[FILE_NAME_LEN + 8];
+	char *text = NULL, *tmp_path = NULL;
+	json_t *root = NULL;
+	bool tmp_made = false;
+	int fd = -1, rc;
+
+	if (!ds || !rec)
+		return -EINVAL;
+	rc = record_to_json(rec, &root);
+	if (rc)
+		return rc;
+	text = json_dumps(root, JSON_INDENT(2));
+	if (!text) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	file_name(fname, rec->service, rec->name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fname);
+	fd = openat(ds->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	tmp_made = true;
+	/* The umask cannot loosen 0600, but an old .tmp could have other bits. */
+	if (fchmod(fd, 0600) || (rc = write_all(fd, text, strlen(text))) || (rc = write_all(fd, "\n", 1)) ||
+	    fsync(fd)) {
+		rc = rc ? rc : -errno;
+		goto out;
+	}
+	rc = close(fd) ? -errno : 0;
+	fd = -1;
+	if (rc)
+		goto out;
+	if (broker_datastore_crash_hook) {
+		if (asprintf(&tmp_path, "%s/%s", ds->dir, tmp) < 0) {
+			tmp_path = NULL;
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (broker_datastore_crash_hook(tmp_path)) {
+			/* Stop as a crash would: the .tmp stays for open to clean. */
+			tmp_made = false;
+			rc = -EIO;
+			goto out;
+		}
+	}
+	if (renameat(ds->dirfd, tmp, ds->dirfd, fname)) {
+		rc = -errno;
+		goto out;
+	}
+	tmp_made = false;
+	/* The rename is durable only once the directory is on disk. */
+	if (fsync(ds->dirfd))
+		rc = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp_made)
+		unlinkat(ds->dirfd, tmp, 0);
+	if (rc && rc != -EINVAL)
+		PCN_ERR("BROKER-DS-WRITE", "cannot store %s@%s in %s: %s", rec->service, rec->name, ds->dir,
+			strerror(-rc));
+	free(tmp_path);
+	free(text);
+	json_decref(root);
+	return rc;
+}
+
+int broker_datastore_delete(struct broker_datastore *ds, const char *service, const char *name)
+{
+	char fname[FILE_NAME_LEN];
+
+	if (!ds || !broker_datastore_name_valid(service) || !broker_datastore_name_valid(name))
+		return -EINVAL;
+	file_name(fname, service, name);
+	if (unlinkat(ds->dirfd, fname, 0))
+		return -errno;
+	if (fsync(ds->dirfd))
+		return -errno;
+	return 0;
+}
+
+struct entry {
+	char service[NAME_MAX_LEN + 1];
+	char name[NAME_MAX_LEN + 1];
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->service, y->service);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* Lists the record files, sorted. File names sort differently from
+ * (service, name) pairs ('-' < '@'), hence the split before sorting. */
+static int list_entries(struct broker_datastore *ds, struct entry **out, size_t *n_out)
+{
+	struct entry *v = NULL, *grown;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	DIR *d = open_dir(ds);
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (!has_suffix(e->d_name, ".json"))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = grown;
+		}
+		if (!parse_file_name(e->d_name, v[n].service, v[n].name)) {
+			PCN_WARN("BROKER-DS-STRAY", "ignored %s/%s: not named <service>@<instance>.json", ds->dir,
+				 e->d_name);
+			continue;
+		}
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), entry_cmp);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+/* Moves a corrupt file out of the way, so the next start does not trip on
+ * it again and a person can still look at it. */
+static void set_aside(struct broker_datastore *ds, const char *fname, const char *why)
+{
+	char aside[FILE_NAME_LEN + 16];
+
+	snprintf(aside, sizeof(aside), "%s.corrupt", fname);
+	if (renameat(ds->dirfd, fname, ds->dirfd, aside) == 0) {
+		fsync(ds->dirfd);
+		PCN_ERR("BROKER-DS-CORRUPT", "%s/%s is corrupt (%s): skipped, moved to %s", ds->dir, fname, why,
+			aside);
+	} else {
+		PCN_ERR("BROKER-DS-CORRUPT", "%s/%s is corrupt (%s): skipped (cannot move it aside: %s)", ds->dir,
+			fname, why, strerror(errno));
+	}
+}
+
+/* Loads one record file. 0 (rec filled), 1 (skipped), or -ENOMEM. */
+static int load_one(struct broker_datastore *ds, const struct entry *e, struct broker_record *rec)
+{
+	char fname[FILE_NAME_LEN];
+	json_error_t jerr;
+	const char *why = "";
+	json_t *root;
+	int fd, rc;
+
+	file_name(fname, e->service, e->name);
+	fd = openat(ds->dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			PCN_ERR("BROKER-DS-READ", "cannot read %s/%s: %s", ds->dir, fname, strerror(errno));
+		return 1;
+	}
+	root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	close(fd);
+	if (!root) {
+		char why_buf[200];
+
+		snprintf(why_buf, sizeof(why_buf), "line %d: %s", jerr.line, jerr.text);
+		set_aside(ds, fname, why_buf);
+		return 1;
+	}
+	rc = record_from_json(root, e->service, e->name, rec, &why);
+	json_decref(root);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc == -EPROTONOSUPPORT) {
+		PCN_ERR("BROKER-DS-FORMAT", "%s/%s has a format this broker does not know (it knows %d): "
+			"skipped and left in place", ds->dir, fname, BROKER_DS_FORMAT);
+		return 1;
+	}
+	if (rc) {
+		set_aside(ds, fname, why);
+		return 1;
+	}
+	return 0;
+}
+
+int broker_datastore_load(struct broker_datastore *ds, int (*fn)(void *arg, const struct broker_record *rec),
+			  void *arg)
+{
+	struct entry *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!ds || !fn)
+		return -EINVAL;
+	rc = list_entries(ds, &v, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct broker_record rec;
+
+		rc = load_one(ds, &v[i], &rec);
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		rc = fn(arg, &rec);
+		broker_record_fini(&rec);
+		if (rc)
+			break;
+	}
+	free(v);
+	return rc;
+}

@@ -1,0 +1,88 @@
+/* The broker's persistent record of every instance.
+ *
+ * One JSON file per instance, <state_dir>/instances/<service>@<name>.json:
+ *   {"format": 1, "service": "router", "name": "r1", "index": 3,
+ *    "uuid": "…", "ports": [{"name": "port1", "index": 0}, …],
+ *    "config": <the instance's RFC 7951 config, as a JSON value>}
+ * A write goes to <file>.tmp, is fsynced, renamed over the file, and the
+ * directory is fsynced: after a crash each file holds either the old record
+ * or the new one, never a mix. Leftover .tmp files are removed at open.
+ *
+ * The store knows nothing of commit or rollback: the broker calls put only
+ * once the cube has applied a change. Not thread-safe: the broker's loop
+ * thread owns it.
+ */
+#ifndef BROKER_DATASTORE_H
+#define BROKER_DATASTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BROKER_DS_FORMAT 1
+
+struct broker_record_port {
+	char name[64];
+	uint32_t index;  /* the port number, kept stable across restarts */
+};
+
+/* One instance. The record owns config_json and ports (malloc'd); release
+ * them with broker_record_fini. */
+struct broker_record {
+	char service[64];
+	char name[64];
+	uint32_t index;       /* PatchPanel slot */
+	char uuid[37];
+	char *config_json;    /* RFC 7951 JSON of the instance (opaque text here); NULL: none */
+	size_t n_ports;
+	struct broker_record_port *ports;
+};
+
+struct broker_datastore;
+
+/* True if s may name a service, an instance or a port in the store:
+ * 1 to 63 characters out of [A-Za-z0-9_.-], and not "." or "..". */
+bool broker_datastore_name_valid(const char *s);
+
+/* Creates the store on state_dir (heap; *out set only on success): makes
+ * state_dir and state_dir/instances if missing (mode 0700), and removes
+ * the .tmp files a crash left behind, logging each. 0 or -errno. */
+int broker_datastore_open(struct broker_datastore **out, const char *state_dir);
+/* Destroys the handle (the files stay). Accepts NULL. */
+void broker_datastore_close(struct broker_datastore *ds);
+
+/* Persists rec, replacing any record of the same service and name,
+ * atomically: write <file>.tmp, fsync, rename, fsync the directory. Files
+ * are mode 0600. Returns 0; -EINVAL for an invalid service, instance or
+ * port name, or config_json that is not JSON; -EIO if the crash hook
+ * refused (the .tmp is left behind, as a crash would); or -errno. */
+int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec);
+
+/* Removes the record of service/name and fsyncs the directory. 0, -ENOENT if
+ * absent, -EINVAL for invalid names, or -errno. */
+int broker_datastore_delete(struct broker_datastore *ds, const char *service, const char *name);
+
+/* Calls fn(arg, rec) for every stored record, sorted by service then name.
+ * rec is valid only during the call (copy it with broker_record_copy).
+ * config_json is the stored config re-encoded compactly: the same JSON
+ * value as was put, not necessarily the same text.
+ * A corrupt file is logged (BROKER-DS-CORRUPT), moved aside to
+ * <file>.corrupt and skipped; a file of a newer format is logged and
+ * skipped but left in place, for the broker that wrote it. Neither stops
+ * the walk. A non-zero return from fn stops the walk and is returned;
+ * otherwise 0, or -errno if the directory cannot be read. */
+int broker_datastore_load(struct broker_datastore *ds, int (*fn)(void *arg, const struct broker_record *rec),
+			  void *arg);
+
+/* Frees what rec owns and zeroes it. Accepts NULL and zeroed records. */
+void broker_record_fini(struct broker_record *rec);
+/* Deep-copies src into dst (caller's storage, overwritten without being
+ * finalized). 0 or -ENOMEM (dst is then zeroed). */
+int broker_record_copy(struct broker_record *dst, const struct broker_record *src);
+
+/* For tests of crash safety: when set, called between the fsync of the
+ * temporary file and the rename; a non-zero return makes put stop there
+ * and return -EIO, as if the process had died. NULL by default. */
+extern int (*broker_datastore_crash_hook)(const char *tmp_path);
+
+#endif

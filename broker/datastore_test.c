@@ -1,0 +1,458 @@
+/* Tests of the datastore: what is put comes back, replaced, deleted; a
+ * crash between write and rename keeps the old record; a corrupt file is
+ * set aside without stopping the others; bad names never reach the disk. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datastore.h"
+
+struct fixture {
+	char root[64];      /* the test's own directory, removed at teardown */
+	char state[128];    /* state_dir given to the store */
+	char inst[160];     /* state/instances */
+	struct broker_datastore *ds;
+};
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->root, sizeof(f->root), "/tmp/pcn-ds-test-XXXXXX");
+	if (!mkdtemp(f->root))
+		return -1;
+	/* A state_dir that does not exist yet, two levels down: open makes it. */
+	snprintf(f->state, sizeof(f->state), "%s/var/cubemesh", f->root);
+	snprintf(f->inst, sizeof(f->inst), "%s/instances", f->state);
+	if (broker_datastore_open(&f->ds, f->state))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	broker_datastore_crash_hook = NULL;
+	broker_datastore_close(f->ds);
+	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static struct broker_record_port two_ports[] = { { "port1", 0 }, { "port2", 7 } };
+
+static void make_record(struct broker_record *r, const char *svc, const char *name, uint32_t index,
+			const char *config)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->service, sizeof(r->service), "%s", svc);
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->index = index;
+	snprintf(r->uuid, sizeof(r->uuid), "1b4e28ba-2fa1-11d2-883f-0016d3cca4%02u", index % 100);
+	r->config_json = (char *)config;
+	r->n_ports = 2;
+	r->ports = two_ports;
+}
+
+/* Collects what load hands out. */
+struct seen {
+	size_t n;
+	struct broker_record recs[16];
+	int stop_after; /* 0: never */
+};
+
+static int collect(void *arg, const struct broker_record *rec)
+{
+	struct seen *s = arg;
+
+	assert_true(s->n < 16);
+	assert_int_equal(broker_record_copy(&s->recs[s->n++], rec), 0);
+	return s->stop_after && (int)s->n == s->stop_after ? 42 : 0;
+}
+
+static void seen_fini(struct seen *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		broker_record_fini(&s->recs[i]);
+	s->n = 0;
+}
+
+static void assert_json_equal(const char *got, const char *want)
+{
+	json_t *g = json_loads(got, JSON_DECODE_ANY, NULL), *w = json_loads(want, JSON_DECODE_ANY, NULL);
+
+	assert_non_null(g);
+	assert_non_null(w);
+	if (!json_equal(g, w))
+		fail_msg("config %s, want %s", got, want);
+	json_decref(g);
+	json_decref(w);
+}
+
+static void assert_record_equal(const struct broker_record *got, const struct broker_record *want)
+{
+	assert_string_equal(got->service, want->service);
+	assert_string_equal(got->name, want->name);
+	assert_int_equal(got->index, want->index);
+	assert_string_equal(got->uuid, want->uuid);
+	assert_int_equal(got->n_ports, want->n_ports);
+	for (size_t i = 0; i < want->n_ports; i++) {
+		assert_string_equal(got->ports[i].name, want->ports[i].name);
+		assert_int_equal(got->ports[i].index, want->ports[i].index);
+	}
+	if (want->config_json)
+		assert_json_equal(got->config_json, want->config_json);
+	else
+		assert_null(got->config_json);
+}
+
+static bool file_exists(const struct fixture *f, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", f->inst, name);
+	return access(path, F_OK) == 0;
+}
+
+static void write_file(const struct fixture *f, const char *name, const char *text)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->inst, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static const char cfg_r1[] =
+	"{\"router:router\": {\"name\": \"r1\", \"loglevel\": \"DEBUG\", \"route\": [{\"network\": "
+	"\"10.0.1.0/24\", \"nexthop\": \"0.0.0.0\"}], \"counter\": \"18446744073709551615\"}}";
+static const char cfg_r1_v2[] = "{\"router:router\": {\"name\": \"r1\", \"loglevel\": \"INFO\"}}";
+static const char cfg_hw[] = "{\"helloworld:helloworld\": {\"name\": \"hw1\", \"action\": \"FORWARD\"}}";
+
+static void test_put_load_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r[4];
+	struct seen s = { 0 };
+
+	/* Put out of order; "a-b" sorts after "a" as a service though its
+	 * file name ("a-b@…") sorts before ("a@…"). */
+	make_record(&r[0], "router", "r1", 3, cfg_r1);
+	make_record(&r[1], "helloworld", "hw1", 1, cfg_hw);
+	make_record(&r[2], "a-b", "x", 2, "{}");
+	make_record(&r[3], "a", "x", 4, NULL);
+	r[3].n_ports = 0;
+	r[3].ports = NULL;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(broker_datastore_put(f->ds, &r[i]), 0);
+	assert_true(file_exists(f, "router@r1.json"));
+
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_record_equal(&s.recs[0], &r[3]);
+	assert_record_equal(&s.recs[1], &r[2]);
+	assert_record_equal(&s.recs[2], &r[1]);
+	assert_record_equal(&s.recs[3], &r[0]);
+	seen_fini(&s);
+
+	/* And again from a fresh handle, as after a broker restart. */
+	broker_datastore_close(f->ds);
+	f->ds = NULL;
+	assert_int_equal(broker_datastore_open(&f->ds, f->state), 0);
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_record_equal(&s.recs[3], &r[0]);
+	seen_fini(&s);
+}
+
+static void test_put_replaces(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r;
+	struct broker_record_port one_port[] = { { "port2", 7 } };
+	struct seen s = { 0 };
+
+	make_record(&r, "router", "r1", 3, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	r.config_json = (char *)cfg_r1_v2;
+	r.n_ports = 1;
+	r.ports = one_port;
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_record_equal(&s.recs[0], &r);
+	seen_fini(&s);
+	assert_false(file_exists(f, "router@r1.json.tmp"));
+}
+
+static void test_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r;
+	struct seen s = { 0 };
+
+	make_record(&r, "router", "r1", 3, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	make_record(&r, "router", "r2", 5, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	assert_int_equal(broker_datastore_delete(f->ds, "router", "r1"), 0);
+	assert_false(file_exists(f, "router@r1.json"));
+	assert_int_equal(broker_datastore_delete(f->ds, "router", "r1"), -ENOENT);
+	assert_int_equal(broker_datastore_delete(f->ds, "bridge", "r2"), -ENOENT);
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.recs[0].name, "r2");
+	seen_fini(&s);
+}
+
+static char hook_path[512];
+static char hook_content[4096];
+
+/* Plays a crash right before the rename, after recording what was on disk. */
+static int crash_hook(const char *tmp_path)
+{
+	FILE *fp = fopen(tmp_path, "r");
+	size_t n = 0;
+
+	snprintf(hook_path, sizeof(hook_path), "%s", tmp_path);
+	if (fp) {
+		n = fread(hook_content, 1, sizeof(hook_content) - 1, fp);
+		fclose(fp);
+	}
+	hook_content[n] = '\0';
+	return 1;
+}
+
+static void test_crash_before_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r;
+	struct seen s = { 0 };
+	char want_tmp[512];
+
+	make_record(&r, "router", "r1", 3, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+
+	broker_datastore_crash_hook = crash_hook;
+	r.config_json = (char *)cfg_r1_v2;
+	r.index = 9;
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EIO);
+	broker_datastore_crash_hook = NULL;
+	/* The hook saw the whole new record in the .tmp... */
+	snprintf(want_tmp, sizeof(want_tmp), "%s/router@r1.json.tmp", f->inst);
+	assert_string_equal(hook_path, want_tmp);
+	assert_non_null(strstr(hook_content, "\"index\": 9"));
+	assert_true(file_exists(f, "router@r1.json.tmp"));
+	/* ...but the record on disk is still the old one. */
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.recs[0].index, 3);
+	assert_json_equal(s.recs[0].config_json, cfg_r1);
+	seen_fini(&s);
+
+	/* The broker restarts: the .tmp goes, the old record loads. */
+	broker_datastore_close(f->ds);
+	f->ds = NULL;
+	assert_int_equal(broker_datastore_open(&f->ds, f->state), 0);
+	assert_false(file_exists(f, "router@r1.json.tmp"));
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.recs[0].index, 3);
+	seen_fini(&s);
+}
+
+static void test_corrupt_file_skipped(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r;
+	struct seen s = { 0 };
+
+	make_record(&r, "router", "r1", 1, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	make_record(&r, "router", "r2", 2, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	make_record(&r, "router", "r3", 3, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	/* Half a file, as a disk error or a hand edit might leave it. */
+	write_file(f, "router@r2.json", "{\"format\": 1, \"service\": \"router\", \"na");
+	/* Valid JSON that is not a record of the name it is filed under. */
+	write_file(f, "bridge@b1.json", "{\"format\": 1, \"service\": \"bridge\", \"name\": \"b2\", \"index\": 4, "
+					 "\"uuid\": \"\", \"ports\": [], \"config\": null}");
+	/* A port index that does not fit a uint32. */
+	write_file(f, "bridge@b3.json", "{\"format\": 1, \"service\": \"bridge\", \"name\": \"b3\", \"index\": 4, "
+					 "\"uuid\": \"\", \"ports\": [{\"name\": \"p\", \"index\": -1}], \"config\": {}}");
+	/* A newer broker's file: skipped, but left for that broker. */
+	write_file(f, "bridge@b4.json", "{\"format\": 2}");
+	/* Not a record file at all. */
+	write_file(f, "notes.json", "{}");
+
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.recs[0].name, "r1");
+	assert_string_equal(s.recs[1].name, "r3");
+	seen_fini(&s);
+	assert_false(file_exists(f, "router@r2.json"));
+	assert_true(file_exists(f, "router@r2.json.corrupt"));
+	assert_true(file_exists(f, "bridge@b1.json.corrupt"));
+	assert_true(file_exists(f, "bridge@b3.json.corrupt"));
+	assert_true(file_exists(f, "bridge@b4.json"));
+	assert_true(file_exists(f, "notes.json"));
+
+	/* The next start does not trip on them again, and can write r2 anew. */
+	make_record(&r, "router", "r2", 2, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	seen_fini(&s);
+}
+
+static void test_walk_stops(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r;
+	struct seen s = { .stop_after = 2 };
+
+	for (uint32_t i = 1; i <= 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "r%u", i);
+		make_record(&r, "router", name, i, NULL);
+		assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	}
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 42);
+	assert_int_equal(s.n, 2);
+	seen_fini(&s);
+}
+
+static void test_bad_names_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"", "a/b", "..", "../etc", "x..y", ".", "a b", "r1@x", "caf\xc3\xa9", "a\\b",
+	};
+	struct broker_record r;
+	struct seen s = { 0 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		make_record(&r, "router", bad[i], 1, NULL);
+		assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+		make_record(&r, bad[i], "r1", 1, NULL);
+		assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+		assert_int_equal(broker_datastore_delete(f->ds, bad[i], "r1"), -EINVAL);
+		assert_int_equal(broker_datastore_delete(f->ds, "router", bad[i]), -EINVAL);
+		assert_false(broker_datastore_name_valid(bad[i]));
+	}
+	assert_int_equal(broker_datastore_delete(f->ds, NULL, "r1"), -EINVAL);
+	/* 64 characters fill the field with no room for the NUL: never read past it. */
+	make_record(&r, "router", "r1", 1, NULL);
+	memset(r.name, 'n', sizeof(r.name));
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	assert_false(broker_datastore_name_valid("1234567890123456789012345678901234567890123456789012345678901234"));
+	/* Nothing reached the disk, inside the store or next to it. */
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(access("/tmp/etc.json", F_OK), -1);
+
+	/* The longest name and every allowed character are fine. */
+	make_record(&r, "my_svc-2.0", "123456789012345678901234567890123456789012345678901234567890123", 1, NULL);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	/* A port name must not be empty; a config must be JSON. */
+	make_record(&r, "router", "r1", 1, "{\"router:router\": ");
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	make_record(&r, "router", "r1", 1, NULL);
+	struct broker_record_port empty[] = { { "", 1 } };
+	r.ports = empty;
+	r.n_ports = 1;
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	assert_false(file_exists(f, "router@r1.json"));
+	assert_false(file_exists(f, "router@r1.json.tmp"));
+}
+
+static void test_permissions(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r;
+	struct stat st;
+	char path[512];
+	mode_t old = umask(0); /* the store must not depend on the caller's umask */
+
+	make_record(&r, "router", "r1", 1, cfg_r1);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	umask(old);
+	snprintf(path, sizeof(path), "%s/router@r1.json", f->inst);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(f->inst, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(stat(f->state, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+}
+
+static void test_open_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_datastore *ds = (struct broker_datastore *)0x1;
+	char path[512];
+
+	/* A state_dir that is a file. */
+	write_file(f, "plain", "x");
+	snprintf(path, sizeof(path), "%s/plain", f->inst);
+	assert_int_equal(broker_datastore_open(&ds, path), -ENOTDIR);
+	assert_ptr_equal(ds, (struct broker_datastore *)0x1);
+	assert_int_equal(broker_datastore_open(&ds, ""), -EINVAL);
+	broker_datastore_close(NULL);
+}
+
+static void test_record_copy(void **state)
+{
+	struct broker_record r, c;
+
+	make_record(&r, "router", "r1", 3, cfg_r1);
+	assert_int_equal(broker_record_copy(&c, &r), 0);
+	assert_ptr_not_equal(c.config_json, r.config_json);
+	assert_ptr_not_equal(c.ports, r.ports);
+	assert_record_equal(&c, &r);
+	broker_record_fini(&c);
+	assert_null(c.ports);
+	assert_int_equal(c.n_ports, 0);
+	broker_record_fini(&c); /* twice is harmless */
+	broker_record_fini(NULL);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_put_load_round_trip), T(test_put_replaces),   T(test_delete),
+		T(test_crash_before_rename), T(test_corrupt_file_skipped), T(test_walk_stops),
+		T(test_bad_names_refused),   T(test_permissions),    T(test_open_errors),
+		T(test_record_copy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

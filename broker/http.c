@@ -162,6 +162,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		sl++;
 	}
 	seg[sl] = '\0';
+	if (req->entity.base && req->entity.len > b->opts.body_limit) {
+		broker_error_set(&err, 413, "too-big", NULL, "the body has %zu bytes; the limit is %zu",
+				 req->entity.len, b->opts.body_limit);
+		broker_reply_error(req, &err);
+		return 0;
+	}
 	if (broker_api_fixed(b, req, seg, path + sl, len - sl) == 0)
 		return 0;
 	/* The cube layer wants the path with its leading '/'. */
@@ -215,7 +221,9 @@ int broker_http_start(struct broker *b)
 		return rc;
 	}
 	h2o_config_init(&b->h2o_config);
-	b->h2o_config.max_request_entity_size = b->opts.body_limit;
+	/* h2o refuses what is far too big on its own (and bounds the memory a
+	 * body takes); on_req answers the rest with a RESTCONF error. */
+	b->h2o_config.max_request_entity_size = b->opts.body_limit * 4;
 	host = h2o_config_register_host(&b->h2o_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	pc = h2o_config_register_path(host, "/", 0);
 	h = (struct broker_handler *)h2o_create_handler(pc, sizeof(*h));

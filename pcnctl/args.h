@@ -1,5 +1,5 @@
-/* pcnctl's command line: global options, and the translation of the words
- * that follow them into one HTTP request.
+/* pcnctl's command line: the translation of the words that follow the
+ * options into one HTTP request.
  *
  * pcnctl knows no YANG schema. It maps words to a URL with a fixed rule
  * (polycubectl's syntax), and leaves every check of names and values to
@@ -17,27 +17,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#define PCNCTL_DEFAULT_URL "http://127.0.0.1:9000/polycube/v1/"
-
-/* Global options. Filled by pcnctl_opts_init; release with pcnctl_opts_fini. */
-struct pcnctl_opts {
-	char *url;          /* base URL of the API, always ending with '/' */
-	const char *token;  /* bearer token, or NULL */
-	bool json;          /* -j: print the response as JSON */
-	bool verbose;       /* -v: print each HTTP request line on stderr */
-	bool help;          /* --help */
-	bool version;       /* --version */
-	int nwords;         /* the words left once options are removed */
-	char **words;       /* points into argv; the array itself is owned */
-};
-
-/* Parses argv (argv[0] is the program name). Options may appear anywhere
- * before "--"; everything after "--" is a word. The URL and token default to
- * $PCN_URL and $PCN_TOKEN. Returns 0, -EINVAL with a message in err for a
- * usage error, or -ENOMEM. On error nothing needs releasing. */
-int pcnctl_opts_init(struct pcnctl_opts *o, int argc, char **argv, char *err, size_t errlen);
-void pcnctl_opts_fini(struct pcnctl_opts *o);
 
 /* What a list of words asks for. */
 struct pcnctl_request {

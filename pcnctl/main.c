@@ -14,6 +14,7 @@
 #include "args.h"
 #include "format.h"
 #include "http.h"
+#include "opts.h"
 
 #ifndef PCNCTL_VERSION
 #define PCNCTL_VERSION "0"

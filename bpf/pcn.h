@@ -32,7 +32,8 @@ int pcn_entry(struct __ctx_buff *ctx)
 	int rc;
 
 	/* The lookup cannot fail on a one-entry array, but the verifier
-	 * requires the NULL check before md is dereferenced. */
+	 * (kernel 6.18, code from clang 14) still requires the NULL check
+	 * before md is dereferenced. */
 	md = bpf_map_lookup_elem(&pcn_md, &zero);
 	if (!md)
 		goto out;

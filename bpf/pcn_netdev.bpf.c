@@ -25,7 +25,8 @@ int pcn_netdev_entry(struct __ctx_buff *ctx)
 		goto out;
 
 	verdict = CTX_ACT_DROP;
-	/* Never fails on a one-entry array; the verifier needs the check. */
+	/* Never fails on a one-entry array; the verifier (kernel 6.18, clang
+	 * 14) still requires the NULL check. */
 	md = bpf_map_lookup_elem(&pcn_md, &zero);
 	if (!md)
 		goto out;

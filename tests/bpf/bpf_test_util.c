@@ -71,7 +71,7 @@ int t_obj_set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t value
 }
 
 int t_obj_load(struct bpf_object **out, const char *name, const void *elf, size_t elf_sz,
-	       uint32_t cube_index, struct bpf_object *share)
+	       uint32_t cube_index, uint32_t log_level, struct bpf_object *share)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
 	struct bpf_object *obj;
@@ -102,6 +102,9 @@ int t_obj_load(struct bpf_object **out, const char *name, const void *elf, size_
 	/* The netdev program has the constant too (it shares the helpers)
 	 * but ignores it; the cubes live by it. */
 	err = t_obj_set_rodata_u32(obj, "pcn_cube_index", cube_index);
+	if (err)
+		goto out;
+	err = t_obj_set_rodata_u32(obj, "pcn_log_level", log_level);
 	if (err)
 		goto out;
 	err = bpf_object__load(obj);

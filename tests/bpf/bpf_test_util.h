@@ -12,11 +12,11 @@
 #include "pcn_kern_user.h"
 
 /* Opens the ELF image `elf` (a skeleton's __elf_bytes) with no map pinned,
- * sets pcn_cube_index to cube_index, makes every pcn_* map that `share`
+ * sets pcn_cube_index and pcn_log_level, makes every pcn_* map that `share`
  * also has the very same map (NULL: create them), and loads it.
  * Returns 0 and sets *out, or -errno (-EPERM when BPF is not permitted). */
 int t_obj_load(struct bpf_object **out, const char *name, const void *elf, size_t elf_sz,
-	       uint32_t cube_index, struct bpf_object *share);
+	       uint32_t cube_index, uint32_t log_level, struct bpf_object *share);
 
 /* Sets the u32 load-time constant `var` in .rodata, as cube-runtime does:
  * by name through BTF, before load. 0 or -errno. */

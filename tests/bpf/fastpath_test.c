@@ -34,7 +34,10 @@
 #include "test_simpleforwarder_tc.skel.h"
 #include "test_simpleforwarder_xdp.skel.h"
 
-enum { HW = 3, SF = 5, EMPTY = 9 };
+enum { HW = 3, HW_TRACE = 4, SF = 5, EMPTY = 9 };
+
+/* pcn_log_level values (common/log.h). */
+enum { LEVEL_TRACE = 0, LEVEL_INFO = 2 };
 
 /* Stands for the ifindex of "lo" in a table row (known only at run time). */
 #define LO 0xfffffffeu
@@ -230,16 +233,16 @@ static struct fixture *fixture_up(void **state)
 	assert_true(f->cpu >= 0);
 
 	elf = h->netdev_elf(&sz);
-	err = t_obj_load(&f->netdev, "pcn_netdev", elf, sz, 0, NULL);
+	err = t_obj_load(&f->netdev, "pcn_netdev", elf, sz, 0, LEVEL_INFO, NULL);
 	if (err == -EPERM || err == -EACCES) {
 		print_message("BPF not permitted here (%s): skipping\n", strerror(-err));
 		skip();
 	}
 	assert_int_equal(err, 0);
 	elf = h->hw_elf(&sz);
-	assert_int_equal(t_obj_load(&f->hw, "helloworld", elf, sz, HW, f->netdev), 0);
+	assert_int_equal(t_obj_load(&f->hw, "helloworld", elf, sz, HW, LEVEL_INFO, f->netdev), 0);
 	elf = h->sf_elf(&sz);
-	assert_int_equal(t_obj_load(&f->sf, "simplefwd", elf, sz, SF, f->netdev), 0);
+	assert_int_equal(t_obj_load(&f->sf, "simplefwd", elf, sz, SF, LEVEL_INFO, f->netdev), 0);
 	assert_false(t_any_pin_in_default_root());
 
 	f->pp = t_map_fd(f->netdev, h == &hook_xdp ? PCN_MAP_PP_XDP : PCN_MAP_PP_TC);
@@ -403,6 +406,42 @@ static void test_tail_call_loop(void **state)
 	assert_int_equal(md.hops, 33);
 }
 
+/* With pcn_log_level at TRACE the pcn_log lines are no longer pruned: the
+ * program must still load (bpf_printk is accepted in both hooks) and
+ * behave the same, counting under its own index. */
+static void test_log_trace(void **state)
+{
+	struct fixture *f = fixture_up(state);
+	static const struct row fwd = { .entry = E_HW, .hw_action = HELLOWORLD_ACTION_FORWARD,
+					.wires = { NETDEV(HW_TRACE, 1, LO) } };
+	struct bpf_object *obj = NULL;
+	struct pcn_cube_stats got;
+	uint8_t frame[128];
+	size_t len = t_icmp_frame(frame, sizeof(frame)), sz;
+	const void *elf = f->hook->hw_elf(&sz);
+	uint32_t retval = 0xdead;
+	int err;
+
+	err = t_obj_load(&obj, "hw_trace", elf, sz, HW_TRACE, LEVEL_TRACE, f->netdev);
+	assert_int_equal(err, 0);
+	row_setup(f, &fwd);
+	assert_int_equal(t_percpu_set(f->stats, HW_TRACE, &(struct pcn_cube_stats){ 0 },
+				      sizeof(got)),
+			 0);
+	/* Its private action map is its own: FORWARD must be set there. */
+	err = bpf_map_update_elem(t_map_fd(obj, "helloworld_action"), &(uint32_t){ 0 },
+				  &fwd.hw_action, BPF_ANY);
+	if (!err)
+		err = t_run(t_prog_fd(obj, "pcn_entry"), frame, len, &retval);
+	if (!err)
+		err = t_percpu_sum_u64(f->stats, HW_TRACE, &got, sizeof(got));
+	bpf_object__close(obj);
+	assert_int_equal(err, 0);
+	assert_int_equal(retval, f->hook->act[V_REDIRECT]);
+	assert_int_equal(got.rx_packets, 1);
+	assert_int_equal(got.tx_netdev, 1);
+}
+
 int main(void)
 {
 	/* Named per hook, so a failure says which build of the fast path broke. */
@@ -413,6 +452,8 @@ int main(void)
 		  (void *)&hook_xdp },
 		{ "tail_call_loop_tc", test_tail_call_loop, NULL, fixture_teardown,
 		  (void *)&hook_tc },
+		{ "log_trace_xdp", test_log_trace, NULL, fixture_teardown, (void *)&hook_xdp },
+		{ "log_trace_tc", test_log_trace, NULL, fixture_teardown, (void *)&hook_tc },
 	};
 
 	return cmocka_run_group_tests_name("bpf_fastpath", tests, NULL, NULL);

@@ -32,9 +32,9 @@ function(cubemesh_bpf name)
       OUTPUT ${obj}
       COMMAND ${CLANG_BPF} -O2 -g -target bpf -D__BPF__ -DPCN_HOOK_${HOOK}
               -Wall -Wno-unused-function ${incs}
-              -c ${src} -o ${obj}
+              -MD -MF ${obj}.d -c ${src} -o ${obj}
       DEPENDS ${src} ${CMAKE_SOURCE_DIR}/bpf/pcn_kern_user.h
-      IMPLICIT_DEPENDS C ${src}
+      DEPFILE ${obj}.d
       COMMENT "BPF ${name} (${hook})"
       VERBATIM)
     add_custom_command(

@@ -1,0 +1,381 @@
+/* The broker's data plane: loading the netdev input programs (which creates
+ * or reuses the pinned shared maps), the PatchPanel, the forwarding map and
+ * the per-instance counters. Netdev attachments live in netdev.c.
+ */
+#include "dataplane_int.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pcn_netdev_tc.skel.h"
+#include "pcn_netdev_xdp.skel.h"
+
+#define BPFFS_MOUNT "/sys/fs/bpf"
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/* bpffs is not always mounted on this kind of host (STACK.md); mount it
+ * only where the standard place is meant, never over another path. */
+static int ensure_bpffs(const char *root)
+{
+	size_t n = strlen(BPFFS_MOUNT);
+
+	if (strncmp(root, BPFFS_MOUNT, n) != 0 || (root[n] != '/' && root[n] != '\0'))
+		return 0;
+	if (on_bpffs(BPFFS_MOUNT))
+		return 0;
+	if (mount("bpf", BPFFS_MOUNT, "bpf", 0, "mode=0700") < 0) {
+		int rc = -errno;
+
+		PCN_ERR("BROKER-BPFFS-MOUNT", "cannot mount bpffs at %s: %s", BPFFS_MOUNT, strerror(-rc));
+		return rc;
+	}
+	PCN_INFO("BROKER-BPFFS-MOUNT", "mounted bpffs at %s", BPFFS_MOUNT);
+	return 0;
+}
+
+/* mkdir -p, mode 0700: pins are root's business only. */
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int map_fd(struct bpf_object *obj, const char *name)
+{
+	int fd = bpf_object__find_map_fd_by_name(obj, name);
+
+	if (fd < 0)
+		PCN_ERR("BROKER-DP-LOAD", "netdev program has no map %s", name);
+	return fd < 0 ? -ENOENT : fd;
+}
+
+/* Pins fd at path, replacing an older pin atomically: pin beside it, then
+ * rename over it (bpffs supports rename), so there is never a moment with
+ * no program at path. bpffs refuses names with a dot, hence "__new". */
+static int pin_replace(int fd, const char *path)
+{
+	char tmp[PATH_MAX];
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s__new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	rc = bpf_obj_pin(fd, tmp);
+	if (rc < 0)
+		return -errno;
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		unlink(tmp);
+		return rc;
+	}
+	return 0;
+}
+
+/* Opens one build of the netdev program from its embedded ELF, with the
+ * shared maps pinned by name under <root>/shared, loads it and pins the
+ * program at <root>/shared/<pin_name>. */
+static int load_netdev(const void *elf, size_t sz, const char *objname, const char *shared, const char *pin_name,
+		       struct bpf_object **obj_out, int *prog_out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = objname, .pin_root_path = shared);
+	char path[PATH_MAX];
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	int rc;
+
+	obj = bpf_object__open_mem(elf, sz, &opts);
+	if (!obj) {
+		rc = -errno;
+		PCN_ERR("BROKER-DP-LOAD", "cannot open %s: %s", objname, strerror(-rc));
+		return rc;
+	}
+	prog = bpf_object__find_program_by_name(obj, BROKER_NETDEV_PROG_NAME);
+	if (!prog) {
+		PCN_ERR("BROKER-DP-LOAD", "%s has no program %s", objname, BROKER_NETDEV_PROG_NAME);
+		rc = -ENOENT;
+		goto out;
+	}
+	rc = bpf_object__load(obj);
+	if (rc < 0) {
+		PCN_ERR("BROKER-DP-LOAD", "cannot load %s: %s", objname, strerror(-rc));
+		goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", shared, pin_name) >= (int)sizeof(path)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = pin_replace(bpf_program__fd(prog), path);
+	if (rc < 0) {
+		PCN_ERR("BROKER-DP-PIN", "cannot pin %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	*obj_out = obj;
+	*prog_out = bpf_program__fd(prog);
+	obj = NULL;
+out:
+	bpf_object__close(obj);
+	return rc;
+}
+
+int broker_dp_create(struct broker_dp **out, const char *bpffs_root)
+{
+	struct broker_dp *dp;
+	char shared[PATH_MAX], cubes[PATH_MAX];
+	const void *elf;
+	size_t sz;
+	int rc;
+
+	if (!bpffs_root || bpffs_root[0] != '/')
+		return -EINVAL;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	if (snprintf(dp->root, sizeof(dp->root), "%s", bpffs_root) >= (int)sizeof(dp->root) ||
+	    snprintf(shared, sizeof(shared), "%s/shared", bpffs_root) >= (int)sizeof(shared) ||
+	    snprintf(cubes, sizeof(cubes), "%s/cubes", bpffs_root) >= (int)sizeof(cubes)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	rc = ensure_bpffs(bpffs_root);
+	if (rc < 0)
+		goto out;
+	if ((rc = mkdir_p(shared)) < 0 || (rc = mkdir_p(cubes)) < 0) {
+		PCN_ERR("BROKER-DP-MKDIR", "cannot create %s: %s", shared, strerror(-rc));
+		goto out;
+	}
+
+	elf = pcn_netdev_xdp__elf_bytes(&sz);
+	rc = load_netdev(elf, sz, "pcn_netdev_xdp", shared, "netdev_xdp", &dp->obj_xdp, &dp->prog_xdp);
+	if (rc < 0)
+		goto out;
+	elf = pcn_netdev_tc__elf_bytes(&sz);
+	rc = load_netdev(elf, sz, "pcn_netdev_tc", shared, "netdev_tc", &dp->obj_tc, &dp->prog_tc);
+	if (rc < 0)
+		goto out;
+
+	/* The maps shared by both builds are the same kernel objects (pinned by
+	 * name), so either object's fd will do. */
+	if ((rc = dp->pp_xdp = map_fd(dp->obj_xdp, PCN_MAP_PP_XDP)) < 0 ||
+	    (rc = dp->pp_tc = map_fd(dp->obj_tc, PCN_MAP_PP_TC)) < 0 ||
+	    (rc = dp->fwd = map_fd(dp->obj_xdp, PCN_MAP_FWD)) < 0 ||
+	    (rc = dp->netdev_in = map_fd(dp->obj_xdp, PCN_MAP_NETDEV_IN)) < 0 ||
+	    (rc = dp->stats = map_fd(dp->obj_xdp, PCN_MAP_STATS)) < 0)
+		goto out;
+	PCN_INFO("BROKER-DP-READY", "data plane ready under %s", bpffs_root);
+	*out = dp;
+	dp = NULL;
+	rc = 0;
+out:
+	broker_dp_destroy(dp);
+	return rc;
+}
+
+void broker_dp_destroy(struct broker_dp *dp)
+{
+	if (!dp)
+		return;
+	bpf_object__close(dp->obj_xdp);
+	bpf_object__close(dp->obj_tc);
+	free(dp);
+}
+
+const char *broker_dp_root(const struct broker_dp *dp)
+{
+	return dp->root;
+}
+
+static int flush_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	int rc = type == FTW_DP ? rmdir(path) : unlink(path);
+
+	if (rc < 0 && errno != ENOENT) {
+		rc = -errno;
+		PCN_WARN("BROKER-DP-FLUSH", "cannot remove %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+int broker_dp_flush(const char *bpffs_root)
+{
+	struct stat st;
+	int rc;
+
+	if (!bpffs_root || bpffs_root[0] != '/')
+		return -EINVAL;
+	if (lstat(bpffs_root, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* A wrong argument here must never delete ordinary files. */
+	if (!on_bpffs(bpffs_root))
+		return -EINVAL;
+	rc = nftw(bpffs_root, flush_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if (rc != 0)
+		return rc < 0 ? rc : -EIO;
+	PCN_INFO("BROKER-DP-FLUSH", "removed %s", bpffs_root);
+	return 0;
+}
+
+static int pp_fd(const struct broker_dp *dp, enum broker_hook hook)
+{
+	switch (hook) {
+	case BROKER_HOOK_TC:
+		return dp->pp_tc;
+	case BROKER_HOOK_XDP_SKB:
+	case BROKER_HOOK_XDP_DRV:
+		return dp->pp_xdp;
+	}
+	return -EINVAL;
+}
+
+int broker_pp_install(struct broker_dp *dp, enum broker_hook hook, uint32_t index, const char *pin_path)
+{
+	int map = pp_fd(dp, hook);
+	int prog, rc;
+
+	if (map < 0)
+		return map;
+	if (index >= PCN_MAX_CUBES)
+		return -ERANGE;
+	prog = bpf_obj_get(pin_path);
+	if (prog < 0) {
+		rc = -errno;
+		PCN_ERR("BROKER-PP-INSTALL", "cannot open program %s: %s", pin_path, strerror(-rc));
+		return rc;
+	}
+	/* One update replaces the slot: a packet tail-calls either the old
+	 * program or the new one, never an empty slot. */
+	rc = bpf_map_update_elem(map, &index, &prog, BPF_ANY);
+	if (rc < 0) {
+		rc = -errno;
+		/* EINVAL here is nearly always a program of the other hook type. */
+		PCN_ERR("BROKER-PP-INSTALL", "cannot install %s in slot %u: %s", pin_path, index, strerror(-rc));
+	} else {
+		PCN_DEBUG("BROKER-PP-INSTALL", "slot %u (%s) <- %s", index, hook == BROKER_HOOK_TC ? "tc" : "xdp",
+			  pin_path);
+	}
+	close(prog);
+	return rc;
+}
+
+int broker_pp_remove(struct broker_dp *dp, enum broker_hook hook, uint32_t index)
+{
+	int map = pp_fd(dp, hook);
+
+	if (map < 0)
+		return map;
+	if (index >= PCN_MAX_CUBES)
+		return -ERANGE;
+	if (bpf_map_delete_elem(map, &index) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int broker_fwd_set(struct broker_dp *dp, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *val)
+{
+	struct pcn_fwd_key key = { .cube_index = cube_index, .port = port };
+
+	if (cube_index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS || !val)
+		return -EINVAL;
+	if (bpf_map_update_elem(dp->fwd, &key, val, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+int broker_fwd_del(struct broker_dp *dp, uint32_t cube_index, uint32_t port)
+{
+	struct pcn_fwd_key key = { .cube_index = cube_index, .port = port };
+
+	if (bpf_map_delete_elem(dp->fwd, &key) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A per-CPU value array, one slot per possible CPU. */
+static struct pcn_cube_stats *percpu_alloc(int *ncpu)
+{
+	int n = libbpf_num_possible_cpus();
+
+	if (n <= 0)
+		return NULL;
+	*ncpu = n;
+	return calloc(n, sizeof(struct pcn_cube_stats));
+}
+
+int broker_stats_read(struct broker_dp *dp, uint32_t cube_index, struct pcn_cube_stats *out)
+{
+	struct pcn_cube_stats *v;
+	int n, rc = 0;
+
+	if (cube_index >= PCN_MAX_CUBES)
+		return -ERANGE;
+	v = percpu_alloc(&n);
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->stats, &cube_index, v) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < n; i++) {
+		out->rx_packets += v[i].rx_packets;
+		out->tx_netdev += v[i].tx_netdev;
+		out->tx_cube += v[i].tx_cube;
+		out->drop_verdict += v[i].drop_verdict;
+		out->drop_no_peer += v[i].drop_no_peer;
+		out->drop_tail_call += v[i].drop_tail_call;
+		out->pass += v[i].pass;
+		out->reserved += v[i].reserved;
+	}
+out:
+	free(v);
+	return rc;
+}
+
+int broker_stats_reset(struct broker_dp *dp, uint32_t cube_index)
+{
+	struct pcn_cube_stats *v;
+	int n, rc = 0;
+
+	if (cube_index >= PCN_MAX_CUBES)
+		return -ERANGE;
+	v = percpu_alloc(&n);
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_update_elem(dp->stats, &cube_index, v, BPF_ANY) < 0)
+		rc = -errno;
+	free(v);
+	return rc;
+}

@@ -1,0 +1,113 @@
+/* The broker's side of the data plane: the PatchPanel, the forwarding and
+ * netdev-input maps, the netdev input programs attached to host netdevs,
+ * per-instance counters, and the host's netdevs (listing and monitoring).
+ *
+ * The broker is the only writer of pcn_pp_xdp, pcn_pp_tc, pcn_fwd and
+ * pcn_netdev_in. Everything here is pinned or attached in the kernel so the
+ * data plane outlives the broker: destroying a broker_dp closes descriptors
+ * and changes nothing that forwards packets.
+ *
+ * Functions return 0 (or the documented value) on success, -errno on failure.
+ * Not thread-safe: call from the broker's loop thread.
+ */
+#ifndef BROKER_DATAPLANE_H
+#define BROKER_DATAPLANE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "pcn_kern_user.h"
+
+/* Same numbers as the proto's Hook enum. */
+enum broker_hook {
+	BROKER_HOOK_TC = 0,
+	BROKER_HOOK_XDP_SKB = 1,
+	BROKER_HOOK_XDP_DRV = 2,
+};
+
+struct broker_dp;
+
+/* create/destroy (heap). Mounts bpffs at /sys/fs/bpf if nothing is mounted
+ * there (only when bpffs_root is below /sys/fs/bpf), makes <root>/shared and
+ * <root>/cubes, loads both netdev programs (reusing pinned shared maps), and
+ * pins them at <root>/shared/netdev_xdp and netdev_tc (replacing older
+ * pins). */
+int broker_dp_create(struct broker_dp **out, const char *bpffs_root);
+/* Closes descriptors; leaves pins, PatchPanel entries and attachments: the
+ * data plane outlives the broker. Accepts NULL. */
+void broker_dp_destroy(struct broker_dp *dp);
+/* Removes everything under bpffs_root, and the root itself (for
+ * `pcn-broker --flush` and tests). Detaches nothing: netdev attachments are
+ * the caller's. Refuses (-EINVAL) a root that is not on a bpffs; a missing
+ * root is not an error. */
+int broker_dp_flush(const char *bpffs_root);
+/* The root given to broker_dp_create. */
+const char *broker_dp_root(const struct broker_dp *dp);
+
+/* PatchPanel: puts the program pinned at pin_path in slot index of the
+ * hook's array (atomic replace of an older program there); remove empties
+ * the slot (an empty slot already is not an error). XDP_SKB and XDP_DRV
+ * share the XDP array. */
+int broker_pp_install(struct broker_dp *dp, enum broker_hook hook, uint32_t index, const char *pin_path);
+int broker_pp_remove(struct broker_dp *dp, enum broker_hook hook, uint32_t index);
+
+/* Forwarding: (cube_index, port) -> peer, read by pcn_pkt_send.
+ * broker_fwd_del returns -ENOENT when there was no entry; callers may treat
+ * that as success. */
+int broker_fwd_set(struct broker_dp *dp, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *val);
+int broker_fwd_del(struct broker_dp *dp, uint32_t cube_index, uint32_t port);
+
+/* Peers netdev `ifindex` with (cube_index, port): writes the pcn_netdev_in
+ * entry and attaches the input program on the hook. TC: clsact qdisc
+ * (created if missing; the broker remembers in bpffs that it created it) +
+ * an ingress filter at a fixed handle/priority, replaced if there. XDP_SKB /
+ * XDP_DRV: generic / native XDP. -EBUSY if a program that is not a Cubemesh
+ * netdev program holds that XDP hook, or XDP is attached in the other mode.
+ * Attaching again (another port, or after a broker restart) replaces ours.
+ * For XDP_DRV on a veth whose peer has neither an XDP program nor GRO on,
+ * logs BROKER-XDP-VETH-GRO: native XDP redirect into that veth drops. */
+int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index, uint32_t port);
+/* Undoes attach: removes our filter (and the clsact qdisc if we created it),
+ * or our XDP program, and the pcn_netdev_in entry. A netdev that is gone
+ * already is not an error (returns 0). */
+int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hook);
+
+/* Per-instance counters summed over CPUs; reset zeroes them (when an index
+ * is reused). */
+int broker_stats_read(struct broker_dp *dp, uint32_t cube_index, struct pcn_cube_stats *out);
+int broker_stats_reset(struct broker_dp *dp, uint32_t cube_index);
+
+/* Host netdevs for GET /netdevs: a new jansson array of objects
+ * {"name","ifindex","mac","mtu","status":"UP"|"DOWN","type"} where status is
+ * UP when the link is administratively up and running (carrier), and type is
+ * the rtnetlink kind ("veth", "bridge", ...), or "loopback" / "ether" /
+ * "other" for devices without one. get: one object (-ENOENT). The caller
+ * owns the reference. */
+int broker_netdevs_list(json_t **out);
+int broker_netdev_get(const char *name, json_t **out);
+/* The ifindex of a netdev in the broker's namespace, or -ENODEV. */
+int broker_netdev_ifindex(const char *name);
+/* 1 if up and running (as "status" above), 0 if not, -ENODEV. */
+int broker_netdev_is_up(int ifindex);
+
+/* Watches rtnetlink (RTMGRP_LINK) on a libuv loop and calls cb on the loop
+ * thread when a link goes up or down (same meaning as "status" above) or is
+ * deleted (or leaves the namespace). A rename is reported as the link's
+ * current state under its new name. If the kernel drops notifications
+ * (socket overrun) the monitor re-reads all links and reports the
+ * differences.
+ * start/stop (activity): stop closes the uv handle; the memory is freed in
+ * its close callback, so run the loop once more after stop. Accepts NULL. */
+struct broker_netmon;
+enum broker_link_event {
+	BROKER_LINK_UP,
+	BROKER_LINK_DOWN,
+	BROKER_LINK_DELETED,
+};
+typedef void (*broker_netmon_cb)(void *arg, int ifindex, const char *ifname, enum broker_link_event ev);
+int broker_netmon_start(struct broker_netmon **out, uv_loop_t *loop, broker_netmon_cb cb, void *arg);
+void broker_netmon_stop(struct broker_netmon *nm);
+
+#endif /* BROKER_DATAPLANE_H */

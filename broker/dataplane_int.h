@@ -1,0 +1,64 @@
+/* Internals shared by the data-plane files (dataplane.c, netdev.c,
+ * netlink.c, netmon.c). Not for the rest of the broker: use dataplane.h. */
+#ifndef BROKER_DATAPLANE_INT_H
+#define BROKER_DATAPLANE_INT_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane.h"
+
+struct bpf_object;
+
+struct broker_dp {
+	char root[PATH_MAX];
+	struct bpf_object *obj_xdp; /* netdev input program, XDP build */
+	struct bpf_object *obj_tc;  /* netdev input program, TC build */
+	int prog_xdp;               /* fds owned by the objects above */
+	int prog_tc;
+	int pp_xdp;
+	int pp_tc;
+	int fwd;
+	int netdev_in;
+	int stats;
+};
+
+/* The name the netdev input programs carry in the kernel (bpf object names
+ * are cut to 15 characters): how the broker recognises an XDP program as
+ * its own, even one a previous broker run loaded. */
+#define BROKER_NETDEV_PROG_NAME "pcn_netdev_entry"
+
+/* One link as rtnetlink describes it. */
+struct broker_link {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	unsigned int flags;     /* IFF_* */
+	unsigned int mtu;
+	unsigned char mac[32];
+	unsigned int mac_len;
+	char kind[32];          /* IFLA_INFO_KIND, "" when none */
+	unsigned short type;    /* ARPHRD_* */
+	int link;               /* IFLA_LINK: a veth's peer; 0 if none */
+	bool link_other_ns;     /* the IFLA_LINK ifindex is in another netns */
+};
+
+/* Up and running, as the API's "status" means it. */
+static inline bool broker__link_up(const struct broker_link *l)
+{
+	return (l->flags & IFF_UP) && (l->flags & IFF_RUNNING);
+}
+
+/* Parses one RTM_NEWLINK/RTM_DELLINK message. -EINVAL if malformed. */
+struct nlmsghdr;
+int broker__link_parse(const struct nlmsghdr *nh, struct broker_link *out);
+
+/* Calls cb for each link in the namespace (RTM_GETLINK dump); stops early
+ * and returns cb's value if it is not 0. */
+typedef int (*broker__link_cb)(void *arg, const struct broker_link *l);
+int broker__link_dump(broker__link_cb cb, void *arg);
+/* One link by ifindex (name NULL) or by name. -ENODEV if none. */
+int broker__link_get(int ifindex, const char *name, struct broker_link *out);
+
+#endif /* BROKER_DATAPLANE_INT_H */

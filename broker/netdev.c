@@ -1,0 +1,372 @@
+/* Attaching the netdev input program to host netdevs peered with a cube
+ * port, and detaching it.
+ *
+ * Attachments are netlink ones (bpf_xdp_attach, tc filters), not bpf_links:
+ * they must survive the broker, which may restart while packets flow.
+ * Because of that the broker cannot keep "what did I attach" in memory
+ * alone. An XDP program is recognised as ours by its name, which any broker
+ * run gives it; a clsact qdisc the broker created is remembered by an empty
+ * directory <root>/shared/clsact/<ifindex> in bpffs, which outlives the
+ * broker exactly as the pins do.
+ */
+#include "dataplane_int.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/sockios.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Our ingress filter's place in the clsact qdisc. Fixed, so a second
+ * attach (another broker run) replaces the first instead of stacking. */
+#define BROKER_TC_HANDLE 0xcbe
+#define BROKER_TC_PRIO 0xcbe
+
+static const char *hook_name(enum broker_hook hook)
+{
+	switch (hook) {
+	case BROKER_HOOK_TC:
+		return "TC";
+	case BROKER_HOOK_XDP_SKB:
+		return "XDP_SKB";
+	case BROKER_HOOK_XDP_DRV:
+		return "XDP_DRV";
+	}
+	return "?";
+}
+
+static bool netdev_exists(int ifindex)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(ifindex, name) != NULL;
+}
+
+/* ---- clsact ownership marker ------------------------------------------ */
+
+static int marker_path(const struct broker_dp *dp, int ifindex, char *buf, size_t len)
+{
+	if (snprintf(buf, len, "%s/shared/clsact/%d", dp->root, ifindex) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int marker_set(const struct broker_dp *dp, int ifindex)
+{
+	char path[PATH_MAX];
+	int rc = marker_path(dp, ifindex, path, sizeof(path));
+
+	if (rc < 0)
+		return rc;
+	/* The parent may not exist yet: make it, ignore EEXIST on both. */
+	*strrchr(path, '/') = '\0';
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	path[strlen(path)] = '/';
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static bool marker_take(const struct broker_dp *dp, int ifindex)
+{
+	char path[PATH_MAX];
+
+	return marker_path(dp, ifindex, path, sizeof(path)) == 0 && rmdir(path) == 0;
+}
+
+/* ---- TC ------------------------------------------------------------------ */
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+/* libbpf prints the kernel's extack text for every failed tc call, also
+ * for the failures we expect and handle (clsact already there, nothing to
+ * detach); keep those out of the log. Only the loop thread calls libbpf. */
+static libbpf_print_fn_t quiet_begin(void)
+{
+	return libbpf_set_print(quiet_print);
+}
+
+static void quiet_end(libbpf_print_fn_t saved)
+{
+	libbpf_set_print(saved);
+}
+
+static int tc_attach(struct broker_dp *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO, .prog_fd = dp->prog_tc,
+		    .flags = BPF_TC_F_REPLACE);
+	libbpf_print_fn_t saved;
+	bool created = false;
+	int rc;
+
+	saved = quiet_begin();
+	rc = bpf_tc_hook_create(&hook);
+	quiet_end(saved);
+	if (rc == 0) {
+		created = true;
+		rc = marker_set(dp, ifindex);
+		if (rc < 0)
+			goto out;
+	} else if (rc != -EEXIST) {
+		goto out;
+	}
+	rc = bpf_tc_attach(&hook, &opts);
+out:
+	if (rc < 0 && created) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+		marker_take(dp, ifindex);
+	}
+	return rc;
+}
+
+static int tc_detach(struct broker_dp *dp, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO);
+	libbpf_print_fn_t saved = quiet_begin();
+	int rc;
+
+	rc = bpf_tc_detach(&hook, &opts);
+	quiet_end(saved);
+	if (rc == -ENOENT || rc == -EINVAL)
+		rc = 0; /* no filter (EINVAL: no clsact qdisc at all) */
+	if (marker_take(dp, ifindex)) {
+		/* Destroying clsact also drops any egress filters on it; we made it,
+		 * so only Cubemesh's own filters can be there. */
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		int drc = bpf_tc_hook_destroy(&hook);
+
+		if (drc < 0 && drc != -ENOENT && drc != -EINVAL && rc == 0)
+			rc = drc;
+	}
+	return rc;
+}
+
+/* ---- XDP ----------------------------------------------------------------- */
+
+static __u32 xdp_mode(enum broker_hook hook)
+{
+	return hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
+
+/* 1 if the program with that id is a Cubemesh netdev program, 0 if not. */
+static int prog_is_ours(__u32 id)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd, rc;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (rc < 0)
+		return -errno;
+	/* The kernel keeps BPF_OBJ_NAME_LEN - 1 characters of the name. */
+	return strncmp(info.name, BROKER_NETDEV_PROG_NAME, sizeof(info.name) - 1) == 0;
+}
+
+/* The id of the program at this mode's hook, and whether the other mode is
+ * in use (the kernel allows one mode per netdev). */
+static int xdp_current(int ifindex, enum broker_hook hook, __u32 *id, bool *other_mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int rc = bpf_xdp_query(ifindex, 0, &q);
+
+	if (rc < 0)
+		return rc;
+	*id = hook == BROKER_HOOK_XDP_DRV ? q.drv_prog_id : q.skb_prog_id;
+	*other_mode = (hook == BROKER_HOOK_XDP_DRV ? q.skb_prog_id : q.drv_prog_id) != 0 || q.hw_prog_id != 0;
+	return 0;
+}
+
+static int xdp_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = -1);
+	__u32 flags = xdp_mode(hook), id;
+	bool other;
+	int rc;
+
+	rc = xdp_current(ifindex, hook, &id, &other);
+	if (rc < 0)
+		return rc;
+	if (other)
+		return -EBUSY;
+	if (id) {
+		rc = prog_is_ours(id);
+		if (rc < 0)
+			return rc == -ENOENT ? -EAGAIN : rc;
+		if (!rc)
+			return -EBUSY;
+		/* Replace only that very program: if someone swapped it meanwhile,
+		 * the kernel refuses instead of us overwriting theirs. */
+		opts.old_prog_fd = bpf_prog_get_fd_by_id(id);
+		if (opts.old_prog_fd < 0)
+			return -errno;
+		flags |= XDP_FLAGS_REPLACE;
+	} else {
+		flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
+	}
+	rc = bpf_xdp_attach(ifindex, dp->prog_xdp, flags, &opts);
+	if (opts.old_prog_fd >= 0)
+		close(opts.old_prog_fd);
+	/* EEXIST: another program got there between query and attach. */
+	return rc == -EEXIST ? -EBUSY : rc;
+}
+
+static int xdp_detach(int ifindex, enum broker_hook hook)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 id;
+	bool other;
+	int rc;
+
+	rc = xdp_current(ifindex, hook, &id, &other);
+	if (rc < 0)
+		return rc;
+	if (!id)
+		return 0;
+	rc = prog_is_ours(id);
+	if (rc <= 0)
+		return rc == -ENOENT ? 0 : rc; /* not ours: leave it */
+	opts.old_prog_fd = bpf_prog_get_fd_by_id(id);
+	if (opts.old_prog_fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	rc = bpf_xdp_detach(ifindex, xdp_mode(hook) | XDP_FLAGS_REPLACE, &opts);
+	close(opts.old_prog_fd);
+	return rc;
+}
+
+/* GRO state of a netdev, through the legacy ethtool ioctl: 1, 0, -errno. */
+static int gro_enabled(const char *name)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GGRO };
+	struct ifreq ifr;
+	int fd, rc;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&ev;
+	rc = ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : (int)ev.data;
+	close(fd);
+	return rc;
+}
+
+/* Native XDP redirect into a veth delivers only when the veth's other end
+ * runs NAPI: it has a native XDP program or GRO on (STACK.md). Otherwise
+ * frames a cube redirects into this netdev vanish without a counter, so
+ * say so once, when the user wires it up. The peer is the user's; we do not
+ * change it. */
+static void warn_veth_gro(int ifindex)
+{
+	struct broker_link self, peer;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (broker__link_get(ifindex, NULL, &self) < 0 || strcmp(self.kind, "veth") != 0)
+		return;
+	if (self.link_other_ns || self.link <= 0) {
+		PCN_WARN("BROKER-XDP-VETH-GRO",
+			 "%s is a veth in XDP_DRV mode whose peer is in another namespace: unless that peer has an "
+			 "XDP program or GRO on (ethtool -K <peer> gro on), packets redirected into %s are dropped silently",
+			 self.name, self.name);
+		return;
+	}
+	if (broker__link_get(self.link, NULL, &peer) < 0)
+		return;
+	if (bpf_xdp_query(peer.ifindex, 0, &q) == 0 && q.drv_prog_id)
+		return;
+	if (gro_enabled(peer.name) != 0)
+		return;
+	PCN_WARN("BROKER-XDP-VETH-GRO",
+		 "%s is a veth in XDP_DRV mode and its peer %s has neither an XDP program nor GRO on: packets "
+		 "redirected into %s are dropped silently (fix: ethtool -K %s gro on)",
+		 self.name, peer.name, self.name, peer.name);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index, uint32_t port)
+{
+	struct pcn_netdev_val val = { .cube_index = cube_index, .port = port }, old;
+	__u32 key = ifindex;
+	bool had_old;
+	int rc;
+
+	if (ifindex <= 0 || cube_index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS)
+		return -EINVAL;
+	if (hook != BROKER_HOOK_TC && hook != BROKER_HOOK_XDP_SKB && hook != BROKER_HOOK_XDP_DRV)
+		return -EINVAL;
+	if (!netdev_exists(ifindex))
+		return -ENODEV;
+
+	/* The entry first: the program must find it from its first packet. */
+	had_old = bpf_map_lookup_elem(dp->netdev_in, &key, &old) == 0;
+	if (bpf_map_update_elem(dp->netdev_in, &key, &val, BPF_ANY) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = hook == BROKER_HOOK_TC ? tc_attach(dp, ifindex) : xdp_attach(dp, ifindex, hook);
+	if (rc < 0) {
+		if (had_old)
+			bpf_map_update_elem(dp->netdev_in, &key, &old, BPF_ANY);
+		else
+			bpf_map_delete_elem(dp->netdev_in, &key);
+		goto out;
+	}
+	if (hook == BROKER_HOOK_XDP_DRV)
+		warn_veth_gro(ifindex);
+	PCN_INFO("BROKER-NETDEV-ATTACH", "ifindex %d (%s) -> cube %u port %u", ifindex, hook_name(hook), cube_index,
+		 port);
+out:
+	if (rc < 0 && rc != -EBUSY)
+		PCN_ERR("BROKER-NETDEV-ATTACH", "cannot attach to ifindex %d (%s): %s", ifindex, hook_name(hook),
+			strerror(-rc));
+	return rc;
+}
+
+int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hook)
+{
+	__u32 key = ifindex;
+	int rc = 0;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	if (hook != BROKER_HOOK_TC && hook != BROKER_HOOK_XDP_SKB && hook != BROKER_HOOK_XDP_DRV)
+		return -EINVAL;
+	if (netdev_exists(ifindex)) {
+		rc = hook == BROKER_HOOK_TC ? tc_detach(dp, ifindex) : xdp_detach(ifindex, hook);
+		/* Vanished between the check and the detach: same as gone. */
+		if (rc == -ENODEV || !netdev_exists(ifindex))
+			rc = 0;
+	}
+	if (hook == BROKER_HOOK_TC)
+		marker_take(dp, ifindex); /* gone netdev: its qdisc went with it */
+	if (bpf_map_delete_elem(dp->netdev_in, &key) < 0 && errno != ENOENT && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		PCN_ERR("BROKER-NETDEV-DETACH", "cannot detach from ifindex %d (%s): %s", ifindex, hook_name(hook),
+			strerror(-rc));
+	else
+		PCN_INFO("BROKER-NETDEV-DETACH", "ifindex %d (%s) detached", ifindex, hook_name(hook));
+	return rc;
+}

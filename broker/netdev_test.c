@@ -1,0 +1,257 @@
+/* broker_netdev_attach/detach on a real veth pair, for each hook. The veth
+ * and the bpffs root are this process's own and go in teardown, whatever
+ * the test did. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataplane.h"
+#include "dp_testutil.h"
+
+struct fx {
+	char root[256];
+	char a[IF_NAMESIZE], b[IF_NAMESIZE];
+	int ifa;
+	struct broker_dp *dp;
+	int netdev_in;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char path[PATH_MAX];
+
+	if (!f)
+		return -1;
+	*state = f;
+	f->netdev_in = -1;
+	dpt_root(f->root, sizeof(f->root), "nd");
+	dpt_veth_names(f->a, f->b, "nd");
+	broker_dp_flush(f->root);
+	if (dpt_veth_add(f->a, f->b) < 0 || dpt_sh("ip link set %s up && ip link set %s up", f->a, f->b) != 0)
+		return -1;
+	f->ifa = if_nametoindex(f->a);
+	if (f->ifa <= 0 || broker_dp_create(&f->dp, f->root) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/shared/pcn_netdev_in", f->root);
+	f->netdev_in = bpf_obj_get(path);
+	return f->netdev_in < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (!f)
+		return 0;
+	dpt_veth_del(f->a);
+	if (f->netdev_in >= 0)
+		close(f->netdev_in);
+	broker_dp_destroy(f->dp);
+	broker_dp_flush(f->root);
+	free(f);
+	return 0;
+}
+
+/* 1 if pcn_netdev_in has an entry for ifindex with that cube and port. */
+static int entry_is(struct fx *f, int ifindex, uint32_t cube, uint32_t port)
+{
+	struct pcn_netdev_val v;
+	uint32_t key = ifindex;
+
+	if (bpf_map_lookup_elem(f->netdev_in, &key, &v) < 0)
+		return 0;
+	return v.cube_index == cube && v.port == port;
+}
+
+static int has_entry(struct fx *f, int ifindex)
+{
+	struct pcn_netdev_val v;
+	uint32_t key = ifindex;
+
+	return bpf_map_lookup_elem(f->netdev_in, &key, &v) == 0;
+}
+
+static void test_tc(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	assert_true(entry_is(f, f->ifa, 3, 1));
+	assert_true(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
+	/* Again (another port, or the broker restarted): replaced, not stacked. */
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 4, 2), 0);
+	assert_true(entry_is(f, f->ifa, 4, 2));
+	assert_int_equal(dpt_sh("test $(tc filter show dev %s ingress | grep -c pcn_netdev_entr) -eq 1", f->a), 0);
+
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_false(has_entry(f, f->ifa));
+	assert_false(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
+	/* We created the clsact qdisc: it goes too. */
+	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+}
+
+static void test_tc_keeps_foreign_qdisc(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(dpt_sh("tc qdisc add dev %s clsact", f->a), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_false(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
+	assert_true(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+}
+
+static void test_tc_qdisc_marker_survives_restart(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	/* The broker restarts between attach and detach. */
+	broker_dp_destroy(f->dp);
+	f->dp = NULL;
+	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+}
+
+static void test_xdp_skb(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 5, 0), 0);
+	assert_true(entry_is(f, f->ifa, 5, 0));
+	assert_true(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
+	/* The other mode is taken: the kernel allows one per netdev. */
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 5, 0), -EBUSY);
+	assert_true(entry_is(f, f->ifa, 5, 0));
+	/* Re-attach by a new broker run (new program id): ours, replaced. */
+	broker_dp_destroy(f->dp);
+	f->dp = NULL;
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 6, 1), 0);
+	assert_true(entry_is(f, f->ifa, 6, 1));
+
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB), 0);
+	assert_false(dpt_sh_grep("xdp", "ip link show dev %s", f->a));
+	assert_false(has_entry(f, f->ifa));
+}
+
+/* Runs attach with stderr captured; returns 1 if the log has needle. */
+static int attach_logs(struct fx *f, enum broker_hook hook, const char *needle, int *rc)
+{
+	char tmpl[] = "/tmp/cmt-log-XXXXXX", buf[8192];
+	int fd = mkstemp(tmpl), saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	*rc = broker_netdev_attach(f->dp, f->ifa, hook, 2, 0);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(tmpl);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+static void test_xdp_drv(void **state)
+{
+	struct fx *f = *state;
+	int rc;
+
+	/* Peer b has no XDP program and GRO off: a warning, still attached. */
+	dpt_sh("ethtool -K %s gro off", f->b);
+	assert_true(attach_logs(f, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
+	assert_int_equal(rc, 0);
+	assert_true(dpt_sh_grep("prog/xdp ", "ip -d link show dev %s", f->a));
+	assert_false(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_false(dpt_sh_grep("xdp", "ip link show dev %s", f->a));
+
+	/* With GRO on at the peer, no warning. */
+	assert_int_equal(dpt_sh("ethtool -K %s gro on", f->b), 0);
+	assert_false(attach_logs(f, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
+	assert_int_equal(rc, 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_false(dpt_sh_grep("xdp", "ip link show dev %s", f->a));
+}
+
+static void test_xdp_foreign_busy(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cubes/foreign", f->root);
+	fd = dpt_prog_pin(true, XDP_PASS, path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_xdp_attach(f->ifa, fd, XDP_FLAGS_SKB_MODE, NULL), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 1, 0), -EBUSY);
+	assert_false(has_entry(f, f->ifa));
+	/* Detach leaves a program that is not ours alone. */
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB), 0);
+	assert_true(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
+	assert_int_equal(bpf_xdp_detach(f->ifa, XDP_FLAGS_SKB_MODE, NULL), 0);
+	close(fd);
+}
+
+static void test_detach_gone_netdev(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	dpt_veth_del(f->a);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_false(has_entry(f, f->ifa));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), -ENODEV);
+	assert_false(has_entry(f, f->ifa));
+}
+
+static void test_bad_args(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(broker_netdev_attach(f->dp, 0, BROKER_HOOK_TC, 1, 0), -EINVAL);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, (enum broker_hook)7, 1, 0), -EINVAL);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, PCN_MAX_CUBES, 0), -EINVAL);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 1, PCN_MAX_PORTS), -EINVAL);
+	assert_false(has_entry(f, f->ifa));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tc_keeps_foreign_qdisc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tc_qdisc_marker_survives_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_skb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_drv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_foreign_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detach_gone_netdev, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,401 @@
+/* ApplyConfig: creating, updating and deleting instances. */
+#include "pcn_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cubemesh.pb-c.h"
+
+/* How long an ApplyConfig waits for the RegisterReply that names the bpffs
+ * root: the broker may replay instances on the cube's socket before its
+ * reply to Register has arrived on the other one. */
+#define BPFFS_WAIT_MS 5000
+
+struct pcn_instance *pcn__instance_find(struct pcn__runtime *rt, const char *name)
+{
+	struct pcn_instance *i;
+
+	for (i = rt->instances; i; i = i->next)
+		if (strcmp(i->name, name) == 0)
+			return i;
+	return NULL;
+}
+
+void pcn__instance_free(struct pcn_instance *inst)
+{
+	if (!inst)
+		return;
+	bpf_object__close(inst->obj);
+	lyd_free_all(inst->tree);
+	free(inst->ports);
+	free(inst);
+}
+
+static void unlink_instance(struct pcn__runtime *rt, struct pcn_instance *inst)
+{
+	struct pcn_instance **pp;
+
+	for (pp = &rt->instances; *pp; pp = &(*pp)->next) {
+		if (*pp == inst) {
+			*pp = inst->next;
+			return;
+		}
+	}
+}
+
+static int copy_ports(const struct pcn__apply_req *req, struct pcn__port **out)
+{
+	struct pcn__port *p = NULL;
+
+	if (req->n_ports) {
+		p = calloc(req->n_ports, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, req->ports, req->n_ports * sizeof(*p));
+	}
+	*out = p;
+	return 0;
+}
+
+/* snprintf that reports truncation: paths must never be cut silently. */
+static int path_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int path_fmt(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+static int tree_loglevel(const struct lyd_node *tree)
+{
+	const char *s = pcn__config_leaf(tree, "loglevel");
+	int l = s ? pcn_log_level_parse(s) : -1;
+
+	return l < 0 ? PCN_LOG_INFO : l;
+}
+
+/* Keeps the end of the verifier's log: that is where it says what it
+ * refused (the beginning is the path it walked to get there). */
+static void verifier_msg(struct pcn__apply_res *res, const char *log)
+{
+	size_t n = strlen(log), lines = 0;
+	const char *p = log + n;
+
+	while (p > log && (p[-1] == '\n' || p[-1] == ' '))
+		p--, n--;
+	while (p > log && lines < 6 && (size_t)(log + n - p) < sizeof(res->msg) - 64) {
+		p--;
+		if (*p == '\n')
+			lines++;
+	}
+	if (*p == '\n')
+		p++;
+	snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %.*s",
+		 (int)(log + n - p), p);
+	res->http = 422;
+	res->tag = "operation-failed";
+}
+
+/* Loads the instance's fast path for its hook with its current constants. */
+static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, struct bpf_object **out,
+		struct pcn__apply_res *res)
+{
+	const struct pcn_cube_desc *desc = inst->rt->desc;
+	const void *(*bytes_fn)(size_t *) = inst->attach == PCN_ATTACH_TC ? desc->tc_object : desc->xdp_object;
+	char shared[PATH_MAX];
+	size_t size = 0;
+	const void *bytes;
+	char *log;
+	int rc;
+
+	if (!bytes_fn) {
+		snprintf(res->msg, sizeof(res->msg), "%s has no fast path for the %s hook", desc->service,
+			 inst->attach == PCN_ATTACH_TC ? "TC" : "XDP");
+		res->http = 400;
+		res->tag = "invalid-value";
+		return -ENOTSUP;
+	}
+	bytes = bytes_fn(&size);
+	snprintf(shared, sizeof(shared), "%s/shared", bpffs);
+	rc = pcn__mkdirs(shared);
+	if (rc)
+		return rc;
+	log = malloc(64 * 1024);
+	if (!log)
+		return -ENOMEM;
+	struct pcn__load_opts o = {
+		.shared_pin_root = shared,
+		.pin_dir = inst->pin_dir,
+		.cube_index = inst->index,
+		.log_level = (uint32_t)loglevel,
+		.object_name = desc->service,
+		.log_buf = log,
+		.log_size = 64 * 1024,
+	};
+	rc = pcn__fastpath_load(out, bytes, size, &o);
+	if (rc) {
+		PCN_ERR("CUBE-BPF-LOAD", "instance %s: cannot load the fast path: %s", inst->name,
+			strerror(-rc));
+		if (log[0])
+			verifier_msg(res, log);
+		else
+			snprintf(res->msg, sizeof(res->msg), "cannot load the fast path: %s", strerror(-rc));
+	}
+	free(log);
+	return rc;
+}
+
+static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *req,
+			struct lyd_node *tree, struct pcn__apply_res *res)
+{
+	struct pcn_instance *inst = calloc(1, sizeof(*inst));
+	char bpffs[PATH_MAX], prog[PATH_MAX];
+	bool created = false, loaded = false;
+	int rc;
+
+	if (!inst)
+		return -ENOMEM;
+	inst->rt = rt;
+	snprintf(inst->name, sizeof(inst->name), "%s", req->instance);
+	inst->index = req->index;
+	inst->attach = req->attach;
+	inst->loglevel = tree_loglevel(tree);
+	rc = copy_ports(req, &inst->ports);
+	if (rc)
+		goto out;
+	inst->n_ports = req->n_ports;
+	rc = pcn__runtime_bpffs(rt, bpffs, sizeof(bpffs), BPFFS_WAIT_MS);
+	if (rc) {
+		snprintf(res->msg, sizeof(res->msg), "not registered with the broker yet");
+		res->http = 503;
+		goto out;
+	}
+	rc = path_fmt(inst->pin_dir, sizeof(inst->pin_dir), "%s/cubes/%s/%s", bpffs, rt->desc->service,
+		      inst->name);
+	if (rc)
+		goto out;
+	rc = load(inst, inst->loglevel, bpffs, &inst->obj, res);
+	if (rc)
+		goto out;
+	loaded = true;
+	if (rt->desc->on_create) {
+		rc = rt->desc->on_create(inst);
+		if (rc) {
+			snprintf(res->msg, sizeof(res->msg), "%s", inst->err_msg[0] ? inst->err_msg : strerror(-rc));
+			goto out;
+		}
+	}
+	created = true;
+	rc = pcn__config_dispatch(inst, NULL, tree);
+	if (rc) {
+		snprintf(res->msg, sizeof(res->msg), "%s", inst->err_msg);
+		goto out;
+	}
+	rc = path_fmt(prog, sizeof(prog), "%s/prog", inst->pin_dir);
+	if (!rc)
+		rc = pcn__fastpath_pin_prog(inst->obj, prog);
+	if (rc) {
+		snprintf(res->msg, sizeof(res->msg), "cannot pin the program at %.300s: %s", prog, strerror(-rc));
+		/* The handlers ran: take their changes back. */
+		pcn__config_dispatch(inst, tree, NULL);
+		goto out;
+	}
+	memcpy(res->prog_pin, prog, sizeof(res->prog_pin));
+	res->attach = inst->attach;
+	inst->tree = tree;
+	inst->next = rt->instances;
+	rt->instances = inst;
+	PCN_INFO("CUBE-INSTANCE-CREATED", "instance %s (index %u) %s, program pinned at %s", inst->name,
+		 inst->index, req->replay ? "replayed" : "created", prog);
+	inst = NULL;
+out:
+	if (inst) {
+		if (created && rt->desc->on_destroy)
+			rt->desc->on_destroy(inst);
+		/* A replayed instance keeps the pins of what it learned; a new
+		 * one that failed never existed. */
+		if (loaded && !req->replay)
+			pcn__unpin_dir(inst->pin_dir);
+		inst->tree = NULL; /* the caller frees tree */
+		pcn__instance_free(inst);
+	}
+	return rc;
+}
+
+/* An UPDATE, or a CREATE (replay) of an instance this process already has:
+ * diff against the current tree; reload the program when its constants
+ * change, or on a replay so the PatchPanel gets a fresh program. */
+static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *req,
+			struct lyd_node *tree, struct pcn__apply_res *res)
+{
+	struct pcn__port *old_ports = inst->ports, *ports = NULL;
+	struct bpf_object *old_obj = inst->obj, *obj = NULL;
+	size_t old_n = inst->n_ports;
+	int loglevel = tree_loglevel(tree);
+	bool reload = req->op == CUBEMESH__APPLY_OP__APPLY_CREATE || loglevel != inst->loglevel ||
+		      req->index != inst->index;
+	uint32_t old_index = inst->index;
+	char bpffs[PATH_MAX], prog[PATH_MAX];
+	int rc;
+
+	rc = copy_ports(req, &ports);
+	if (rc)
+		return rc;
+	inst->ports = ports;
+	inst->n_ports = req->n_ports;
+	if (reload) {
+		rc = pcn__runtime_bpffs(inst->rt, bpffs, sizeof(bpffs), BPFFS_WAIT_MS);
+		if (rc)
+			goto out;
+		inst->index = req->index;
+		rc = load(inst, loglevel, bpffs, &obj, res);
+		if (rc)
+			goto out;
+		/* The new object reuses the pinned maps: handlers see the same
+		 * maps through either object. */
+		inst->obj = obj;
+	}
+	rc = pcn__config_dispatch(inst, inst->tree, tree);
+	if (rc) {
+		snprintf(res->msg, sizeof(res->msg), "%s", inst->err_msg);
+		goto out;
+	}
+	if (reload) {
+		rc = path_fmt(prog, sizeof(prog), "%s/prog", inst->pin_dir);
+		if (!rc)
+			rc = pcn__fastpath_pin_prog(obj, prog);
+		if (rc) {
+			snprintf(res->msg, sizeof(res->msg), "cannot pin the program at %.300s: %s", prog,
+				 strerror(-rc));
+			pcn__config_dispatch(inst, tree, inst->tree);
+			goto out;
+		}
+		memcpy(res->prog_pin, prog, sizeof(res->prog_pin));
+		res->attach = inst->attach;
+		bpf_object__close(old_obj);
+		inst->loglevel = loglevel;
+		PCN_INFO("CUBE-INSTANCE-RELOADED", "instance %s: program reloaded (log level %s)",
+			 inst->name, pcn_log_level_name(loglevel));
+	}
+	free(old_ports);
+	lyd_free_all(inst->tree);
+	inst->tree = tree;
+	return 0;
+out:
+	inst->ports = old_ports;
+	inst->n_ports = old_n;
+	inst->obj = old_obj;
+	inst->index = old_index;
+	free(ports);
+	bpf_object__close(obj);
+	return rc;
+}
+
+static int apply_delete(struct pcn__runtime *rt, struct pcn_instance *inst)
+{
+	int rc;
+
+	if (rt->desc->on_destroy)
+		rt->desc->on_destroy(inst);
+	unlink_instance(rt, inst);
+	/* The broker has taken the program out of the PatchPanel before
+	 * asking; the pins are all that keep the maps and program alive. */
+	rc = pcn__unpin_dir(inst->pin_dir);
+	if (rc)
+		PCN_WARN("CUBE-UNPIN", "instance %s: cannot remove %s: %s", inst->name, inst->pin_dir,
+			 strerror(-rc));
+	PCN_INFO("CUBE-INSTANCE-DELETED", "instance %s deleted", inst->name);
+	pcn__instance_free(inst);
+	return 0;
+}
+
+int pcn__apply(struct pcn__runtime *rt, const struct pcn__apply_req *req, struct pcn__apply_res *res)
+{
+	struct pcn_instance *inst = pcn__instance_find(rt, req->instance);
+	struct lyd_node *tree = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!req->instance[0] || strlen(req->instance) >= PCN__NAME_MAX) {
+		snprintf(res->msg, sizeof(res->msg), "bad instance name");
+		return -EINVAL;
+	}
+	if (req->op == CUBEMESH__APPLY_OP__APPLY_DELETE) {
+		if (!inst)
+			return 0; /* already gone: deleting twice is not an error */
+		return apply_delete(rt, inst);
+	}
+	rc = pcn__config_parse(rt->ly, req->config_json, &tree);
+	if (rc) {
+		snprintf(res->msg, sizeof(res->msg), "cannot parse the configuration: %s",
+			 ly_errmsg(rt->ly) ? ly_errmsg(rt->ly) : "?");
+		return rc;
+	}
+	if (!tree) {
+		snprintf(res->msg, sizeof(res->msg), "no configuration for %s", req->instance);
+		return -EINVAL;
+	}
+	if (inst)
+		rc = apply_update(inst, req, tree, res);
+	else if (req->op == CUBEMESH__APPLY_OP__APPLY_CREATE)
+		rc = apply_create(rt, req, tree, res);
+	else {
+		snprintf(res->msg, sizeof(res->msg), "no instance %s", req->instance);
+		rc = -ENOENT;
+	}
+	if (rc)
+		lyd_free_all(tree);
+	return rc;
+}
+
+/* ---- instance accessors (pcn_cube.h) ------------------------------------ */
+
+const char *pcn_instance_name(const struct pcn_instance *inst)
+{
+	return inst->name;
+}
+
+uint32_t pcn_instance_index(const struct pcn_instance *inst)
+{
+	return inst->index;
+}
+
+enum pcn_attach pcn_instance_attach(const struct pcn_instance *inst)
+{
+	return inst->attach;
+}
+
+void *pcn_instance_priv(const struct pcn_instance *inst)
+{
+	return inst->priv;
+}
+
+void pcn_instance_set_priv(struct pcn_instance *inst, void *priv)
+{
+	inst->priv = priv;
+}
+
+int pcn_port_index(const struct pcn_instance *inst, const char *name)
+{
+	if (!inst || !name)
+		return -EINVAL;
+	for (size_t i = 0; i < inst->n_ports; i++)
+		if (strcmp(inst->ports[i].name, name) == 0)
+			return (int)inst->ports[i].index;
+	return -ENOENT;
+}
+
+const char *pcn_port_name(const struct pcn_instance *inst, uint32_t index)
+{
+	for (size_t i = 0; inst && i < inst->n_ports; i++)
+		if (inst->ports[i].index == index)
+			return inst->ports[i].name;
+	return NULL;
+}

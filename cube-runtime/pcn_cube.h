@@ -1,0 +1,195 @@
+/* The cube author's API: what a cube's control plane is written against.
+ *
+ * A cube is a YANG model, a fast path (`<cube>.bpf.c`, built by
+ * cubemesh_bpf into two embedded objects) and a table like this one:
+ *
+ *   static const struct pcn_config_handler hw_handlers[] = {
+ *           { "/helloworld:helloworld/action", hw_set_action },
+ *           { NULL },
+ *   };
+ *   static const struct pcn_cube_desc hw_desc = {
+ *           .service = "helloworld", .version = "1.0.0", ...,
+ *           .yang_module_name = "helloworld", .yang_module = helloworld_yang,
+ *           .xdp_object = helloworld_xdp__elf_bytes,
+ *           .tc_object = helloworld_tc__elf_bytes,
+ *           .handlers = hw_handlers, .state = hw_state,
+ *   };
+ *   int main(int argc, char **argv) { return pcn_cube_main(&hw_desc, argc, argv); }
+ *
+ * The runtime registers the cube with pcn-broker, loads and pins the fast
+ * path of each instance, diffs each new configuration against the current
+ * one and calls the handlers of the nodes that changed. Callbacks run one at
+ * a time on the runtime's thread: no locking is needed between them.
+ *
+ * Every function returns 0 (or a value >= 0) on success and a negative errno
+ * on failure, unless it says otherwise.
+ */
+#ifndef PCN_CUBE_H
+#define PCN_CUBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct pcn_instance; /* one instance of the cube (a "hw1") */
+struct pcn_node;     /* a configuration node, as a callback sees it */
+struct pcn_state;    /* operational state being built for a read */
+
+enum pcn_cube_kind {
+	PCN_CUBE_STANDARD = 0,    /* has ports */
+	PCN_CUBE_TRANSPARENT = 1, /* attached to a port or a netdev */
+};
+
+/* Where an instance's fast path runs (the YANG `type` leaf). */
+enum pcn_attach {
+	PCN_ATTACH_TC = 0,
+	PCN_ATTACH_XDP_SKB = 1,
+	PCN_ATTACH_XDP_DRV = 2,
+};
+
+/* What happened to a node. */
+enum pcn_op {
+	PCN_OP_CREATE = 0,  /* the node appeared (a leaf: with its default, too) */
+	PCN_OP_REPLACE = 1, /* a leaf got another value */
+	PCN_OP_DELETE = 2,  /* the node went away */
+};
+
+/* Called for each change of the node at `path`. On a list, the callback
+ * sees the creation and deletion of entries; on a leaf, its create, replace
+ * and delete. Return 0, or a negative errno (best through pcn_fail, which
+ * also says why): the runtime then undoes the changes already applied, in
+ * reverse order, by calling the same callbacks with the opposite operation,
+ * and the user gets the error. An undo must not fail. */
+typedef int (*pcn_config_cb)(struct pcn_instance *inst, enum pcn_op op, const struct pcn_node *node);
+
+struct pcn_config_handler {
+	/* Schema path of the node, module-qualified on the first element,
+	 * without list keys: "/helloworld:helloworld/action",
+	 * "/simpleforwarder:simpleforwarder/actions/outport". */
+	const char *path;
+	pcn_config_cb cb;
+};
+
+/* Fills operational state (config false nodes) with pcn_state_set. */
+typedef int (*pcn_state_cb)(struct pcn_instance *inst, struct pcn_state *st);
+
+struct pcn_state_handler {
+	const char *path; /* schema path of what the callback fills */
+	pcn_state_cb cb;
+};
+
+/* A cube type, as its author describes it. Static storage: the runtime
+ * keeps the pointer. */
+struct pcn_cube_desc {
+	const char *service;     /* "helloworld": the service name */
+	const char *version;     /* "1.0.0" */
+	const char *description; /* one line */
+	const char *min_kernel;  /* "5.15" */
+	enum pcn_cube_kind kind;
+	const char *yang_module_name; /* "helloworld" */
+	const char *yang_module;      /* the module text (cubemesh_embed) */
+	/* The fast path built for each hook: the skeletons' __elf_bytes. */
+	const void *(*xdp_object)(size_t *size);
+	const void *(*tc_object)(size_t *size);
+	const struct pcn_config_handler *handlers; /* ends with { NULL } */
+	const struct pcn_state_handler *state;     /* ends with { NULL }; may be NULL */
+	/* Optional. After the fast path is loaded, before the first handler. */
+	int (*on_create)(struct pcn_instance *inst);
+	/* Optional. When the instance is deleted; and after a failed create. */
+	void (*on_destroy)(struct pcn_instance *inst);
+	/* Optional. After every successful round of handlers, with the whole
+	 * new configuration of the instance (its list entry): for state that is
+	 * easiest rebuilt from the tree (e.g. entries naming ports that may
+	 * appear later). A failure undoes the round like a handler's. */
+	int (*on_applied)(struct pcn_instance *inst, const struct pcn_node *config);
+};
+
+/* Runs the cube process: parses the command line (--socket-dir, --log-level,
+ * --help, --version), registers with the broker, and serves it until
+ * SIGTERM or SIGINT. Returns the process exit status. On exit the instances'
+ * programs and maps stay pinned and keep forwarding: the data plane outlives
+ * the process by design. */
+int pcn_cube_main(const struct pcn_cube_desc *desc, int argc, char **argv);
+
+/* ---- instances ---------------------------------------------------------- */
+
+const char *pcn_instance_name(const struct pcn_instance *inst);
+/* The instance's PatchPanel slot (pcn_cube_index in the fast path). */
+uint32_t pcn_instance_index(const struct pcn_instance *inst);
+enum pcn_attach pcn_instance_attach(const struct pcn_instance *inst);
+/* The author's own data for this instance (NULL until set). The runtime
+ * never frees it: free it in on_destroy. */
+void *pcn_instance_priv(const struct pcn_instance *inst);
+void pcn_instance_set_priv(struct pcn_instance *inst, void *priv);
+
+/* The number of port `name` (what pcn_pkt_send takes), or -ENOENT. The
+ * broker allocates port numbers; they are known from the last apply. */
+int pcn_port_index(const struct pcn_instance *inst, const char *name);
+/* The name of port number `index`, or NULL. */
+const char *pcn_port_name(const struct pcn_instance *inst, uint32_t index);
+
+/* Records why the current callback fails and returns err, for
+ * `return pcn_fail(inst, -EINVAL, "port %s unknown", p);`. The message
+ * reaches the REST client: -EINVAL gives 400, -EEXIST and -EBUSY 409,
+ * -ENOENT 404, anything else 500. */
+int pcn_fail(struct pcn_instance *inst, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- the instance's maps (by their name in the fast path) ----------------- */
+
+/* The map's fd, or -ENOENT if the fast path has no map of that name. */
+int pcn_map_fd(const struct pcn_instance *inst, const char *map);
+int pcn_map_lookup(const struct pcn_instance *inst, const char *map, const void *key, void *value);
+/* flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST (linux/bpf.h); 0 is BPF_ANY. */
+int pcn_map_update(const struct pcn_instance *inst, const char *map, const void *key,
+		   const void *value, uint64_t flags);
+int pcn_map_delete(const struct pcn_instance *inst, const char *map, const void *key);
+/* The key after `key` (key NULL: the first), into next. -ENOENT at the end. */
+int pcn_map_next_key(const struct pcn_instance *inst, const char *map, const void *key, void *next);
+/* Deletes every entry of a hash map (array maps cannot shrink: -EINVAL). */
+int pcn_map_clear(const struct pcn_instance *inst, const char *map);
+
+/* Number of possible CPUs: the number of values a per-CPU lookup returns. */
+int pcn_ncpus(void);
+/* Per-CPU maps: values receives pcn_ncpus() values, each rounded up to 8
+ * bytes as the kernel lays them out. */
+int pcn_map_lookup_percpu(const struct pcn_instance *inst, const char *map, const void *key,
+			  void *values);
+/* Per-CPU maps whose value is n u64 counters: sums each over the CPUs. */
+int pcn_map_sum_u64(const struct pcn_instance *inst, const char *map, const void *key,
+		    uint64_t *sums, size_t n);
+
+/* ---- configuration nodes ------------------------------------------------ */
+
+/* The node's value (a leaf's canonical text: "FORWARD", "42"), the new one
+ * for create and replace, the old one for delete; NULL if not a leaf. */
+const char *pcn_node_value(const struct pcn_node *node);
+/* The value before a replace; NULL otherwise. */
+const char *pcn_node_old_value(const struct pcn_node *node);
+/* The value of an enumeration leaf as the model numbers it (DROP = 0, ...),
+ * or -EINVAL if the node is not an enumeration leaf. */
+int pcn_node_enum(const struct pcn_node *node);
+/* The key `key` of the node's list entry, or of the nearest enclosing one
+ * that has such a key: on "/simpleforwarder:simpleforwarder/actions/outport",
+ * pcn_node_key(node, "inport"). NULL if none. */
+const char *pcn_node_key(const struct pcn_node *node, const char *key);
+/* The value of the child leaf `name` of a list entry or container, or NULL
+ * (absent, or no such leaf). Defaults are present. */
+const char *pcn_node_child(const struct pcn_node *node, const char *name);
+/* Calls fn on each child named `name` of a list entry or container (the
+ * entries of a list), in order; stops at the first non-zero return and
+ * returns it. */
+int pcn_node_foreach(const struct pcn_node *node, const char *name,
+		     int (*fn)(const struct pcn_node *child, void *arg), void *arg);
+/* The data path of the node, for messages: "/helloworld:helloworld[name='hw1']/action". */
+const char *pcn_node_path(const struct pcn_node *node);
+
+/* ---- operational state --------------------------------------------------- */
+
+/* Sets the state leaf at `path` below the instance ("stats/forwarded") to
+ * the printf-formatted value. */
+int pcn_state_set(struct pcn_state *st, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* PCN_CUBE_H */

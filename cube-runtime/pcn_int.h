@@ -1,0 +1,179 @@
+/* cube-runtime internals (pcn__*): shared by the runtime's files and its
+ * tests, never by cube authors. */
+#ifndef PCN_INT_H
+#define PCN_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include <bpf/libbpf.h>
+#include <libyang/libyang.h>
+#include <nng/nng.h>
+
+#include "pcn_cube.h"
+
+/* Longest instance, port and service name the base model allows, plus NUL. */
+#define PCN__NAME_MAX 64
+
+struct pcn__port {
+	char name[PCN__NAME_MAX];
+	uint32_t index;
+};
+
+/* One instance. Touched only by the runtime's serving thread. */
+struct pcn_instance {
+	struct pcn__runtime *rt;
+	struct pcn_instance *next;
+	char name[PCN__NAME_MAX];
+	uint32_t index;
+	enum pcn_attach attach;
+	int loglevel;           /* what pcn_log_level the loaded program has */
+	struct lyd_node *tree;  /* current config: the instance's top-level list entry */
+	struct pcn__port *ports;
+	size_t n_ports;
+	struct bpf_object *obj; /* the loaded fast path; NULL in config-only tests */
+	char pin_dir[PATH_MAX]; /* <bpffs>/cubes/<svc>/<instance> */
+	void *priv;
+	/* Set by pcn_fail during a callback. */
+	int err;
+	char err_msg[400];
+};
+
+/* What a callback receives. `node` is the node in the full configuration
+ * (the new one for create/replace, the old one for delete), so keys and
+ * siblings that did not change are there too. */
+struct pcn_node {
+	enum pcn_op op;
+	const struct lyd_node *node;
+	const char *value;
+	const char *old_value;
+	char *path; /* built on demand by pcn_node_path */
+};
+
+struct pcn_state {
+	struct lyd_node *entry; /* the instance's list entry in the state tree */
+	int err;
+};
+
+/* One cube process. */
+struct pcn__runtime {
+	const struct pcn_cube_desc *desc;
+	struct ly_ctx *ly;
+	struct pcn_instance *instances;
+	char socket_dir[PATH_MAX];
+	char endpoint[PATH_MAX + 8];
+	uint64_t started_ms;
+
+	nng_socket rep; /* broker -> cube requests */
+	nng_socket req; /* cube -> broker: Register */
+	bool rep_open, req_open;
+
+	/* Shared between the serving thread, the register thread and nng's
+	 * pipe callbacks. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned broker_up_gen;   /* bumped on each new pipe to the broker */
+	unsigned registered_gen;  /* the generation last registered */
+	char bpffs_root[PATH_MAX]; /* from RegisterReply; empty until then */
+	bool stop;
+	int exit_code;
+	pthread_t reg_thread;
+	bool reg_thread_started;
+};
+
+/* ---- yang.c: the runtime's libyang context and configuration trees ---- */
+
+/* Creates a context holding the base modules and the cube's module. */
+int pcn__yang_ctx_create(struct ly_ctx **out, const char *module_name, const char *module_text);
+/* Parses an instance's whole config (RFC 7951, module-qualified) into *out
+ * (its top-level list entry, with implicit defaults added). Empty or NULL
+ * json gives a NULL tree. Sets *out only on success. */
+int pcn__config_parse(struct ly_ctx *ctx, const char *json, struct lyd_node **out);
+/* Diffs old against new (either may be NULL) and calls the handlers of
+ * inst's cube for each change, then on_applied; on a failure undoes the
+ * applied changes and returns the error (inst->err_msg says why). */
+int pcn__config_dispatch(struct pcn_instance *inst, const struct lyd_node *old,
+			 const struct lyd_node *new_tree);
+/* A leaf's value in the tree, by relative path ("loglevel"), or NULL. */
+const char *pcn__config_leaf(const struct lyd_node *tree, const char *path);
+
+/* ---- state.c ---- */
+
+/* Calls the state handlers of the instance whose path is under or above
+ * `path` (NULL or "": all) and prints the result into *json (malloc'd). */
+int pcn__state_read(struct pcn_instance *inst, const char *path, char **json);
+
+/* ---- fastpath.c: loading, pinning, unloading ---- */
+
+/* Writes v into the `const volatile` variable `name` of the object's
+ * .rodata, found through BTF. Before load only. */
+int pcn__rodata_set_u32(struct bpf_object *obj, const char *name, uint32_t v);
+
+struct pcn__load_opts {
+	const char *shared_pin_root; /* pin_root_path for shared maps; NULL: no pinning at all */
+	const char *pin_dir;         /* private maps pinned here; NULL: not pinned */
+	uint32_t cube_index;
+	uint32_t log_level;
+	const char *object_name;
+	char *log_buf; /* the verifier's log on failure, may be NULL */
+	size_t log_size;
+};
+/* Opens the object bytes, sets the load-time constants, pins (or reuses
+ * the pins of) its maps and loads it. *out set only on success. */
+int pcn__fastpath_load(struct bpf_object **out, const void *bytes, size_t size,
+		       const struct pcn__load_opts *opts);
+/* Pins the object's pcn_entry at path, replacing an older pin. */
+int pcn__fastpath_pin_prog(struct bpf_object *obj, const char *path);
+/* Removes every pin in dir, then dir. */
+int pcn__unpin_dir(const char *dir);
+/* mkdir -p with mode 0700. */
+int pcn__mkdirs(const char *path);
+
+/* ---- apply.c: ApplyConfig, ReadState ---- */
+
+struct pcn__apply_req {
+	const char *instance;
+	int op; /* CUBEMESH__APPLY_OP__* */
+	uint32_t index;
+	enum pcn_attach attach;
+	const char *config_json;
+	const struct pcn__port *ports;
+	size_t n_ports;
+	bool replay;
+};
+
+struct pcn__apply_res {
+	char prog_pin[PATH_MAX]; /* non-empty: a program to install */
+	enum pcn_attach attach;
+	uint32_t http;           /* 0: derive from the error code */
+	const char *tag;
+	char msg[512];
+};
+
+int pcn__apply(struct pcn__runtime *rt, const struct pcn__apply_req *req, struct pcn__apply_res *res);
+struct pcn_instance *pcn__instance_find(struct pcn__runtime *rt, const char *name);
+/* Frees the instance's memory and closes its object, leaving its pins. */
+void pcn__instance_free(struct pcn_instance *inst);
+
+/* ---- runtime.c: sockets and the process ---- */
+
+/* Creates a runtime for desc serving under socket_dir. */
+int pcn__runtime_create(struct pcn__runtime **out, const struct pcn_cube_desc *desc,
+			const char *socket_dir);
+/* Listens on the cube's socket, dials the broker, starts registering. */
+int pcn__runtime_start(struct pcn__runtime *rt);
+/* Serves broker requests until pcn__runtime_stop; returns the exit code. */
+int pcn__runtime_run(struct pcn__runtime *rt);
+/* Set by pcn_cube_main's signal handler: every runtime stops. */
+extern volatile sig_atomic_t pcn__signalled;
+/* Sets the stop flag (from any thread). */
+void pcn__runtime_stop(struct pcn__runtime *rt);
+/* Closes sockets and frees instances (their pins stay). Accepts NULL. */
+void pcn__runtime_destroy(struct pcn__runtime *rt);
+
+/* Waits up to timeout_ms for the broker's bpffs root; copies it. */
+int pcn__runtime_bpffs(struct pcn__runtime *rt, char *buf, size_t n, int timeout_ms);
+
+#endif /* PCN_INT_H */

@@ -280,8 +280,16 @@ int broker_pp_install(struct broker_dp *dp, enum broker_hook hook, uint32_t inde
 	rc = bpf_map_update_elem(map, &index, &prog, BPF_ANY);
 	if (rc < 0) {
 		rc = -errno;
-		/* EINVAL here is nearly always a program of the other hook type. */
-		PCN_ERR("BROKER-PP-INSTALL", "cannot install %s in slot %u: %s", pin_path, index, strerror(-rc));
+		/* A PROG_ARRAY takes only programs like its first one: same type,
+		 * and on 6.18 the same expected_attach_type (libbpf gives SEC("xdp")
+		 * BPF_XDP) and the same frags support. */
+		if (rc == -EINVAL)
+			PCN_ERR("BROKER-PP-INSTALL", "cannot install %s in slot %u: not a %s program like the netdev one "
+				"(program type, attach type or xdp.frags differ)", pin_path, index,
+				hook == BROKER_HOOK_TC ? "tc" : "xdp");
+		else
+			PCN_ERR("BROKER-PP-INSTALL", "cannot install %s in slot %u: %s", pin_path, index,
+				strerror(-rc));
 	} else {
 		PCN_DEBUG("BROKER-PP-INSTALL", "slot %u (%s) <- %s", index, hook == BROKER_HOOK_TC ? "tc" : "xdp",
 			  pin_path);

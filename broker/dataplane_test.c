@@ -237,6 +237,61 @@ static void test_stats(void **state)
 	broker_dp_destroy(dp);
 }
 
+/* Runs the netdev input program once on a frame "from" ifindex 1 (lo) and
+ * returns its XDP verdict. */
+static int run_netdev_xdp(void)
+{
+	unsigned char frame[64] = { 0 };
+	struct xdp_md ctx = { .data_end = sizeof(frame), .ingress_ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx));
+	int fd = open_shared("netdev_xdp"), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = bpf_prog_test_run_opts(fd, &opts);
+	close(fd);
+	return rc < 0 ? rc : (int)opts.retval;
+}
+
+/* The pieces together, as a packet sees them: the netdev input program
+ * finds the netdev's entry, jumps through the PatchPanel slot installed by
+ * broker_pp_install, and a miss is counted on the instance. */
+static void test_packet_path(void **state)
+{
+	struct broker_dp *dp = NULL;
+	struct pcn_cube_stats st;
+	char path[PATH_MAX];
+	uint32_t lo = 1;
+	struct pcn_netdev_val in = { .cube_index = 12, .port = 0 };
+	int map, fd;
+
+	assert_int_equal(broker_dp_create(&dp, root), 0);
+	snprintf(path, sizeof(path), "%s/cubes/tx", root);
+	fd = dpt_prog_pin(true, XDP_TX, path);
+	assert_true(fd >= 0);
+	map = open_shared("pcn_netdev_in");
+	assert_true(map >= 0);
+
+	/* Not peered: the netdev keeps working (host stack). */
+	assert_int_equal(run_netdev_xdp(), XDP_PASS);
+	/* Peered with an instance that has no program yet: dropped, counted. */
+	assert_int_equal(bpf_map_update_elem(map, &lo, &in, BPF_ANY), 0);
+	assert_int_equal(broker_stats_reset(dp, 12), 0);
+	assert_int_equal(run_netdev_xdp(), XDP_DROP);
+	assert_int_equal(broker_stats_read(dp, 12, &st), 0);
+	assert_int_equal(st.drop_tail_call, 1);
+	/* Installed: the instance's program decides. */
+	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_XDP_DRV, 12, path), 0);
+	assert_int_equal(run_netdev_xdp(), XDP_TX);
+	assert_int_equal(broker_pp_remove(dp, BROKER_HOOK_XDP_DRV, 12), 0);
+	assert_int_equal(run_netdev_xdp(), XDP_DROP);
+
+	close(map);
+	close(fd);
+	broker_dp_destroy(dp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +300,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_patchpanel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packet_path, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,5 +390,8 @@ out:
 	lyd_free_all(edit);
 	lyd_free_all(cand);
 	json_decref(jbody);
+	/* err has what mattered; LY_LOSTORE must not pile up the rest. */
+	if (ctx)
+		ly_err_clean(ctx, NULL);
 	return rc;
 }

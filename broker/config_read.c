@@ -153,6 +153,8 @@ out:
 	ly_set_free(set, NULL);
 	lyd_free_all(data);
 	free(ipath);
+	if (ctx)
+		ly_err_clean(ctx, NULL);
 	return rc;
 }
 
@@ -308,8 +310,13 @@ const char *broker_config_leaf(const struct lyd_node *inst, const char *relpath)
 
 	if (!inst || !relpath)
 		return NULL;
-	if (lyd_find_path(inst, relpath, 0, &n) == LY_SUCCESS && n && (n->schema->nodetype & LYD_NODE_TERM))
+	/* An absent node is no error to keep: LY_LOSTORE would pile them up. */
+	ly_err_clean((struct ly_ctx *)LYD_CTX(inst), NULL);
+	if (lyd_find_path(inst, relpath, 0, &n) == LY_SUCCESS && n && (n->schema->nodetype & LYD_NODE_TERM)) {
+		ly_err_clean((struct ly_ctx *)LYD_CTX(inst), NULL);
 		return lyd_get_value(n);
+	}
+	ly_err_clean((struct ly_ctx *)LYD_CTX(inst), NULL);
 	/* Unset: the default, if the parent is there. */
 	slash = strrchr(relpath, '/');
 	if (slash) {

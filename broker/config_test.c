@@ -66,6 +66,8 @@ static struct broker_error expect_fail(struct broker_models *m, const char *path
 		after = mt_print(cur);
 		assert_string_equal(before, after);
 		free(after);
+		/* libyang keeps every error (LY_LOSTORE): none may be left behind. */
+		assert_null(ly_err_first(LYD_CTX(cur)));
 	}
 	free(before);
 	return err;

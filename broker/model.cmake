@@ -21,3 +21,13 @@ foreach(_t model target config config_read)
     LIBS broker_model)
   target_compile_definitions(broker_${_t}_test PRIVATE ${_model_test_defs})
 endforeach()
+
+# The shipped models must pass yanglint on their own.
+find_program(YANGLINT yanglint)
+if(YANGLINT)
+  file(GLOB _yang_models ${CUBEMESH_YANG_DIR}/*.yang)
+  add_test(NAME yang_models_lint
+    COMMAND ${YANGLINT} -p ${CUBEMESH_YANG_DIR} -p ${CMAKE_CURRENT_LIST_DIR}/testdata ${_yang_models}
+            ${CMAKE_CURRENT_LIST_DIR}/testdata/router-test.yang ${CMAKE_CURRENT_LIST_DIR}/testdata/transparent-test.yang)
+  set_tests_properties(yang_models_lint PROPERTIES LABELS unit TIMEOUT 30)
+endif()

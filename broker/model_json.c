@@ -69,7 +69,8 @@ static int scalar_text(json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return 0;
 	case JSON_REAL:
-		snprintf(buf, len, "%.17g", json_real_value(v));
+		/* 15 digits: what a decimal64 in a body meant, not its binary tail. */
+		snprintf(buf, len, "%.15g", json_real_value(v));
 		return 0;
 	case JSON_TRUE:
 		snprintf(buf, len, "true");

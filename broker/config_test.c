@@ -392,6 +392,21 @@ static void test_not_config(void **state)
 	expect_fail(f->m, "/helloworld", BROKER_POST, NULL, "{}", 405);
 }
 
+static void test_transparent(void **state)
+{
+	struct fx *f = *state;
+	struct lyd_node *t = expect_ok(f->m, "/transparent-test/t1", BROKER_POST, NULL, "{\"enabled\":true}");
+	char *s = mt_read(f->m, "/transparent-test/t1", t);
+	int n = 0;
+
+	assert_string_equal(s, "{\"name\":\"t1\",\"type\":\"TC\",\"loglevel\":\"INFO\",\"enabled\":true}");
+	free(s);
+	assert_int_equal(broker_config_ports(t, NULL, &n), 0); /* no ports: fn never runs */
+	expect_fail(f->m, "/transparent-test/t1", BROKER_PATCH, t, "{\"parent\":\"r1:p1\"}", 405);
+	expect_fail(f->m, "/transparent-test/t1", BROKER_PATCH, t, "{\"ports\":[]}", 400);
+	lyd_free_all(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_list_post),       cmocka_unit_test(test_key_mismatch),
 		cmocka_unit_test(test_number_coercion), cmocka_unit_test(test_leaflist),
 		cmocka_unit_test(test_container),       cmocka_unit_test(test_not_config),
+		cmocka_unit_test(test_transparent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

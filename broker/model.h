@@ -34,7 +34,11 @@ int broker_error_set(struct broker_error *err, int http_status, const char *tag,
 /* RESTCONF body {"ietf-restconf:errors":{"error":[{...}]}}; malloc'd, NULL on ENOMEM. */
 char *broker_error_json(const struct broker_error *err);
 
-/* The libyang context with the base models and every registered cube module. */
+/* The registered cube modules. Each service has a libyang context of its
+ * own (base models + its module): libyang 2.1 recompiles a context when such
+ * a module is added, freeing the schema every existing tree points to, so a
+ * shared context would break every instance tree at each registration.
+ * Trees and targets of a service stay valid until broker_models_destroy. */
 struct broker_models;
 
 /* Creates the context; yang_dir holds cubemesh-base.yang and the other base
@@ -57,6 +61,8 @@ struct broker_service_info {
 	int transparent;
 };
 int broker_models_info(struct broker_models *m, const char *service, struct broker_service_info *out);
+/* The context holding only the base models. A service's context is
+ * LYD_CTX(tree) of one of its trees, or t->snode->module->ctx. */
 struct ly_ctx *broker_models_ctx(struct broker_models *m);
 
 /* What a URL below the API prefix names. */

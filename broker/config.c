@@ -161,8 +161,10 @@ static bool explicit_node(const struct lyd_node *n)
 	if (n->schema->nodetype != LYS_CONTAINER || (n->schema->flags & LYS_PRESENCE))
 		return true;
 	LY_LIST_FOR(lyd_child(n), c)
-	if (explicit_node(c))
-		return true;
+	{
+		if (explicit_node(c))
+			return true;
+	}
 	return false;
 }
 

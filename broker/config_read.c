@@ -288,12 +288,16 @@ int broker_schema_help(struct broker_models *m, const struct broker_target *t, c
 	} else if (t->kind == BROKER_T_ACTION) {
 		const struct lysc_node_action *a = (const struct lysc_node_action *)s;
 		LY_LIST_FOR(a->input.child, c)
-		json_array_append_new(arr, help_entry(c));
+		{
+			json_array_append_new(arr, help_entry(c));
+		}
 	} else {
 		while ((c = lys_getnext(c, s, NULL, 0)))
 			json_array_append_new(arr, help_entry(c));
 		LY_LIST_FOR((const struct lysc_node *)lysc_node_actions(s), c)
-		json_array_append_new(arr, help_entry(c));
+		{
+			json_array_append_new(arr, help_entry(c));
+		}
 	}
 	*out_json = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);

@@ -452,8 +452,10 @@ static int imports(const struct lys_module *mod, const char *name)
 	LY_ARRAY_COUNT_TYPE u;
 
 	LY_ARRAY_FOR(mod->parsed->imports, u)
-	if (!strcmp(mod->parsed->imports[u].name, name))
-		return 1;
+	{
+		if (!strcmp(mod->parsed->imports[u].name, name))
+			return 1;
+	}
 	return 0;
 }
 

@@ -101,8 +101,10 @@ static const struct lysc_node *child_find(const struct lysc_node *snode, const c
 		if (!strcmp(c->name, name) && (!plen || !strncmp(c->module->name, name - plen - 1, plen)))
 			return c;
 	LY_LIST_FOR((const struct lysc_node *)lysc_node_actions(snode), c)
-	if (!strcmp(c->name, name))
-		return c;
+	{
+		if (!strcmp(c->name, name))
+			return c;
+	}
 	return NULL;
 }
 

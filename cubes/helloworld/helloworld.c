@@ -1,0 +1,108 @@
+/* helloworld: the control plane of a two-port cube that drops, forwards
+ * (port 0 <-> port 1) or sends up every packet, as `action` says. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <linux/bpf.h>
+
+#include "helloworld_shared.h"
+#include "helloworld_tc.skel.h"
+#include "helloworld_xdp.skel.h"
+#include "helloworld_yang.h"
+#include "pcn_cube.h"
+
+/* The fast path forwards between port numbers 0 and 1 only. */
+#define HELLOWORLD_MAX_PORTS 2
+
+static int helloworld_set_action(struct pcn_instance *inst, enum pcn_op op, const struct pcn_node *node)
+{
+	uint32_t zero = 0, action = HELLOWORLD_ACTION_DROP;
+	int v, rc;
+
+	/* A deleted leaf means the default again (it never is: the default is
+	 * explicit in the tree; but an undo of a create deletes it). */
+	if (op != PCN_OP_DELETE) {
+		v = pcn_node_enum(node);
+		if (v < 0)
+			return pcn_fail(inst, -EINVAL, "unknown action %s", pcn_node_value(node));
+		action = (uint32_t)v;
+	}
+	rc = pcn_map_update(inst, "helloworld_action", &zero, &action, BPF_ANY);
+	if (rc)
+		return pcn_fail(inst, rc, "cannot set the action: %s", strerror(-rc));
+	PCN_DEBUG("HELLOWORLD-ACTION", "%s: action %s", pcn_instance_name(inst),
+		  op == PCN_OP_DELETE ? "DROP" : pcn_node_value(node));
+	return 0;
+}
+
+static int helloworld_count_port(const struct pcn_node *port, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Refuses a third port: the fast path would never send to it. */
+static int helloworld_check(struct pcn_instance *inst, const struct pcn_node *config)
+{
+	int n = 0;
+
+	pcn_node_foreach(config, "ports", helloworld_count_port, &n);
+	if (n > HELLOWORLD_MAX_PORTS)
+		return pcn_fail(inst, -EINVAL, "helloworld has at most %d ports (%d given)",
+				HELLOWORLD_MAX_PORTS, n);
+	return 0;
+}
+
+static int helloworld_read_stats(struct pcn_instance *inst, struct pcn_state *st)
+{
+	uint64_t s[sizeof(struct helloworld_stats) / sizeof(uint64_t)];
+	uint32_t zero = 0;
+	int rc;
+
+	rc = pcn_map_sum_u64(inst, "helloworld_stats", &zero, s, 3);
+	if (rc)
+		return pcn_fail(inst, rc, "cannot read helloworld_stats: %s", strerror(-rc));
+	rc = pcn_state_set(st, "stats/forwarded", "%" PRIu64,
+			   s[offsetof(struct helloworld_stats, forwarded) / 8]);
+	if (!rc)
+		rc = pcn_state_set(st, "stats/dropped", "%" PRIu64,
+				   s[offsetof(struct helloworld_stats, dropped) / 8]);
+	if (!rc)
+		rc = pcn_state_set(st, "stats/slowpath", "%" PRIu64,
+				   s[offsetof(struct helloworld_stats, slowpath) / 8]);
+	return rc;
+}
+
+static const struct pcn_config_handler helloworld_handlers[] = {
+	{ "/helloworld:helloworld/action", helloworld_set_action },
+	{ NULL },
+};
+
+static const struct pcn_state_handler helloworld_state[] = {
+	{ "/helloworld:helloworld/stats", helloworld_read_stats },
+	{ NULL },
+};
+
+const struct pcn_cube_desc helloworld_desc = {
+	.service = "helloworld",
+	.version = "1.0.0",
+	.description = "Drops, forwards or sends to the slow path every packet",
+	.min_kernel = "5.15",
+	.kind = PCN_CUBE_STANDARD,
+	.yang_module_name = "helloworld",
+	.yang_module = helloworld_yang,
+	.xdp_object = helloworld_xdp__elf_bytes,
+	.tc_object = helloworld_tc__elf_bytes,
+	.handlers = helloworld_handlers,
+	.state = helloworld_state,
+	.on_applied = helloworld_check,
+};
+
+/* The tests build this file without main and drive helloworld_desc. */
+#ifndef PCN_CUBE_NO_MAIN
+int main(int argc, char **argv)
+{
+	return pcn_cube_main(&helloworld_desc, argc, argv);
+}
+#endif

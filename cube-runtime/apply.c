@@ -81,24 +81,40 @@ static int tree_loglevel(const struct lyd_node *tree)
 	return l < 0 ? PCN_LOG_INFO : l;
 }
 
-/* Keeps the end of the verifier's log: that is where it says what it
- * refused (the beginning is the path it walked to get there). */
-static void verifier_msg(struct pcn__apply_res *res, const char *log)
+static bool starts_with(const char *s, const char *prefix)
 {
-	size_t n = strlen(log), lines = 0;
-	const char *p = log + n;
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 
-	while (p > log && (p[-1] == '\n' || p[-1] == ' '))
-		p--, n--;
-	while (p > log && lines < 6 && (size_t)(log + n - p) < sizeof(res->msg) - 64) {
-		p--;
-		if (*p == '\n')
-			lines++;
+/* Turns the verifier's log into what a user can act on: the lines after
+ * the last instruction it checked (its complaint), and the source line of
+ * that instruction. The rest is the path it walked to get there, or
+ * statistics. The log is modified (split into lines). */
+static void verifier_msg(struct pcn__apply_res *res, char *log)
+{
+	char errs[384] = "", *src = NULL, *insn_src = NULL, *line, *save = NULL;
+
+	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] >= '0' && line[0] <= '9' && strchr(line, ':')) {
+			insn_src = src; /* an instruction: what came before was not the complaint */
+			errs[0] = '\0';
+		} else if (starts_with(line, "; ")) {
+			src = line + 2;
+			errs[0] = '\0';
+		} else if (line[0] && !starts_with(line, "processed ") && !starts_with(line, "verification time") &&
+			   !starts_with(line, "stack depth")) {
+			size_t n = strlen(errs);
+
+			snprintf(errs + n, sizeof(errs) - n, "%s%s", n ? "; " : "", line);
+		}
 	}
-	if (*p == '\n')
-		p++;
-	snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %.*s",
-		 (int)(log + n - p), p);
+	if (!errs[0])
+		snprintf(errs, sizeof(errs), "see the kernel's log (no message found)");
+	if (insn_src)
+		snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s (at %.*s)", errs,
+			 (int)(sizeof(res->msg) / 4), insn_src);
+	else
+		snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s", errs);
 	res->http = 422;
 	res->tag = "operation-failed";
 }
@@ -157,7 +173,7 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 {
 	struct pcn_instance *inst = calloc(1, sizeof(*inst));
 	char bpffs[PATH_MAX], prog[PATH_MAX];
-	bool created = false, loaded = false;
+	bool created = false, may_have_pins = false;
 	int rc;
 
 	if (!inst)
@@ -181,10 +197,11 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 		      inst->name);
 	if (rc)
 		goto out;
+	/* From here on, a failure may leave maps pinned by a partial load. */
+	may_have_pins = true;
 	rc = load(inst, inst->loglevel, bpffs, &inst->obj, res);
 	if (rc)
 		goto out;
-	loaded = true;
 	if (rt->desc->on_create) {
 		rc = rt->desc->on_create(inst);
 		if (rc) {
@@ -221,7 +238,7 @@ out:
 			rt->desc->on_destroy(inst);
 		/* A replayed instance keeps the pins of what it learned; a new
 		 * one that failed never existed. */
-		if (loaded && !req->replay)
+		if (may_have_pins && !req->replay)
 			pcn__unpin_dir(inst->pin_dir);
 		inst->tree = NULL; /* the caller frees tree */
 		pcn__instance_free(inst);

@@ -209,12 +209,17 @@ static void broker_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct pcn__runtime *rt = arg;
 
+	bool stop;
+
 	pthread_mutex_lock(&rt->lock);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		rt->broker_up_gen++;
 		pthread_cond_broadcast(&rt->cond);
 	}
+	stop = rt->stop;
 	pthread_mutex_unlock(&rt->lock);
+	if (stop)
+		return; /* our own socket closing: nothing was lost */
 	if (ev == NNG_PIPE_EV_REM_POST)
 		PCN_WARN("CUBE-BROKER-LOST", "lost the broker; the data plane keeps running, waiting for it");
 	else

@@ -399,6 +399,14 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	int rc;
 
 	rep.status = &st;
+	/* The socket is 0600 in a 0700 directory; checking the peer too means
+	 * a wrong mode on either never lets another user configure the cube. */
+	if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg))) {
+		nng_msg_free(msg);
+		PCN_WARN("CUBE-PEER-REFUSED", "refused a request from a process not running as root");
+		pcn_wire_status_set(&st, &sb, -EACCES, 403, "access-denied", NULL, "only root may configure cubes");
+		goto reply;
+	}
 	rc = pcn_wire_unpack(&cubemesh__cube_request__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 			     (ProtobufCMessage **)&req);
 	nng_msg_free(msg);

@@ -13,6 +13,9 @@
  * root: the broker may replay instances on the cube's socket before its
  * reply to Register has arrived on the other one. */
 #define BPFFS_WAIT_MS 5000
+/* Room for the verifier's log of a refused program (level 1: the failing
+ * path only, which fits comfortably). */
+#define VERIFIER_LOG_SIZE ((size_t)64 * 1024)
 
 struct pcn_instance *pcn__instance_find(struct pcn__runtime *rt, const char *name)
 {
@@ -139,11 +142,12 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		return -ENOTSUP;
 	}
 	bytes = bytes_fn(&size);
-	snprintf(shared, sizeof(shared), "%s/shared", bpffs);
-	rc = pcn__mkdirs(shared);
+	rc = path_fmt(shared, sizeof(shared), "%s/shared", bpffs);
+	if (!rc)
+		rc = pcn__mkdirs(shared);
 	if (rc)
 		return rc;
-	log = malloc(64 * 1024);
+	log = malloc(VERIFIER_LOG_SIZE);
 	if (!log)
 		return -ENOMEM;
 	struct pcn__load_opts o = {
@@ -153,7 +157,7 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		.log_level = (uint32_t)loglevel,
 		.object_name = desc->service,
 		.log_buf = log,
-		.log_size = 64 * 1024,
+		.log_size = VERIFIER_LOG_SIZE,
 	};
 	rc = pcn__fastpath_load(out, bytes, size, &o);
 	if (rc) {

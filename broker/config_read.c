@@ -299,8 +299,28 @@ int broker_schema_help(struct broker_models *m, const struct broker_target *t, c
 			json_array_append_new(arr, help_entry(c));
 		}
 	}
-	*out_json = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
+	/* The object form tells a list (SERVICE, LIST) from one of its entries,
+	 * which have the same children: pcnctl shows add/del only for a list. */
+	{
+		json_t *node = json_object();
+		bool is_list = t->kind == BROKER_T_SERVICE || t->kind == BROKER_T_LIST;
+
+		json_object_set_new(node, "name", json_string(s->name));
+		json_object_set_new(node, "kind", json_string(is_list ? "list" : t->kind == BROKER_T_ENTRY ||
+								    t->kind == BROKER_T_INSTANCE ? "entry" : kind_of(s)));
+		if (is_list) {
+			json_t *keys = json_array();
+
+			for (const struct lysc_node *k = lysc_node_child(s); k && lysc_is_key(k); k = k->next)
+				json_array_append_new(keys, json_string(k->name));
+			json_object_set_new(node, "keys", keys);
+		}
+		if (s->dsc)
+			json_object_set_new(node, "description", json_string(s->dsc));
+		json_object_set_new(node, "children", arr);
+		*out_json = json_dumps(node, JSON_COMPACT);
+		json_decref(node);
+	}
 	return *out_json ? 0 : -ENOMEM;
 }
 

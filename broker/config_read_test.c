@@ -223,7 +223,10 @@ static void test_help(void **state)
 	mt_target(f->m, "/helloworld/hw1", &t);
 	assert_int_equal(broker_schema_help(f->m, &t, &s, &err), 0);
 	broker_target_fini(&t);
-	j = json_loads(s, 0, NULL);
+	json_t *node = json_loads(s, 0, NULL);
+	assert_true(json_is_object(node));
+	assert_string_equal(json_string_value(json_object_get(node, "kind")), "entry");
+	j = json_object_get(node, "children");
 	assert_true(json_is_array(j));
 	bool seen_type = false, seen_ports = false;
 	json_array_foreach(j, i, e)
@@ -244,7 +247,17 @@ static void test_help(void **state)
 		}
 	}
 	assert_true(seen_type && seen_ports);
-	json_decref(j);
+	json_decref(node);
+	free(s);
+
+	/* A list says it is one, with its keys: pcnctl then offers add/del. */
+	mt_target(f->m, "/helloworld/hw1/ports", &t);
+	assert_int_equal(broker_schema_help(f->m, &t, &s, &err), 0);
+	broker_target_fini(&t);
+	node = json_loads(s, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(node, "kind")), "list");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(node, "keys"), 0)), "name");
+	json_decref(node);
 	free(s);
 
 	mt_target(f->m, "/router-test/r1/flush", &t);

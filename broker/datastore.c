@@ -51,6 +51,18 @@ static bool port_name_valid(const char *s)
 	return n > 0 && n < sizeof(((struct broker_record_port *)0)->name);
 }
 
+/* A port's name and number each name one port: the broker reserves the
+ * numbers on restore, and a duplicate would leave two ports on one number. */
+static bool ports_unique(const struct broker_record_port *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (ports[i].index == ports[j].index ||
+			    strncmp(ports[i].name, ports[j].name, sizeof(ports[i].name)) == 0)
+				return false;
+	return true;
+}
+
 static void file_name(char *buf, const char *service, const char *name)
 {
 	snprintf(buf, FILE_NAME_LEN, "%s@%s.json", service, name);
@@ -119,7 +131,8 @@ static int record_to_json(const struct broker_record *rec, json_t **out)
 	int rc = -ENOMEM;
 
 	if (!broker_datastore_name_valid(rec->service) || !broker_datastore_name_valid(rec->name) ||
-	    strnlen(rec->uuid, sizeof(rec->uuid)) == sizeof(rec->uuid) || (rec->n_ports && !rec->ports))
+	    strnlen(rec->uuid, sizeof(rec->uuid)) == sizeof(rec->uuid) || (rec->n_ports && !rec->ports) ||
+	    !ports_unique(rec->ports, rec->n_ports))
 		return -EINVAL;
 	if (rec->config_json) {
 		json_error_t jerr;
@@ -210,7 +223,7 @@ static int record_from_json(json_t *root, const char *service, const char *name,
 	    !get_str(root, "uuid", rec->uuid, sizeof(rec->uuid)))
 		return -EBADMSG;
 	*why = "service and name do not match the file name";
-	if (strcmp(rec->service, service) || strcmp(rec->name, name))
+	if (strcmp(rec->service, service) != 0 || strcmp(rec->name, name) != 0)
 		return -EBADMSG;
 	*why = "ports missing or invalid";
 	ports = json_object_get(root, "ports");
@@ -229,6 +242,9 @@ static int record_from_json(json_t *root, const char *service, const char *name,
 			goto bad;
 		rec->n_ports++;
 	}
+	*why = "two ports share a name or a number";
+	if (!ports_unique(rec->ports, rec->n_ports))
+		goto bad;
 	*why = "config missing";
 	config = json_object_get(root, "config");
 	if (!config)

@@ -54,7 +54,8 @@ void broker_datastore_close(struct broker_datastore *ds);
 /* Persists rec, replacing any record of the same service and name,
  * atomically: write <file>.tmp, fsync, rename, fsync the directory. Files
  * are mode 0600. Returns 0; -EINVAL for an invalid service, instance or
- * port name, or config_json that is not JSON; -EIO if the crash hook
+ * port name, two ports sharing a name or a number, or config_json that is
+ * not JSON; -EIO if the crash hook
  * refused (the .tmp is left behind, as a crash would); or -errno. */
 int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec);
 

@@ -306,6 +306,10 @@ static void test_corrupt_file_skipped(void **state)
 	/* A port index that does not fit a uint32. */
 	write_file(f, "bridge@b3.json", "{\"format\": 1, \"service\": \"bridge\", \"name\": \"b3\", \"index\": 4, "
 					 "\"uuid\": \"\", \"ports\": [{\"name\": \"p\", \"index\": -1}], \"config\": {}}");
+	/* Two ports on one number. */
+	write_file(f, "bridge@b5.json", "{\"format\": 1, \"service\": \"bridge\", \"name\": \"b5\", \"index\": 5, "
+					 "\"uuid\": \"\", \"ports\": [{\"name\": \"p\", \"index\": 1}, "
+					 "{\"name\": \"q\", \"index\": 1}], \"config\": {}}");
 	/* A newer broker's file: skipped, but left for that broker. */
 	write_file(f, "bridge@b4.json", "{\"format\": 2}");
 	/* Not a record file at all. */
@@ -320,6 +324,7 @@ static void test_corrupt_file_skipped(void **state)
 	assert_true(file_exists(f, "router@r2.json.corrupt"));
 	assert_true(file_exists(f, "bridge@b1.json.corrupt"));
 	assert_true(file_exists(f, "bridge@b3.json.corrupt"));
+	assert_true(file_exists(f, "bridge@b5.json.corrupt"));
 	assert_true(file_exists(f, "bridge@b4.json"));
 	assert_true(file_exists(f, "notes.json"));
 
@@ -428,6 +433,14 @@ static void test_bad_names_refused(void **state)
 	struct broker_record_port empty[] = { { "", 1 } };
 	r.ports = empty;
 	r.n_ports = 1;
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	/* Two ports on one number, or under one name. */
+	struct broker_record_port same_index[] = { { "p1", 1 }, { "p2", 1 } };
+	struct broker_record_port same_name[] = { { "p1", 1 }, { "p1", 2 } };
+	r.ports = same_index;
+	r.n_ports = 2;
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	r.ports = same_name;
 	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
 	assert_false(file_exists(f, "router@r1.json"));
 	assert_false(file_exists(f, "router@r1.json.tmp"));

@@ -154,8 +154,9 @@ int pcn_wire_errno(int nng_err)
 	case NNG_EWRITEONLY: return -EBADF;
 	case NNG_ECRYPTO: return -EBADMSG;
 	case NNG_EPEERAUTH: return -EACCES;
-	case NNG_ENOARG: return -EINVAL;
-	case NNG_EAMBIGUOUS: return -EINVAL;
+	/* Option misuse: a missing, ambiguous or wrongly typed argument. */
+	case NNG_ENOARG:
+	case NNG_EAMBIGUOUS:
 	case NNG_EBADTYPE: return -EINVAL;
 	case NNG_ECONNSHUT: return -ESHUTDOWN;
 	default: return -EIO;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -375,6 +376,15 @@ int broker_datastore_open(struct broker_datastore **out, const char *state_dir)
 	/* The configs may hold secrets: only root reads them, whatever made the directory. */
 	if (fchmod(ds->dirfd, 0700)) {
 		rc = -errno;
+		goto out;
+	}
+	/* One broker per state directory: a second one would delete the .tmp
+	 * files the first is writing, and both would hand out the same slots.
+	 * The lock goes with the process, however it dies. */
+	if (flock(ds->dirfd, LOCK_EX | LOCK_NB)) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		if (rc == -EBUSY)
+			PCN_ERR("BROKER-DS-BUSY", "%s is in use by another broker", ds->dir);
 		goto out;
 	}
 	rc = remove_stale_tmp(ds);

@@ -45,8 +45,10 @@ struct broker_datastore;
 bool broker_datastore_name_valid(const char *s);
 
 /* Creates the store on state_dir (heap; *out set only on success): makes
- * state_dir and state_dir/instances if missing (mode 0700), and removes
- * the .tmp files a crash left behind, logging each. 0 or -errno. */
+ * state_dir and state_dir/instances if missing (mode 0700), takes an
+ * exclusive lock on it for as long as the handle lives, and removes the
+ * .tmp files a crash left behind, logging each. 0, -EBUSY if another
+ * handle (another broker) holds the lock, or -errno. */
 int broker_datastore_open(struct broker_datastore **out, const char *state_dir);
 /* Destroys the handle (the files stay). Accepts NULL. */
 void broker_datastore_close(struct broker_datastore *ds);

@@ -478,6 +478,13 @@ static void test_open_errors(void **state)
 	assert_int_equal(broker_datastore_open(&ds, path), -ENOTDIR);
 	assert_ptr_equal(ds, (struct broker_datastore *)0x1);
 	assert_int_equal(broker_datastore_open(&ds, ""), -EINVAL);
+	/* A second broker on the same state is refused, until the first closes. */
+	ds = NULL;
+	assert_int_equal(broker_datastore_open(&ds, f->state), -EBUSY);
+	assert_null(ds);
+	broker_datastore_close(f->ds);
+	f->ds = NULL;
+	assert_int_equal(broker_datastore_open(&f->ds, f->state), 0);
 	broker_datastore_close(NULL);
 }
 

@@ -188,6 +188,9 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_close((uv_handle_t *)&b->sigint, NULL);
 	uv_close((uv_handle_t *)&b->sigterm, NULL);
 	broker_loop_fini(b);
+	/* h2o keeps timers and connections of its own on the loop; nothing left
+	 * needs the loop to drain, so stop it rather than wait for them. */
+	uv_stop(b->loop);
 }
 
 int main(int argc, char **argv)

@@ -68,8 +68,8 @@ expect 405 DELETE /services/ "" ""
 expect 400 POST /connect '{"peer1":"x"}' ""
 expect 404 POST /connect '{"peer1":"nosuch:port1","peer2":"lo"}' "nosuch"
 expect 400 POST /helloworld/hw5/ '[1,2,3]' ""
-big=$(head -c 2000000 /dev/zero | tr '\0' 'a')
-expect 413 POST /helloworld/hw6/ "{\"action\":\"$big\"}" ""
+{ printf '{"action":"'; head -c 2000000 /dev/zero | tr '\0' 'a'; printf '"}'; } >"$CM_TMP/big.json"
+expect 413 POST /helloworld/hw6/ "@$CM_TMP/big.json" "limit"
 
 after=$(snapshot)
 cm_check "hw1 reads back unchanged" [ "$before" = "$after" ]

@@ -17,8 +17,9 @@ ping_stream() {
 	ip netns exec "$(cm_ns a)" ping -c "$1" -i 0.02 -W 1 -q 10.204.0.2 >"$CM_TMP/ping.out" 2>&1 &
 	PING_PID=$!
 }
-ping_loss() {
-	wait "$PING_PID"
+# ping_received: how many replies the finished stream got (wait for it in
+# this shell first: a command substitution cannot wait for it).
+ping_received() {
 	grep -o '[0-9]* received' "$CM_TMP/ping.out" | awk '{print $1}'
 }
 
@@ -36,7 +37,8 @@ for hook in TC XDP_DRV; do
 	cm_check "$hook: GET /services says down" bash -c "curl -s ${PCN_URL}services/helloworld | grep -q '\"state\": \"down\"'"
 	cm_check "$hook: writes answer 503 too" bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '\"DROP\"' ${PCN_URL}helloworld/hw1/action/) = 503 ]"
 	cm_cube_start helloworld
-	got=$(ping_loss)
+	wait "$PING_PID"
+	got=$(ping_received)
 	cm_check "$hook: no ping lost across the cube restart (250 sent, $got received)" [ "$got" = 250 ]
 	cm_check "$hook: configuration is back" bash -c "$PCNCTL -j hw1 action show | grep -q FORWARD"
 	cm_check "$hook: registrations counted" bash -c "curl -s ${PCN_URL}services/helloworld | grep -q '\"registrations\": [2-9]'"
@@ -48,7 +50,8 @@ for hook in TC XDP_DRV; do
 	sleep 0.5
 	cm_broker_start
 	cm_wait_service_up helloworld
-	got=$(ping_loss)
+	wait "$PING_PID"
+	got=$(ping_received)
 	cm_check "$hook: no ping lost across the broker restart (250 sent, $got received)" [ "$got" = 250 ]
 	cm_check "$hook: hw1 is back in GET /cubes" bash -c "curl -s ${PCN_URL}cubes | grep -q '\"hw1\"'"
 	cm_check "$hook: its ports are back and UP" bash -c "$PCNCTL -j hw1 ports show | grep -c '\"UP\"' | grep -qx 2"

@@ -271,34 +271,42 @@ size_t t_icmp_frame(uint8_t *buf, size_t cap)
 {
 	static const uint8_t dst[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
 	static const uint8_t src[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
-	const size_t payload = 32;
-	size_t len = sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct icmphdr) + payload;
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct icmphdr *icmp = (struct icmphdr *)(ip + 1);
+	enum { PAYLOAD = 32 };
+	/* Headers are built in aligned locals and copied into the frame: in the
+	 * frame the IP header sits at offset 14, which UBSan rightly flags as a
+	 * misaligned struct iphdr. */
+	struct ethhdr eth = { 0 };
+	struct iphdr ip = { 0 };
+	struct {
+		struct icmphdr h;
+		uint8_t payload[PAYLOAD];
+	} icmp = { 0 };
+	size_t len = sizeof(eth) + sizeof(ip) + sizeof(icmp);
 	size_t i;
 
 	if (cap < len)
 		return 0;
-	memset(buf, 0, len);
-	memcpy(eth->h_dest, dst, ETH_ALEN);
-	memcpy(eth->h_source, src, ETH_ALEN);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons((uint16_t)(len - sizeof(*eth)));
-	ip->id = htons(1);
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_ICMP;
-	ip->saddr = htonl(0x0a000001); /* 10.0.0.1 */
-	ip->daddr = htonl(0x0a000002); /* 10.0.0.2 */
-	ip->check = csum16(ip, sizeof(*ip));
-	icmp->type = ICMP_ECHO;
-	icmp->un.echo.id = htons(0x1234);
-	icmp->un.echo.sequence = htons(1);
-	for (i = 0; i < payload; i++)
-		((uint8_t *)(icmp + 1))[i] = (uint8_t)i;
-	icmp->checksum = csum16(icmp, sizeof(*icmp) + payload);
+	memcpy(eth.h_dest, dst, ETH_ALEN);
+	memcpy(eth.h_source, src, ETH_ALEN);
+	eth.h_proto = htons(ETH_P_IP);
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tot_len = htons((uint16_t)(len - sizeof(eth)));
+	ip.id = htons(1);
+	ip.ttl = 64;
+	ip.protocol = IPPROTO_ICMP;
+	ip.saddr = htonl(0x0a000001); /* 10.0.0.1 */
+	ip.daddr = htonl(0x0a000002); /* 10.0.0.2 */
+	ip.check = csum16(&ip, sizeof(ip));
+	icmp.h.type = ICMP_ECHO;
+	icmp.h.un.echo.id = htons(0x1234);
+	icmp.h.un.echo.sequence = htons(1);
+	for (i = 0; i < PAYLOAD; i++)
+		icmp.payload[i] = (uint8_t)i;
+	icmp.h.checksum = csum16(&icmp, sizeof(icmp));
+	memcpy(buf, &eth, sizeof(eth));
+	memcpy(buf + sizeof(eth), &ip, sizeof(ip));
+	memcpy(buf + sizeof(eth) + sizeof(ip), &icmp, sizeof(icmp));
 	return len;
 }
 

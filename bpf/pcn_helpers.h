@@ -153,6 +153,24 @@ static __always_inline void pcn__tail_call(struct __ctx_buff *ctx, __u32 index,
 		st->drop_tail_call++;
 }
 
+/* ---- slow path --------------------------------------------------------- */
+
+/* Fills the header of a ring record of the running instance. */
+static __always_inline void pcn__sp_hdr(struct pcn_slowpath_hdr *h, __u32 kind, __u32 reason,
+					const struct pcn_pkt_md *md)
+{
+	h->kind = kind;
+	h->cube_index = pcn_cube_index;
+	h->reason = reason;
+	h->port = md ? md->in_port : 0;
+	h->md[0] = md ? md->md[0] : 0;
+	h->md[1] = md ? md->md[1] : 0;
+	h->md[2] = md ? md->md[2] : 0;
+	h->orig_len = 0;
+	h->cap_len = 0;
+	h->direction = 0;
+}
+
 /* ---- logging ----------------------------------------------------------- */
 
 /* Levels, as in common/log.h (which BPF code does not include). */
@@ -175,19 +193,34 @@ enum pcn_log_level {
 #define LOG_ERR PCN_LOG_ERR
 #define LOG_CRITICAL PCN_LOG_CRITICAL
 
-/* pcn_log(ctx, level, fmt, ...): a log line from the fast path.
+/* pcn_log(ctx, level, fmt, ...): a log line from the fast path, sent
+ * through the slow-path ring to the broker, which logs it tagged with the
+ * cube and the instance (stable id CUBE-FASTPATH-LOG).
  *
- * STUB until the slow path exists: it writes to the kernel trace pipe with
- * bpf_printk (read it with `bpftool prog tracelog`), not to the broker's
- * log sink. A line below pcn_log_level costs nothing: the level is a
- * load-time constant, so the verifier removes the branch. fmt must be a
- * string literal; at most 3 arguments are cheap (more use
- * bpf_trace_vprintk). */
-#define pcn_log(ctx, level, fmt, ...)                                   \
-	({                                                              \
-		(void)(ctx);                                            \
-		if ((__u32)(level) >= pcn_log_level)                    \
-			bpf_printk(fmt, ##__VA_ARGS__);                 \
+ * A line below pcn_log_level costs nothing: the level is a load-time
+ * constant, so the verifier removes the whole branch. fmt must be a string
+ * literal, formatted by bpf_snprintf (%d %u %x %llu %pI4 %pM ..., at most 12
+ * arguments); the line is cut at PCN_LOG_TEXT_MAX - 1 bytes. A line lost
+ * because the ring is full is counted in log_lost. */
+#define pcn_log(ctx, level, fmt, ...)                                                   \
+	({                                                                              \
+		(void)(ctx);                                                            \
+		if ((__u32)(level) >= pcn_log_level) {                                  \
+			struct pcn_slowpath_rec *r__ =                                  \
+				bpf_ringbuf_reserve(&pcn_slowpath, sizeof(*r__), 0);    \
+			if (r__) {                                                      \
+				long n__ = BPF_SNPRINTF((char *)r__->data,              \
+							PCN_LOG_TEXT_MAX, fmt,          \
+							##__VA_ARGS__);                 \
+				pcn__sp_hdr(&r__->hdr, PCN_SP_LOG, (__u32)(level), 0);  \
+				r__->hdr.cap_len = n__ > 0 ? (__u32)n__ : 0;            \
+				bpf_ringbuf_submit(r__, 0);                             \
+			} else {                                                        \
+				struct pcn_cube_stats *s__ = pcn__stats();              \
+				if (s__)                                                \
+					s__->log_lost++;                                \
+			}                                                               \
+		}                                                                       \
 	})
 
 /* ---- sending ----------------------------------------------------------- */
@@ -242,16 +275,93 @@ out:
 	return rc;
 }
 
-/* Sends the packet to the cube's slow path in user space with `reason`.
- *
- * STUB until the slow path exists: it records the reason in md and returns
- * RX_DROP, so the packet is dropped (and counted as drop_verdict). */
+/* Copies up to PCN_SLOWPATH_SNAPLEN bytes of the packet into dst and
+ * returns how many, or a negative error. */
+static __always_inline long pcn__copy_pkt(struct __ctx_buff *ctx, void *dst, __u32 len)
+{
+	__u64 n = len;
+
+	/* The helpers take a size the verifier can bound. clang 14 folds a
+	 * plain clamp into the unbounded value it came from, so the empty asm
+	 * makes the clamped copy the only one left; the verifier (kernel 6.18)
+	 * then sees 1 <= n <= PCN_SLOWPATH_SNAPLEN. */
+	asm volatile("" : "+r"(n));
+	if (n > PCN_SLOWPATH_SNAPLEN)
+		n = PCN_SLOWPATH_SNAPLEN;
+	asm volatile("" : "+r"(n));
+	if (n < 1 || n > PCN_SLOWPATH_SNAPLEN)
+		return 0;
+#if defined(PCN_HOOK_XDP)
+	return bpf_xdp_load_bytes(ctx, 0, dst, n) ? -1 : (long)n;
+#else
+	return bpf_skb_load_bytes(ctx, 0, dst, n) ? -1 : (long)n;
+#endif
+}
+
+/* Sends a copy of the packet (up to PCN_SLOWPATH_SNAPLEN bytes, with its
+ * real length), the ingress port, `reason` and md->md[0..2] to the cube's
+ * slow path (its pcn_pkt_in callback), through the broker. Returns RX_DROP:
+ * the fast path is done with the packet, which the slow path may send
+ * back out with pcn_send_packet_out. Counted in to_slowpath, or in
+ * drop_ring_full when the ring has no room. */
+static __always_inline int pcn_pkt_controller_md(struct __ctx_buff *ctx, struct pcn_pkt_md *md,
+						 __u32 reason, __u32 md0, __u32 md1, __u32 md2)
+{
+	struct pcn_cube_stats *st = pcn__stats();
+	struct pcn_slowpath_rec *r;
+	long n;
+
+	md->reason = reason;
+	md->md[0] = md0;
+	md->md[1] = md1;
+	md->md[2] = md2;
+	r = bpf_ringbuf_reserve(&pcn_slowpath, sizeof(*r), 0);
+	if (!r) {
+		if (st)
+			st->drop_ring_full++;
+		goto out;
+	}
+	pcn__sp_hdr(&r->hdr, PCN_SP_PACKET, reason, md);
+	r->hdr.orig_len = ctx_len(ctx);
+	n = pcn__copy_pkt(ctx, r->data, ctx_len(ctx));
+	r->hdr.cap_len = n > 0 ? (__u32)n : 0;
+	bpf_ringbuf_submit(r, 0);
+	if (st)
+		st->to_slowpath++;
+out:
+	return RX_DROP;
+}
+
+/* pcn_pkt_controller_md without metadata (md->md is sent as it is). */
 static __always_inline int pcn_pkt_controller(struct __ctx_buff *ctx, struct pcn_pkt_md *md,
 					      __u32 reason)
 {
-	(void)ctx;
-	md->reason = reason;
-	return RX_DROP;
+	return pcn_pkt_controller_md(ctx, md, reason, md->md[0], md->md[1], md->md[2]);
+}
+
+/* Tells the slow path about the packet (port, reason, md->md) without its
+ * bytes, and leaves the packet alone: the handler goes on and returns its
+ * own verdict. Returns 0, or -1 when the ring was full (counted). */
+static __always_inline int pcn_notify(struct __ctx_buff *ctx, struct pcn_pkt_md *md, __u32 reason)
+{
+	struct pcn_cube_stats *st = pcn__stats();
+	struct pcn_slowpath_hdr *h;
+	int rc = 0;
+
+	h = bpf_ringbuf_reserve(&pcn_slowpath, sizeof(*h), 0);
+	if (!h) {
+		if (st)
+			st->drop_ring_full++;
+		rc = -1;
+		goto out;
+	}
+	pcn__sp_hdr(h, PCN_SP_NOTIFY, reason, md);
+	h->orig_len = ctx_len(ctx);
+	bpf_ringbuf_submit(h, 0);
+	if (st)
+		st->to_slowpath++;
+out:
+	return rc;
 }
 
 #endif /* PCN_HELPERS_H */

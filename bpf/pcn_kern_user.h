@@ -28,6 +28,42 @@
 #define PCN_MAP_NETDEV_IN "pcn_netdev_in"
 #define PCN_MAP_MD "pcn_md"
 #define PCN_MAP_STATS "pcn_cube_stats"
+#define PCN_MAP_SLOWPATH "pcn_slowpath"
+
+/* The ring every fast path writes slow-path packets and log lines into;
+ * the broker's demultiplexer reads it (broker/slowpath.c). */
+#define PCN_SLOWPATH_RING_BYTES (4u << 20)
+/* Packet bytes a slow-path record carries at most; the rest is cut (the
+ * record says the real length). bpf_ringbuf_reserve takes a constant size,
+ * so every record is this big. */
+#define PCN_SLOWPATH_SNAPLEN 1514
+/* Bytes of a fast-path log line, NUL included. */
+#define PCN_LOG_TEXT_MAX 128
+
+/* What a ring record holds. */
+enum pcn_slowpath_kind {
+	PCN_SP_PACKET = 1, /* pcn_pkt_controller(_md): header + packet bytes */
+	PCN_SP_NOTIFY = 2, /* pcn_notify: header only */
+	PCN_SP_LOG = 3,    /* pcn_log: header + text */
+};
+
+/* Header of every ring record. */
+struct pcn_slowpath_hdr {
+	__u32 kind;       /* enum pcn_slowpath_kind */
+	__u32 cube_index; /* instance that sent it */
+	__u32 port;       /* its ingress port (md->in_port) */
+	__u32 reason;     /* the cube's reason; a log line: its level */
+	__u32 md[3];      /* the cube's metadata */
+	__u32 orig_len;   /* the packet's real length */
+	__u32 cap_len;    /* bytes that follow (packet bytes or text) */
+	__u32 direction;  /* 0 ingress, 1 egress (transparent cubes) */
+};
+
+/* A whole record: what the fast path reserves. */
+struct pcn_slowpath_rec {
+	struct pcn_slowpath_hdr hdr;
+	__u8 data[PCN_SLOWPATH_SNAPLEN + 6]; /* +6: keeps the size a multiple of 8 */
+};
 
 /* Verdicts a cube's handler returns; the wrapper turns them into the hook's
  * own (XDP_PASS, TC_ACT_SHOT, ...). */
@@ -85,7 +121,9 @@ struct pcn_cube_stats {
 	__u64 drop_no_peer;    /* pcn_pkt_send to a port with no peer */
 	__u64 drop_tail_call;  /* tail call into an empty PatchPanel slot */
 	__u64 pass;            /* RX_OK: handed to the host stack */
-	__u64 reserved;
+	__u64 to_slowpath;     /* packets and notifications sent to the slow path */
+	__u64 drop_ring_full;  /* slow-path records lost: the ring was full */
+	__u64 log_lost;        /* pcn_log lines lost: the ring was full */
 };
 
 #ifndef __BPF__
@@ -93,7 +131,9 @@ _Static_assert(sizeof(struct pcn_pkt_md) == 32, "pcn_pkt_md layout");
 _Static_assert(sizeof(struct pcn_fwd_key) == 8, "pcn_fwd_key layout");
 _Static_assert(sizeof(struct pcn_fwd_val) == 16, "pcn_fwd_val layout");
 _Static_assert(sizeof(struct pcn_netdev_val) == 8, "pcn_netdev_val layout");
-_Static_assert(sizeof(struct pcn_cube_stats) == 64, "pcn_cube_stats layout");
+_Static_assert(sizeof(struct pcn_cube_stats) == 80, "pcn_cube_stats layout");
+_Static_assert(sizeof(struct pcn_slowpath_hdr) == 40, "pcn_slowpath_hdr layout");
+_Static_assert(sizeof(struct pcn_slowpath_rec) % 8 == 0, "pcn_slowpath_rec layout");
 #endif
 
 #endif /* PCN_KERN_USER_H */

@@ -81,4 +81,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_cube_stats SEC(".maps");
 
+/* Slow-path packets, notifications and log lines of every instance, read by
+ * the broker's demultiplexer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PCN_SLOWPATH_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pcn_slowpath SEC(".maps");
+
 #endif /* PCN_MAPS_H */

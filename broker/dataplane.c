@@ -365,7 +365,9 @@ int broker_stats_read(struct broker_dp *dp, uint32_t cube_index, struct pcn_cube
 		out->drop_no_peer += v[i].drop_no_peer;
 		out->drop_tail_call += v[i].drop_tail_call;
 		out->pass += v[i].pass;
-		out->reserved += v[i].reserved;
+		out->to_slowpath += v[i].to_slowpath;
+		out->drop_ring_full += v[i].drop_ring_full;
+		out->log_lost += v[i].log_lost;
 	}
 out:
 	free(v);

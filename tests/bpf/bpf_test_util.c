@@ -324,7 +324,8 @@ int t_run(int prog_fd, const void *frame, size_t len, uint32_t *retval)
 int t_any_pin_in_default_root(void)
 {
 	static const char *const names[] = { PCN_MAP_PP_XDP, PCN_MAP_PP_TC,  PCN_MAP_FWD,
-					     PCN_MAP_NETDEV_IN, PCN_MAP_MD, PCN_MAP_STATS };
+					     PCN_MAP_NETDEV_IN, PCN_MAP_MD, PCN_MAP_STATS,
+					     PCN_MAP_SLOWPATH };
 	char path[64];
 	size_t i;
 

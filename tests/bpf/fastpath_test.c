@@ -107,9 +107,9 @@ static const struct row rows[] = {
 	{ .what = "helloworld DROP drops", .entry = E_HW, .in_port = 0,
 	  .hw_action = HELLOWORLD_ACTION_DROP, .wires = { NETDEV(HW, 1, LO) }, .want = V_DROP,
 	  .stats = { { HW, { .rx_packets = 1, .drop_verdict = 1 } } }, .hw = { .dropped = 1 } },
-	{ .what = "helloworld SLOWPATH drops until the slow path exists", .entry = E_HW,
+	{ .what = "helloworld SLOWPATH sends a copy up and drops", .entry = E_HW,
 	  .hw_action = HELLOWORLD_ACTION_SLOWPATH, .wires = { NETDEV(HW, 1, LO) }, .want = V_DROP,
-	  .stats = { { HW, { .rx_packets = 1, .drop_verdict = 1 } } }, .hw = { .slowpath = 1 },
+	  .stats = { { HW, { .rx_packets = 1, .drop_verdict = 1, .to_slowpath = 1 } } }, .hw = { .slowpath = 1 },
 	  .check_md = 1, .md = { .cube_index = HW, .reason = 1 } },
 	{ .what = "helloworld FORWARD port 0 -> netdev on port 1 redirects", .entry = E_HW,
 	  .in_port = 0, .hw_action = HELLOWORLD_ACTION_FORWARD, .wires = { NETDEV(HW, 1, LO) },
@@ -147,9 +147,9 @@ static const struct row rows[] = {
 	{ .what = "simpleforwarder DROP drops", .entry = E_SF, .in_port = 1,
 	  .sf = { { 1, { SIMPLEFWD_ACTION_DROP, 3 } } }, .wires = { NETDEV(SF, 3, LO) },
 	  .want = V_DROP, .stats = { { SF, { .rx_packets = 1, .drop_verdict = 1 } } } },
-	{ .what = "simpleforwarder SLOWPATH drops until the slow path exists", .entry = E_SF,
+	{ .what = "simpleforwarder SLOWPATH sends a copy up and drops", .entry = E_SF,
 	  .in_port = 1, .sf = { { 1, { SIMPLEFWD_ACTION_SLOWPATH, 0 } } }, .want = V_DROP,
-	  .stats = { { SF, { .rx_packets = 1, .drop_verdict = 1 } } }, .check_md = 1,
+	  .stats = { { SF, { .rx_packets = 1, .drop_verdict = 1, .to_slowpath = 1 } } }, .check_md = 1,
 	  .md = { .cube_index = SF, .in_port = 1, .reason = 1 } },
 	{ .what = "simpleforwarder FORWARD per port: port 2 -> netdev", .entry = E_SF, .in_port = 2,
 	  .sf = { { 2, { SIMPLEFWD_ACTION_FORWARD, 3 } }, { 6, { SIMPLEFWD_ACTION_FORWARD, 7 } } },
@@ -343,6 +343,7 @@ static void row_check(const struct fixture *f, const struct row *r, uint32_t ret
 		assert_int_equal(got.drop_no_peer, w->s.drop_no_peer);
 		assert_int_equal(got.drop_tail_call, w->s.drop_tail_call);
 		assert_int_equal(got.pass, w->s.pass);
+		assert_int_equal(got.to_slowpath, w->s.to_slowpath);
 	}
 	assert_int_equal(t_percpu_sum_u64(f->hw_stats, 0, &hw, sizeof(hw)), 0);
 	assert_int_equal(hw.forwarded, r->hw.forwarded);

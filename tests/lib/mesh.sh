@@ -32,6 +32,19 @@ cm_cleanup() {
 	local rc=$?
 	set +e
 	for p in "${CM_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# A process that ignores SIGTERM must not hang the cleanup: 5 s, then KILL.
+	for _ in $(seq 1 50); do
+		local alive=0
+		for p in "${CM_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${CM_PIDS[@]}"; do
+		if kill -0 "$p" 2>/dev/null; then
+			echo "cleanup: pid $p ignored SIGTERM; killing it" >&2
+			kill -9 "$p" 2>/dev/null
+		fi
+	done
 	for p in "${CM_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for l in "${CM_LINKS[@]}"; do ip link del "$l" 2>/dev/null; done
 	for n in "${CM_NETNS[@]}"; do ip netns del "$n" 2>/dev/null; done

@@ -77,4 +77,14 @@ cm_check "sf1 reads back unchanged" [ "$sf_before" = "$(curl -s "${PCN_URL}simpl
 count=$(curl -s "${PCN_URL}cubes" | python3 -c 'import json,sys; print(sum(len(v) for v in json.load(sys.stdin).values()))')
 cm_check "no instance was created by a bad request ($count)" [ "$count" = 2 ]
 cm_check "the broker still answers" curl -fs -o /dev/null "${PCN_URL}version"
+
+# A change the model allows but the cube refuses (helloworld has two ports):
+# the error reaches the user, and neither the running config nor the
+# datastore keeps any of it.
+cm_check "port2 added" $PCNCTL hw1 ports add port2 peer=$IFB
+snap2=$(snapshot)
+expect 400 POST /helloworld/hw1/ports/port3/ '{}' "port"
+cm_check "hw1 reads back as before the refused change" [ "$snap2" = "$(snapshot)" ]
+cm_check "the datastore has no port3" bash -c "! grep -q port3 $CM_STATE/instances/helloworld@hw1.json"
+cm_check "but has port2" grep -q port2 "$CM_STATE/instances/helloworld@hw1.json"
 cm_done

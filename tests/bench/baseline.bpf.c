@@ -1,0 +1,99 @@
+/* Baselines for the benchmarks: what a hand-written eBPF program does
+ * without Cubemesh, built for XDP and TC like a cube (-DPCN_HOOK_*).
+ *
+ * bl_fwd: the paper's xdp_redirect (Table III): swap the MACs and redirect
+ * out of one interface. bl_hop: one hop of a chain of plain tail calls; the
+ * next slot is either a load-time constant (the JIT turns the tail call into
+ * a direct jump) or read from a map with a per-CPU metadata update, as
+ * pcn_pkt_send does. The last hop redirects.
+ */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "baseline_kern_user.h"
+
+#if defined(PCN_HOOK_XDP)
+#define BL_SEC "xdp"
+#define bl_ctx xdp_md
+#define BL_DROP XDP_DROP
+#else
+#define BL_SEC "tc"
+#define bl_ctx __sk_buff
+#define BL_DROP TC_ACT_SHOT
+#endif
+
+const volatile struct bl_cfg bl_cfg = { 0 };
+
+/* The chain's programs by slot; shared by every instance of one chain. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, BL_MAX_HOPS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} bl_chain SEC(".maps");
+
+/* Slot -> next slot, for the hops that read their target from a map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BL_MAX_HOPS);
+	__type(key, __u32);
+	__type(value, __u32);
+} bl_next SEC(".maps");
+
+/* Hops done by the packet on this CPU, the stand-in for pcn_md. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bl_hops SEC(".maps");
+
+static __always_inline int bl_swap_redirect(struct bl_ctx *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	unsigned char tmp[ETH_ALEN];
+
+	if ((void *)(eth + 1) > end)
+		return BL_DROP;
+	__builtin_memcpy(tmp, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
+	return bpf_redirect(bl_cfg.out_ifindex, 0);
+}
+
+SEC(BL_SEC)
+int bl_fwd(struct bl_ctx *ctx)
+{
+	return bl_swap_redirect(ctx);
+}
+
+SEC(BL_SEC)
+int bl_hop(struct bl_ctx *ctx)
+{
+	__u32 self = bl_cfg.self, zero = 0, *next, *hops;
+	int verdict = BL_DROP;
+
+	if (bl_cfg.last) {
+		verdict = bpf_redirect(bl_cfg.out_ifindex, 0);
+		goto out;
+	}
+	if (bl_cfg.const_key) {
+		/* A constant key: the JIT (kernel 6.18) patches a direct jump. */
+		bpf_tail_call(ctx, &bl_chain, bl_cfg.self + 1);
+		goto out;
+	}
+	next = bpf_map_lookup_elem(&bl_next, &self);
+	hops = bpf_map_lookup_elem(&bl_hops, &zero);
+	if (!next || !hops)
+		goto out;
+	(*hops)++;
+	bpf_tail_call(ctx, &bl_chain, *next);
+out:
+	return verdict;
+}
+
+char _license[] SEC("license") = "GPL";

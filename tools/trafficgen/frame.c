@@ -1,0 +1,64 @@
+#include "frame.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <stdio.h>
+#include <string.h>
+
+static uint16_t ip_checksum(const void *hdr, size_t len)
+{
+	const uint16_t *p = hdr;
+	uint32_t sum = 0;
+
+	for (; len > 1; len -= 2)
+		sum += *p++;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int tg_frame_build(uint8_t *buf, size_t size, const uint8_t src_mac[6], const uint8_t dst_mac[6])
+{
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+
+	if (size < TG_FRAME_MIN || size > TG_FRAME_MAX)
+		return -EINVAL;
+	memset(buf, 0, size);
+	memcpy(eth->h_dest, dst_mac, ETH_ALEN);
+	memcpy(eth->h_source, src_mac, ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons((uint16_t)(size - sizeof(*eth)));
+	ip->saddr = htonl(0x0afa0001); /* 10.250.0.1 */
+	ip->daddr = htonl(0x0afa0002); /* 10.250.0.2 */
+	ip->check = ip_checksum(ip, sizeof(*ip));
+	udp->source = htons(9);
+	udp->dest = htons(9);
+	/* Checksum 0: "none" for UDP over IPv4; nothing on the path checks it. */
+	udp->len = htons((uint16_t)(size - sizeof(*eth) - sizeof(*ip)));
+	return 0;
+}
+
+int tg_mac_parse(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++) {
+		if (b[i] > 0xff)
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}

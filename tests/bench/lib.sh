@@ -1,0 +1,146 @@
+# Shared by the benchmarks: a private mesh (tests/lib/mesh.sh), two hosts in
+# namespaces (a -> IFA -> device under test -> IFB -> b), the generator and
+# the baselines, and the recording of figures.
+#
+# Each figure is recorded once per run with bench_record; bench_finish turns
+# them into <results>/<benchmark>.json (min/median/max per series and x) and
+# prints them. A benchmark that cannot measure something says so with
+# bench_not_measured, which lands in the JSON and the report.
+#
+# Knobs (environment): BENCH_RUNS (runs per figure, 5), BENCH_SECONDS
+# (seconds per traffic run, 2), BENCH_REPEAT (BPF_PROG_TEST_RUN repeats,
+# 1000000), BENCH_CPU (core of the generator, 1), BENCH_QUICK=1 (the smoke
+# test: fewer points, short runs), BENCH_OUT (where JSON goes).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export CM_SRC=${CM_SRC:-$(cd "$BENCH_DIR/../.." && pwd)}
+: "${CM_BUILD:?CM_BUILD must name the build directory}"
+source "$CM_SRC/tests/lib/mesh.sh"
+CM_LOG_LEVEL=${CM_LOG_LEVEL:-WARN}
+
+BENCH_QUICK=${BENCH_QUICK:-0}
+if [ "$BENCH_QUICK" = 1 ]; then
+	BENCH_RUNS=${BENCH_RUNS:-1}
+	BENCH_SECONDS=${BENCH_SECONDS:-0.2}
+	BENCH_REPEAT=${BENCH_REPEAT:-20000}
+fi
+BENCH_RUNS=${BENCH_RUNS:-5}
+BENCH_SECONDS=${BENCH_SECONDS:-2}
+BENCH_REPEAT=${BENCH_REPEAT:-1000000}
+BENCH_CPU=${BENCH_CPU:-1}
+BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/results}
+TG=$CM_BUILD/tools/trafficgen/pcn-trafficgen
+BL=$CM_BUILD/tests/bench/pcn-bench-baseline
+BL_PIN=$CM_BPFFS/bench
+
+bench_begin() {
+	BENCH_NAME=$1
+	BENCH_TSV=$CM_TMP/$1.tsv
+	: >"$BENCH_TSV"
+	mkdir -p "$BENCH_OUT"
+	for t in "$TG" "$BL" "$PCNCTL" "$BROKER"; do
+		[ -x "$t" ] || { echo "missing $t: build first" >&2; exit 1; }
+	done
+}
+
+# bench_record SERIES X UNIT VALUE: one run's figure.
+bench_record() {
+	printf 'rec\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$BENCH_TSV"
+	echo "FIGURE $BENCH_NAME | $1 | $2 | $4 $3"
+}
+
+bench_note() {
+	printf 'note\t%s\n' "$*" >>"$BENCH_TSV"
+	echo "NOTE $BENCH_NAME: $*"
+}
+
+# bench_not_measured WHAT WHY
+bench_not_measured() {
+	bench_note "not measured: $1: $2"
+}
+
+bench_finish() {
+	python3 "$BENCH_DIR/summarize.py" "$BENCH_NAME" "$BENCH_TSV" "$BENCH_RUNS" \
+		>"$BENCH_OUT/$BENCH_NAME.json" || return 1
+	echo "wrote $BENCH_OUT/$BENCH_NAME.json"
+}
+
+# bench_topology: hosts a and b; IFA and IFB are their host-side ends. GRO on
+# both host ends too: a TC or generic-XDP device under test receives the
+# generator's XDP frames only so (STACK.md), and the bridge as well.
+bench_topology() {
+	cm_host a 10.250.0.1/24; IFA=$CM_IF
+	cm_host b 10.250.0.2/24; IFB=$CM_IF
+	ethtool -K "$IFA" gro on >/dev/null 2>&1 || true
+	ethtool -K "$IFB" gro on >/dev/null 2>&1 || true
+}
+
+# bench_gen SERIES X: BENCH_RUNS traffic runs a -> b, flat out, 64 bytes;
+# records delivered Mpps (and offered Mpps under "SERIES offered").
+bench_gen() {
+	local r out
+	for r in $(seq 1 "$BENCH_RUNS"); do
+		out=$("$TG" gen --src-ns "$(cm_ns a)" --dst-ns "$(cm_ns b)" --duration "$BENCH_SECONDS" \
+			--cpu "$BENCH_CPU" ${BENCH_RATE:+--rate $BENCH_RATE} | head -n 1) || return 1
+		bench_record "$1" "$2" Mpps "$(echo "$out" | sed -n 's/.*delivered_pps=\([0-9]*\).*/\1/p' |
+			awk '{ printf "%.3f", $1 / 1e6 }')"
+		bench_record "$1 offered" "$2" Mpps "$(echo "$out" | sed -n 's/^offered_pps=\([0-9]*\).*/\1/p' |
+			awk '{ printf "%.3f", $1 / 1e6 }')"
+	done
+}
+
+# bench_ns SERIES X PIN: ns per packet of the pinned program as if a frame
+# arrived on IFA, BENCH_RUNS runs of BENCH_REPEAT each.
+bench_ns() {
+	local v
+	for v in $("$TG" run --pin "$3" --ifname "$IFA" --repeat "$BENCH_REPEAT" --runs "$BENCH_RUNS" |
+		sed -n 's/^ns_per_packet=\([0-9]*\).*/\1/p'); do
+		bench_record "$1" "$2" ns "$v"
+	done
+}
+
+# The netdev input program of a hook (what a packet from IFA runs first).
+bench_netdev_pin() {
+	case $1 in
+	TC) echo "$CM_BPFFS/shared/netdev_tc" ;;
+	*) echo "$CM_BPFFS/shared/netdev_xdp" ;;
+	esac
+}
+
+# bl_attach HOOK [HOPS KEY]: a baseline on IFA redirecting to IFB.
+bl_attach() {
+	local h
+	case $1 in TC) h=tc ;; XDP_SKB) h=xdp-skb ;; *) h=xdp ;; esac
+	"$BL" --hook "$h" --in "$IFA" --out "$IFB" --pin "$BL_PIN" --hops "${2:-0}" --key "${3:-map}"
+}
+
+bl_detach() {
+	ip link set dev "$IFA" xdpgeneric off 2>/dev/null
+	ip link set dev "$IFA" xdpdrv off 2>/dev/null
+	tc qdisc del dev "$IFA" clsact 2>/dev/null
+	rm -rf "$BL_PIN"
+	return 0
+}
+
+# Lines of C/BPF/YANG in files, without blank lines and comment-only lines.
+bench_loc() {
+	cat "$@" | grep -cvE '^[[:space:]]*($|//|/\*|\*|\*/)'
+}
+
+# bench_median SERIES X UNIT: the median recorded so far (empty if none).
+bench_median() {
+	awk -F '\t' -v s="$1" -v x="$2" -v u="$3" '$1 == "rec" && $2 == s && $3 == x && $4 == u { print $5 }' \
+		"$BENCH_TSV" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_overhead WHAT BASE CUBE: notes how much slower CUBE is than BASE
+# (two medians; higher-is-better when the unit is Mpps).
+bench_overhead() {
+	local what=$1 base=$2 cube=$3 unit=$4
+	[ -n "$base" ] && [ -n "$cube" ] || return 0
+	if [ "$unit" = Mpps ]; then
+		bench_note "$what: $(awk -v b="$base" -v c="$cube" 'BEGIN { printf "%.2f vs %.2f Mpps: overhead %.1f%%", c, b, (b - c) / b * 100 }')"
+	else
+		bench_note "$what: $(awk -v b="$base" -v c="$cube" 'BEGIN { printf "%.0f vs %.0f ns/packet: +%.0f ns (%.1f%%)", c, b, c - b, (c - b) / b * 100 }')"
+	fi
+}

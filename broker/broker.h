@@ -22,6 +22,7 @@
 #include "idalloc.h"
 #include "model.h"
 #include "pcn_kern_user.h"
+#include "slowpath.h"
 
 #define BROKER_API_PREFIX "/polycube/v1"
 #define BROKER_NAME_MAX 64
@@ -126,6 +127,7 @@ struct broker {
 	struct broker_datastore *ds;
 	struct broker_dp *dp;
 	struct broker_netmon *netmon;
+	struct broker_slowpath *slowpath; /* slowpath.c */
 	struct broker_idalloc cube_ids;
 
 	struct broker_service *services;

@@ -182,6 +182,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	PCN_INFO("BROKER-STOP", "signal %d: stopping; the data plane keeps forwarding", signum);
 	broker_http_stop(b);
 	broker_cubeconn_stop(b);
+	broker_slowpath_stop(b);
 	if (b->netmon)
 		broker_netmon_stop(b->netmon);
 	b->netmon = NULL;
@@ -233,6 +234,8 @@ int main(int argc, char **argv)
 		PCN_WARN("BROKER-NETMON", "cannot watch links (%s): port status will not follow netdevs",
 			 strerror(-rc));
 	if ((rc = broker_cubeconn_start(b)))
+		goto fail;
+	if ((rc = broker_slowpath_start(b)))
 		goto fail;
 	if ((rc = broker_http_start(b)))
 		goto fail;

@@ -71,6 +71,28 @@ struct pcn_config_handler {
 	pcn_config_cb cb;
 };
 
+/* Which way a packet goes through a port (the proto's Direction). */
+enum pcn_direction {
+	PCN_DIR_INGRESS = 0, /* into the instance, as if it had arrived on the port */
+	PCN_DIR_EGRESS = 1,  /* out of the port, toward its peer */
+};
+
+/* A packet the fast path sent up with pcn_pkt_controller(_md) or
+ * pcn_notify (then len is 0). Valid during the callback only. */
+struct pcn_pkt {
+	uint32_t port;          /* ingress port number (transparent cubes: the direction) */
+	const char *port_name;  /* its name, or NULL if unknown */
+	uint32_t reason;        /* the reason the fast path gave */
+	uint32_t md[3];         /* the metadata it gave */
+	const uint8_t *data;    /* the packet, up to PCN_SLOWPATH_SNAPLEN bytes */
+	size_t len;
+	uint32_t orig_len;      /* the packet's real length */
+};
+
+/* The slow path: called for each packet an instance sent up, in order, on
+ * the runtime's thread like every other callback. */
+typedef void (*pcn_pkt_in_cb)(struct pcn_instance *inst, const struct pcn_pkt *pkt);
+
 /* Fills operational state (config false nodes) with pcn_state_set. */
 typedef int (*pcn_state_cb)(struct pcn_instance *inst, struct pcn_state *st);
 
@@ -103,6 +125,9 @@ struct pcn_cube_desc {
 	 * easiest rebuilt from the tree (e.g. entries naming ports that may
 	 * appear later). A failure undoes the round like a handler's. */
 	int (*on_applied)(struct pcn_instance *inst, const struct pcn_node *config);
+	/* Optional. The slow path (see pcn_pkt_in_cb); without it packets sent
+	 * up are counted and dropped. */
+	pcn_pkt_in_cb pkt_in;
 };
 
 /* Runs the cube process: parses the command line (--socket-dir, --log-level,
@@ -159,6 +184,17 @@ int pcn_map_lookup_percpu(const struct pcn_instance *inst, const char *map, cons
 /* Per-CPU maps whose value is n u64 counters: sums each over the CPUs. */
 int pcn_map_sum_u64(const struct pcn_instance *inst, const char *map, const void *key,
 		    uint64_t *sums, size_t n);
+
+/* ---- the slow path -------------------------------------------------------- */
+
+/* Sends a packet through port number `port` of the instance: EGRESS out of
+ * the port toward its peer, INGRESS into the instance as if it had just
+ * arrived on the port. The broker injects it; packets sent from a pkt_in
+ * callback go in one batch when the callback's batch is done. -EINVAL for a
+ * frame shorter than an Ethernet header or longer than 9000 bytes, -EAGAIN
+ * when the queue to the broker is full (the packet is not sent). */
+int pcn_send_packet_out(struct pcn_instance *inst, uint32_t port, enum pcn_direction dir,
+			const void *data, size_t len);
 
 /* ---- configuration nodes ------------------------------------------------ */
 

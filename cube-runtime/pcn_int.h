@@ -81,6 +81,10 @@ struct pcn__runtime {
 	int exit_code;
 	pthread_t reg_thread;
 	bool reg_thread_started;
+
+	/* slowpath.c: packets in (PULL, listened on) and out (PUSH to the
+	 * broker), touched by the serving thread only. */
+	struct pcn__slowpath *sp;
 };
 
 /* ---- yang.c: the runtime's libyang context and configuration trees ---- */
@@ -156,6 +160,18 @@ int pcn__apply(struct pcn__runtime *rt, const struct pcn__apply_req *req, struct
 struct pcn_instance *pcn__instance_find(struct pcn__runtime *rt, const char *name);
 /* Frees the instance's memory and closes its object, leaving its pins. */
 void pcn__instance_free(struct pcn_instance *inst);
+
+/* ---- slowpath.c: packets in and out ---- */
+
+/* Listens on <socket_dir>/cube-<svc>-pkt.sock and dials the broker's
+ * slowpath.sock. */
+int pcn__slowpath_start(struct pcn__runtime *rt);
+/* Waits up to timeout_ms for a request on rt->rep or packets; handles the
+ * packets (pkt_in) itself. Returns 1 when a request may be waiting on rep. */
+int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms);
+/* Handles one PacketInBatch message body (also for tests). */
+int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len);
+void pcn__slowpath_stop(struct pcn__runtime *rt);
 
 /* ---- runtime.c: sockets and the process ---- */
 

@@ -257,6 +257,11 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) >= (int)sizeof(path) ||
 	    chmod(path, 0600))
 		PCN_WARN("CUBE-CHMOD", "cannot chmod %s: %s", path, strerror(errno));
+	rc = pcn__slowpath_start(rt);
+	if (rc) {
+		PCN_ERR("CUBE-SP-START", "cannot open the slow path: %s", strerror(-rc));
+		return rc;
+	}
 
 	rc = pcn_wire_errno(nng_req0_open(&rt->req));
 	if (rc)
@@ -465,9 +470,14 @@ int pcn__runtime_run(struct pcn__runtime *rt)
 
 	while (!stopping(rt)) {
 		nng_msg *msg = NULL;
-		int rv = nng_recvmsg(rt->rep, &msg, 0);
+		int rv;
 
-		if (rv == NNG_ETIMEDOUT)
+		/* Packets in are handled inside the wait; a request is then
+		 * received without blocking. */
+		if (!pcn__slowpath_wait(rt, POLL_MS))
+			continue;
+		rv = nng_recvmsg(rt->rep, &msg, NNG_FLAG_NONBLOCK);
+		if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
 			continue;
 		if (rv == NNG_ECLOSED)
 			break;
@@ -497,6 +507,7 @@ void pcn__runtime_destroy(struct pcn__runtime *rt)
 		pthread_join(rt->reg_thread, NULL);
 	if (rt->rep_open)
 		nng_close(rt->rep);
+	pcn__slowpath_stop(rt);
 	for (i = rt->instances; i; i = next) {
 		next = i->next;
 		pcn__instance_free(i);

@@ -2,6 +2,7 @@
  * (port 0 <-> port 1) or sends up every packet, as `action` says. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/bpf.h>
@@ -74,6 +75,47 @@ static int helloworld_read_stats(struct pcn_instance *inst, struct pcn_state *st
 	return rc;
 }
 
+/* What the slow path of one instance has seen (its priv). */
+struct helloworld_priv {
+	uint64_t pkt_in;
+};
+
+/* SLOWPATH: every packet comes here; count it and say what it was. */
+static void helloworld_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
+{
+	struct helloworld_priv *p = pcn_instance_priv(inst);
+	unsigned ethertype = pkt->len >= 14 ? (unsigned)(pkt->data[12] << 8 | pkt->data[13]) : 0;
+
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		pcn_instance_set_priv(inst, p);
+	}
+	p->pkt_in++;
+	PCN_INFO("HELLOWORLD-PKT-IN", "%s: packet from %s, reason %u, %u bytes, ethertype 0x%04x",
+		 pcn_instance_name(inst), pkt->port_name ? pkt->port_name : "?", pkt->reason, pkt->orig_len,
+		 ethertype);
+}
+
+static void helloworld_destroy(struct pcn_instance *inst)
+{
+	free(pcn_instance_priv(inst));
+	pcn_instance_set_priv(inst, NULL);
+}
+
+static int helloworld_read_pkt_in(struct pcn_instance *inst, struct pcn_state *st)
+{
+	struct helloworld_priv *p = pcn_instance_priv(inst);
+
+	return pcn_state_set(st, "stats/slowpath-received", "%" PRIu64, p ? p->pkt_in : 0);
+}
+
+static const struct pcn_config_handler helloworld_handlers[] = {
+	{ "/helloworld:helloworld/action", helloworld_set_action },
+	{ NULL },
+};
+
 static const struct pcn_config_handler helloworld_handlers[] = {
 	{ "/helloworld:helloworld/action", helloworld_set_action },
 	{ NULL },
@@ -81,6 +123,7 @@ static const struct pcn_config_handler helloworld_handlers[] = {
 
 static const struct pcn_state_handler helloworld_state[] = {
 	{ "/helloworld:helloworld/stats", helloworld_read_stats },
+	{ "/helloworld:helloworld/stats", helloworld_read_pkt_in },
 	{ NULL },
 };
 
@@ -97,6 +140,8 @@ const struct pcn_cube_desc helloworld_desc = {
 	.handlers = helloworld_handlers,
 	.state = helloworld_state,
 	.on_applied = helloworld_check,
+	.on_destroy = helloworld_destroy,
+	.pkt_in = helloworld_pkt_in,
 };
 
 /* The tests build this file without main and drive helloworld_desc. */

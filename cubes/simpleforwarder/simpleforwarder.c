@@ -114,6 +114,16 @@ out:
 	return rc;
 }
 
+/* SLOWPATH: the packets of ports whose action says so come here; log them. */
+static void simplefwd_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
+{
+	unsigned ethertype = pkt->len >= 14 ? (unsigned)(pkt->data[12] << 8 | pkt->data[13]) : 0;
+
+	PCN_INFO("SIMPLEFWD-PKT-IN", "%s: packet from %s, reason %u, %u bytes, ethertype 0x%04x",
+		 pcn_instance_name(inst), pkt->port_name ? pkt->port_name : "?", pkt->reason, pkt->orig_len,
+		 ethertype);
+}
+
 const struct pcn_cube_desc simpleforwarder_desc = {
 	.service = "simpleforwarder",
 	.version = "1.0.0",
@@ -126,6 +136,7 @@ const struct pcn_cube_desc simpleforwarder_desc = {
 	.tc_object = simpleforwarder_tc__elf_bytes,
 	/* Everything is done from the whole tree: see the comment on top. */
 	.on_applied = simplefwd_sync,
+	.pkt_in = simplefwd_pkt_in,
 };
 
 /* The tests build this file without main and drive simpleforwarder_desc. */

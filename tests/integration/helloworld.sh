@@ -8,6 +8,32 @@ cm_mesh_start helloworld
 cm_host a 10.201.0.1/24; IFA=$CM_IF
 cm_host b 10.201.0.2/24; IFB=$CM_IF
 
+# echo_requests_seen: HELLOWORLD-PKT-IN lines for 98-byte IPv4 packets (the
+# echo requests of a default ping) in the cube's log.
+echo_requests_seen() { grep -c 'HELLOWORLD-PKT-IN: hw1: .* 98 bytes, ethertype 0x0800' "$CM_TMP/helloworld.log" || true; }
+# saw_echo_requests BEFORE N: waits up to 3 s until pcn_pkt_in saw exactly N more.
+saw_echo_requests() {
+	for _ in $(seq 1 30); do
+		[ "$(echo_requests_seen)" -ge $(($1 + $2)) ] && break
+		sleep 0.1
+	done
+	[ "$(echo_requests_seen)" -eq $(($1 + $2)) ]
+}
+stat_of() { $PCNCTL -j hw1 stats show | sed -n "s/.*\"$1\": \"\{0,1\}\([0-9]*\).*/\1/p"; }
+
+# counters_agree: the cube's pcn_pkt_in count catches up with the fast
+# path's count of packets sent up (within 3 s), and both moved.
+counters_agree() {
+	local up got
+	for _ in $(seq 1 30); do
+		up=$(stat_of slowpath); got=$(stat_of slowpath-received)
+		[ -n "$up" ] && [ "$up" -gt 0 ] && [ "$up" = "$got" ] && return 0
+		sleep 0.1
+	done
+	echo "sent up $up, received $got" >&2
+	return 1
+}
+
 entry_progs() { bpftool prog show 2>/dev/null | grep -c 'name pcn_entry' || true; }
 
 for hook in TC XDP_SKB XDP_DRV; do
@@ -24,7 +50,13 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: ports are UP" bash -c "$PCNCTL -j hw1 ports show | grep -c '\"UP\"' | grep -qx 2"
 	cm_check "$hook: counters moved" bash -c "$PCNCTL -j hw1 stats show | grep -q '\"forwarded\": [1-9]'"
 	cm_check "$hook: set SLOWPATH" $PCNCTL hw1 set action=SLOWPATH
-	cm_check_not "$hook: SLOWPATH stops pings" cm_ping a 10.201.0.2 2
+	# A static neighbour: the echo requests themselves go up, not ARP.
+	ip -n "$(cm_ns a)" neigh replace 10.201.0.2 dev eth0 \
+		lladdr "$(ip -n "$(cm_ns b)" link show eth0 | awk '/ether/ {print $2}')"
+	seen=$(echo_requests_seen)
+	cm_check_not "$hook: SLOWPATH stops pings" cm_ping a 10.201.0.2 3
+	cm_check "$hook: pcn_pkt_in saw exactly the 3 echo requests" saw_echo_requests "$seen" 3
+	cm_check "$hook: slowpath-received = packets sent up" counters_agree
 	cm_check "$hook: set DROP" $PCNCTL hw1 set action=DROP
 	cm_check_not "$hook: DROP stops pings again" cm_ping b 10.201.0.1 2
 	cm_check "$hook: delete" $PCNCTL hw1 del

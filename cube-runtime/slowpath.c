@@ -1,0 +1,248 @@
+/* The cube's slow path: PacketInBatch from the broker to the author's
+ * pkt_in callback, and pcn_send_packet_out back to the broker.
+ *
+ * Both sockets are one-way streams. The broker PUSHes packets to our PULL
+ * (listened on cube-<svc>-pkt.sock, so the broker finds it from the socket
+ * directory alone); we PUSH packets out to the broker's slowpath.sock. The
+ * serving thread polls the request socket and the packet socket together,
+ * so pkt_in runs on the same thread as every other callback and authors
+ * need no locks.
+ */
+#include "pcn_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+
+#include "pcn_kern_user.h"
+#include "wire.h"
+
+/* Packets out per PacketOutBatch; a callback that sends more flushes early. */
+#define SP_OUT_BATCH 256
+/* Batches queued toward a slow broker before sends fail with -EAGAIN. */
+#define SP_SENDBUF 64
+/* The longest frame a cube may send out. */
+#define SP_MAX_FRAME 9000
+/* Packet messages handled per wakeup, so requests are not starved. */
+#define SP_IN_PER_TURN 64
+
+struct pcn__slowpath {
+	nng_socket pull, push;
+	bool pull_open, push_open;
+	int pull_fd;
+	bool in_batch; /* inside a PacketInBatch: packets out wait for its end */
+	size_t n_out;
+	Cubemesh__PacketOut out[SP_OUT_BATCH];
+	Cubemesh__PacketOut *out_ptrs[SP_OUT_BATCH];
+	uint8_t *out_data[SP_OUT_BATCH];
+	uint64_t bad_messages; /* malformed or unauthorised packet messages */
+	uint64_t no_instance;  /* packets for an instance we do not have */
+	uint64_t unhandled;    /* packets for a cube without pkt_in */
+};
+
+int pcn__slowpath_start(struct pcn__runtime *rt)
+{
+	char name[PCN__NAME_MAX + 16], url[PATH_MAX + 32], path[PATH_MAX + 32];
+	struct pcn__slowpath *sp;
+	int rc;
+
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return -ENOMEM;
+	rt->sp = sp;
+	sp->pull_fd = -1;
+	snprintf(name, sizeof(name), "cube-%s-pkt.sock", rt->desc->service);
+	rc = pcn_wire_url(url, sizeof(url), rt->socket_dir, name);
+	if (rc)
+		return rc;
+	rc = pcn_wire_errno(nng_pull0_open(&sp->pull));
+	if (rc)
+		return rc;
+	sp->pull_open = true;
+	rc = pcn_wire_errno(nng_listen(sp->pull, url, NULL, 0));
+	if (rc) {
+		PCN_ERR("CUBE-SP-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
+		return rc;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path))
+		chmod(path, 0600);
+	rc = pcn_wire_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &sp->pull_fd));
+	if (rc)
+		return rc;
+
+	rc = pcn_wire_url(url, sizeof(url), rt->socket_dir, "slowpath.sock");
+	if (rc)
+		return rc;
+	rc = pcn_wire_errno(nng_push0_open(&sp->push));
+	if (rc)
+		return rc;
+	sp->push_open = true;
+	nng_socket_set_int(sp->push, NNG_OPT_SENDBUF, SP_SENDBUF);
+	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMAXT, 1000);
+	return pcn_wire_errno(nng_dial(sp->push, url, NULL, NNG_FLAG_NONBLOCK));
+}
+
+void pcn__slowpath_stop(struct pcn__runtime *rt)
+{
+	struct pcn__slowpath *sp = rt->sp;
+
+	if (!sp)
+		return;
+	if (sp->pull_open)
+		nng_close(sp->pull);
+	if (sp->push_open)
+		nng_close(sp->push);
+	for (size_t i = 0; i < sp->n_out; i++)
+		free(sp->out_data[i]);
+	free(sp);
+	rt->sp = NULL;
+}
+
+/* Sends the packets out waiting in sp as one batch. */
+static int flush_out(struct pcn__slowpath *sp)
+{
+	Cubemesh__PacketOutBatch batch = CUBEMESH__PACKET_OUT_BATCH__INIT;
+	nng_msg *msg = NULL;
+	int rc = 0;
+
+	if (!sp->n_out)
+		return 0;
+	batch.n_packets = sp->n_out;
+	batch.packets = sp->out_ptrs;
+	rc = pcn_wire_pack(&batch.base, &msg);
+	if (!rc) {
+		rc = pcn_wire_errno(nng_sendmsg(sp->push, msg, NNG_FLAG_NONBLOCK));
+		if (rc)
+			nng_msg_free(msg);
+	}
+	if (rc)
+		PCN_DEBUG("CUBE-SP-OUT-LOST", "%zu packets out lost: %s", sp->n_out, strerror(-rc));
+	for (size_t i = 0; i < sp->n_out; i++)
+		free(sp->out_data[i]);
+	sp->n_out = 0;
+	return rc;
+}
+
+int pcn_send_packet_out(struct pcn_instance *inst, uint32_t port, enum pcn_direction dir,
+			const void *data, size_t len)
+{
+	struct pcn__slowpath *sp = inst && inst->rt ? inst->rt->sp : NULL;
+	Cubemesh__PacketOut *po;
+	uint8_t *copy;
+
+	if (!sp || !sp->push_open)
+		return -ENOTCONN;
+	if (!data || len < 14 || len > SP_MAX_FRAME || (dir != PCN_DIR_INGRESS && dir != PCN_DIR_EGRESS))
+		return -EINVAL;
+	if (sp->n_out == SP_OUT_BATCH && flush_out(sp))
+		return -EAGAIN;
+	copy = malloc(len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	po = &sp->out[sp->n_out];
+	cubemesh__packet_out__init(po);
+	po->instance = inst->name;
+	po->port = port;
+	po->direction = dir == PCN_DIR_EGRESS ? CUBEMESH__DIRECTION__DIR_EGRESS : CUBEMESH__DIRECTION__DIR_INGRESS;
+	po->data.data = copy;
+	po->data.len = len;
+	sp->out_data[sp->n_out] = copy;
+	sp->out_ptrs[sp->n_out] = po;
+	sp->n_out++;
+	/* Inside a batch of packets in, the whole batch's packets out leave
+	 * together; alone, right away. */
+	return sp->in_batch ? 0 : flush_out(sp);
+}
+
+int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
+{
+	struct pcn__slowpath *sp = rt->sp;
+	Cubemesh__PacketInBatch *batch = NULL;
+	int rc;
+
+	rc = pcn_wire_unpack(&cubemesh__packet_in_batch__descriptor, buf, len, (ProtobufCMessage **)&batch);
+	if (rc) {
+		if (sp)
+			sp->bad_messages++;
+		PCN_WARN("CUBE-SP-BAD", "malformed packet batch from the broker (%zu bytes)", len);
+		return rc;
+	}
+	if (sp)
+		sp->in_batch = true;
+	for (size_t i = 0; i < batch->n_packets; i++) {
+		const Cubemesh__PacketIn *p = batch->packets[i];
+		struct pcn_instance *inst = p->instance ? pcn__instance_find(rt, p->instance) : NULL;
+		struct pcn_pkt pkt = {
+			.port = p->port,
+			.reason = p->reason,
+			.data = p->data.data,
+			.len = p->data.len,
+			.orig_len = p->orig_len,
+		};
+
+		if (!inst) {
+			if (sp)
+				sp->no_instance++;
+			continue;
+		}
+		if (!rt->desc->pkt_in) {
+			if (sp)
+				sp->unhandled++;
+			continue;
+		}
+		for (size_t k = 0; k < p->n_metadata && k < 3; k++)
+			pkt.md[k] = p->metadata[k];
+		pkt.port_name = pcn_port_name(inst, p->port);
+		rt->desc->pkt_in(inst, &pkt);
+	}
+	if (sp) {
+		sp->in_batch = false;
+		flush_out(sp);
+	}
+	protobuf_c_message_free_unpacked(&batch->base, NULL);
+	return 0;
+}
+
+static void drain_packets(struct pcn__runtime *rt)
+{
+	struct pcn__slowpath *sp = rt->sp;
+
+	for (int k = 0; k < SP_IN_PER_TURN; k++) {
+		nng_msg *msg;
+
+		if (nng_recvmsg(sp->pull, &msg, NNG_FLAG_NONBLOCK))
+			break;
+		/* Only the broker (root) may hand us packets. */
+		if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg)))
+			sp->bad_messages++;
+		else
+			pcn__slowpath_handle(rt, nng_msg_body(msg), nng_msg_len(msg));
+		nng_msg_free(msg);
+	}
+}
+
+int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms)
+{
+	struct pollfd pfd[2];
+	int rep_fd, n = 0, rc;
+
+	if (nng_socket_get_int(rt->rep, NNG_OPT_RECVFD, &rep_fd))
+		return 1; /* cannot poll: let the caller's receive wait instead */
+	pfd[n++] = (struct pollfd){ .fd = rep_fd, .events = POLLIN };
+	if (rt->sp && rt->sp->pull_fd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = rt->sp->pull_fd, .events = POLLIN };
+	rc = poll(pfd, (nfds_t)n, timeout_ms);
+	if (rc <= 0)
+		return 0;
+	if (n > 1 && (pfd[1].revents & POLLIN))
+		drain_packets(rt);
+	return (pfd[0].revents & POLLIN) ? 1 : 0;
+}

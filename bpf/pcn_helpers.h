@@ -30,6 +30,7 @@
 
 #include "pcn_kern_user.h"
 #include "pcn_maps.h"
+#include "pcn_chain.h"
 
 /* ---- context abstraction ------------------------------------------------ */
 
@@ -143,14 +144,17 @@ static __always_inline struct pcn_cube_stats *pcn__stats(void)
 
 /* Jumps into the program in the PatchPanel slot `index`. Returns only when
  * the jump failed (empty slot or the kernel's limit of 33 tail calls), after
- * counting the miss in `st`: every tail call goes through here so that a
- * miss is never silent. */
+ * counting the miss in `st` and, by reason, in instance `owner`'s
+ * pcn_chain_stats: every tail call goes through here so that a miss is
+ * never silent. Callers check the hop limit first (pcn_pkt_send), so a miss
+ * here is an empty slot. */
 static __always_inline void pcn__tail_call(struct __ctx_buff *ctx, __u32 index,
-					   struct pcn_cube_stats *st)
+					   struct pcn_cube_stats *st, __u32 owner)
 {
 	bpf_tail_call(ctx, &PCN_PP, index);
 	if (st)
 		st->drop_tail_call++;
+	pcn__count_miss(owner, PCN_MISS_EMPTY_SLOT);
 }
 
 /* ---- slow path --------------------------------------------------------- */
@@ -258,6 +262,14 @@ static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_m
 		goto out;
 	}
 
+	/* Past the kernel's tail-call limit the jump would fail anyway: say
+	 * why, rather than let it look like an empty slot. */
+	if (md->hops >= PCN_MAX_HOPS) {
+		if (st)
+			st->drop_tail_call++;
+		pcn__count_miss(pcn_cube_index, PCN_MISS_HOP_LIMIT);
+		goto out;
+	}
 	md->in_port = peer->port;
 	md->cube_index = peer->cube_index;
 	md->hops++;
@@ -265,7 +277,7 @@ static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_m
 	 * one; a miss takes it back and counts drop_tail_call instead. */
 	if (st)
 		st->tx_cube++;
-	pcn__tail_call(ctx, peer->cube_index, st);
+	pcn__tail_call(ctx, peer->cube_index, st, pcn_cube_index);
 	if (st)
 		st->tx_cube--;
 	md->in_port = in_port;

@@ -38,7 +38,7 @@ int pcn_netdev_entry(struct __ctx_buff *ctx)
 
 	/* The miss is counted on the instance the packet was meant for: that
 	 * is where a user looks when its port receives nothing. */
-	pcn__tail_call(ctx, in->cube_index, pcn__stats_of(in->cube_index));
+	pcn__tail_call(ctx, in->cube_index, pcn__stats_of(in->cube_index), in->cube_index);
 out:
 	return verdict;
 }

@@ -308,7 +308,7 @@ static void get_metrics(struct broker *b, h2o_req_t *req)
 		  offsetof(struct pcn_cube_stats, drop_tail_call) },
 	};
 	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap), *sp;
+	char *buf = malloc(cap), *chain;
 
 #define EMIT(...)                                                                                  \
 	do {                                                                                       \
@@ -339,10 +339,14 @@ static void get_metrics(struct broker *b, h2o_req_t *req)
 	     "Registrations of the cube's process (restarts + 1).\n");
 	for (struct broker_service *s = b->services; s; s = s->next)
 		EMIT("cubemesh_service_registrations_total{service=\"%s\"} %u\n", s->name, s->registrations);
-	sp = broker_slowpath_metrics(b);
-	if (sp)
-		EMIT("%s", sp);
-	free(sp);
+	chain = broker_chain_metrics(b);
+	if (chain)
+		EMIT("%s", chain);
+	free(chain);
+	chain = broker_slowpath_metrics(b);
+	if (chain)
+		EMIT("%s", chain);
+	free(chain);
 	EMIT("# EOF\n");
 #undef EMIT
 	broker_reply(req, 200, "application/openmetrics-text; version=1.0.0; charset=utf-8", buf, len);

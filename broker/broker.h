@@ -228,4 +228,14 @@ h2o_req_t *broker_pending_take(struct broker_pending *pd);
 int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len);
 int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
 
+/* chainstats.c ------------------------------------------------------------- */
+struct pcn_chain_stats;
+/* Missed tail calls of an instance by reason, summed over CPUs. */
+int broker_chain_stats_read(struct broker *b, uint32_t cube_index, struct pcn_chain_stats *out);
+int broker_chain_stats_reset(struct broker *b, uint32_t cube_index);
+/* The instance's tail-call-misses container (RFC 7951 members, unqualified). */
+json_t *broker_chain_stats_json(struct broker *b, const struct broker_instance *inst);
+/* OpenMetrics lines of every instance's misses by reason (malloc'd), or NULL. */
+char *broker_chain_metrics(struct broker *b);
+
 #endif

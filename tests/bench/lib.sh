@@ -84,7 +84,7 @@ bench_gen() {
 			--cpu "$BENCH_CPU" ${BENCH_RATE:+--rate $BENCH_RATE} | head -n 1) || return 1
 		bench_record "$1" "$2" Mpps "$(echo "$out" | sed -n 's/.*delivered_pps=\([0-9]*\).*/\1/p' |
 			awk '{ printf "%.3f", $1 / 1e6 }')"
-		bench_record "$1 offered" "$2" Mpps "$(echo "$out" | sed -n 's/^offered_pps=\([0-9]*\).*/\1/p' |
+		bench_record "$1 (offered)" "$2" Mpps "$(echo "$out" | sed -n 's/^offered_pps=\([0-9]*\).*/\1/p' |
 			awk '{ printf "%.3f", $1 / 1e6 }')"
 	done
 }

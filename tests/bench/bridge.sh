@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Against the kernel's own path (paper Fig. 5's shape): the same forwarding
+# a -> IFA -> IFB -> b through a Linux bridge and through Cubemesh, measured
+# in the same run with the generator (Mpps, one core, 64-byte frames).
+# simplebridge is measured when it exists; until then the cubes are
+# simpleforwarder (per-port action) per hook.
+source "$(dirname "$0")/lib.sh"
+bench_begin bridge
+cubes=simpleforwarder
+have_sb=0
+if [ -x "$CM_BUILD/cubes/simplebridge/pcn-simplebridge" ]; then
+	cubes="simpleforwarder simplebridge"
+	have_sb=1
+fi
+cm_mesh_start $cubes
+bench_topology
+
+hooks=${BENCH_HOOKS:-XDP_DRV XDP_SKB TC}
+[ "$BENCH_QUICK" = 1 ] && hooks=${BENCH_HOOKS:-XDP_DRV TC}
+
+# With br_netfilter loaded, bridged frames cross iptables (STACK.md: Docker
+# sets FORWARD to DROP); turn that off for the run and put it back after.
+NF=/proc/sys/net/bridge/bridge-nf-call-iptables
+nf_old=
+if [ -w "$NF" ]; then
+	nf_old=$(cat "$NF")
+	echo 0 >"$NF"
+fi
+nf_restore() { [ -n "$nf_old" ] && echo "$nf_old" >"$NF"; return 0; }
+trap 'rc=$?; nf_restore; (exit $rc); cm_cleanup' EXIT
+
+br=cmbr$CM_ID
+ip link add "$br" type bridge
+CM_LINKS+=("$br")
+ip link set "$IFA" master "$br" && ip link set "$IFB" master "$br" && ip link set "$br" up
+sleep 0.2
+bench_gen "Linux bridge" "kernel"
+ip link set "$IFA" nomaster
+ip link set "$IFB" nomaster
+ip link del "$br"
+
+for hook in $hooks; do
+	$PCNCTL simpleforwarder add sf1 type="$hook" >/dev/null &&
+		$PCNCTL sf1 ports add p1 peer="$IFA" >/dev/null &&
+		$PCNCTL sf1 ports add p2 peer="$IFB" >/dev/null &&
+		$PCNCTL sf1 actions add p1 action=FORWARD outport=p2 >/dev/null ||
+		{ echo "simpleforwarder did not start" >&2; exit 1; }
+	bench_gen "simpleforwarder" "$hook"
+	$PCNCTL sf1 del >/dev/null
+	if [ "$have_sb" = 1 ]; then
+		$PCNCTL simplebridge add sb1 type="$hook" >/dev/null &&
+			$PCNCTL sb1 ports add p1 peer="$IFA" >/dev/null &&
+			$PCNCTL sb1 ports add p2 peer="$IFB" >/dev/null ||
+			{ echo "simplebridge did not start" >&2; exit 1; }
+		bench_gen "simplebridge" "$hook"
+		$PCNCTL sb1 del >/dev/null
+	fi
+done
+[ "$have_sb" = 1 ] || bench_not_measured "simplebridge" "no simplebridge cube yet; simpleforwarder stands in (no MAC learning)"
+bench_note "the Linux bridge floods (b's MAC is never learned: b does not send); the generator's frames reach it as skbs through veth GRO"
+bench_finish
+cm_done

@@ -239,6 +239,10 @@ int main(int argc, char **argv)
 		goto fail;
 	if ((rc = broker_http_start(b)))
 		goto fail;
+	/* h2o writes to sockets without MSG_NOSIGNAL: a client that closes
+	 * its connection with answers in flight (wrk at the end of a run)
+	 * would kill the broker with SIGPIPE. Write errors are handled. */
+	signal(SIGPIPE, SIG_IGN);
 	uv_signal_init(b->loop, &b->sigint);
 	uv_signal_init(b->loop, &b->sigterm);
 	b->sigint.data = b->sigterm.data = b;

@@ -31,6 +31,8 @@ void pcn__instance_free(struct pcn_instance *inst)
 {
 	if (!inst)
 		return;
+	pcn_timer_stop(inst, 0);
+	pcn__reload_forget(inst);
 	bpf_object__close(inst->obj);
 	lyd_free_all(inst->tree);
 	free(inst->ports);
@@ -160,6 +162,14 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		.log_size = VERIFIER_LOG_SIZE,
 	};
 	rc = pcn__fastpath_load(out, bytes, size, &o);
+	if (!rc) {
+		/* Micro-cubes, if the fast path has any (bpf/pcn_ucube.h). */
+		rc = pcn__ucube_fill(*out);
+		if (rc) {
+			bpf_object__close(*out);
+			*out = NULL;
+		}
+	}
 	if (rc) {
 		PCN_ERR("CUBE-BPF-LOAD", "instance %s: cannot load the fast path: %s", inst->name,
 			strerror(-rc));

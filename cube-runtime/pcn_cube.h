@@ -228,4 +228,45 @@ const char *pcn_node_path(const struct pcn_node *node);
 int pcn_state_set(struct pcn_state *st, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- reloading the fast path (micro-cubes: bpf/pcn_ucube.h) ------------- */
+
+/* New code for an instance: a BPF object (ELF bytes, built for the
+ * instance's hook) or C source that cube-runtime compiles with clang for
+ * that hook (it includes pcn.h as a cube's .bpf.c does). */
+enum pcn_code_kind {
+	PCN_CODE_OBJECT = 0,
+	PCN_CODE_SOURCE = 1,
+};
+struct pcn_code {
+	enum pcn_code_kind kind;
+	const void *data;
+	size_t len;
+};
+/* pcn_reload index of egress micro-cube k: PCN_RELOAD_EGRESS + k. */
+#define PCN_RELOAD_EGRESS 256
+/* Replaces program idx of the instance with the one of the same place in
+ * code: 0 the entry (handle_rx, in the PatchPanel), k > 0 ingress micro-cube
+ * k (pcn_uc_in_<k>), PCN_RELOAD_EGRESS + k egress micro-cube k. The new
+ * object takes over the instance's pinned maps (their content stays) and is
+ * verified and loaded before anything changes; then its program replaces
+ * the old one in one atomic map update: no packet is lost, and a refused
+ * program leaves the old one running. Load-time constants (index, log
+ * level) are the instance's. Call it on the runtime's thread (a callback
+ * or a timer). */
+int pcn_reload(struct pcn_instance *inst, const struct pcn_code *code, int idx);
+/* pcn_reload of every program of code: micro-cubes first, then the entry. */
+int pcn_reload_all(struct pcn_instance *inst, const struct pcn_code *code);
+/* Successful reloads of the instance since this process created it. */
+uint64_t pcn_reload_count(const struct pcn_instance *inst);
+
+/* ---- timers --------------------------------------------------------------- */
+
+typedef void (*pcn_timer_cb)(struct pcn_instance *inst, void *arg);
+/* Calls cb(inst, arg) every period_ms on the runtime's thread, between
+ * requests and packets in. Returns the timer's id (> 0). */
+int pcn_timer_start(struct pcn_instance *inst, unsigned period_ms, pcn_timer_cb cb, void *arg);
+/* Stops timer id of inst (0: all of inst's); the runtime stops them all
+ * when the instance goes away. Safe from inside a timer callback. */
+void pcn_timer_stop(struct pcn_instance *inst, int id);
+
 #endif /* PCN_CUBE_H */

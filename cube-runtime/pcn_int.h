@@ -192,4 +192,15 @@ void pcn__runtime_destroy(struct pcn__runtime *rt);
 /* Waits up to timeout_ms for the broker's bpffs root; copies it. */
 int pcn__runtime_bpffs(struct pcn__runtime *rt, char *buf, size_t n, int timeout_ms);
 
+/* ---- reload.c, timer.c ---- */
+
+/* Puts an object's micro-cube programs (pcn_uc_in_<k>, pcn_uc_eg_<k>) in its
+ * pcn_uc_ingress / pcn_uc_egress arrays; objects without them: nothing. */
+int pcn__ucube_fill(struct bpf_object *obj);
+/* Drops what reload.c keeps for inst (the object before its last reload). */
+void pcn__reload_forget(struct pcn_instance *inst);
+/* Runs the timers that are due; returns how long (ms, at most max_wait_ms)
+ * the serving loop may wait before the next one. */
+int pcn__timers_run(int max_wait_ms);
+
 #endif /* PCN_INT_H */

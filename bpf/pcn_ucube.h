@@ -1,0 +1,125 @@
+/* Micro-cubes (§IV-B): a cube's fast path split into several programs,
+ * reached through the instance's own program arrays.
+ *
+ * Include after pcn.h. The handler (the program in the PatchPanel) calls
+ * pcn_call_ingress_program(ctx, md, k) or pcn_call_egress_program(ctx, md,
+ * k); program k is defined with
+ *
+ *   PCN_MICRO_CUBE_INGRESS(1, my_fn)   // my_fn(ctx, md) returns RX_*
+ *
+ * which makes a program named pcn_uc_in_1 that cube-runtime puts in slot 1
+ * of pcn_uc_ingress when the instance is loaded, and swaps with pcn_reload.
+ * Slot 0 of each array is unused: index 0 of pcn_reload is the handler's
+ * own program, the one in the PatchPanel.
+ *
+ * Both arrays are the instance's own (pinned in its directory, never
+ * shared): a reload keeps them and replaces one slot at a time, each in one
+ * atomic map update.
+ */
+#ifndef PCN_UCUBE_H
+#define PCN_UCUBE_H
+
+#include "pcn_helpers.h"
+
+/* Slots of each micro-cube array (programs 1..PCN_UCUBE_MAX-1). */
+#define PCN_UCUBE_MAX 8
+
+/* Ingress micro-cubes of this instance: slot k = program pcn_uc_in_<k>. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, PCN_UCUBE_MAX);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} pcn_uc_ingress SEC(".maps");
+
+/* Egress micro-cubes of this instance: slot k = program pcn_uc_eg_<k>. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, PCN_UCUBE_MAX);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} pcn_uc_egress SEC(".maps");
+
+/* A micro-cube jump spends one of the kernel's tail calls like a hop to
+ * another cube, so it counts in md->hops: the hop limit stays exact. A miss
+ * (empty slot, or no tail call left) is counted as micro-cube. */
+static __always_inline int pcn__call_program(struct __ctx_buff *ctx, struct pcn_pkt_md *md, void *array,
+					     __u32 idx)
+{
+	struct pcn_cube_stats *st;
+
+	if (md->hops >= PCN_MAX_HOPS) {
+		pcn__count_miss(pcn_cube_index, PCN_MISS_HOP_LIMIT);
+		goto miss;
+	}
+	md->hops++;
+	bpf_tail_call(ctx, array, idx);
+	md->hops--;
+	pcn__count_miss(pcn_cube_index, PCN_MISS_MICRO_CUBE);
+miss:
+	st = pcn__stats();
+	if (st)
+		st->drop_tail_call++;
+	return RX_DROP;
+}
+
+/* Runs ingress micro-cube idx; returns (RX_DROP) only if it could not. */
+static __always_inline int pcn_call_ingress_program(struct __ctx_buff *ctx, struct pcn_pkt_md *md, __u32 idx)
+{
+	return pcn__call_program(ctx, md, &pcn_uc_ingress, idx);
+}
+
+/* Runs egress micro-cube idx; returns (RX_DROP) only if it could not. */
+static __always_inline int pcn_call_egress_program(struct __ctx_buff *ctx, struct pcn_pkt_md *md, __u32 idx)
+{
+	return pcn__call_program(ctx, md, &pcn_uc_egress, idx);
+}
+
+/* The body of a micro-cube program: md from pcn_md, the author's fn, and
+ * its verdict turned into the hook's and counted as pcn_entry does. */
+static __always_inline int pcn__ucube_run(struct __ctx_buff *ctx,
+					  int (*fn)(struct __ctx_buff *, struct pcn_pkt_md *))
+{
+	struct pcn_cube_stats *st = pcn__stats();
+	struct pcn_pkt_md *md;
+	__u32 zero = 0;
+	int verdict = CTX_ACT_DROP;
+	int rc;
+
+	/* Never fails on a one-entry array; the verifier (kernel 6.18, clang
+	 * 14) still requires the NULL check. */
+	md = bpf_map_lookup_elem(&pcn_md, &zero);
+	if (!md)
+		goto out;
+	rc = fn(ctx, md);
+	switch (rc) {
+	case RX_OK:
+		verdict = CTX_ACT_OK;
+		if (st)
+			st->pass++;
+		break;
+	case RX_REDIRECT:
+		verdict = bpf_redirect(md->out_ifindex, 0);
+		break;
+	default:
+		if (st)
+			st->drop_verdict++;
+		break;
+	}
+out:
+	return verdict;
+}
+
+#define PCN_MICRO_CUBE_INGRESS(k, fn)                              \
+	SEC(PCN_SEC) int pcn_uc_in_##k(struct __ctx_buff *ctx)      \
+	{                                                           \
+		return pcn__ucube_run(ctx, fn);                     \
+	}
+
+#define PCN_MICRO_CUBE_EGRESS(k, fn)                               \
+	SEC(PCN_SEC) int pcn_uc_eg_##k(struct __ctx_buff *ctx)      \
+	{                                                           \
+		return pcn__ucube_run(ctx, fn);                     \
+	}
+
+#endif /* PCN_UCUBE_H */

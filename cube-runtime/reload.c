@@ -1,0 +1,369 @@
+/* Reloading an instance's fast path at run time (§IV-B, §VI-E): from a
+ * precompiled object or from C source compiled with clang, keeping the
+ * instance's maps, swapping each program in one atomic map update (make
+ * before break); the micro-cube program arrays; and timers that run on the
+ * runtime's thread (so a cube can reload itself periodically without
+ * locking). */
+#include "pcn_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "cubemesh.pb-c.h"
+#include "wire.h"
+
+#define RELOAD_LOG_SIZE ((size_t)64 * 1024)
+/* How long the broker may take to swap the PatchPanel slot. */
+#define INSTALL_TIMEOUT_MS 3000
+/* Headers a run-time source includes (pcn.h, pcn_ucube.h, ...). */
+#ifndef PCN_BPF_INCLUDE_DIR
+#define PCN_BPF_INCLUDE_DIR "/usr/include/cubemesh/bpf"
+#endif
+
+/* ---- micro-cube arrays -------------------------------------------------- */
+
+/* Which array and slot a program named pcn_uc_in_<k> / pcn_uc_eg_<k> goes
+ * to; false for any other program. */
+static bool ucube_slot(const char *name, bool *egress, uint32_t *slot)
+{
+	char *end;
+	unsigned long k;
+
+	if (strncmp(name, "pcn_uc_in_", 10) == 0)
+		*egress = false;
+	else if (strncmp(name, "pcn_uc_eg_", 10) == 0)
+		*egress = true;
+	else
+		return false;
+	k = strtoul(name + 10, &end, 10);
+	if (*end || k == 0 || k >= 256)
+		return false;
+	*slot = (uint32_t)k;
+	return true;
+}
+
+/* Puts the object's micro-cube programs in its arrays: all of them
+ * (idx < 0), or only those of ingress slot idx / egress slot
+ * idx - PCN_RELOAD_EGRESS. Each update replaces one slot atomically. */
+static int ucube_fill(struct bpf_object *obj, int idx)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_map *arr;
+		bool egress;
+		uint32_t slot;
+		int fd;
+
+		if (!ucube_slot(bpf_program__name(prog), &egress, &slot))
+			continue;
+		if (idx >= 0 && (uint32_t)idx != (egress ? PCN_RELOAD_EGRESS + slot : slot))
+			continue;
+		arr = bpf_object__find_map_by_name(obj, egress ? "pcn_uc_egress" : "pcn_uc_ingress");
+		if (!arr)
+			return -ENOENT;
+		fd = bpf_program__fd(prog);
+		if (bpf_map_update_elem(bpf_map__fd(arr), &slot, &fd, BPF_ANY) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int pcn__ucube_fill(struct bpf_object *obj)
+{
+	return ucube_fill(obj, -1);
+}
+
+/* ---- code ---------------------------------------------------------------- */
+
+/* Compiles C source for the instance's hook with clang into a temporary
+ * object, read back into *bytes (malloc'd). */
+static int compile_source(const struct pcn_instance *inst, const char *src, size_t len, void **bytes,
+			  size_t *size)
+{
+	char dir[] = "/tmp/pcn-reload.XXXXXX", cpath[64], opath[64], inc[PATH_MAX + 2];
+	const char *incdir = getenv("PCN_BPF_INCLUDE_DIR");
+	struct stat sb;
+	void *buf = NULL;
+	int fd = -1, rc = 0, status;
+	pid_t pid;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(cpath, sizeof(cpath), "%s/code.bpf.c", dir);
+	snprintf(opath, sizeof(opath), "%s/code.bpf.o", dir);
+	snprintf(inc, sizeof(inc), "-I%s", incdir && incdir[0] ? incdir : PCN_BPF_INCLUDE_DIR);
+	fd = open(cpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, src, len) != (ssize_t)len) {
+		rc = fd < 0 ? -errno : -EIO;
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		/* The same flags as the build (cmake/bpf.cmake). */
+		execlp("clang", "clang", "-O2", "-g", "-target", "bpf",
+		       inst->attach == PCN_ATTACH_TC ? "-DPCN_HOOK_TC" : "-DPCN_HOOK_XDP", inc,
+		       "-I/usr/include/x86_64-linux-gnu", "-Wall", "-Wno-unused-function", "-c", cpath, "-o",
+		       opath, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		PCN_ERR("CUBE-RELOAD-CC", "instance %s: clang could not compile the new fast path", inst->name);
+		rc = -EINVAL;
+		goto out;
+	}
+	fd = open(opath, O_RDONLY);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	buf = malloc((size_t)sb.st_size);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (read(fd, buf, (size_t)sb.st_size) != sb.st_size) {
+		rc = -EIO;
+		goto out;
+	}
+	*bytes = buf;
+	*size = (size_t)sb.st_size;
+	buf = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	unlink(cpath);
+	unlink(opath);
+	rmdir(dir);
+	return rc;
+}
+
+/* ---- the PatchPanel slot -------------------------------------------------- */
+
+/* Asks the broker, the PatchPanel's only writer, to put the program pinned
+ * at pin into the instance's slot. On a context of its own: the register
+ * thread may use the socket's default one. */
+static int broker_install(struct pcn_instance *inst, const char *pin)
+{
+	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
+	Cubemesh__ProgramInstall pi = CUBEMESH__PROGRAM_INSTALL__INIT;
+	Cubemesh__BrokerReply *rep = NULL;
+	nng_aio *aio = NULL;
+	nng_msg *msg = NULL;
+	nng_ctx ctx;
+	int rc;
+
+	pi.instance = inst->name;
+	pi.hook = inst->attach == PCN_ATTACH_TC	       ? CUBEMESH__HOOK__HOOK_TC
+		  : inst->attach == PCN_ATTACH_XDP_SKB ? CUBEMESH__HOOK__HOOK_XDP_SKB
+						       : CUBEMESH__HOOK__HOOK_XDP_DRV;
+	pi.pin_path = (char *)pin;
+	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_PROGRAM_INSTALL;
+	req.program_install = &pi;
+	rc = pcn_wire_errno(nng_ctx_open(&ctx, inst->rt->req));
+	if (rc)
+		return rc;
+	/* nng 1.5 has no nng_ctx_sendmsg: one aio, waited on, each way. */
+	rc = pcn_wire_errno(nng_aio_alloc(&aio, NULL, NULL));
+	if (rc)
+		goto out;
+	nng_aio_set_timeout(aio, INSTALL_TIMEOUT_MS);
+	rc = pcn_wire_pack(&req.base, &msg);
+	if (rc)
+		goto out;
+	nng_aio_set_msg(aio, msg);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	rc = pcn_wire_errno(nng_aio_result(aio));
+	if (rc) {
+		nng_msg_free(msg);
+		goto out;
+	}
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	rc = pcn_wire_errno(nng_aio_result(aio));
+	if (rc)
+		goto out;
+	msg = nng_aio_get_msg(aio);
+	rc = pcn_wire_unpack(&cubemesh__broker_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+			     (ProtobufCMessage **)&rep);
+	nng_msg_free(msg);
+	if (rc)
+		goto out;
+	rc = rep->status->code;
+	if (rc)
+		PCN_ERR("CUBE-RELOAD-INSTALL", "instance %s: the broker did not install %s: %s", inst->name, pin,
+			pcn_wire_status_text(rep->status));
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+out:
+	if (aio)
+		nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return rc;
+}
+
+/* ---- reload ----------------------------------------------------------------- */
+
+/* What the runtime keeps per reloaded instance, beside struct pcn_instance
+ * (touched by the runtime's thread only, like the instances). */
+struct reload_state {
+	struct reload_state *next;
+	const struct pcn_instance *inst;
+	struct bpf_object *prev; /* the object before the last reload */
+	uint64_t reloads;
+};
+static struct reload_state *reload_states;
+
+static struct reload_state *reload_state(const struct pcn_instance *inst, bool create)
+{
+	struct reload_state *st;
+
+	for (st = reload_states; st; st = st->next)
+		if (st->inst == inst)
+			return st;
+	if (!create)
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (st) {
+		st->inst = inst;
+		st->next = reload_states;
+		reload_states = st;
+	}
+	return st;
+}
+
+void pcn__reload_forget(struct pcn_instance *inst)
+{
+	struct reload_state **pp, *st;
+
+	for (pp = &reload_states; *pp; pp = &(*pp)->next) {
+		if ((*pp)->inst == inst) {
+			st = *pp;
+			*pp = st->next;
+			bpf_object__close(st->prev);
+			free(st);
+			return;
+		}
+	}
+}
+
+static int reload(struct pcn_instance *inst, const struct pcn_code *code, int idx)
+{
+	struct reload_state *st;
+	struct bpf_object *obj = NULL;
+	void *compiled = NULL;
+	const void *bytes;
+	char bpffs[PATH_MAX], shared[PATH_MAX + 8], pin[PATH_MAX + 8], *log = NULL;
+	size_t size;
+	int rc;
+
+	if (!inst || !code || !code->data || !code->len || !inst->obj)
+		return -EINVAL;
+	bytes = code->data;
+	size = code->len;
+	if (code->kind == PCN_CODE_SOURCE) {
+		rc = compile_source(inst, code->data, code->len, &compiled, &size);
+		if (rc)
+			return rc;
+		bytes = compiled;
+	}
+	rc = pcn__runtime_bpffs(inst->rt, bpffs, sizeof(bpffs), 0);
+	if (rc)
+		goto out;
+	snprintf(shared, sizeof(shared), "%s/shared", bpffs);
+	log = malloc(RELOAD_LOG_SIZE);
+	if (!log) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	struct pcn__load_opts o = {
+		.shared_pin_root = shared,
+		.pin_dir = inst->pin_dir,
+		.cube_index = inst->index,
+		.log_level = (uint32_t)inst->loglevel,
+		.object_name = inst->rt->desc->service,
+		.log_buf = log,
+		.log_size = RELOAD_LOG_SIZE,
+	};
+	/* The maps are pinned: the new object takes the very same ones, so
+	 * whatever they hold stays, and the old programs keep running on them
+	 * until each is swapped out below. */
+	rc = pcn__fastpath_load(&obj, bytes, size, &o);
+	if (rc) {
+		PCN_ERR("CUBE-RELOAD-LOAD", "instance %s: the new fast path does not load: %s", inst->name,
+			log[0] ? log : strerror(-rc));
+		goto out;
+	}
+	/* Micro-cubes first, the entry last: a packet entering the new entry
+	 * finds new micro-cubes (and one still in the old entry finds either,
+	 * both complete programs on the same maps). */
+	rc = ucube_fill(obj, idx < 0 ? -1 : idx);
+	if (rc)
+		goto out;
+	if (idx <= 0) {
+		snprintf(pin, sizeof(pin), "%s/prog", inst->pin_dir);
+		rc = pcn__fastpath_pin_prog(obj, pin);
+		if (!rc)
+			rc = broker_install(inst, pin);
+		if (rc)
+			goto out;
+	}
+	/* The previous object is closed one reload later: a pcn_map_fd a
+	 * caller still holds stays valid until then. */
+	st = reload_state(inst, true);
+	if (st) {
+		bpf_object__close(st->prev);
+		st->prev = inst->obj;
+		st->reloads++;
+	} else {
+		bpf_object__close(inst->obj);
+	}
+	inst->obj = obj;
+	obj = NULL;
+out:
+	if (obj && idx <= 0 && rc) {
+		/* The pin may name the new program already: point it back at
+		 * the one in the PatchPanel. */
+		snprintf(pin, sizeof(pin), "%s/prog", inst->pin_dir);
+		pcn__fastpath_pin_prog(inst->obj, pin);
+	}
+	bpf_object__close(obj);
+	free(log);
+	free(compiled);
+	return rc;
+}
+
+int pcn_reload(struct pcn_instance *inst, const struct pcn_code *code, int idx)
+{
+	if (idx < 0)
+		return -EINVAL;
+	return reload(inst, code, idx);
+}
+
+int pcn_reload_all(struct pcn_instance *inst, const struct pcn_code *code)
+{
+	return reload(inst, code, -1);
+}
+
+uint64_t pcn_reload_count(const struct pcn_instance *inst)
+{
+	struct reload_state *st = reload_state(inst, false);
+
+	return st ? st->reloads : 0;
+}

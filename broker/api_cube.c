@@ -213,6 +213,9 @@ int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t l
 		get_node(b, req, path, len, help);
 		return 0;
 	}
+	/* A YANG action (POST on its path) runs in the cube; not a write. */
+	if (m == BROKER_POST && broker_action_post(b, req, path, len) == 0)
+		return 0;
 	broker_instance_write(b, path, len, m, req->entity.base ? req->entity.base : "",
 			      req->entity.base ? req->entity.len : 0, write_done, broker_pending_new(b, req));
 	return 0;

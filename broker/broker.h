@@ -227,6 +227,9 @@ h2o_req_t *broker_pending_take(struct broker_pending *pd);
 /* api_fixed.c / api_cube.c ------------------------------------------------ */
 int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len);
 int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
+/* action.c: answers a POST on a YANG action's path and returns 0; returns 1
+ * (having answered nothing) when path names no action. */
+int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
 
 /* chainstats.c ------------------------------------------------------------- */
 struct pcn_chain_stats;

@@ -93,6 +93,18 @@ struct pcn_pkt {
  * the runtime's thread like every other callback. */
 typedef void (*pcn_pkt_in_cb)(struct pcn_instance *inst, const struct pcn_pkt *pkt);
 
+/* Runs a YANG action on the instance (POST on its path). input_json is the
+ * action's input (RFC 7951) or NULL when it has none. Return 0 or a
+ * negative errno, best through pcn_fail. */
+typedef int (*pcn_action_cb)(struct pcn_instance *inst, const char *input_json);
+
+struct pcn_action_handler {
+	/* Schema path of the action, module-qualified on the first element,
+	 * without list keys: "/simplebridge:simplebridge/fdb/flush". */
+	const char *path;
+	pcn_action_cb cb;
+};
+
 /* Fills operational state (config false nodes) with pcn_state_set. */
 typedef int (*pcn_state_cb)(struct pcn_instance *inst, struct pcn_state *st);
 
@@ -128,6 +140,8 @@ struct pcn_cube_desc {
 	/* Optional. The slow path (see pcn_pkt_in_cb); without it packets sent
 	 * up are counted and dropped. */
 	pcn_pkt_in_cb pkt_in;
+	/* Optional. The model's actions; ends with { NULL }. */
+	const struct pcn_action_handler *actions;
 };
 
 /* Runs the cube process: parses the command line (--socket-dir, --log-level,

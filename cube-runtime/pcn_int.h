@@ -173,6 +173,13 @@ int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms);
 int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len);
 void pcn__slowpath_stop(struct pcn__runtime *rt);
 
+/* ---- action.c: YANG actions ---- */
+
+/* Runs the action handler for path on the instance. 0, or a negative errno
+ * with msg filled. */
+int pcn__action_run(struct pcn__runtime *rt, const char *instance, const char *path, const char *input_json,
+		    char *msg, size_t msg_len);
+
 /* ---- runtime.c: sockets and the process ---- */
 
 /* Creates a runtime for desc serving under socket_dir. */

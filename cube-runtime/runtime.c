@@ -397,6 +397,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	Cubemesh__ProgramInstall *pis[1];
 	Cubemesh__ReadReply rr = CUBEMESH__READ_REPLY__INIT;
 	Cubemesh__Health h = CUBEMESH__HEALTH__INIT;
+	Cubemesh__ActionReply actr = CUBEMESH__ACTION_REPLY__INIT;
 	struct pcn_wire_status_buf sb;
 	struct pcn__apply_res *res = NULL;
 	nng_msg *out = NULL;
@@ -432,6 +433,17 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	case CUBEMESH__CUBE_REQUEST__BODY_READ:
 		handle_read(rt, req->read, &rep, &sb, &rr, &json);
 		break;
+	case CUBEMESH__CUBE_REQUEST__BODY_ACTION: {
+		char amsg[512];
+
+		rc = pcn__action_run(rt, req->action->instance, req->action->path, req->action->input_json, amsg,
+				     sizeof(amsg));
+		rep.body_case = CUBEMESH__CUBE_REPLY__BODY_ACTION;
+		rep.action = &actr;
+		if (rc)
+			pcn_wire_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL, "%s", amsg);
+		break;
+	}
 	case CUBEMESH__CUBE_REQUEST__BODY_HEALTH: {
 		uint32_t n = 0;
 

@@ -116,11 +116,6 @@ static const struct pcn_config_handler helloworld_handlers[] = {
 	{ NULL },
 };
 
-static const struct pcn_config_handler helloworld_handlers[] = {
-	{ "/helloworld:helloworld/action", helloworld_set_action },
-	{ NULL },
-};
-
 static const struct pcn_state_handler helloworld_state[] = {
 	{ "/helloworld:helloworld/stats", helloworld_read_stats },
 	{ "/helloworld:helloworld/stats", helloworld_read_pkt_in },

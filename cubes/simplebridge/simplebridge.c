@@ -107,6 +107,23 @@ static void simplebridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt 
 	}
 }
 
+/* The `flush` action: forget every learned entry. */
+static int simplebridge_flush(struct pcn_instance *inst, const char *input_json)
+{
+	int rc;
+
+	(void)input_json;
+	rc = pcn_map_clear(inst, SIMPLEBRIDGE_FDB);
+	if (rc)
+		return pcn_fail(inst, rc, "cannot flush the fdb: %s", strerror(-rc));
+	return 0;
+}
+
+static const struct pcn_action_handler simplebridge_actions[] = {
+	{ "/simplebridge:simplebridge/fdb/flush", simplebridge_flush },
+	{ NULL },
+};
+
 static const struct pcn_config_handler simplebridge_handlers[] = {
 	{ "/simplebridge:simplebridge/fdb/aging-time", simplebridge_set_aging },
 	{ NULL },
@@ -130,6 +147,7 @@ const struct pcn_cube_desc simplebridge_desc = {
 	.handlers = simplebridge_handlers,
 	.state = simplebridge_state,
 	.pkt_in = simplebridge_pkt_in,
+	.actions = simplebridge_actions,
 };
 
 #ifndef PCN_CUBE_NO_MAIN

@@ -92,6 +92,10 @@ char *broker_slowpath_metrics(struct broker *b)
 		fprintf(f, "# TYPE cubemesh_fastpath_log_lines counter\n# HELP cubemesh_fastpath_log_lines "
 			   "Fast-path log lines received.\ncubemesh_fastpath_log_lines_total %llu\n",
 			(unsigned long long)g.log_lines);
+		fprintf(f, "# TYPE cubemesh_slowpath_out_unknown_instance_packets counter\n"
+			   "# HELP cubemesh_slowpath_out_unknown_instance_packets Packets out naming no instance.\n"
+			   "cubemesh_slowpath_out_unknown_instance_packets_total %llu\n",
+			(unsigned long long)g.out_no_target);
 		fprintf(f, "# TYPE cubemesh_wire_rejected_messages counter\n# HELP cubemesh_wire_rejected_messages "
 			   "Malformed or refused messages received, by socket.\n"
 			   "cubemesh_wire_rejected_messages_total{socket=\"slowpath\"} %llu\n"

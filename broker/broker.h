@@ -64,6 +64,12 @@ struct broker_service {
 	uint64_t up_since_ms;
 	struct broker_call *calls; /* in flight, aborted when the cube goes away */
 	struct req_notify *notify; /* context of req's pipe callback */
+	/* upgrade.c: the process being replaced while its successor takes
+	 * the instances over (old_endpoint "" when none). */
+	char old_endpoint[256];
+	char old_version[64];
+	uint32_t old_pid;
+	bool replay_failed;       /* an instance was not taken over by this registration */
 };
 
 struct broker_port {
@@ -177,6 +183,16 @@ void broker_service_lost(struct broker *b, struct broker_service *svc, unsigned 
 const char *broker_svc_state_name(enum broker_svc_state s);
 /* 503 unless the service's process is up. */
 int broker_service_require_up(struct broker *b, const char *service, struct broker_error *err);
+
+/* upgrade.c --------------------------------------------------------------- */
+/* Before a registration changes anything: refuses (409, err) a process whose
+ * maps do not fit the pinned ones without a declared migration, or whose
+ * model does not fit a stored configuration; otherwise swaps the model in
+ * and remembers a live older process to retire. */
+int broker_upgrade_prepare(struct broker *b, const Cubemesh__Register *r, struct broker_error *err);
+/* After the replay to the registered process: tells the older process (if
+ * any, and if every instance came over) to exit. */
+void broker_upgrade_replayed(struct broker *b, struct broker_service *svc);
 
 /* instance.c ------------------------------------------------------------- */
 struct broker_instance *broker_instance_find(struct broker *b, const char *name);

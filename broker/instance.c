@@ -346,6 +346,7 @@ static void replay_done_one(struct broker *b, void *arg, const struct broker_err
 	if (err) {
 		PCN_ERR("BROKER-REPLAY-FAILED", "replaying %s to %s failed: %s", inst->name, rc->svc->name,
 			err->message);
+		rc->svc->replay_failed = true;
 	} else {
 		broker_inst_install_programs(b, inst, reply);
 		for (size_t i = 0; i < inst->n_ports; i++) {
@@ -407,6 +408,7 @@ static void replay_step(struct broker *b, struct replay_ctx *rc)
 		rc->svc->state = BROKER_SVC_UP;
 		rc->svc->up_since_ms = broker_now_ms();
 		PCN_INFO("BROKER-CUBE-UP", "%s is up: every instance replayed", rc->svc->name);
+		broker_upgrade_replayed(b, rc->svc);
 	}
 	free(rc);
 	broker_job_done(b);

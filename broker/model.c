@@ -531,3 +531,82 @@ int broker_models_info(struct broker_models *m, const char *service, struct brok
 	*out = s->info;
 	return 0;
 }
+
+static void svc_unlink(struct broker_models *m, struct broker_model_svc *s)
+{
+	for (struct broker_model_svc **pp = &m->svcs; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			return;
+		}
+}
+
+static void svc_free(struct broker_model_svc *s)
+{
+	free(s->name);
+	free(s->text);
+	if (s->ctx)
+		ly_ctx_destroy(s->ctx);
+	free(s);
+}
+
+int broker_models_replace(struct broker_models *m, const char *service, const char *module_text,
+			  struct lyd_node **trees, const char *const *names, size_t n, struct broker_error *err)
+{
+	struct broker_model_svc *old = svc_find(m, service), *neu;
+	struct lyd_node **fresh = NULL;
+	size_t done = 0;
+	int rc;
+
+	if (!old || !strcmp(old->text, module_text))
+		return broker_models_add(m, service, module_text, err);
+	/* Load the new version in a context of its own while the old one is
+	 * set aside: trees of the old context stay valid until the swap. */
+	svc_unlink(m, old);
+	rc = broker_models_add(m, service, module_text, err);
+	if (rc)
+		goto out;
+	fresh = calloc(n ? n : 1, sizeof(*fresh));
+	if (!fresh) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (; done < n; done++) {
+		struct broker_error perr;
+		char *json = NULL;
+
+		rc = broker_config_print(trees[done], &json);
+		if (!rc)
+			rc = broker_config_parse(m, service, json, &fresh[done], &perr);
+		free(json);
+		if (rc) {
+			broker_error_set(err, 409, "data-exists", NULL,
+					 "the configuration of %s does not fit the new model of %s: %s", names[done],
+					 service, rc == -ENOMEM ? "out of memory" : perr.message);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		lyd_free_all(trees[i]);
+		trees[i] = fresh[i];
+	}
+	svc_free(old);
+	old = NULL;
+	PCN_INFO("BROKER-MODEL-UPGRADED", "module %s replaced; %zu instance configuration(s) carried over",
+		 service, n);
+out:
+	if (old) {
+		/* Refused: put the old version back as it was. */
+		for (size_t i = 0; fresh && i < done; i++)
+			lyd_free_all(fresh[i]);
+		neu = svc_find(m, service);
+		if (neu) {
+			svc_unlink(m, neu);
+			svc_free(neu);
+		}
+		old->next = m->svcs;
+		m->svcs = old;
+	}
+	free(fresh);
+	return rc;
+}

@@ -54,6 +54,13 @@ void broker_models_destroy(struct broker_models *m);
  * context as it was. */
 int broker_models_add(struct broker_models *m, const char *service, const char *module_text,
 		      struct broker_error *err);
+/* Upgrade (or rollback): loads another text of a registered module into a
+ * new context and re-parses there the service's instance configurations
+ * trees[0..n) (names[] for messages). If one does not fit, -EEXIST (409) and
+ * nothing changed; otherwise each trees[i] is replaced by its new tree and
+ * the old context is freed. The same text as loaded: nothing to do. */
+int broker_models_replace(struct broker_models *m, const char *service, const char *module_text,
+			  struct lyd_node **trees, const char *const *names, size_t n, struct broker_error *err);
 
 /* Strings live as long as the models. */
 struct broker_service_info {

@@ -92,6 +92,12 @@ static void handle_register(struct broker *b, const Cubemesh__Register *r, Cubem
 			   r->protocol_version, PCN_PROTOCOL_VERSION);
 		return;
 	}
+	rc = broker_upgrade_prepare(b, r, &err);
+	if (rc) {
+		PCN_ERR("BROKER-UPGRADE-REFUSED", "%s %s refused: %s", r->service_name, r->version, err.message);
+		set_status(reply, rc, errbuf, errlen, "upgrade refused: %s", err.message);
+		return;
+	}
 	rc = broker_models_add(b->models, r->service_name, r->yang_module, &err);
 	if (rc) {
 		PCN_ERR("BROKER-MODEL-REFUSED", "the model of %s was refused: %s", r->service_name, err.message);

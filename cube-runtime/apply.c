@@ -160,7 +160,11 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		.object_name = desc->service,
 		.log_buf = log,
 		.log_size = VERIFIER_LOG_SIZE,
+		.migrations = desc->migrations,
+		.err_msg = res->msg,
+		.err_len = sizeof(res->msg),
 	};
+	res->msg[0] = '\0';
 	rc = pcn__fastpath_load(out, bytes, size, &o);
 	if (!rc) {
 		/* Micro-cubes, if the fast path has any (bpf/pcn_ucube.h). */
@@ -173,7 +177,11 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 	if (rc) {
 		PCN_ERR("CUBE-BPF-LOAD", "instance %s: cannot load the fast path: %s", inst->name,
 			strerror(-rc));
-		if (log[0])
+		if (rc == -EPROTO && res->msg[0]) {
+			/* A pinned map does not fit (upgrade.c said why). */
+			res->http = 409;
+			res->tag = "operation-failed";
+		} else if (log[0])
 			verifier_msg(res, log);
 		else
 			snprintf(res->msg, sizeof(res->msg), "cannot load the fast path: %s", strerror(-rc));

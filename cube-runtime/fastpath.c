@@ -160,7 +160,9 @@ int pcn__fastpath_load(struct bpf_object **out, const void *bytes, size_t size,
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = o->object_name,
 		    .pin_root_path = o->shared_pin_root, .kernel_log_buf = o->log_buf,
 		    .kernel_log_size = o->log_size);
+	struct pcn__migration mig;
 	struct bpf_object *obj;
+	char nomsg[256];
 	int rc;
 
 	if (!bytes || !size)
@@ -190,7 +192,13 @@ int pcn__fastpath_load(struct bpf_object **out, const void *bytes, size_t size,
 		if (rc)
 			goto out;
 	}
+	/* Maps pinned by an older version with another layout: migrate or refuse. */
+	rc = pcn__migrate_begin(obj, o, &mig, o->err_msg ? o->err_msg : nomsg,
+				o->err_msg ? o->err_len : sizeof(nomsg));
+	if (rc)
+		goto out;
 	rc = bpf_object__load(obj);
+	rc = pcn__migrate_finish(&mig, rc ? NULL : obj, rc);
 	if (rc)
 		goto out;
 	*out = obj;

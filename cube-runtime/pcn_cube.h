@@ -142,7 +142,28 @@ struct pcn_cube_desc {
 	pcn_pkt_in_cb pkt_in;
 	/* Optional. The model's actions; ends with { NULL }. */
 	const struct pcn_action_handler *actions;
+	/* Optional. How to carry a pinned map into a new version of the fast
+	 * path whose layout of that map changed (an upgrade, or a rollback);
+	 * ends with { NULL }. A map whose layout changed without one makes
+	 * the broker refuse the new version: the old one keeps running. */
+	const struct pcn_map_migration *migrations;
 };
+
+/* Copies the entries of old_fd (the pinned map of the version before) into
+ * new_fd (the new, empty map of the same name). Runs before the new
+ * program replaces the old one in the PatchPanel: whatever the old program
+ * writes in between is not carried. */
+typedef int (*pcn_migrate_cb)(int old_fd, int new_fd);
+
+struct pcn_map_migration {
+	const char *map; /* the map's name in the fast path */
+	pcn_migrate_cb migrate;
+};
+
+/* A migration for a map whose value grew or shrank at its end (same type
+ * and key): copies every entry, each value cut or zero-extended; per-CPU
+ * maps CPU by CPU. */
+int pcn_map_migrate_copy(int old_fd, int new_fd);
 
 /* Runs the cube process: parses the command line (--socket-dir, --log-level,
  * --help, --version), registers with the broker, and serves it until

@@ -12,6 +12,7 @@
 #include <libyang/libyang.h>
 #include <nng/nng.h>
 
+#include "cubemesh.pb-c.h"
 #include "pcn_cube.h"
 
 /* Longest instance, port and service name the base model allows, plus NUL. */
@@ -123,11 +124,48 @@ struct pcn__load_opts {
 	const char *object_name;
 	char *log_buf; /* the verifier's log on failure, may be NULL */
 	size_t log_size;
+	/* The cube's declared migrations (upgrade.c); may be NULL. */
+	const struct pcn_map_migration *migrations;
+	char *err_msg; /* why a pinned map cannot be taken over; may be NULL */
+	size_t err_len;
 };
 /* Opens the object bytes, sets the load-time constants, pins (or reuses
  * the pins of) its maps and loads it. *out set only on success. */
 int pcn__fastpath_load(struct bpf_object **out, const void *bytes, size_t size,
 		       const struct pcn__load_opts *opts);
+/* ---- upgrade.c: map layouts and migrations ---- */
+
+/* A pinned map being replaced by one of another layout. */
+struct pcn__migrating {
+	char name[64];
+	char path[PATH_MAX];
+	int old_fd;
+	pcn_migrate_cb cb;
+};
+struct pcn__migration {
+	struct pcn__migrating *maps;
+	size_t n;
+};
+/* Before loading obj: for each instance map pinned with another layout,
+ * takes the old map aside (keeps its fd, removes its pin) if the cube
+ * declares a migration for it; -EPROTO with msg if it does not. */
+int pcn__migrate_begin(struct bpf_object *obj, const struct pcn__load_opts *o, struct pcn__migration *mig,
+		       char *msg, size_t msglen);
+/* After loading (load_rc, obj NULL on failure): runs the migrations into
+ * the new maps; on any failure pins the old maps back. Returns the result. */
+int pcn__migrate_finish(struct pcn__migration *mig, struct bpf_object *obj, int load_rc);
+/* The layouts of the fast path's instance maps, for Register. */
+struct pcn__map_layouts {
+	Cubemesh__MapLayout *v;
+	Cubemesh__MapLayout **p;
+	size_t n;
+};
+int pcn__map_layouts(const struct pcn_cube_desc *d, struct pcn__map_layouts *out);
+/* Whether a process listens on the unix socket at path (an older process
+ * of this cube during an upgrade), found without connecting to it. */
+bool pcn__ipc_live(const char *path);
+void pcn__map_layouts_free(struct pcn__map_layouts *l);
+
 /* Pins the object's pcn_entry at path, replacing an older pin. */
 int pcn__fastpath_pin_prog(struct bpf_object *obj, const char *path);
 /* Removes every pin in dir, then dir. */

@@ -106,6 +106,7 @@ static int do_register(struct pcn__runtime *rt)
 	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
 	Cubemesh__Register reg = CUBEMESH__REGISTER__INIT;
 	Cubemesh__BrokerReply *rep = NULL;
+	struct pcn__map_layouts layouts;
 	nng_msg *msg = NULL;
 	int rc;
 
@@ -122,10 +123,17 @@ static int do_register(struct pcn__runtime *rt)
 	reg.endpoint = rt->endpoint;
 	reg.has_pid = 1;
 	reg.pid = (uint32_t)getpid();
+	/* The broker refuses a version whose maps do not fit the pinned ones. */
+	rc = pcn__map_layouts(d, &layouts);
+	if (rc)
+		return rc;
+	reg.n_maps = layouts.n;
+	reg.maps = layouts.p;
 	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_REGISTER;
 	req.register_ = &reg;
 
 	rc = pcn_wire_pack(&req.base, &msg);
+	pcn__map_layouts_free(&layouts);
 	if (rc)
 		return rc;
 	rc = pcn_wire_errno(nng_sendmsg(rt->req, msg, 0));
@@ -248,6 +256,15 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 		return rc;
 	rt->rep_open = true;
 	nng_socket_set_ms(rt->rep, NNG_OPT_RECVTIMEO, POLL_MS);
+	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path) &&
+	    pcn__ipc_live(path)) {
+		/* Another process of this cube is alive there: we are its
+		 * upgrade (or rollback); listen beside it until it exits. */
+		snprintf(name, sizeof(name), "cube-%s-%d.sock", rt->desc->service, (int)getpid());
+		rc = pcn_wire_url(rt->endpoint, sizeof(rt->endpoint), rt->socket_dir, name);
+		if (rc)
+			return rc;
+	}
 	rc = pcn_wire_errno(nng_listen(rt->rep, rt->endpoint, NULL, 0));
 	if (rc) {
 		PCN_ERR("CUBE-LISTEN", "cannot listen on %s: %s", rt->endpoint, strerror(-rc));
@@ -456,6 +473,12 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		rep.health = &h;
 		break;
 	}
+	case CUBEMESH__CUBE_REQUEST__BODY_SHUTDOWN:
+		/* A newer process took over every instance: the pins stay. */
+		PCN_INFO("CUBE-SUPERSEDED", "the broker handed the instances to another process (%s): exiting",
+			 req->shutdown->reason ? req->shutdown->reason : "upgrade");
+		pcn__runtime_stop(rt);
+		break;
 	default:
 		pcn_wire_status_set(&st, &sb, -ENOTSUP, 400, "operation-not-supported", NULL,
 				    "unknown request");

@@ -46,9 +46,34 @@ struct pcn__slowpath {
 	uint64_t unhandled;    /* packets for a cube without pkt_in */
 };
 
-int pcn__slowpath_start(struct pcn__runtime *rt)
+/* Listens for packets in on cube-<svc>-pkt.sock and sets pull_fd. */
+static int sp_listen(struct pcn__runtime *rt, bool quiet)
 {
 	char name[PCN__NAME_MAX + 16], url[PATH_MAX + 32], path[PATH_MAX + 32];
+	struct pcn__slowpath *sp = rt->sp;
+	int rc;
+
+	snprintf(name, sizeof(name), "cube-%s-pkt.sock", rt->desc->service);
+	rc = pcn_wire_url(url, sizeof(url), rt->socket_dir, name);
+	if (rc)
+		return rc;
+	/* Never let nng probe a live older process's socket (upgrade.c). */
+	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path) && pcn__ipc_live(path))
+		return -EADDRINUSE;
+	rc = pcn_wire_errno(nng_listen(sp->pull, url, NULL, 0));
+	if (rc) {
+		if (!quiet)
+			PCN_ERR("CUBE-SP-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
+		return rc;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path))
+		chmod(path, 0600);
+	return pcn_wire_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &sp->pull_fd));
+}
+
+int pcn__slowpath_start(struct pcn__runtime *rt)
+{
+	char url[PATH_MAX + 32];
 	struct pcn__slowpath *sp;
 	int rc;
 
@@ -57,22 +82,21 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 		return -ENOMEM;
 	rt->sp = sp;
 	sp->pull_fd = -1;
-	snprintf(name, sizeof(name), "cube-%s-pkt.sock", rt->desc->service);
-	rc = pcn_wire_url(url, sizeof(url), rt->socket_dir, name);
-	if (rc)
-		return rc;
 	rc = pcn_wire_errno(nng_pull0_open(&sp->pull));
 	if (rc)
 		return rc;
 	sp->pull_open = true;
-	rc = pcn_wire_errno(nng_listen(sp->pull, url, NULL, 0));
-	if (rc) {
-		PCN_ERR("CUBE-SP-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
-		return rc;
+	rc = sp_listen(rt, true);
+	if (rc == -EADDRINUSE) {
+		/* An older process of this cube still has it: we are its
+		 * upgrade. pcn__slowpath_wait listens once it has exited; the
+		 * broker's PUSH redials by itself. */
+		PCN_INFO("CUBE-SP-LATER", "the slow-path socket is another %s process's: taken over "
+			 "when it exits", rt->desc->service);
+		rc = 0;
+	} else if (rc) {
+		PCN_ERR("CUBE-SP-LISTEN", "cannot listen for packets in: %s", strerror(-rc));
 	}
-	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path))
-		chmod(path, 0600);
-	rc = pcn_wire_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &sp->pull_fd));
 	if (rc)
 		return rc;
 
@@ -236,6 +260,8 @@ int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms)
 
 	if (nng_socket_get_int(rt->rep, NNG_OPT_RECVFD, &rep_fd))
 		return 1; /* cannot poll: let the caller's receive wait instead */
+	if (rt->sp && rt->sp->pull_open && rt->sp->pull_fd < 0 && sp_listen(rt, true) == 0)
+		PCN_INFO("CUBE-SP-TAKEN", "the slow-path socket is ours now");
 	pfd[n++] = (struct pollfd){ .fd = rep_fd, .events = POLLIN };
 	if (rt->sp && rt->sp->pull_fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = rt->sp->pull_fd, .events = POLLIN };

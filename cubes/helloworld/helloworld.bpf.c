@@ -41,6 +41,10 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	case HELLOWORLD_ACTION_FORWARD:
 		if (st)
 			st->forwarded++;
+#ifdef HELLOWORLD_V2
+		if (st)
+			st->bytes += ctx_len(ctx);
+#endif
 		return pcn_pkt_send(ctx, md, md->in_port == 0 ? 1 : 0);
 	case HELLOWORLD_ACTION_SLOWPATH:
 		if (st)

@@ -8,10 +8,26 @@
 #include <linux/bpf.h>
 
 #include "helloworld_shared.h"
+#include "pcn_cube.h"
+/* HELLOWORLD_V2: the 1.1.0 build (pcn-helloworld-v2), to exercise upgrades. */
+#ifdef HELLOWORLD_V2
+#include "helloworld_v2_yang.h"
+#define helloworld_yang helloworld_v2_yang
+#include "helloworld_v2_tc.skel.h"
+#include "helloworld_v2_xdp.skel.h"
+#define HELLOWORLD_VERSION "1.1.0"
+#define HELLOWORLD_XDP helloworld_v2_xdp__elf_bytes
+#define HELLOWORLD_TC helloworld_v2_tc__elf_bytes
+#define HELLOWORLD_NSTATS 4
+#else
+#include "helloworld_yang.h"
 #include "helloworld_tc.skel.h"
 #include "helloworld_xdp.skel.h"
-#include "helloworld_yang.h"
-#include "pcn_cube.h"
+#define HELLOWORLD_VERSION "1.0.0"
+#define HELLOWORLD_XDP helloworld_xdp__elf_bytes
+#define HELLOWORLD_TC helloworld_tc__elf_bytes
+#define HELLOWORLD_NSTATS 3
+#endif
 
 /* The fast path forwards between port numbers 0 and 1 only. */
 #define HELLOWORLD_MAX_PORTS 2
@@ -61,7 +77,7 @@ static int helloworld_read_stats(struct pcn_instance *inst, struct pcn_state *st
 	uint32_t zero = 0;
 	int rc;
 
-	rc = pcn_map_sum_u64(inst, "helloworld_stats", &zero, s, 3);
+	rc = pcn_map_sum_u64(inst, "helloworld_stats", &zero, s, HELLOWORLD_NSTATS);
 	if (rc)
 		return pcn_fail(inst, rc, "cannot read helloworld_stats: %s", strerror(-rc));
 	rc = pcn_state_set(st, "stats/forwarded", "%" PRIu64,
@@ -72,6 +88,10 @@ static int helloworld_read_stats(struct pcn_instance *inst, struct pcn_state *st
 	if (!rc)
 		rc = pcn_state_set(st, "stats/slowpath", "%" PRIu64,
 				   s[offsetof(struct helloworld_stats, slowpath) / 8]);
+#ifdef HELLOWORLD_V2
+	if (!rc)
+		rc = pcn_state_set(st, "stats/bytes", "%" PRIu64, s[offsetof(struct helloworld_stats, bytes) / 8]);
+#endif
 	return rc;
 }
 
@@ -116,6 +136,16 @@ static const struct pcn_config_handler helloworld_handlers[] = {
 	{ NULL },
 };
 
+/* helloworld_stats grew in 1.1.0 (a byte counter at its end): carried over
+ * on an upgrade, cut back on a rollback. A build without it
+ * (HELLOWORLD_NO_MIGRATION) is what the broker must refuse. */
+static const struct pcn_map_migration helloworld_migrations[] = {
+#ifndef HELLOWORLD_NO_MIGRATION
+	{ "helloworld_stats", pcn_map_migrate_copy },
+#endif
+	{ NULL },
+};
+
 static const struct pcn_state_handler helloworld_state[] = {
 	{ "/helloworld:helloworld/stats", helloworld_read_stats },
 	{ "/helloworld:helloworld/stats", helloworld_read_pkt_in },
@@ -124,17 +154,18 @@ static const struct pcn_state_handler helloworld_state[] = {
 
 const struct pcn_cube_desc helloworld_desc = {
 	.service = "helloworld",
-	.version = "1.0.0",
+	.version = HELLOWORLD_VERSION,
 	.description = "Drops, forwards or sends to the slow path every packet",
 	.min_kernel = "5.15",
 	.kind = PCN_CUBE_STANDARD,
 	.yang_module_name = "helloworld",
 	.yang_module = helloworld_yang,
-	.xdp_object = helloworld_xdp__elf_bytes,
-	.tc_object = helloworld_tc__elf_bytes,
+	.xdp_object = HELLOWORLD_XDP,
+	.tc_object = HELLOWORLD_TC,
 	.handlers = helloworld_handlers,
 	.state = helloworld_state,
 	.on_applied = helloworld_check,
+	.migrations = helloworld_migrations,
 	.on_destroy = helloworld_destroy,
 	.pkt_in = helloworld_pkt_in,
 };

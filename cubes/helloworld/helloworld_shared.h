@@ -16,11 +16,18 @@ struct helloworld_stats {
 	__u64 forwarded; /* handed to pcn_pkt_send */
 	__u64 dropped;   /* dropped by the DROP action */
 	__u64 slowpath;  /* sent to the slow path */
+#ifdef HELLOWORLD_V2
+	__u64 bytes;     /* 1.1.0: bytes handed to pcn_pkt_send (the map's value grew) */
+#endif
 };
 
 #ifndef __BPF__
 _Static_assert(sizeof(enum helloworld_action) == 4, "helloworld_action layout");
+#ifdef HELLOWORLD_V2
+_Static_assert(sizeof(struct helloworld_stats) == 32, "helloworld_stats layout");
+#else
 _Static_assert(sizeof(struct helloworld_stats) == 24, "helloworld_stats layout");
+#endif
 #endif
 
 #endif /* HELLOWORLD_SHARED_H */

@@ -127,12 +127,13 @@ def main():
     term = terminal()
     m = docs[names[0]]["machine"]
     out = ["# Cubemesh benchmarks", "",
-           "Machine: %s, %s cores; kernel %s; run %s on commit %s (dirty: with work in progress "
-           "of other parts in the tree). Every figure is the median of "
+           "Machine: %s, %s cores; kernel %s; run %s on commit %s%s. Every figure is the median of "
            "%s runs with min and max; each baseline was measured in the same run, "
            "on the same topology. Produced by `tests/bench/run-all.sh`; the "
            "numbers are in the JSON files next to this report." %
-           (m["cpu"], m["cores"], m["kernel"], m["date"], m.get("commit", "?"), docs[names[0]]["runs_per_figure"]), ""]
+           (m["cpu"], m["cores"], m["kernel"], m["date"], m.get("commit", "?"),
+            " (-dirty: the tree held uncommitted work of other parts)"
+            if m.get("commit", "").endswith("-dirty") else "", docs[names[0]]["runs_per_figure"]), ""]
     for n in names:
         d = docs[n]
         out += ["## " + TITLES.get(n, n), ""]

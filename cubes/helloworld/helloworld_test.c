@@ -77,7 +77,7 @@ static void test_action_and_stats(void **state)
 
 	assert_int_equal(pcn__state_read(cube_harness_instance(h, "hw1"), NULL, &json), 0);
 	assert_string_equal(json, "{\"helloworld:helloworld\":[{\"name\":\"hw1\",\"stats\":"
-				  "{\"forwarded\":\"2\",\"dropped\":\"0\",\"slowpath\":\"0\"}}]}");
+				  "{\"forwarded\":\"2\",\"dropped\":\"0\",\"slowpath\":\"0\",\"slowpath-received\":\"0\"}}]}");
 	free(json);
 }
 

@@ -247,5 +247,8 @@ void pcn__reload_forget(struct pcn_instance *inst);
 /* Runs the timers that are due; returns how long (ms, at most max_wait_ms)
  * the serving loop may wait before the next one. */
 int pcn__timers_run(int max_wait_ms);
+/* tables.c: for a map named "<ns>__<table>", the pin path in namespace
+ * ns (its directory made) and 1; 0 for any other map. */
+int pcn__ns_pin_path(const char *shared_root, const char *map, char *path, size_t n);
 
 #endif /* PCN_INT_H */

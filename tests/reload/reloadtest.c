@@ -104,6 +104,12 @@ static int reloadtest_read_stats(struct pcn_instance *inst, struct pcn_state *st
 	if (rc)
 		return rc;
 	rc = pcn_state_set(st, "stats/forwarded", "%" PRIu64, fwd);
+	if (!rc) {
+		uint64_t hits = 0;
+
+		pcn_map_lookup(inst, "rtns__hits", &zero, &hits);
+		rc = pcn_state_set(st, "stats/ns-hits", "%" PRIu64, hits);
+	}
 	if (!rc)
 		rc = pcn_state_set(st, "stats/reloads", "%" PRIu64, pcn_reload_count(inst));
 	if (!rc)

@@ -66,10 +66,26 @@ for hook in $hooks; do
 	done
 done
 
-if grep -qs "micro" "$CM_SRC/cube-runtime/pcn_cube.h"; then
-	bench_not_measured "micro-cubes" "the runtime has them, but this benchmark does not drive them yet"
+# Micro-cubes: the only cube with any is reloadtest (tests/reload): its
+# entry program calls one ingress micro-cube. Measured as one cube with one
+# micro-cube, next to one helloworld cube.
+rt_bin=$CM_BUILD/tests/reload/pcn-reloadtest
+if [ -x "$rt_bin" ]; then
+	"$rt_bin" --socket-dir "$CM_SOCK" --log-level "$CM_LOG_LEVEL" >>"$CM_TMP/reloadtest.log" 2>&1 &
+	CM_PIDS+=("$!")
+	cm_wait_service_up reloadtest || exit 1
+	for hook in $hooks; do
+		$PCNCTL reloadtest add rt1 type="$hook" >/dev/null &&
+			$PCNCTL rt1 ports add p0 peer="$IFA" >/dev/null &&
+			$PCNCTL rt1 ports add p1 peer="$IFB" >/dev/null ||
+			{ echo "reloadtest did not start" >&2; exit 1; }
+		bench_ns "$hook 1 cube + 1 micro-cube (reloadtest)" 1 "$(bench_netdev_pin "$hook")"
+		bench_gen "$hook 1 cube + 1 micro-cube (reloadtest)" 1
+		$PCNCTL rt1 del >/dev/null
+	done
+	bench_not_measured "2 to 8 micro-cubes in one cube" "no cube has more than one micro-cube yet (reloadtest has one)"
 else
-	bench_not_measured "micro-cubes" "not in the framework yet (issue 3)"
+	bench_not_measured "micro-cubes" "no cube with micro-cubes is built (tests/reload/pcn-reloadtest)"
 fi
 bench_note "hops: the framework's count one netdev input program + N cubes (N tail calls); the baselines an entry program + N hops (N tail calls, the last one redirects)"
 bench_finish

@@ -40,6 +40,19 @@
 /* Bytes of a fast-path log line, NUL included. */
 #define PCN_LOG_TEXT_MAX 128
 
+/* pcn_inject.bpf.c: the tag in front of a frame the broker injects (XDP),
+ * and the skb->mark that carries it (TC): 1 bit, 10 bits of instance index
+ * (PCN_MAX_CUBES), 8 bits of port (PCN_MAX_PORTS). */
+#define PCN_INJECT_MAGIC 0x50434e49u /* "PCNI" */
+#define PCN_INJECT_MARK 0x80000000u
+#define PCN_INJECT_MARK_MASK 0xfffc0000u
+struct pcn_inject_tag {
+	__u32 magic;
+	__u32 cube_index;
+	__u32 port;
+	__u32 pad;
+};
+
 /* What a ring record holds. */
 enum pcn_slowpath_kind {
 	PCN_SP_PACKET = 1, /* pcn_pkt_controller(_md): header + packet bytes */
@@ -133,6 +146,7 @@ _Static_assert(sizeof(struct pcn_fwd_val) == 16, "pcn_fwd_val layout");
 _Static_assert(sizeof(struct pcn_netdev_val) == 8, "pcn_netdev_val layout");
 _Static_assert(sizeof(struct pcn_cube_stats) == 80, "pcn_cube_stats layout");
 _Static_assert(sizeof(struct pcn_slowpath_hdr) == 40, "pcn_slowpath_hdr layout");
+_Static_assert(sizeof(struct pcn_inject_tag) == 16, "pcn_inject_tag layout");
 _Static_assert(sizeof(struct pcn_slowpath_rec) % 8 == 0, "pcn_slowpath_rec layout");
 #endif
 

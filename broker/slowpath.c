@@ -38,6 +38,7 @@
 #include <nng/protocol/pipeline0/push.h>
 
 #include "broker.h"
+#include "inject.h"
 #include "log.h"
 #include "slowpath.h"
 #include "wire.h"
@@ -81,6 +82,7 @@ struct broker_slowpath {
 	uv_poll_t pull_poll;
 	bool pull_polling;
 	int pkt_fd; /* AF_PACKET, for egress out of netdevs */
+	struct broker_inject *inj; /* into instances (inject.c) */
 	unsigned turn_records;
 	struct sp_svc *svcs;
 	struct broker_sp_counters ctr[PCN_MAX_CUBES];
@@ -317,12 +319,27 @@ static void on_ring(uv_poll_t *h, int status, int events)
 
 /* ---- packets out ----------------------------------------------------------- */
 
+/* Sends a frame out of a netdev (AF_PACKET). */
+static int send_netdev(struct broker_slowpath *sp, int ifindex, const Cubemesh__PacketOut *po)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = ETH_ALEN };
+
+	memcpy(sll.sll_addr, po->data.data, ETH_ALEN);
+	if (sendto(sp->pkt_fd, po->data.data, po->data.len, MSG_DONTWAIT, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* EGRESS: out of the port toward its peer (a netdev, or a cube port, which
+ * then receives it as ingress). INGRESS: into the instance itself, as if it
+ * had arrived on the port. */
 static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po)
 {
-	struct broker_instance *inst = broker_instance_find(sp->b, po->instance);
+	struct broker_instance *inst = broker_instance_find(sp->b, po->instance), *peer_inst;
 	struct broker_port *port = NULL;
 	struct broker_sp_counters *c;
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct pcn_fwd_val peer;
+	int rc;
 
 	if (!inst) {
 		sp->g.out_no_target++;
@@ -336,16 +353,21 @@ static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po
 		c->out_errors++;
 		return;
 	}
-	if (po->direction != CUBEMESH__DIRECTION__DIR_EGRESS || port->ifindex <= 0) {
-		/* Ingress injection and egress into a cube peer are not done yet. */
-		c->out_unsupported++;
-		return;
+	if (po->direction == CUBEMESH__DIRECTION__DIR_INGRESS) {
+		rc = broker_inject(sp->inj, inst->hook, inst->index, port->index, po->data.data, po->data.len);
+	} else if (port->ifindex > 0) {
+		rc = send_netdev(sp, port->ifindex, po);
+	} else if (!(rc = broker_inject_peer(sp->inj, inst->index, port->index, &peer))) {
+		peer_inst = inst_by_index(sp->b, peer.cube_index);
+		if (peer.kind == PCN_PEER_NETDEV)
+			rc = send_netdev(sp, (int)peer.ifindex, po);
+		else if (peer_inst)
+			rc = broker_inject(sp->inj, peer_inst->hook, peer.cube_index, peer.port, po->data.data,
+					   po->data.len);
+		else
+			rc = -ENOENT;
 	}
-	sll.sll_ifindex = port->ifindex;
-	sll.sll_halen = ETH_ALEN;
-	memcpy(sll.sll_addr, po->data.data, ETH_ALEN);
-	if (sendto(sp->pkt_fd, po->data.data, po->data.len, MSG_DONTWAIT, (struct sockaddr *)&sll,
-		   sizeof(sll)) < 0) {
+	if (rc) {
 		c->out_errors++;
 		return;
 	}
@@ -465,6 +487,9 @@ int broker_slowpath_start(struct broker *b)
 	if (sp->pkt_fd < 0)
 		PCN_WARN("BROKER-SP-PACKET", "no AF_PACKET socket (%s): packets out will fail", strerror(errno));
 	b->slowpath = sp;
+	rc = broker_inject_create(&sp->inj, b->opts.bpffs_root);
+	if (rc)
+		PCN_WARN("BROKER-SP-INJECT", "no injector (%s): packets out go to netdevs only", strerror(-rc));
 	rc = open_ring(sp);
 	if (!rc)
 		rc = open_pull(sp);
@@ -525,6 +550,8 @@ void broker_slowpath_stop(struct broker *b)
 	if (sp->pkt_fd >= 0)
 		close(sp->pkt_fd);
 	sp->pkt_fd = -1;
+	broker_inject_destroy(sp->inj);
+	sp->inj = NULL;
 	if (!closing)
 		free(sp);
 }

@@ -14,8 +14,7 @@ struct broker_sp_counters {
 	uint64_t drop_queue_full;  /* dropped: the process's queue was full */
 	uint64_t drop_no_instance; /* dropped: no instance has that index any more */
 	uint64_t out;              /* packets sent out for it */
-	uint64_t out_errors;       /* packets out refused (bad port, short frame, send error) */
-	uint64_t out_unsupported;  /* packets out in a direction not supported yet */
+	uint64_t out_errors;       /* packets out refused (bad port, no peer, short frame, send error) */
 };
 
 /* For the whole broker. */

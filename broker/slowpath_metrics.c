@@ -26,8 +26,6 @@ static const struct {
 	  "no_instance" },
 	{ "cubemesh_slowpath_dropped_packets", NULL, offsetof(struct broker_sp_counters, out_errors),
 	  "out_error" },
-	{ "cubemesh_slowpath_dropped_packets", NULL, offsetof(struct broker_sp_counters, out_unsupported),
-	  "out_unsupported" },
 };
 
 static const struct {

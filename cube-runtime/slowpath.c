@@ -29,6 +29,8 @@
 #define SP_SENDBUF 64
 /* The longest frame a cube may send out. */
 #define SP_MAX_FRAME 9000
+/* Packet batches queued from the broker before it must drop. */
+#define SP_RECVBUF 64
 /* Packet messages handled per wakeup, so requests are not starved. */
 #define SP_IN_PER_TURN 64
 
@@ -86,6 +88,9 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	if (rc)
 		return rc;
 	sp->pull_open = true;
+	/* Room for bursts; beyond it the broker's sends fail and it counts
+	 * the drops (queue_full) instead of waiting for us. */
+	nng_socket_set_int(sp->pull, NNG_OPT_RECVBUF, SP_RECVBUF);
 	rc = sp_listen(rt, true);
 	if (rc == -EADDRINUSE) {
 		/* An older process of this cube still has it: we are its

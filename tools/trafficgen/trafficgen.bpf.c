@@ -15,6 +15,14 @@
 
 /* Where tg_gen sends frames; set by pcn-trafficgen before load. */
 const volatile __u32 tg_out_ifindex = 0;
+/* Of every 100 frames, how many tg_gen sends to tg_mix_mac instead of the
+ * destination MAC the frame was built with. */
+const volatile __u32 tg_mix_pct = 0;
+const volatile __u8 tg_mix_mac[6] = { 0 };
+const volatile __u8 tg_dst_mac[6] = { 0 };
+
+/* Frames tg_gen has seen: a live-frames run executes on one CPU. */
+__u64 tg_seq = 0;
 
 /* Frames and bytes the sink saw, per CPU (one slot). */
 struct {
@@ -24,9 +32,22 @@ struct {
 	__type(value, struct tg_sink_stats);
 } tg_sink_stats SEC(".maps");
 
+/* With a mix, every frame gets its destination MAC written (the kernel
+ * may hand back a page a previous run rewrote), spread evenly: frame k of
+ * each 100 goes to tg_mix_mac when k < tg_mix_pct. */
 SEC("xdp")
 int tg_gen(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u8 *dst = data;
+
+	if (tg_mix_pct && data + 6 <= end) {
+		int alt = (tg_seq++ % 100) < tg_mix_pct;
+		int i;
+
+		for (i = 0; i < 6; i++)
+			dst[i] = alt ? tg_mix_mac[i] : tg_dst_mac[i];
+	}
 	return bpf_redirect(tg_out_ifindex, 0);
 }
 

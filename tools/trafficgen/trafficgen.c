@@ -2,11 +2,13 @@
  *
  *   pcn-trafficgen gen --src-ns NS --dst-ns NS [--src-if eth0] [--dst-if eth0]
  *                      [--size 64] [--rate PPS] [--duration S] [--cpu N]
- *                      [--sink-mode drv|skb] [--dst-mac MAC]
+ *                      [--sink-mode drv|skb] [--dst-mac MAC] [--mix PCT --mix-dst-mac MAC]
  *     Sends fixed-size UDP frames out of --src-if in the source namespace,
  *     flat out (--rate 0) or at a rate, for --duration seconds, and counts
  *     what reaches --dst-if in the destination namespace with an XDP sink.
- *     Prints "offered_pps=... delivered_pps=..." and a JSON line.
+ *     With --mix, PCT percent of the frames go to --mix-dst-mac instead
+ *     (e.g. a MAC a bridge has not learned: its slow path). Prints
+ *     "offered_pps=... delivered_pps=..." and a JSON line.
  *
  *   pcn-trafficgen run --pin PATH [--ifname IF] [--size 64] [--repeat N] [--runs K]
  *     Runs a pinned XDP or TC program through BPF_PROG_TEST_RUN (not live:
@@ -47,11 +49,16 @@
 /* Frames per BPF_PROG_TEST_RUN call when sending flat out: large enough
  * that the syscall is noise, small enough to stop near the deadline. */
 #define TG_CHUNK_FLAT (1u << 16)
-/* Smallest chunk when pacing: below it the syscall dominates. */
+/* Smallest chunk when pacing: below it the call dominates. Each live-frames
+ * call re-registers the program with the XDP dispatcher, which may wait for
+ * an RCU grace period: seen on kernel 6.18 with native XDP programs attached
+ * and a busy host, ~30 ms per call whatever its size. Pacing at low rates
+ * pays it; flat out, 64k frames per call hide it. */
 #define TG_CHUNK_MIN 32u
 
 struct tg_gen_opts {
-	const char *src_ns, *dst_ns, *src_if, *dst_if, *dst_mac;
+	const char *src_ns, *dst_ns, *src_if, *dst_if, *dst_mac, *mix_mac;
+	unsigned int mix; /* percent of frames sent to mix_mac */
 	unsigned int size;
 	uint64_t rate; /* frames per second; 0 = flat out */
 	double duration;
@@ -140,7 +147,7 @@ static int gen_send(int prog_fd, const uint8_t *frame, const struct tg_gen_opts 
 				nanosleep(&ts, NULL);
 				continue;
 			}
-			chunk = due - n < TG_CHUNK_FLAT ? due - n : TG_CHUNK_FLAT;
+			chunk = due - n < chunk ? due - n : chunk;
 		}
 		LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = frame, .data_size_in = o->size,
 			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .repeat = (__u32)chunk);
@@ -160,7 +167,7 @@ static int cmd_gen(const struct tg_gen_opts *o)
 {
 	int orig = -1, src = -1, dst = -1, ncpu, rc, i;
 	struct trafficgen_xdp *skel = NULL;
-	uint8_t frame[TG_FRAME_MAX], smac[6], dmac[6];
+	uint8_t frame[TG_FRAME_MAX], smac[6], dmac[6], amac[6];
 	uint64_t sent = 0, got = 0, *per_cpu = NULL;
 	unsigned int src_ifindex, dst_ifindex = 0;
 	__u32 xdp_flags;
@@ -210,6 +217,11 @@ static int cmd_gen(const struct tg_gen_opts *o)
 		fprintf(stderr, "pcn-trafficgen: no %s in %s\n", o->src_if, o->src_ns);
 		goto out;
 	}
+	if (o->mix && (!o->mix_mac || tg_mac_parse(o->mix_mac, amac) || o->mix > 100)) {
+		rc = -EINVAL;
+		fprintf(stderr, "pcn-trafficgen: --mix needs 0..100 and --mix-dst-mac\n");
+		goto out;
+	}
 	rc = tg_frame_build(frame, o->size, smac, dmac);
 	if (rc) {
 		fprintf(stderr, "pcn-trafficgen: --size must be %d..%d\n", TG_FRAME_MIN, TG_FRAME_MAX);
@@ -222,6 +234,11 @@ static int cmd_gen(const struct tg_gen_opts *o)
 		goto out;
 	}
 	skel->rodata->tg_out_ifindex = src_ifindex;
+	if (o->mix) {
+		skel->rodata->tg_mix_pct = o->mix;
+		memcpy((void *)skel->rodata->tg_mix_mac, amac, 6);
+		memcpy((void *)skel->rodata->tg_dst_mac, dmac, 6);
+	}
 	rc = trafficgen_xdp__load(skel);
 	if (rc)
 		goto out;
@@ -342,6 +359,7 @@ static void usage(void)
 		"usage: pcn-trafficgen gen --src-ns NS --dst-ns NS [--src-if IF] [--dst-if IF]\n"
 		"                          [--size BYTES] [--rate PPS] [--duration S] [--cpu N]\n"
 		"                          [--sink-mode drv|skb] [--dst-mac MAC]\n"
+		"                          [--mix PCT --mix-dst-mac MAC]\n"
 		"       pcn-trafficgen run --pin PATH [--ifname IF] [--size BYTES] [--repeat N]\n"
 		"                          [--runs K]\n");
 }
@@ -356,6 +374,7 @@ int main(int argc, char **argv)
 		{ "sink-mode", required_argument, NULL, 'm' }, { "dst-mac", required_argument, NULL, 'M' },
 		{ "pin", required_argument, NULL, 'p' },     { "ifname", required_argument, NULL, 'i' },
 		{ "repeat", required_argument, NULL, 'n' },  { "runs", required_argument, NULL, 'k' },
+		{ "mix", required_argument, NULL, 'x' },     { "mix-dst-mac", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	struct tg_gen_opts o = { .src_if = "eth0", .dst_if = "eth0", .size = 64, .duration = 1.0,
@@ -383,6 +402,8 @@ int main(int argc, char **argv)
 		case 'c': o.cpu = atoi(optarg); break;
 		case 'm': o.sink_skb = !strcmp(optarg, "skb"); break;
 		case 'M': o.dst_mac = optarg; break;
+		case 'x': o.mix = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'X': o.mix_mac = optarg; break;
 		case 'p': pin = optarg; break;
 		case 'i': ifname = optarg; break;
 		case 'n': repeat = (unsigned int)strtoul(optarg, NULL, 0); break;

@@ -257,4 +257,11 @@ json_t *broker_chain_stats_json(struct broker *b, const struct broker_instance *
 /* OpenMetrics lines of every instance's misses by reason (malloc'd), or NULL. */
 char *broker_chain_metrics(struct broker *b);
 
+/* chainwire.c ---------------------------------------------------------------- */
+/* Points every wire into port `port` of gone (NULL: any of its ports) at the
+ * empty slot 0 and marks those ports DOWN: gone's slot may be reused. */
+void broker_chain_port_gone(struct broker *b, const struct broker_instance *gone, const char *port);
+/* Wires again the ports whose peer names one of inst's ports. */
+void broker_chain_peers_back(struct broker *b, struct broker_instance *inst);
+
 #endif

@@ -92,6 +92,7 @@ static void delete_done(struct broker *b, void *arg, const struct broker_error *
 		write_finish(b, w, err, 0);
 		return;
 	}
+	broker_chain_port_gone(b, inst, NULL);
 	for (size_t i = 0; i < inst->n_ports; i++)
 		broker_topology_unwire(b, inst, &inst->ports[i]);
 	broker_pp_remove(b->dp, inst->hook, inst->index);
@@ -126,6 +127,7 @@ static void commit_ports(struct broker *b, struct write_req *w)
 	/* Ports that are gone first: their netdevs may be taken by new ports. */
 	for (size_t i = 0; i < inst->n_ports; i++)
 		if (!plan_has(&w->plan, inst->ports[i].name)) {
+			broker_chain_port_gone(b, inst, inst->ports[i].name);
 			broker_topology_unwire(b, inst, &inst->ports[i]);
 			broker_idalloc_put(&inst->port_ids, inst->ports[i].index);
 		}
@@ -176,6 +178,7 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 	w->n_new = 0;
 	broker_inst_install_programs(b, inst, reply);
 	commit_ports(b, w);
+	broker_chain_peers_back(b, inst);
 	lyd_free_all(inst->config);
 	inst->config = w->cand;
 	w->cand = NULL;

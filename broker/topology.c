@@ -131,8 +131,9 @@ void broker_topology_unwire(struct broker *b, struct broker_instance *inst, stru
 			PCN_WARN("BROKER-DETACH", "detaching %s:%s from ifindex %d: %s", inst->name, port->name,
 				 port->ifindex, strerror(-rc));
 	}
-	if (port->attached || port->cube_peer)
-		broker_fwd_del(b->dp, inst->index, port->index);
+	/* Also when not wired: a wire whose peer went away points at slot 0
+	 * (chainwire.c) and must go too. No entry is not an error. */
+	broker_fwd_del(b->dp, inst->index, port->index);
 	port->ifindex = 0;
 	port->attached = false;
 	port->cube_peer = false;

@@ -21,6 +21,11 @@ metric_reason() {
 		'index($0, "cubemesh_cube_missed_tail_calls_by_reason_total{") == 1 && index($0, c) && index($0, r) { print $2; f = 1 } END { if (!f) print -1 }'
 }
 
+metric_rx() {
+	curl -s "${PCN_URL}metrics" | awk -v c="cube=\"$1\"" \
+		'index($0, "cubemesh_cube_rx_packets_total{") == 1 && index($0, c) { print $2; f = 1 } END { if (!f) print -1 }'
+}
+
 # chain N HOOK: a -- c1 -- ... -- cN -- b, helloworld cubes forwarding.
 chain() {
 	local n=$1 hook=$2 i
@@ -56,11 +61,20 @@ for hook in TC XDP_SKB; do
 	cm_check_not "$hook: b -> a stops too" cm_ping b 10.204.0.1 2
 	m=$(miss c3 empty-slot)
 	cm_check "$hook: where c3 counts them ($m)" [ "$m" -ge 2 ]
-	cm_check "$hook: a new c2 in its place: pings pass" bash -c "
+	cm_check "$hook: c1:out shows DOWN" bash -c "$PCNCTL -j c1 ports show | grep -A3 '\"out\"' | grep -q DOWN"
+	# A new instance takes c2's slot: c1 must not send it c2's packets.
+	cm_check "$hook: an unrelated cube x takes the freed slot" bash -c "
+		$PCNCTL helloworld add x type=$hook action=FORWARD >/dev/null && $PCNCTL x ports add in >/dev/null"
+	m0=$(miss c1 empty-slot)
+	cm_check_not "$hook: pings still stop" cm_ping a 10.204.0.2 2
+	cm_check "$hook: x received none of them" [ "$(metric_rx x)" = 0 ]
+	cm_check "$hook: c1 still counts them as missed ($m0 -> $(miss c1 empty-slot))" [ "$(miss c1 empty-slot)" -ge $((m0 + 2)) ]
+	$PCNCTL x del >/dev/null
+	cm_check "$hook: c2 again, its ports naming c1 and c3 (whose peer leaves still name c2)" bash -c "
 		$PCNCTL helloworld add c2 type=$hook action=FORWARD >/dev/null &&
-		$PCNCTL c2 ports add in >/dev/null && $PCNCTL c2 ports add out >/dev/null &&
-		$PCNCTL connect c1:out c2:in >/dev/null && $PCNCTL connect c2:out c3:in >/dev/null"
-	cm_check "$hook: pings pass again" cm_ping a 10.204.0.2
+		$PCNCTL c2 ports add in peer=c1:out >/dev/null && $PCNCTL c2 ports add out peer=c3:in >/dev/null"
+	cm_check "$hook: c1 and c3 were rewired to it: pings pass again" cm_ping a 10.204.0.2
+	cm_check "$hook: and back" cm_ping b 10.204.0.1
 	unchain 4
 done
 

@@ -3,7 +3,8 @@
 # instances wired port to port (a -> hw1 -> hw2 -> b). kill -9 of the cube
 # process, then of the broker, mid-stream: no ping lost; the counters kept in
 # the instances' maps carry on from where they were (learned state survives);
-# after the broker restart the cube-to-cube wires are back in the API.
+# after the broker restart the cube-to-cube wires are back in the API. Then
+# a simplebridge's process dies mid-stream: its learned fdb survives.
 source "$(dirname "$0")/../lib/mesh.sh"
 
 cm_mesh_start helloworld
@@ -66,4 +67,33 @@ for hook in TC XDP_DRV; do
 	cm_check_not "$hook: unwired: pings stop" cm_ping a 10.205.0.2 2
 	cm_check "$hook: delete" bash -c "$PCNCTL hw1 del && $PCNCTL hw2 del"
 done
+
+# A simplebridge whose fdb was learned: kill -9 its process mid-stream; the
+# known unicast keeps flowing in the kernel and the fdb is still there after.
+echo "# simplebridge"
+cm_cube_start simplebridge
+cm_host c 10.215.0.1/24; IFC=$CM_IF
+cm_host d 10.215.0.2/24; IFD=$CM_IF
+mac_of() { ip -n "$(cm_ns "$1")" link show eth0 | awk '/ether/ {print $2}'; }
+fdb_port() {
+	$PCNCTL -j br1 fdb entry show 2>/dev/null | tr -d ' \n' |
+		grep -o "{[^}]*\"address\":\"$1\"[^}]*}" | sed -n 's/.*"port":"\([^"]*\)".*/\1/p'
+}
+cm_check "bridge br1 c - d" bash -c "$PCNCTL simplebridge add br1 && $PCNCTL br1 ports add pc peer=$IFC &&
+	$PCNCTL br1 ports add pd peer=$IFD && $PCNCTL br1 fdb set aging-time=3600"
+cm_check "pings cross the bridge" cm_ping c 10.215.0.2
+cm_check "the fdb learned c on pc" [ "$(fdb_port "$(mac_of c)")" = pc ]
+cm_check "the fdb learned d on pd" [ "$(fdb_port "$(mac_of d)")" = pd ]
+ip netns exec "$(cm_ns c)" ping -c 250 -i 0.02 -W 1 -q 10.215.0.2 >"$CM_TMP/ping.out" 2>&1 &
+PING_PID=$!
+sleep 1
+kill -9 "${CM_CUBE_PID[simplebridge]}"
+sleep 0.5
+cm_cube_start simplebridge
+wait "$PING_PID"
+got=$(ping_received)
+cm_check "no ping lost across the bridge's restart (250 sent, $got received)" [ "$got" = 250 ]
+cm_check "the fdb still has c on pc" [ "$(fdb_port "$(mac_of c)")" = pc ]
+cm_check "the fdb still has d on pd" [ "$(fdb_port "$(mac_of d)")" = pd ]
+cm_check "delete br1" $PCNCTL br1 del
 cm_done

@@ -429,6 +429,11 @@ int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const ch
 			reply_405(req, "GET");
 		else
 			get_metrics(b, req);
+	} else if (strcmp(seg, "logs") == 0) {
+		if (!is_get(req))
+			reply_405(req, "GET");
+		else
+			broker_logs_get(b, req);
 	} else {
 		return -ENOENT;
 	}

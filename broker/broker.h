@@ -134,6 +134,7 @@ struct broker {
 	struct broker_dp *dp;
 	struct broker_netmon *netmon;
 	struct broker_slowpath *slowpath; /* slowpath.c */
+	struct broker_logsink *logsink;   /* logsink.c */
 	struct broker_idalloc cube_ids;
 
 	struct broker_service *services;
@@ -243,6 +244,15 @@ h2o_req_t *broker_pending_take(struct broker_pending *pd);
 /* api_fixed.c / api_cube.c ------------------------------------------------ */
 int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len);
 int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
+/* logsink.c: fast-path and cube log lines, kept for GET /logs. start/stop
+ * (activity) listen on <sock_dir>/logs.sock. */
+int broker_logsink_start(struct broker *b);
+void broker_logsink_stop(struct broker *b);
+void broker_logsink_add(struct broker *b, int level, bool fastpath, const char *service, const char *cube,
+			const char *message);
+/* GET /logs?service=&cube=&since= */
+void broker_logs_get(struct broker *b, h2o_req_t *req);
+
 /* action.c: answers a POST on a YANG action's path and returns 0; returns 1
  * (having answered nothing) when path names no action. */
 int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);

@@ -33,7 +33,7 @@ struct write_req {
 
 static const char *const reserved_names[] = {
 	"services", "cubes", "netdevs", "connect", "disconnect", "attach", "detach",
-	"topology", "version", "metrics", NULL,
+	"topology", "version", "metrics", "logs", NULL,
 };
 
 static int check_name(struct broker *b, const char *name, struct broker_error *err)

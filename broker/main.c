@@ -183,6 +183,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	broker_http_stop(b);
 	broker_cubeconn_stop(b);
 	broker_slowpath_stop(b);
+	broker_logsink_stop(b);
 	if (b->netmon)
 		broker_netmon_stop(b->netmon);
 	b->netmon = NULL;
@@ -236,6 +237,8 @@ int main(int argc, char **argv)
 	if ((rc = broker_cubeconn_start(b)))
 		goto fail;
 	if ((rc = broker_slowpath_start(b)))
+		goto fail;
+	if ((rc = broker_logsink_start(b)))
 		goto fail;
 	if ((rc = broker_http_start(b)))
 		goto fail;

@@ -235,6 +235,7 @@ static void log_fastpath(struct broker_slowpath *sp, const struct pcn_slowpath_h
 	if (level < PCN_LOG_TRACE || level >= PCN_LOG_OFF)
 		level = PCN_LOG_INFO;
 	sp->g.log_lines++;
+	broker_logsink_add(sp->b, level, true, inst ? inst->service : "", inst ? inst->name : "", text);
 	/* The instance's loglevel already filtered this line in the kernel:
 	 * its own level must not hide it again in the broker, so lines below
 	 * INFO are written at INFO with their level in the text. */

@@ -14,6 +14,16 @@ static const char *const level_names[] = {
 static char log_process[32] = "cubemesh";
 static enum pcn_log_level log_min = PCN_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static pcn_log_sink_fn log_sink;
+static void *log_sink_arg;
+
+void pcn_log_set_sink(pcn_log_sink_fn fn, void *arg)
+{
+	pthread_mutex_lock(&log_lock);
+	log_sink = fn;
+	log_sink_arg = arg;
+	pthread_mutex_unlock(&log_lock);
+}
 
 void pcn_log_init(const char *process, enum pcn_log_level min_level)
 {
@@ -48,10 +58,12 @@ void pcn_vlogf(enum pcn_log_level level, const char *id, const char *fmt, va_lis
 {
 	struct timespec ts;
 	struct tm tm;
-	char stamp[32];
+	char stamp[32], line[512];
+	va_list ap2;
 
 	if (level < log_min || level >= PCN_LOG_OFF)
 		return;
+	va_copy(ap2, ap);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -64,6 +76,15 @@ void pcn_vlogf(enum pcn_log_level level, const char *id, const char *fmt, va_lis
 	if (fmt[0] == '\0' || fmt[strlen(fmt) - 1] != '\n')
 		fputc('\n', stderr);
 	fflush(stderr);
+	if (log_sink) {
+		int n = snprintf(line, sizeof(line), "%s: ", id);
+
+		if (n < 0 || (size_t)n >= sizeof(line))
+			n = 0;
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap2);
+		log_sink(level, line, log_sink_arg);
+	}
+	va_end(ap2);
 	pthread_mutex_unlock(&log_lock);
 }
 

@@ -34,6 +34,11 @@ void pcn_logf(enum pcn_log_level level, const char *id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void pcn_vlogf(enum pcn_log_level level, const char *id, const char *fmt, va_list ap);
 
+/* Also hands every line that passes the level ("ID: text") to fn, under the
+ * logger's lock: fn must not block and must not log. NULL removes it. */
+typedef void (*pcn_log_sink_fn)(enum pcn_log_level level, const char *line, void *arg);
+void pcn_log_set_sink(pcn_log_sink_fn fn, void *arg);
+
 /* Routes libbpf's messages into this logger (warnings at WARN, the rest at DEBUG). */
 void pcn_log_route_libbpf(void);
 

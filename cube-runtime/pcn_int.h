@@ -211,6 +211,10 @@ int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms);
 int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len);
 void pcn__slowpath_stop(struct pcn__runtime *rt);
 
+/* The instance the serving thread works for (NULL: none), which tags the
+ * process's log lines sent to the broker (slowpath.c). */
+extern __thread const char *pcn__log_instance;
+
 /* ---- action.c: YANG actions ---- */
 
 /* Runs the action handler for path on the instance. 0, or a negative errno

@@ -438,6 +438,10 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		pcn_wire_status_set(&st, &sb, rc, 400, "malformed-message", NULL, "malformed request");
 		goto reply;
 	}
+	pcn__log_instance = req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY    ? req->apply->instance
+			    : req->body_case == CUBEMESH__CUBE_REQUEST__BODY_READ   ? req->read->instance
+			    : req->body_case == CUBEMESH__CUBE_REQUEST__BODY_ACTION ? req->action->instance
+										    : NULL;
 	switch (req->body_case) {
 	case CUBEMESH__CUBE_REQUEST__BODY_APPLY:
 		res = calloc(1, sizeof(*res));
@@ -485,6 +489,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		break;
 	}
 reply:
+	pcn__log_instance = NULL;
 	rc = pcn_wire_pack(&rep.base, &out);
 	if (!rc) {
 		rc = pcn_wire_errno(nng_sendmsg(rt->rep, out, 0));

@@ -34,9 +34,14 @@
 /* Packet messages handled per wakeup, so requests are not starved. */
 #define SP_IN_PER_TURN 64
 
+/* The instance the serving thread works for now, so that control-plane log
+ * lines can be followed per cube (GET /logs?cube=). */
+__thread const char *pcn__log_instance;
+
 struct pcn__slowpath {
-	nng_socket pull, push;
-	bool pull_open, push_open;
+	nng_socket pull, push, logs;
+	bool pull_open, push_open, logs_open;
+	const char *service;
 	int pull_fd;
 	bool in_batch; /* inside a PacketInBatch: packets out wait for its end */
 	size_t n_out;
@@ -72,6 +77,8 @@ static int sp_listen(struct pcn__runtime *rt, bool quiet)
 		chmod(path, 0600);
 	return pcn_wire_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &sp->pull_fd));
 }
+
+static void logs_open(struct pcn__runtime *rt);
 
 int pcn__slowpath_start(struct pcn__runtime *rt)
 {
@@ -115,7 +122,54 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	nng_socket_set_int(sp->push, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMAXT, 1000);
-	return pcn_wire_errno(nng_dial(sp->push, url, NULL, NNG_FLAG_NONBLOCK));
+	rc = pcn_wire_errno(nng_dial(sp->push, url, NULL, NNG_FLAG_NONBLOCK));
+	if (!rc)
+		logs_open(rt);
+	return rc;
+}
+
+/* Every log line of the process also goes to the broker's log sink (one
+ * LogRecord per message; log lines are few). Non-blocking: a line the
+ * broker cannot take is lost, never waited for. Runs under the logger's
+ * lock, on any thread: nng sockets are thread-safe, and nothing here logs. */
+static void log_to_broker(enum pcn_log_level level, const char *line, void *arg)
+{
+	struct pcn__slowpath *sp = arg;
+	Cubemesh__LogRecord rec = CUBEMESH__LOG_RECORD__INIT;
+	Cubemesh__LogRecord *recs[1] = { &rec };
+	Cubemesh__LogBatch batch = CUBEMESH__LOG_BATCH__INIT;
+	uint8_t buf[1024];
+	size_t len;
+
+	rec.level = (uint32_t)level;
+	rec.service = (char *)sp->service;
+	rec.instance = (char *)pcn__log_instance;
+	rec.message = (char *)line;
+	rec.has_source = 1;
+	rec.source = CUBEMESH__LOG_SOURCE__LOG_CONTROL;
+	batch.n_records = 1;
+	batch.records = recs;
+	len = cubemesh__log_batch__get_packed_size(&batch);
+	if (len > sizeof(buf))
+		return;
+	cubemesh__log_batch__pack(&batch, buf);
+	nng_send(sp->logs, buf, len, NNG_FLAG_NONBLOCK);
+}
+
+static void logs_open(struct pcn__runtime *rt)
+{
+	struct pcn__slowpath *sp = rt->sp;
+	char url[PATH_MAX + 32];
+
+	if (pcn_wire_url(url, sizeof(url), rt->socket_dir, "logs.sock") || nng_push0_open(&sp->logs))
+		return;
+	sp->logs_open = true;
+	sp->service = rt->desc->service;
+	nng_socket_set_int(sp->logs, NNG_OPT_SENDBUF, SP_SENDBUF);
+	nng_socket_set_ms(sp->logs, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(sp->logs, NNG_OPT_RECONNMAXT, 1000);
+	if (nng_dial(sp->logs, url, NULL, NNG_FLAG_NONBLOCK) == 0)
+		pcn_log_set_sink(log_to_broker, sp);
 }
 
 void pcn__slowpath_stop(struct pcn__runtime *rt)
@@ -124,6 +178,10 @@ void pcn__slowpath_stop(struct pcn__runtime *rt)
 
 	if (!sp)
 		return;
+	if (sp->logs_open) {
+		pcn_log_set_sink(NULL, NULL);
+		nng_close(sp->logs);
+	}
 	if (sp->pull_open)
 		nng_close(sp->pull);
 	if (sp->push_open)
@@ -230,7 +288,9 @@ int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
 		for (size_t k = 0; k < p->n_metadata && k < 3; k++)
 			pkt.md[k] = p->metadata[k];
 		pkt.port_name = pcn_port_name(inst, p->port);
+		pcn__log_instance = inst->name;
 		rt->desc->pkt_in(inst, &pkt);
+		pcn__log_instance = NULL;
 	}
 	if (sp) {
 		sp->in_batch = false;

@@ -53,6 +53,23 @@ cm_check "loglevel INFO: no DEBUG line from the fast path" [ "$(debug_lines)" = 
 cm_check "set loglevel DEBUG" $PCNCTL hw1 set loglevel=DEBUG
 cm_ping a 10.202.0.2 2
 cm_check "loglevel DEBUG: the fast path's DEBUG lines reach the broker" until_ok 3 debug_ge $((before + 2))
+logs() { curl -s "${PCN_URL}logs?$1"; }
+cm_check "GET /logs?cube=hw1: the fast path's DEBUG lines" \
+	bash -c "curl -s '${PCN_URL}logs?cube=hw1' | python3 -c 'import json,sys; l=json.load(sys.stdin)[\"lines\"]; \
+sys.exit(not any(x[\"source\"]==\"fastpath\" and x[\"level\"]==\"DEBUG\" and \"in_port\" in x[\"message\"] for x in l))'"
+cm_check "GET /logs?cube=hw1: the cube process's own lines (pkt_in)" \
+	bash -c "curl -s '${PCN_URL}logs?cube=hw1' | python3 -c 'import json,sys; l=json.load(sys.stdin)[\"lines\"]; \
+sys.exit(not any(x[\"source\"]==\"control\" and x[\"message\"].startswith(\"HELLOWORLD-PKT-IN\") for x in l))'"
+cm_check "GET /logs?cube=nosuch: nothing" \
+	bash -c "[ \"\$(curl -s '${PCN_URL}logs?cube=nosuch' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"lines\"]))')\" = 0 ]"
+next=$(logs cube=hw1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["next"])')
+cm_ping a 10.202.0.2 1
+# follow_ok: asking from `next` gives only newer lines, and some.
+follow_ok() {
+	logs "cube=hw1&since=$next" | python3 -c "import json,sys; l=json.load(sys.stdin)['lines']; \
+sys.exit(not (l and all(x['seq'] >= $next for x in l)))"
+}
+cm_check "GET /logs?since=next follows: only newer lines" until_ok 3 follow_ok
 cm_check "set loglevel INFO" $PCNCTL hw1 set loglevel=INFO
 sleep 0.3
 mid=$(debug_lines)

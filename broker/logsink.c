@@ -1,0 +1,233 @@
+/* The log sink: fast-path pcn_log lines (from slowpath.c) and the cube
+ * processes' own log lines (LogBatch on <sock_dir>/logs.sock), kept in a
+ * bounded ring so that GET /logs can show them per service and per cube,
+ * and be followed by asking again from the `next` it returned:
+ *
+ *   GET /polycube/v1/logs?service=helloworld&cube=hw1&since=120
+ *   -> {"next": 131, "lines": [{"seq", "time", "level", "source",
+ *       "service", "cube", "message"}, ...]}
+ *
+ * Every line also goes to the broker's own log (stderr), as before.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+
+#include "broker.h"
+#include "log.h"
+#include "wire.h"
+
+/* Lines kept; older ones are overwritten. */
+#define LS_LINES 2048
+/* Lines one GET returns at most. */
+#define LS_PAGE 500
+/* Messages taken from logs.sock per loop iteration. */
+#define LS_PER_TURN 256
+
+struct ls_line {
+	uint64_t seq;
+	uint64_t time_ms;
+	int level;
+	bool fastpath;
+	char service[BROKER_NAME_MAX];
+	char cube[BROKER_NAME_MAX];
+	char message[256];
+};
+
+struct broker_logsink {
+	struct broker *b;
+	nng_socket pull;
+	bool pull_open;
+	uv_poll_t poll;
+	bool polling;
+	uint64_t next_seq; /* of the next line; the first line is 1 */
+	uint64_t bad;      /* malformed messages on logs.sock */
+	struct ls_line lines[LS_LINES];
+};
+
+void broker_logsink_add(struct broker *b, int level, bool fastpath, const char *service, const char *cube,
+			const char *message)
+{
+	struct broker_logsink *ls = b->logsink;
+	struct ls_line *l;
+	struct timespec ts;
+
+	if (!ls)
+		return;
+	l = &ls->lines[ls->next_seq % LS_LINES];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	l->seq = ls->next_seq++;
+	l->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	l->level = level;
+	l->fastpath = fastpath;
+	snprintf(l->service, sizeof(l->service), "%s", service ? service : "");
+	snprintf(l->cube, sizeof(l->cube), "%s", cube ? cube : "");
+	snprintf(l->message, sizeof(l->message), "%s", message ? message : "");
+}
+
+static void on_pull(uv_poll_t *h, int status, int events)
+{
+	struct broker_logsink *ls = h->data;
+
+	(void)events;
+	if (status < 0)
+		return;
+	for (int k = 0; k < LS_PER_TURN; k++) {
+		Cubemesh__LogBatch *batch = NULL;
+		nng_msg *msg;
+
+		if (nng_recvmsg(ls->pull, &msg, NNG_FLAG_NONBLOCK))
+			break;
+		if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg)) ||
+		    pcn_wire_unpack(&cubemesh__log_batch__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+				    (ProtobufCMessage **)&batch)) {
+			ls->bad++;
+			nng_msg_free(msg);
+			continue;
+		}
+		nng_msg_free(msg);
+		for (size_t i = 0; i < batch->n_records; i++) {
+			const Cubemesh__LogRecord *r = batch->records[i];
+
+			broker_logsink_add(ls->b, (int)r->level, r->has_source && r->source == CUBEMESH__LOG_SOURCE__LOG_FASTPATH,
+					   r->service, r->instance, r->message);
+		}
+		protobuf_c_message_free_unpacked(&batch->base, NULL);
+	}
+}
+
+int broker_logsink_start(struct broker *b)
+{
+	struct broker_logsink *ls;
+	char url[512], path[PATH_MAX];
+	int fd, rc;
+
+	ls = calloc(1, sizeof(*ls));
+	if (!ls)
+		return -ENOMEM;
+	ls->b = b;
+	ls->next_seq = 1;
+	b->logsink = ls;
+	rc = pcn_wire_url(url, sizeof(url), b->opts.sock_dir, "logs.sock");
+	if (!rc)
+		rc = pcn_wire_errno(nng_pull0_open(&ls->pull));
+	if (rc)
+		goto fail;
+	ls->pull_open = true;
+	rc = pcn_wire_errno(nng_listen(ls->pull, url, NULL, 0));
+	if (rc) {
+		PCN_ERR("BROKER-LOGS-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
+		goto fail;
+	}
+	if (snprintf(path, sizeof(path), "%s/logs.sock", b->opts.sock_dir) < (int)sizeof(path))
+		chmod(path, 0600);
+	rc = pcn_wire_errno(nng_socket_get_int(ls->pull, NNG_OPT_RECVFD, &fd));
+	if (!rc)
+		rc = uv_poll_init(b->loop, &ls->poll, fd);
+	if (rc)
+		goto fail;
+	ls->poll.data = ls;
+	ls->polling = true;
+	rc = uv_poll_start(&ls->poll, UV_READABLE, on_pull);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	broker_logsink_stop(b);
+	return rc;
+}
+
+static void free_on_close(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void broker_logsink_stop(struct broker *b)
+{
+	struct broker_logsink *ls = b->logsink;
+
+	if (!ls)
+		return;
+	b->logsink = NULL;
+	if (ls->pull_open)
+		nng_close(ls->pull);
+	if (ls->polling)
+		uv_close((uv_handle_t *)&ls->poll, free_on_close);
+	else
+		free(ls);
+}
+
+/* The value of `key` in the query string (URL-decoding nothing: names have
+ * no reserved characters), or "" when absent. */
+static void query_arg(h2o_req_t *req, const char *key, char *out, size_t n)
+{
+	const char *q, *end;
+	size_t kl = strlen(key);
+
+	out[0] = '\0';
+	if (req->query_at == SIZE_MAX)
+		return;
+	q = req->path.base + req->query_at + 1;
+	end = req->path.base + req->path.len;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *stop = amp ? amp : end;
+
+		if ((size_t)(stop - q) > kl && strncmp(q, key, kl) == 0 && q[kl] == '=') {
+			size_t vl = (size_t)(stop - q) - kl - 1;
+
+			if (vl >= n)
+				vl = n - 1;
+			memcpy(out, q + kl + 1, vl);
+			out[vl] = '\0';
+			return;
+		}
+		q = stop + 1;
+	}
+}
+
+void broker_logs_get(struct broker *b, h2o_req_t *req)
+{
+	struct broker_logsink *ls = b->logsink;
+	char service[BROKER_NAME_MAX], cube[BROKER_NAME_MAX], since_s[32];
+	json_t *out = json_object(), *lines = json_array();
+	uint64_t since, first, seq;
+	size_t n = 0;
+
+	query_arg(req, "service", service, sizeof(service));
+	query_arg(req, "cube", cube, sizeof(cube));
+	query_arg(req, "since", since_s, sizeof(since_s));
+	since = strtoull(since_s, NULL, 10);
+	seq = ls ? ls->next_seq : 1;
+	if (ls) {
+		first = ls->next_seq > LS_LINES ? ls->next_seq - LS_LINES : 1;
+		if (since < first)
+			since = first;
+		for (seq = since; seq < ls->next_seq && n < LS_PAGE; seq++) {
+			const struct ls_line *l = &ls->lines[seq % LS_LINES];
+			json_t *j;
+
+			if ((service[0] && strcmp(service, l->service) != 0) || (cube[0] && strcmp(cube, l->cube) != 0))
+				continue;
+			j = json_object();
+			json_object_set_new(j, "seq", json_integer((json_int_t)l->seq));
+			json_object_set_new(j, "time", json_integer((json_int_t)l->time_ms));
+			json_object_set_new(j, "level", json_string(pcn_log_level_name((enum pcn_log_level)l->level)));
+			json_object_set_new(j, "source", json_string(l->fastpath ? "fastpath" : "control"));
+			json_object_set_new(j, "service", json_string(l->service));
+			json_object_set_new(j, "cube", json_string(l->cube));
+			json_object_set_new(j, "message", json_string(l->message));
+			json_array_append_new(lines, j);
+			n++;
+		}
+	}
+	json_object_set_new(out, "next", json_integer((json_int_t)seq));
+	json_object_set_new(out, "lines", lines);
+	broker_reply_json(req, 200, out);
+}

@@ -580,9 +580,9 @@ int broker_models_replace(struct broker_models *m, const char *service, const ch
 			rc = broker_config_parse(m, service, json, &fresh[done], &perr);
 		free(json);
 		if (rc) {
-			broker_error_set(err, 409, "data-exists", NULL,
-					 "the configuration of %s does not fit the new model of %s: %s", names[done],
-					 service, rc == -ENOMEM ? "out of memory" : perr.message);
+			rc = broker_error_set(err, 409, "data-exists", NULL,
+					      "the configuration of %s does not fit the new model of %s: %s",
+					      names[done], service, rc == -ENOMEM ? "out of memory" : perr.message);
 			goto out;
 		}
 	}

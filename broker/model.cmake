@@ -12,7 +12,7 @@ target_link_libraries(broker_model PUBLIC PkgConfig::LIBYANG PkgConfig::JANSSON 
 set(_model_test_defs
   CUBEMESH_YANG_DIR="${CUBEMESH_YANG_DIR}"
   CUBEMESH_TESTDATA_DIR="${CMAKE_CURRENT_LIST_DIR}/testdata")
-foreach(_t model target config config_read)
+foreach(_t model model_upgrade target config config_read)
   if(NOT EXISTS ${CMAKE_CURRENT_LIST_DIR}/${_t}_test.c)
     continue()
   endif()

@@ -1,0 +1,134 @@
+/* Upgrade helpers: pcn_map_migrate_copy on real maps (root), and telling a
+ * live unix socket from a stale one without connecting (pcn__ipc_live). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "pcn_int.h"
+
+static void test_percpu_grows(void **state)
+{
+	int ncpus = libbpf_num_possible_cpus(), old_fd, new_fd;
+	uint64_t *v, *w;
+	uint32_t key = 0;
+
+	(void)state;
+	/* 24-byte values (3 counters) -> 32 (a fourth appended). */
+	old_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "mig_old", 4, 24, 1, NULL);
+	new_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "mig_new", 4, 32, 1, NULL);
+	assert_true(old_fd >= 0 && new_fd >= 0);
+	v = calloc((size_t)ncpus, 24);
+	w = calloc((size_t)ncpus, 32);
+	for (int c = 0; c < ncpus; c++)
+		for (int i = 0; i < 3; i++)
+			v[c * 3 + i] = (uint64_t)(100 * c + i + 1);
+	assert_int_equal(bpf_map_update_elem(old_fd, &key, v, BPF_ANY), 0);
+	for (int c = 0; c < ncpus; c++)
+		w[c * 4 + 3] = 777; /* must be zeroed by the migration */
+	assert_int_equal(bpf_map_update_elem(new_fd, &key, w, BPF_ANY), 0);
+
+	assert_int_equal(pcn_map_migrate_copy(old_fd, new_fd), 0);
+	assert_int_equal(bpf_map_lookup_elem(new_fd, &key, w), 0);
+	for (int c = 0; c < ncpus; c++) {
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(w[c * 4 + i], 100 * c + i + 1);
+		assert_int_equal(w[c * 4 + 3], 0);
+	}
+	/* And back (a rollback): the fourth counter is cut off. */
+	assert_int_equal(pcn_map_migrate_copy(new_fd, old_fd), 0);
+	assert_int_equal(bpf_map_lookup_elem(old_fd, &key, v), 0);
+	assert_int_equal(v[2], 3);
+	free(v);
+	free(w);
+	close(old_fd);
+	close(new_fd);
+}
+
+static void test_hash_shrinks(void **state)
+{
+	int old_fd, new_fd, n = 0;
+	uint64_t val[2], got;
+	uint32_t key, next;
+
+	(void)state;
+	old_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_old", 4, 16, 8, NULL);
+	new_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_new", 4, 8, 8, NULL);
+	assert_true(old_fd >= 0 && new_fd >= 0);
+	for (key = 1; key <= 3; key++) {
+		val[0] = key * 10;
+		val[1] = 999;
+		assert_int_equal(bpf_map_update_elem(old_fd, &key, val, BPF_ANY), 0);
+	}
+	assert_int_equal(pcn_map_migrate_copy(old_fd, new_fd), 0);
+	for (int rc = bpf_map_get_next_key(new_fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(new_fd, &key, &next)) {
+		key = next;
+		assert_int_equal(bpf_map_lookup_elem(new_fd, &key, &got), 0);
+		assert_int_equal(got, key * 10);
+		n++;
+	}
+	assert_int_equal(n, 3);
+	close(old_fd);
+	close(new_fd);
+}
+
+static void test_key_change_refused(void **state)
+{
+	int old_fd, new_fd;
+
+	(void)state;
+	old_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_old", 4, 8, 8, NULL);
+	new_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_new", 8, 8, 8, NULL);
+	assert_true(old_fd >= 0 && new_fd >= 0);
+	assert_int_equal(pcn_map_migrate_copy(old_fd, new_fd), -EINVAL);
+	close(old_fd);
+	close(new_fd);
+}
+
+static void test_ipc_live(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[64];
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/pcn-upgrade-test-%d.sock", (int)getpid());
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	assert_false(pcn__ipc_live(path));
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_false(pcn__ipc_live(path)); /* bound, not listening */
+	assert_int_equal(listen(fd, 1), 0);
+	assert_true(pcn__ipc_live(path));
+	close(fd);
+	/* The file stays behind a dead socket: stale, not live. */
+	assert_int_equal(access(path, F_OK), 0);
+	assert_false(pcn__ipc_live(path));
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_percpu_grows),
+		cmocka_unit_test(test_hash_shrinks),
+		cmocka_unit_test(test_key_change_refused),
+		cmocka_unit_test(test_ipc_live),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

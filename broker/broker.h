@@ -250,6 +250,8 @@ int broker_logsink_start(struct broker *b);
 void broker_logsink_stop(struct broker *b);
 void broker_logsink_add(struct broker *b, int level, bool fastpath, const char *service, const char *cube,
 			const char *message);
+/* Malformed or refused messages received on logs.sock. */
+uint64_t broker_logsink_rejected(struct broker *b);
 /* GET /logs?service=&cube=&since= */
 void broker_logs_get(struct broker *b, h2o_req_t *req);
 
@@ -273,5 +275,15 @@ char *broker_chain_metrics(struct broker *b);
 void broker_chain_port_gone(struct broker *b, const struct broker_instance *gone, const char *port);
 /* Wires again the ports whose peer names one of inst's ports. */
 void broker_chain_peers_back(struct broker *b, struct broker_instance *inst);
+
+/* attach.c ------------------------------------------------------------------- */
+/* POST /attach (attach true) and /detach of a transparent cube. */
+void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach);
+/* The netdev inst is attached to, or NULL. */
+const char *broker_attach_parent(const struct broker_instance *inst);
+/* True if transparent cubes are attached to that netdev. */
+bool broker_attach_busy(const char *netdev);
+/* Detaches inst (being deleted) from its stack, if any. */
+void broker_attach_forget(struct broker *b, const struct broker_instance *inst);
 
 #endif

@@ -71,6 +71,11 @@ void broker_logsink_add(struct broker *b, int level, bool fastpath, const char *
 	snprintf(l->message, sizeof(l->message), "%s", message ? message : "");
 }
 
+uint64_t broker_logsink_rejected(struct broker *b)
+{
+	return b->logsink ? b->logsink->bad : 0;
+}
+
 static void on_pull(uv_poll_t *h, int status, int events)
 {
 	struct broker_logsink *ls = h->data;

@@ -97,8 +97,10 @@ char *broker_slowpath_metrics(struct broker *b)
 		fprintf(f, "# TYPE cubemesh_wire_rejected_messages counter\n# HELP cubemesh_wire_rejected_messages "
 			   "Malformed or refused messages received, by socket.\n"
 			   "cubemesh_wire_rejected_messages_total{socket=\"slowpath\"} %llu\n"
-			   "cubemesh_wire_rejected_messages_total{socket=\"ring\"} %llu\n",
-			(unsigned long long)g.bad_messages, (unsigned long long)g.bad_records);
+			   "cubemesh_wire_rejected_messages_total{socket=\"ring\"} %llu\n"
+			   "cubemesh_wire_rejected_messages_total{socket=\"logs\"} %llu\n",
+			(unsigned long long)g.bad_messages, (unsigned long long)g.bad_records,
+			(unsigned long long)broker_logsink_rejected(b));
 	}
 	fclose(f);
 	return text;

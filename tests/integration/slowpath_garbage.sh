@@ -32,6 +32,10 @@ cm_check "a batch for an unknown instance is counted" \
 cm_check "the broker is alive" kill -0 "$CM_BROKER_PID"
 cm_check "HTTP still answers" curl -fs -o /dev/null "${PCN_URL}version"
 
+cm_check "garbage to the broker's logs.sock" $PROBE garbage "ipc://$CM_SOCK/logs.sock" 20
+cm_check "the broker counted those rejects" until_ok 3 bash -c \
+	"curl -s ${PCN_URL}metrics | awk '\$1 == \"cubemesh_wire_rejected_messages_total{socket=\\\"logs\\\"}\" && \$2 >= 20 {ok=1} END {exit !ok}'"
+cm_check "GET /logs still answers" curl -fs -o /dev/null "${PCN_URL}logs"
 cm_check "garbage to the cube's packet socket" $PROBE garbage "ipc://$CM_SOCK/cube-helloworld-pkt.sock" 50
 cm_check "the cube logged the rejects" until_ok 3 grep -q CUBE-SP-BAD "$CM_TMP/helloworld.log"
 cm_check "the cube is alive" kill -0 "${CM_CUBE_PID[helloworld]}"

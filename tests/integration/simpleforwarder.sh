@@ -6,6 +6,16 @@ cm_mesh_start simpleforwarder
 cm_host a 10.202.0.1/24; IFA=$CM_IF
 cm_host b 10.202.0.2/24; IFB=$CM_IF
 
+# replies_seen: SIMPLEFWD-PKT-IN lines for echo replies (98-byte IPv4) from p2.
+replies_seen() { grep -c 'SIMPLEFWD-PKT-IN: sf1: packet from p2, .* 98 bytes, ethertype 0x0800' "$CM_TMP/simpleforwarder.log" || true; }
+# saw_replies BEFORE N: waits up to 3 s until pcn_pkt_in saw exactly N more.
+saw_replies() {
+	for _ in $(seq 1 30); do
+		[ "$(replies_seen)" -ge $(($1 + $2)) ] && break
+		sleep 0.1
+	done
+	[ "$(replies_seen)" -eq $(($1 + $2)) ]
+}
 rx_b() { ip -n "$(cm_ns b)" -s -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
 
 for hook in TC XDP_SKB XDP_DRV; do
@@ -25,7 +35,9 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: p2 DROP" $PCNCTL sf1 actions p2 set action=DROP
 	cm_check_not "$hook: replies dropped" cm_ping a 10.202.0.2 2
 	cm_check "$hook: p2 SLOWPATH" $PCNCTL sf1 actions p2 set action=SLOWPATH
-	cm_check_not "$hook: slow path drops for now" cm_ping a 10.202.0.2 2
+	seen=$(replies_seen)
+	cm_check_not "$hook: SLOWPATH stops the replies" cm_ping a 10.202.0.2 2
+	cm_check "$hook: pcn_pkt_in saw exactly the 2 replies" saw_replies "$seen" 2
 	cm_check "$hook: p2 FORWARD again" $PCNCTL sf1 actions p2 set action=FORWARD
 	cm_check "$hook: pings pass again" cm_ping a 10.202.0.2
 	cm_check "$hook: delete the p2 entry" $PCNCTL sf1 actions del p2

@@ -407,11 +407,10 @@ int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const ch
 	} else if (strcmp(seg, "attach") == 0 || strcmp(seg, "detach") == 0) {
 		struct broker_error err;
 
+		(void)err;
 		if (!is_post(req))
 			return reply_405(req, "POST"), 0;
-		broker_error_set(&err, 501, "operation-not-supported", NULL,
-				 "transparent cubes are not available in this version yet");
-		broker_reply_error(req, &err);
+		broker_attach_post(b, req, seg[0] == 'a');
 	} else if (strcmp(seg, "topology") == 0) {
 		if (!is_get(req))
 			reply_405(req, "GET");

@@ -276,5 +276,15 @@ void broker_chain_port_gone(struct broker *b, const struct broker_instance *gone
 /* Wires again the ports whose peer names one of inst's ports. */
 void broker_chain_peers_back(struct broker *b, struct broker_instance *inst);
 
+/* attach.c ------------------------------------------------------------------- */
+/* POST /attach (attach true) and /detach of a transparent cube. */
+void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach);
+/* The netdev inst is attached to, or NULL. */
+const char *broker_attach_parent(const struct broker_instance *inst);
+/* True if transparent cubes are attached to that netdev. */
+bool broker_attach_busy(const char *netdev);
+/* Detaches inst (being deleted) from its stack, if any. */
+void broker_attach_forget(struct broker *b, const struct broker_instance *inst);
+
 
 #endif

@@ -182,6 +182,8 @@ char *broker_instance_state_json(struct broker *b, const struct broker_instance 
 	json_object_set_new(entry, "uuid", json_string(inst->uuid));
 	json_object_set_new(entry, "service-name", json_string(inst->service));
 	json_object_set_new(entry, "tail-call-misses", broker_chain_stats_json(b, inst));
+	if (broker_attach_parent(inst))
+		json_object_set_new(entry, "parent", json_string(broker_attach_parent(inst)));
 	for (size_t i = 0; i < inst->n_ports; i++) {
 		json_t *p = json_object();
 		char uuid[37];

@@ -93,6 +93,7 @@ static void delete_done(struct broker *b, void *arg, const struct broker_error *
 		return;
 	}
 	broker_chain_port_gone(b, inst, NULL);
+	broker_attach_forget(b, inst);
 	for (size_t i = 0; i < inst->n_ports; i++)
 		broker_topology_unwire(b, inst, &inst->ports[i]);
 	broker_pp_remove(b->dp, inst->hook, inst->index);

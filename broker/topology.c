@@ -63,6 +63,9 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 	ifindex = broker_netdev_ifindex(peer);
 	if (ifindex < 0)
 		return broker_error_set(err, 400, "invalid-value", path, "no netdev named %s", peer);
+	if (broker_attach_busy(peer))
+		return broker_error_set(err, 501, "operation-not-supported", path, "transparent cubes are attached "
+					"to %s: a standard cube behind them is not available in this version yet", peer);
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		for (size_t k = 0; k < i->n_ports; k++)
 			if (strcmp(i->ports[k].peer, peer) == 0 && !(i == inst && strcmp(i->ports[k].name, port) == 0))

@@ -1,0 +1,63 @@
+/* What a transparent cube's fast path includes instead of pcn.h.
+ *
+ * A transparent cube defines
+ *
+ *   static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
+ *   static __always_inline int handle_tx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
+ *
+ * for packets coming in from the wire and going out to it, each returning
+ * RX_OK (the packet goes on: to the next cube of the stack, then to the host
+ * or out of the netdev) or RX_DROP. The wrapper below (pcn_entry, in the
+ * PatchPanel like a standard cube's) runs the one of the packet's direction
+ * and jumps to the next instance of the stack.
+ */
+#ifndef PCN_TRANSPARENT_H
+#define PCN_TRANSPARENT_H
+
+#include "pcn_helpers.h"
+#include "pcn_tstack.h"
+
+static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
+static __always_inline int handle_tx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
+
+SEC(PCN_SEC)
+int pcn_entry(struct __ctx_buff *ctx)
+{
+	struct pcn_cube_stats *st = pcn__stats();
+	struct pcn_pkt_md *md;
+	struct pcn_tmd *tmd;
+	__u32 zero = 0;
+	int verdict = CTX_ACT_DROP;
+	int rc;
+
+	/* Never fail on one-entry arrays; the verifier (kernel 6.18, clang
+	 * 14) still requires the NULL checks. */
+	md = bpf_map_lookup_elem(&pcn_md, &zero);
+	tmd = bpf_map_lookup_elem(&pcn_tmd, &zero);
+	if (!md || !tmd)
+		goto out;
+	md->cube_index = pcn_cube_index;
+	md->in_port = tmd->dir;
+	if (st)
+		st->rx_packets++;
+
+	rc = tmd->dir == PCN_TDIR_EGRESS ? handle_tx(ctx, md) : handle_rx(ctx, md);
+	if (rc != RX_OK) {
+		if (st)
+			st->drop_verdict++;
+		goto out;
+	}
+	tmd->pos++;
+	if (pcn__tstack_jump(ctx, tmd, md, pcn_cube_index) == 0) {
+		/* The last of the stack: the packet goes on its way. */
+		verdict = CTX_ACT_OK;
+		if (st)
+			st->pass++;
+	}
+out:
+	return verdict;
+}
+
+char _license[] SEC("license") = "GPL";
+
+#endif /* PCN_TRANSPARENT_H */

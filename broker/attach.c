@@ -1,0 +1,389 @@
+/* Transparent cubes on netdevs (§VI-H): POST /attach and /detach, the
+ * stacks they build, and the netdev programs that enter them.
+ *
+ * A netdev's stack is an ordered list of transparent instances, position 0
+ * nearest the wire. Ingress packets meet them 0, 1, ..., egress packets in
+ * the reverse order; pcn_tstack holds both orders, keyed by position, and
+ * each instance's wrapper jumps to the next (bpf/pcn_transparent.h). The
+ * entry programs (bpf/pcn_tnetdev.bpf.c) run at TC ingress and egress (TC
+ * instances) or XDP (XDP instances: ingress only).
+ *
+ * This version attaches to netdevs that no standard cube port is peered
+ * with; a cube port as parent answers 501. Stacks live in the broker's
+ * memory and the pinned pcn_tstack map: a broker restart keeps them
+ * forwarding but forgets them (not yet in the datastore).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "broker.h"
+#include "log.h"
+#include "pcn_transparent_kern_user.h"
+#include "pcn_tnetdev_tc.skel.h"
+#include "pcn_tnetdev_xdp.skel.h"
+
+/* Our TC filters: beside the broker's netdev filter (0xcbe), never with it. */
+#define ATTACH_TC_HANDLE 0xcbf
+#define ATTACH_TC_PRIO 0xcbf
+#define ATTACH_MAX_STACK 16
+
+struct tnetdev {
+	struct tnetdev *next;
+	int ifindex;
+	char name[IF_NAMESIZE];
+	enum broker_hook hook;
+	bool qdisc_ours;
+	struct broker_instance *stack[ATTACH_MAX_STACK];
+	size_t n;
+};
+
+static struct {
+	struct bpf_object *tc, *xdp;
+	int tstack_fd;
+	struct tnetdev *devs;
+} A = { .tstack_fd = -1 };
+
+static const char *const hook_names[] = { "TC", "XDP_SKB", "XDP_DRV" };
+
+static int load_obj(struct broker *b, const void *elf, size_t sz, const char *name, struct bpf_object **out)
+{
+	char shared[PATH_MAX];
+	struct bpf_object *obj;
+	int rc;
+
+	snprintf(shared, sizeof(shared), "%s/shared", b->opts.bpffs_root);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .pin_root_path = shared);
+	obj = bpf_object__open_mem(elf, sz, &opts);
+	if (!obj)
+		return -errno;
+	rc = bpf_object__load(obj);
+	if (rc) {
+		bpf_object__close(obj);
+		return rc;
+	}
+	*out = obj;
+	return 0;
+}
+
+/* Loads the entry programs once (they take the shared maps by their pins). */
+static int ensure_loaded(struct broker *b)
+{
+	const void *elf;
+	size_t sz;
+	int rc;
+
+	if (A.tc && A.xdp)
+		return 0;
+	elf = pcn_tnetdev_tc__elf_bytes(&sz);
+	rc = load_obj(b, elf, sz, "pcn_tnetdev_tc", &A.tc);
+	if (rc)
+		return rc;
+	elf = pcn_tnetdev_xdp__elf_bytes(&sz);
+	rc = load_obj(b, elf, sz, "pcn_tnetdev_xdp", &A.xdp);
+	if (rc)
+		return rc;
+	A.tstack_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, "pcn_tstack"));
+	return A.tstack_fd < 0 ? -ENOENT : 0;
+}
+
+static int prog_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
+
+	return p ? bpf_program__fd(p) : -ENOENT;
+}
+
+static int hook_attach(struct tnetdev *d)
+{
+	if (d->hook == BROKER_HOOK_TC) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, in, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
+			    .prog_fd = prog_fd(A.tc, "pcn_tin"), .flags = BPF_TC_F_REPLACE);
+		LIBBPF_OPTS(bpf_tc_opts, eg, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
+			    .prog_fd = prog_fd(A.tc, "pcn_teg"), .flags = BPF_TC_F_REPLACE);
+		int rc = bpf_tc_hook_create(&hook);
+
+		if (rc && rc != -EEXIST)
+			return rc;
+		d->qdisc_ours = rc == 0;
+		rc = bpf_tc_attach(&hook, &in);
+		if (rc)
+			return rc;
+		hook.attach_point = BPF_TC_EGRESS;
+		return bpf_tc_attach(&hook, &eg);
+	}
+	return bpf_xdp_attach(d->ifindex, prog_fd(A.xdp, "pcn_tin"),
+			      d->hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
+}
+
+static void hook_detach(struct tnetdev *d)
+{
+	if (d->hook == BROKER_HOOK_TC) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
+
+		bpf_tc_detach(&hook, &opts);
+		hook.attach_point = BPF_TC_EGRESS;
+		bpf_tc_detach(&hook, &opts);
+		if (d->qdisc_ours) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+		return;
+	}
+	bpf_xdp_detach(d->ifindex, d->hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
+		       NULL);
+}
+
+/* Writes the stack of d into pcn_tstack: every position of both directions,
+ * then removes what is past the end. Each entry names an instance whose
+ * program is already in the PatchPanel. */
+static void stack_publish(struct tnetdev *d, size_t old_n)
+{
+	for (size_t p = 0; p < d->n; p++) {
+		struct pcn_tstack_key in = { .ifindex = (__u32)d->ifindex, .dir = PCN_TDIR_INGRESS, .pos = (__u32)p };
+		struct pcn_tstack_key eg = { .ifindex = (__u32)d->ifindex, .dir = PCN_TDIR_EGRESS, .pos = (__u32)p };
+		__u32 vin = d->stack[p]->index, veg = d->stack[d->n - 1 - p]->index;
+
+		bpf_map_update_elem(A.tstack_fd, &in, &vin, BPF_ANY);
+		bpf_map_update_elem(A.tstack_fd, &eg, &veg, BPF_ANY);
+	}
+	for (size_t p = d->n; p < old_n; p++) {
+		struct pcn_tstack_key k = { .ifindex = (__u32)d->ifindex, .pos = (__u32)p };
+
+		k.dir = PCN_TDIR_INGRESS;
+		bpf_map_delete_elem(A.tstack_fd, &k);
+		k.dir = PCN_TDIR_EGRESS;
+		bpf_map_delete_elem(A.tstack_fd, &k);
+	}
+}
+
+static struct tnetdev *find_dev(int ifindex)
+{
+	for (struct tnetdev *d = A.devs; d; d = d->next)
+		if (d->ifindex == ifindex)
+			return d;
+	return NULL;
+}
+
+static struct tnetdev *find_inst(const struct broker_instance *inst, size_t *pos)
+{
+	for (struct tnetdev *d = A.devs; d; d = d->next)
+		for (size_t p = 0; p < d->n; p++)
+			if (d->stack[p] == inst) {
+				*pos = p;
+				return d;
+			}
+	return NULL;
+}
+
+static void dev_free_if_empty(struct tnetdev *d)
+{
+	struct tnetdev **pp;
+
+	if (d->n)
+		return;
+	hook_detach(d);
+	for (pp = &A.devs; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	free(d);
+}
+
+static void remove_at(struct tnetdev *d, size_t pos)
+{
+	size_t old_n = d->n;
+
+	memmove(&d->stack[pos], &d->stack[pos + 1], (d->n - pos - 1) * sizeof(d->stack[0]));
+	d->n--;
+	stack_publish(d, old_n);
+	dev_free_if_empty(d);
+}
+
+const char *broker_attach_parent(const struct broker_instance *inst)
+{
+	size_t pos;
+	struct tnetdev *d = find_inst(inst, &pos);
+
+	return d ? d->name : NULL;
+}
+
+bool broker_attach_busy(const char *netdev)
+{
+	for (struct tnetdev *d = A.devs; d; d = d->next)
+		if (strcmp(d->name, netdev) == 0)
+			return true;
+	return false;
+}
+
+void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
+{
+	size_t pos;
+	struct tnetdev *d = find_inst(inst, &pos);
+
+	(void)b;
+	if (d) {
+		PCN_INFO("BROKER-DETACHED", "%s detached from %s (deleted)", inst->name, d->name);
+		remove_at(d, pos);
+	}
+}
+
+/* Where to insert in d for position/other, or -1 with err set. */
+static int insert_pos(const struct tnetdev *d, const char *position, const char *other, struct broker_error *err)
+{
+	if (!position || strcmp(position, "auto") == 0 || strcmp(position, "last") == 0)
+		return (int)d->n;
+	if (strcmp(position, "first") == 0)
+		return 0;
+	if (strcmp(position, "before") == 0 || strcmp(position, "after") == 0) {
+		if (!other)
+			return broker_error_set(err, 400, "missing-element", "/attach",
+						"position %s needs other: the cube to stand %s", position, position),
+			       -1;
+		for (size_t p = 0; p < d->n; p++)
+			if (strcmp(d->stack[p]->name, other) == 0)
+				return (int)p + (position[0] == 'a');
+		return broker_error_set(err, 400, "invalid-value", "/attach", "%s is not attached to %s", other,
+					d->name),
+		       -1;
+	}
+	return broker_error_set(err, 400, "invalid-value", "/attach",
+				"position must be first, last, before, after or auto (not %s)", position),
+	       -1;
+}
+
+static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_error *err)
+{
+	const char *cube = json_string_value(json_object_get(j, "cube"));
+	const char *port = json_string_value(json_object_get(j, "port"));
+	const char *position = json_string_value(json_object_get(j, "position"));
+	const char *other = json_string_value(json_object_get(j, "other"));
+	const char *before = json_string_value(json_object_get(j, "before"));
+	const char *after = json_string_value(json_object_get(j, "after"));
+	struct broker_instance *inst;
+	struct broker_service *svc;
+	struct tnetdev *d;
+	size_t pos;
+	int ifindex, at, rc;
+
+	if (!cube || !port)
+		return broker_error_set(err, 400, "missing-element", "/attach", "cube and port are both needed");
+	/* pcnctl's form: before=<cube> / after=<cube>. */
+	if (before || after) {
+		position = before ? "before" : "after";
+		other = before ? before : after;
+	}
+	inst = broker_instance_find(b, cube);
+	if (!inst)
+		return broker_error_set(err, 404, "invalid-value", "/attach", "no instance named %s", cube);
+	svc = broker_service_find(b, inst->service);
+	if (!svc || !svc->transparent)
+		return broker_error_set(err, 400, "invalid-value", "/attach",
+					"%s is a standard cube: only transparent cubes attach (peer its ports instead)",
+					cube);
+	if (!attach) {
+		d = find_inst(inst, &pos);
+		if (!d || strcmp(d->name, port) != 0)
+			return broker_error_set(err, 404, "invalid-value", "/detach", "%s is not attached to %s",
+						cube, port);
+		remove_at(d, pos);
+		PCN_INFO("BROKER-DETACHED", "%s detached from %s", cube, port);
+		return 0;
+	}
+	if (strchr(port, ':'))
+		return broker_error_set(err, 501, "operation-not-supported", "/attach",
+					"attaching to a cube's port is not available in this version yet");
+	if (find_inst(inst, &pos))
+		return broker_error_set(err, 409, "data-exists", "/attach", "%s is attached already (to %s)", cube,
+					broker_attach_parent(inst));
+	ifindex = broker_netdev_ifindex(port);
+	if (ifindex < 0)
+		return broker_error_set(err, 400, "invalid-value", "/attach", "no netdev named %s", port);
+	for (struct broker_instance *i = b->instances; i; i = i->next)
+		for (size_t k = 0; k < i->n_ports; k++)
+			if (strcmp(i->ports[k].peer, port) == 0)
+				return broker_error_set(err, 501, "operation-not-supported", "/attach",
+							"%s is peered with %s:%s: transparent cubes in front of a "
+							"standard cube are not available in this version yet",
+							port, i->name, i->ports[k].name);
+	rc = ensure_loaded(b);
+	if (rc)
+		return broker_error_set(err, 500, "operation-failed", "/attach",
+					"cannot load the transparent entry programs: %s", strerror(-rc));
+	d = find_dev(ifindex);
+	if (d && (d->hook == BROKER_HOOK_TC) != (inst->hook == BROKER_HOOK_TC))
+		return broker_error_set(err, 400, "invalid-value", "/attach",
+					"%s runs at %s and the stack on %s at %s: one stack runs at one hook", cube,
+					hook_names[inst->hook], port, hook_names[d->hook]);
+	if (d && d->n == ATTACH_MAX_STACK)
+		return broker_error_set(err, 409, "operation-failed", "/attach", "%s has %d cubes attached already",
+					port, ATTACH_MAX_STACK);
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return broker_error_set(err, 500, "operation-failed", "/attach", "out of memory");
+		d->ifindex = ifindex;
+		snprintf(d->name, sizeof(d->name), "%s", port);
+		d->hook = inst->hook;
+	}
+	at = insert_pos(d, position, other, err);
+	if (at < 0) {
+		if (!d->n)
+			free(d);
+		return -EINVAL;
+	}
+	memmove(&d->stack[at + 1], &d->stack[at], (d->n - (size_t)at) * sizeof(d->stack[0]));
+	d->stack[at] = inst;
+	d->n++;
+	/* The stack first, the entry programs last: a packet entering finds a
+	 * complete stack. */
+	stack_publish(d, d->n - 1);
+	if (d->n == 1) {
+		rc = hook_attach(d);
+		if (rc) {
+			d->n = 0;
+			stack_publish(d, 1);
+			hook_detach(d);
+			free(d);
+			return broker_error_set(err, rc == -EBUSY || rc == -EEXIST ? 409 : 500, "operation-failed",
+						"/attach", "cannot attach to %s at %s: %s", port, hook_names[inst->hook],
+						strerror(-rc));
+		}
+		d->next = A.devs;
+		A.devs = d;
+	}
+	PCN_INFO("BROKER-ATTACHED", "%s attached to %s at position %d of %zu", cube, port, at, d->n);
+	return 0;
+}
+
+void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach)
+{
+	struct broker_error err;
+	json_error_t jerr;
+	json_t *j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, &jerr);
+
+	if (!j || !json_is_object(j)) {
+		broker_error_set(&err, 400, "malformed-message", attach ? "/attach" : "/detach",
+				 "the body must be {\"cube\": ..., \"port\": netdev, \"position\": "
+				 "first|last|before|after|auto, \"other\": cube}");
+		json_decref(j);
+		broker_reply_error(req, &err);
+		return;
+	}
+	if (do_attach(b, j, attach, &err))
+		broker_reply_error(req, &err);
+	else
+		broker_reply(req, 200, "application/json", NULL, 0);
+	json_decref(j);
+}

@@ -287,21 +287,21 @@ out:
 	return rc;
 }
 
-/* Copies up to PCN_SLOWPATH_SNAPLEN bytes of the packet into dst and
- * returns how many, or a negative error. */
-static __always_inline long pcn__copy_pkt(struct __ctx_buff *ctx, void *dst, __u32 len)
+/* Copies up to cap bytes (a constant) of the packet into dst and returns
+ * how many, or a negative error. */
+static __always_inline long pcn__copy_pkt(struct __ctx_buff *ctx, void *dst, __u32 len, const __u32 cap)
 {
 	__u64 n = len;
 
 	/* The helpers take a size the verifier can bound. clang 14 folds a
 	 * plain clamp into the unbounded value it came from, so the empty asm
 	 * makes the clamped copy the only one left; the verifier (kernel 6.18)
-	 * then sees 1 <= n <= PCN_SLOWPATH_SNAPLEN. */
+	 * then sees 1 <= n <= cap. */
 	asm volatile("" : "+r"(n));
-	if (n > PCN_SLOWPATH_SNAPLEN)
-		n = PCN_SLOWPATH_SNAPLEN;
+	if (n > cap)
+		n = cap;
 	asm volatile("" : "+r"(n));
-	if (n < 1 || n > PCN_SLOWPATH_SNAPLEN)
+	if (n < 1 || n > cap)
 		return 0;
 #if defined(PCN_HOOK_XDP)
 	return bpf_xdp_load_bytes(ctx, 0, dst, n) ? -1 : (long)n;
@@ -320,26 +320,42 @@ static __always_inline int pcn_pkt_controller_md(struct __ctx_buff *ctx, struct 
 						 __u32 reason, __u32 md0, __u32 md1, __u32 md2)
 {
 	struct pcn_cube_stats *st = pcn__stats();
-	struct pcn_slowpath_rec *r;
+	__u32 len = ctx_len(ctx);
 	long n;
 
 	md->reason = reason;
 	md->md[0] = md0;
 	md->md[1] = md1;
 	md->md[2] = md2;
-	r = bpf_ringbuf_reserve(&pcn_slowpath, sizeof(*r), 0);
-	if (!r) {
-		if (st)
-			st->drop_ring_full++;
-		goto out;
+	/* bpf_ringbuf_reserve takes a constant size: one for small packets,
+	 * one for the rest. */
+	if (len <= PCN_SLOWPATH_SMALL) {
+		struct pcn_slowpath_rec_small *s = bpf_ringbuf_reserve(&pcn_slowpath, sizeof(*s), 0);
+
+		if (!s)
+			goto full;
+		pcn__sp_hdr(&s->hdr, PCN_SP_PACKET, reason, md);
+		s->hdr.orig_len = len;
+		n = pcn__copy_pkt(ctx, s->data, len, PCN_SLOWPATH_SMALL);
+		s->hdr.cap_len = n > 0 ? (__u32)n : 0;
+		bpf_ringbuf_submit(s, 0);
+	} else {
+		struct pcn_slowpath_rec *r = bpf_ringbuf_reserve(&pcn_slowpath, sizeof(*r), 0);
+
+		if (!r)
+			goto full;
+		pcn__sp_hdr(&r->hdr, PCN_SP_PACKET, reason, md);
+		r->hdr.orig_len = len;
+		n = pcn__copy_pkt(ctx, r->data, len, PCN_SLOWPATH_SNAPLEN);
+		r->hdr.cap_len = n > 0 ? (__u32)n : 0;
+		bpf_ringbuf_submit(r, 0);
 	}
-	pcn__sp_hdr(&r->hdr, PCN_SP_PACKET, reason, md);
-	r->hdr.orig_len = ctx_len(ctx);
-	n = pcn__copy_pkt(ctx, r->data, ctx_len(ctx));
-	r->hdr.cap_len = n > 0 ? (__u32)n : 0;
-	bpf_ringbuf_submit(r, 0);
 	if (st)
 		st->to_slowpath++;
+	goto out;
+full:
+	if (st)
+		st->drop_ring_full++;
 out:
 	return RX_DROP;
 }

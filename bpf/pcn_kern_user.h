@@ -72,6 +72,15 @@ struct pcn_slowpath_hdr {
 	__u32 direction;  /* 0 ingress, 1 egress (transparent cubes) */
 };
 
+/* A record for a packet of at most PCN_SLOWPATH_SMALL bytes: most slow-path
+ * traffic (ARP, 64-byte frames) fits, and a ring of small records absorbs a
+ * burst ten times longer. */
+#define PCN_SLOWPATH_SMALL 128
+struct pcn_slowpath_rec_small {
+	struct pcn_slowpath_hdr hdr;
+	__u8 data[PCN_SLOWPATH_SMALL];
+};
+
 /* A whole record: what the fast path reserves. */
 struct pcn_slowpath_rec {
 	struct pcn_slowpath_hdr hdr;
@@ -148,6 +157,7 @@ _Static_assert(sizeof(struct pcn_cube_stats) == 80, "pcn_cube_stats layout");
 _Static_assert(sizeof(struct pcn_slowpath_hdr) == 40, "pcn_slowpath_hdr layout");
 _Static_assert(sizeof(struct pcn_inject_tag) == 16, "pcn_inject_tag layout");
 _Static_assert(sizeof(struct pcn_slowpath_rec) % 8 == 0, "pcn_slowpath_rec layout");
+_Static_assert(sizeof(struct pcn_slowpath_rec_small) % 8 == 0, "pcn_slowpath_rec_small layout");
 #endif
 
 #endif /* PCN_KERN_USER_H */

@@ -45,6 +45,11 @@ cm_check "metrics: the broker handed them to the cube" metric_ge "cubemesh_slowp
 cm_check "metrics: no cube_down drops yet" [ "$(metric "cubemesh_slowpath_dropped_packets_total$Ldown")" = 0 ]
 cm_check "metrics: OpenMetrics ends with # EOF" bash -c "curl -s ${PCN_URL}metrics | tail -n 1 | grep -qx '# EOF'"
 
+big_seen() { grep -c 'HELLOWORLD-PKT-IN: hw1: .* 1242 bytes, ethertype 0x0800' "$CM_TMP/helloworld.log" || true; }
+big_ge() { [ "$(big_seen)" -ge "$1" ]; }
+ip netns exec "$(cm_ns a)" ping -c 2 -i 0.2 -W 1 -q -s 1200 10.202.0.2 >/dev/null 2>&1
+cm_check "large packets (1242 bytes) reach pcn_pkt_in" until_ok 3 big_ge 2
+
 echo "# fast-path log level"
 before=$(debug_lines)
 cm_ping a 10.202.0.2 2

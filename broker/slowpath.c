@@ -457,6 +457,9 @@ static int open_pull(struct broker_slowpath *sp)
 	if (rc)
 		return rc;
 	sp->pull_open = true;
+	/* Room for bursts of PacketOutBatch; beyond it the cubes' sends fail
+	 * (and they count it) instead of waiting for us. */
+	nng_socket_set_int(sp->pull, NNG_OPT_RECVBUF, SP_SENDBUF);
 	rc = pcn_wire_errno(nng_listen(sp->pull, url, NULL, 0));
 	if (rc) {
 		PCN_ERR("BROKER-SP-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));

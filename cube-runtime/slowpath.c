@@ -51,6 +51,7 @@ struct pcn__slowpath {
 	uint64_t bad_messages; /* malformed or unauthorised packet messages */
 	uint64_t no_instance;  /* packets for an instance we do not have */
 	uint64_t unhandled;    /* packets for a cube without pkt_in */
+	uint64_t out_lost;     /* packets out the broker could not take */
 };
 
 /* Listens for packets in on cube-<svc>-pkt.sock and sets pull_fd. */
@@ -209,8 +210,14 @@ static int flush_out(struct pcn__slowpath *sp)
 		if (rc)
 			nng_msg_free(msg);
 	}
-	if (rc)
-		PCN_DEBUG("CUBE-SP-OUT-LOST", "%zu packets out lost: %s", sp->n_out, strerror(-rc));
+	if (rc) {
+		/* Said at the first loss and then every 2^16: a flood of
+		 * warnings would only add to the load that caused them. */
+		if ((sp->out_lost >> 16) != ((sp->out_lost + sp->n_out) >> 16) || !sp->out_lost)
+			PCN_WARN("CUBE-SP-OUT-LOST", "the broker's queue is full: %llu packets out lost so far",
+				 (unsigned long long)(sp->out_lost + sp->n_out));
+		sp->out_lost += sp->n_out;
+	}
 	for (size_t i = 0; i < sp->n_out; i++)
 		free(sp->out_data[i]);
 	sp->n_out = 0;

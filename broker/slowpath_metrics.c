@@ -82,6 +82,12 @@ char *broker_slowpath_metrics(struct broker *b)
 					i->service, i->name, v);
 		}
 	}
+	/* Restarts as operators count them: registrations after the first. */
+	fprintf(f, "# TYPE cubemesh_service_restarts counter\n# HELP cubemesh_service_restarts "
+		   "Times the cube's process came back (registrations after the first).\n");
+	for (struct broker_service *s = b->services; s; s = s->next)
+		fprintf(f, "cubemesh_service_restarts_total{service=\"%s\"} %u\n", s->name,
+			s->registrations ? s->registrations - 1 : 0);
 	if (!broker_slowpath_global(b, &g)) {
 		fprintf(f, "# TYPE cubemesh_slowpath_batches counter\n# HELP cubemesh_slowpath_batches "
 			   "PacketInBatch messages sent to cube processes.\n"

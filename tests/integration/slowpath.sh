@@ -98,5 +98,6 @@ cm_ping a 10.202.0.2 3
 cm_check "pcn_pkt_in sees packets again" until_ok 5 lines_ge $((seen + 3))
 cm_check "metrics: the service is up" [ "$(metric 'cubemesh_service_up{service="helloworld"}')" = 1 ]
 cm_check "metrics: two registrations" [ "$(metric 'cubemesh_service_registrations_total{service="helloworld"}')" = 2 ]
+cm_check "metrics: one restart" [ "$(metric 'cubemesh_service_restarts_total{service="helloworld"}')" = 1 ]
 cm_check "delete hw1" $PCNCTL hw1 del
 cm_done

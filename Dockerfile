@@ -25,7 +25,7 @@ RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null \
     && cmake --build /build -j"$(nproc)" --target $targets \
     && mkdir -p /out/bin /out/share/cubemesh \
     && cp /build/broker/pcn-broker /build/pcnctl/pcnctl /out/bin/ \
-    && for b in /build/cubes/*/pcn-*; do [ -x "$b" ] && [ -f "$b" ] && cp "$b" /out/bin/; done \
+    && for b in /build/cubes/*/pcn-* /build/cubes/*/variants/pcn-*; do [ -x "$b" ] && [ -f "$b" ] && cp "$b" /out/bin/; done \
     && cp -r /src/yang /out/share/cubemesh/yang
 
 # ---- runtime stage: the runtime libraries only --------------------------------

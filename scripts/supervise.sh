@@ -52,7 +52,11 @@ stop() {
 trap stop INT TERM
 
 keep pcn-broker "$build/broker/pcn-broker" --yang-dir "$root/yang" "${args[@]}"
-for bin in "$build"/cubes/*/pcn-*; do
+# One process per cube type: cubes/<name>/pcn-<name> (other builds there,
+# such as helloworld's upgrade variants, are not the cube's main binary).
+for dir in "$build"/cubes/*/; do
+	dir=${dir%/}
+	bin=$dir/pcn-$(basename "$dir")
 	[ -x "$bin" ] || continue
 	keep "$(basename "$bin")" "$bin" --socket-dir "$sock_dir"
 done

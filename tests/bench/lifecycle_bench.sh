@@ -56,7 +56,7 @@ for r in $(seq 1 "$RUNS"); do
 	stream; kill -9 "$cur"; sleep 0.2; start_bin "$HW/pcn-helloworld"; cur=$NEW_PID
 	cm_wait_service_up helloworld; lost; L_RESTART+=("$LOST")
 
-	stream; start_bin "$HW/pcn-helloworld-v2"; wait_version 1.1.0; cur=$NEW_PID; lost; L_UPGRADE+=("$LOST")
+	stream; start_bin "$HW/variants/pcn-helloworld-v2"; wait_version 1.1.0; cur=$NEW_PID; lost; L_UPGRADE+=("$LOST")
 	stream; start_bin "$HW/pcn-helloworld"; wait_version 1.0.0; cur=$NEW_PID; lost; L_ROLLBACK+=("$LOST")
 
 	stream; kill -9 "$CM_BROKER_PID"; sleep 0.2; cm_broker_start; cm_wait_service_up helloworld

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/../lib/mesh.sh"
 
 HW=$CM_BUILD/cubes/helloworld
+V2=$HW/variants
 cm_mesh_start helloworld
 cm_host a 10.206.0.1/24; IFA=$CM_IF
 cm_host b 10.206.0.2/24; IFB=$CM_IF
@@ -57,7 +58,7 @@ for hook in TC XDP_DRV; do
 
 	# A changed map layout without a migration: refused, nothing changed.
 	ping_stream 150
-	start_bin "$HW/pcn-helloworld-v2-nomig"
+	start_bin "$V2/pcn-helloworld-v2-nomig"
 	wait "$NEW_PID"
 	cm_check "$hook: 1.1.0 without a migration exits refused" [ $? -ne 0 ]
 	cm_check "$hook: the refusal names the map" grep -q "helloworld_stats changed layout" "$CM_TMP/broker.log"
@@ -72,7 +73,7 @@ for hook in TC XDP_DRV; do
 	ping_stream 250
 	sleep 1
 	before=$(stat_of hw2 forwarded)
-	start_bin "$HW/pcn-helloworld-v2"
+	start_bin "$V2/pcn-helloworld-v2"
 	cm_check "$hook: GET /services/helloworld shows 1.1.0" wait_version 1.1.0
 	cm_check "$hook: the old process exited" gone "$old"
 	wait "$PING_PID"

@@ -195,7 +195,7 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 {
 	struct pcn_instance *inst = calloc(1, sizeof(*inst));
 	char bpffs[PATH_MAX], prog[PATH_MAX];
-	bool created = false, may_have_pins = false;
+	bool created = false, may_have_pins = false, adopted = false;
 	int rc;
 
 	if (!inst)
@@ -221,7 +221,11 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 		goto out;
 	/* From here on, a failure may leave maps pinned by a partial load. */
 	may_have_pins = true;
-	rc = load(inst, inst->loglevel, bpffs, &inst->obj, res);
+	/* A replay to a restarted process: the pinned program may be the very
+	 * one this process would load (adopt.c). */
+	adopted = req->replay && pcn__adopt_instance(inst, bpffs, inst->loglevel, &inst->obj) == 0;
+	if (!adopted)
+		rc = load(inst, inst->loglevel, bpffs, &inst->obj, res);
 	if (rc)
 		goto out;
 	if (rt->desc->on_create) {
@@ -238,8 +242,11 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 		goto out;
 	}
 	rc = path_fmt(prog, sizeof(prog), "%s/prog", inst->pin_dir);
-	if (!rc)
+	if (!rc && !adopted) {
 		rc = pcn__fastpath_pin_prog(inst->obj, prog);
+		if (!rc)
+			pcn__adopt_record_instance(inst, inst->loglevel);
+	}
 	if (rc) {
 		snprintf(res->msg, sizeof(res->msg), "cannot pin the program at %.300s: %s", prog, strerror(-rc));
 		/* The handlers ran: take their changes back. */
@@ -318,6 +325,7 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 		}
 		memcpy(res->prog_pin, prog, sizeof(res->prog_pin));
 		res->attach = inst->attach;
+		pcn__adopt_record_instance(inst, loglevel);
 		bpf_object__close(old_obj);
 		inst->loglevel = loglevel;
 		PCN_INFO("CUBE-INSTANCE-RELOADED", "instance %s: program reloaded (log level %s)",

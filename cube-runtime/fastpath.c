@@ -159,6 +159,11 @@ static int set_pins(struct bpf_object *obj, const struct pcn__load_opts *o)
 	return 0;
 }
 
+int pcn__fastpath_set_pins(struct bpf_object *obj, const struct pcn__load_opts *o)
+{
+	return set_pins(obj, o);
+}
+
 int pcn__fastpath_load(struct bpf_object **out, const void *bytes, size_t size,
 		       const struct pcn__load_opts *o)
 {

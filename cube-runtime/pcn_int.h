@@ -166,6 +166,23 @@ int pcn__map_layouts(const struct pcn_cube_desc *d, struct pcn__map_layouts *out
 bool pcn__ipc_live(const char *path);
 void pcn__map_layouts_free(struct pcn__map_layouts *l);
 
+/* Sets the pin path of every map of obj as pcn__fastpath_load does. */
+int pcn__fastpath_set_pins(struct bpf_object *obj, const struct pcn__load_opts *o);
+
+/* ---- adopt.c: a restarted process takes unchanged pinned programs over ---- */
+
+uint64_t pcn__object_hash(const void *bytes, size_t size, uint32_t cube_index, uint32_t log_level);
+/* If <pin_dir>/prog was loaded from these very bytes and constants (and is
+ * still the program recorded), opens the object without loading it, its
+ * maps taken from their pins, into *out; -ENOENT otherwise (load it). */
+int pcn__adopt(struct bpf_object **out, const void *bytes, size_t size, const struct pcn__load_opts *o);
+/* Records what <pin_dir>/prog was just loaded from. */
+int pcn__adopt_record(const char *pin_dir, const void *bytes, size_t size, uint32_t cube_index,
+		      uint32_t log_level);
+/* The same for an instance (its hook's object, its pins). */
+int pcn__adopt_instance(struct pcn_instance *inst, const char *bpffs, int loglevel, struct bpf_object **out);
+void pcn__adopt_record_instance(const struct pcn_instance *inst, int loglevel);
+
 /* Pins the object's pcn_entry at path, replacing an older pin. */
 int pcn__fastpath_pin_prog(struct bpf_object *obj, const char *path);
 /* Removes every pin in dir, then dir. */

@@ -21,6 +21,8 @@ forwarded() {
 	curl -s "${PCN_URL}helloworld/$1/stats/" | grep -o '"forwarded": *"*[0-9]*' | grep -o '[0-9]*$'
 }
 peer_of() { curl -s "${PCN_URL}helloworld/$1/ports/$2/peer/" | tr -d '"'; }
+# prog_id NAME: the id of the program pinned for the instance.
+prog_id() { bpftool prog show pinned "$CM_BPFFS/cubes/helloworld/$1/prog" 2>/dev/null | sed -n 's/^\([0-9]*\):.*/\1/p'; }
 
 for hook in TC XDP_DRV; do
 	echo "# hook $hook"
@@ -36,6 +38,7 @@ for hook in TC XDP_DRV; do
 	ping_stream 250
 	sleep 1
 	before=$(forwarded hw2)
+	id_before=$(prog_id hw1)
 	kill -9 "${CM_CUBE_PID[helloworld]}"
 	sleep 0.5
 	cm_cube_start helloworld
@@ -44,7 +47,10 @@ for hook in TC XDP_DRV; do
 	got=$(ping_received)
 	cm_check "$hook: no ping lost across the cube restart (250 sent, $got received)" [ "$got" = 250 ]
 	cm_check "$hook: hw2's counter survived the restart ($before before, $after after)" \
-		[ -n "$before" ] && [ "${after:-0}" -ge "$before" ] && [ "$before" -gt 0 ]
+		bash -c "[ -n '$before' ] && [ '${after:-0}' -ge '$before' ] && [ '$before' -gt 0 ]"
+	# The same binary: it adopts the pinned program instead of loading a copy.
+	cm_check "$hook: the restarted process adopted hw1's program (id $id_before, now $(prog_id hw1))" \
+		bash -c "[ -n '$id_before' ] && [ '$(prog_id hw1)' = '$id_before' ]"
 
 	# The broker dies mid-stream; it must re-adopt the cube-to-cube wires.
 	ping_stream 250

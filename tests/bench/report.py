@@ -130,7 +130,8 @@ def main():
            "Machine: %s, %s cores; kernel %s; run %s on commit %s%s. Every figure is the median of "
            "%s runs with min and max; each baseline was measured in the same run, "
            "on the same topology. Produced by `tests/bench/run-all.sh`; the "
-           "numbers are in the JSON files next to this report." %
+           "numbers are in the JSON files next to this report; what they say, "
+           "and how to read them, is in `tests/bench/README.md`." %
            (m["cpu"], m["cores"], m["kernel"], m["date"], m.get("commit", "?"),
             " (-dirty: the tree held uncommitted work of other parts)"
             if m.get("commit", "").endswith("-dirty") else "", docs[names[0]]["runs_per_figure"]), ""]

@@ -48,8 +48,12 @@ int pcn_entry(struct __ctx_buff *ctx)
 		goto out;
 	}
 	tmd->pos++;
-	if (pcn__tstack_jump(ctx, tmd, md, pcn_cube_index) == 0) {
-		/* The last of the stack: the packet goes on its way. */
+	rc = pcn__tstack_jump(ctx, tmd, md, pcn_cube_index, 1);
+	/* The last of an ingress stack hands the packet to the peered cube. */
+	if (rc == 0 && tmd->dir == PCN_TDIR_INGRESS)
+		rc = pcn__tstack_to_cube(ctx, md, tmd->ifindex, pcn_cube_index, 1);
+	if (rc == 0) {
+		/* Nothing after: the packet goes on its way. */
 		verdict = CTX_ACT_OK;
 		if (st)
 			st->pass++;

@@ -8,8 +8,10 @@
  * entry programs (bpf/pcn_tnetdev.bpf.c) run at TC ingress and egress (TC
  * instances) or XDP (XDP instances: ingress only).
  *
- * This version attaches to netdevs that no standard cube port is peered
- * with; a cube port as parent answers 501. Stacks live in the broker's
+ * A netdev peered with a standard cube port runs the broker's netdev input
+ * program, which enters the ingress stack first (bpf/pcn_tstack.h); the
+ * stack's end enters the cube. Otherwise our own input program does the
+ * same. A cube port as parent answers 501 in this version. Stacks live in the broker's
  * memory and the pinned pcn_tstack map: a broker restart keeps them
  * forwarding but forgets them (not yet in the datastore).
  */
@@ -102,46 +104,94 @@ static int prog_fd(struct bpf_object *obj, const char *name)
 	return p ? bpf_program__fd(p) : -ENOENT;
 }
 
-static int hook_attach(struct tnetdev *d)
+/* The input hook: ours only while no standard cube is peered with the
+ * netdev (the broker's netdev input program enters the stack otherwise). */
+static int ingress_attach(struct tnetdev *d)
 {
 	if (d->hook == BROKER_HOOK_TC) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, in, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
 			    .prog_fd = prog_fd(A.tc, "pcn_tin"), .flags = BPF_TC_F_REPLACE);
-		LIBBPF_OPTS(bpf_tc_opts, eg, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
-			    .prog_fd = prog_fd(A.tc, "pcn_teg"), .flags = BPF_TC_F_REPLACE);
 		int rc = bpf_tc_hook_create(&hook);
 
 		if (rc && rc != -EEXIST)
 			return rc;
-		d->qdisc_ours = rc == 0;
-		rc = bpf_tc_attach(&hook, &in);
-		if (rc)
-			return rc;
-		hook.attach_point = BPF_TC_EGRESS;
-		return bpf_tc_attach(&hook, &eg);
+		if (rc == 0)
+			d->qdisc_ours = true;
+		return bpf_tc_attach(&hook, &in);
 	}
 	return bpf_xdp_attach(d->ifindex, prog_fd(A.xdp, "pcn_tin"),
 			      d->hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
 }
 
-static void hook_detach(struct tnetdev *d)
+static void ingress_detach(struct tnetdev *d)
 {
 	if (d->hook == BROKER_HOOK_TC) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
 
 		bpf_tc_detach(&hook, &opts);
-		hook.attach_point = BPF_TC_EGRESS;
-		bpf_tc_detach(&hook, &opts);
-		if (d->qdisc_ours) {
-			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-			bpf_tc_hook_destroy(&hook);
-		}
 		return;
 	}
 	bpf_xdp_detach(d->ifindex, d->hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
 		       NULL);
+}
+
+/* TC egress, for TC stacks (an XDP stack has no egress pipeline: XDP
+ * redirects skip TC egress). */
+static int egress_attach(struct tnetdev *d)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, eg, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
+		    .prog_fd = prog_fd(A.tc, "pcn_teg"), .flags = BPF_TC_F_REPLACE);
+	int rc;
+
+	if (d->hook != BROKER_HOOK_TC)
+		return 0;
+	rc = bpf_tc_hook_create(&hook);
+	if (rc && rc != -EEXIST)
+		return rc;
+	if (rc == 0)
+		d->qdisc_ours = true;
+	return bpf_tc_attach(&hook, &eg);
+}
+
+static bool dev_peered(struct broker *b, const char *name)
+{
+	for (struct broker_instance *i = b->instances; i; i = i->next)
+		for (size_t k = 0; k < i->n_ports; k++)
+			if (i->ports[k].attached && strcmp(i->ports[k].peer, name) == 0)
+				return true;
+	return false;
+}
+
+static int hook_attach(struct broker *b, struct tnetdev *d)
+{
+	int rc = egress_attach(d);
+
+	if (!rc && !dev_peered(b, d->name))
+		rc = ingress_attach(d);
+	return rc;
+}
+
+static void hook_detach(struct broker *b, struct tnetdev *d)
+{
+	bool peered = dev_peered(b, d->name);
+
+	if (!peered)
+		ingress_detach(d);
+	if (d->hook == BROKER_HOOK_TC) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
+
+		bpf_tc_detach(&hook, &opts);
+		/* The clsact qdisc goes only if we made it and the broker's
+		 * filter is not on it. */
+		if (d->qdisc_ours && !peered) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+	}
 }
 
 /* Writes the stack of d into pcn_tstack: every position of both directions,
@@ -186,13 +236,13 @@ static struct tnetdev *find_inst(const struct broker_instance *inst, size_t *pos
 	return NULL;
 }
 
-static void dev_free_if_empty(struct tnetdev *d)
+static void dev_free_if_empty(struct broker *b, struct tnetdev *d)
 {
 	struct tnetdev **pp;
 
 	if (d->n)
 		return;
-	hook_detach(d);
+	hook_detach(b, d);
 	for (pp = &A.devs; *pp; pp = &(*pp)->next)
 		if (*pp == d) {
 			*pp = d->next;
@@ -201,14 +251,14 @@ static void dev_free_if_empty(struct tnetdev *d)
 	free(d);
 }
 
-static void remove_at(struct tnetdev *d, size_t pos)
+static void remove_at(struct broker *b, struct tnetdev *d, size_t pos)
 {
 	size_t old_n = d->n;
 
 	memmove(&d->stack[pos], &d->stack[pos + 1], (d->n - pos - 1) * sizeof(d->stack[0]));
 	d->n--;
 	stack_publish(d, old_n);
-	dev_free_if_empty(d);
+	dev_free_if_empty(b, d);
 }
 
 const char *broker_attach_parent(const struct broker_instance *inst)
@@ -219,12 +269,41 @@ const char *broker_attach_parent(const struct broker_instance *inst)
 	return d ? d->name : NULL;
 }
 
-bool broker_attach_busy(const char *netdev)
+int broker_attach_hook(const char *netdev, enum broker_hook *hook)
 {
 	for (struct tnetdev *d = A.devs; d; d = d->next)
+		if (strcmp(d->name, netdev) == 0) {
+			*hook = d->hook;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void broker_attach_netdev_peering(struct broker *b, const char *netdev)
+{
+	(void)b;
+	for (struct tnetdev *d = A.devs; d; d = d->next)
 		if (strcmp(d->name, netdev) == 0)
-			return true;
-	return false;
+			ingress_detach(d);
+}
+
+void broker_attach_netdev_unpeered(struct broker *b, const char *netdev)
+{
+	for (struct tnetdev *d = A.devs; d; d = d->next) {
+		int rc;
+
+		if (strcmp(d->name, netdev) != 0 || dev_peered(b, netdev))
+			continue;
+		/* The broker's detach may have taken the clsact qdisc, and our
+		 * egress filter with it: both again. */
+		d->qdisc_ours = false;
+		rc = egress_attach(d);
+		if (!rc)
+			rc = ingress_attach(d);
+		if (rc)
+			PCN_ERR("BROKER-ATTACH-LOST", "the transparent cubes on %s lost their hook: %s", netdev,
+				strerror(-rc));
+	}
 }
 
 void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
@@ -232,10 +311,9 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 	size_t pos;
 	struct tnetdev *d = find_inst(inst, &pos);
 
-	(void)b;
 	if (d) {
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s (deleted)", inst->name, d->name);
-		remove_at(d, pos);
+		remove_at(b, d, pos);
 	}
 }
 
@@ -297,7 +375,7 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		if (!d || strcmp(d->name, port) != 0)
 			return broker_error_set(err, 404, "invalid-value", "/detach", "%s is not attached to %s",
 						cube, port);
-		remove_at(d, pos);
+		remove_at(b, d, pos);
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s", cube, port);
 		return 0;
 	}
@@ -312,11 +390,13 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		return broker_error_set(err, 400, "invalid-value", "/attach", "no netdev named %s", port);
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		for (size_t k = 0; k < i->n_ports; k++)
-			if (strcmp(i->ports[k].peer, port) == 0)
-				return broker_error_set(err, 501, "operation-not-supported", "/attach",
-							"%s is peered with %s:%s: transparent cubes in front of a "
-							"standard cube are not available in this version yet",
-							port, i->name, i->ports[k].name);
+			if (strcmp(i->ports[k].peer, port) == 0 &&
+			    (i->hook == BROKER_HOOK_TC) != (inst->hook == BROKER_HOOK_TC))
+				return broker_error_set(err, 400, "invalid-value", "/attach",
+							"%s is peered with %s:%s at %s: %s at %s cannot run in front "
+							"of it (a tail call cannot cross from TC to XDP)", port,
+							i->name, i->ports[k].name, hook_names[i->hook], cube,
+							hook_names[inst->hook]);
 	rc = ensure_loaded(b);
 	if (rc)
 		return broker_error_set(err, 500, "operation-failed", "/attach",
@@ -350,11 +430,11 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	 * complete stack. */
 	stack_publish(d, d->n - 1);
 	if (d->n == 1) {
-		rc = hook_attach(d);
+		rc = hook_attach(b, d);
 		if (rc) {
 			d->n = 0;
 			stack_publish(d, 1);
-			hook_detach(d);
+			hook_detach(b, d);
 			free(d);
 			return broker_error_set(err, rc == -EBUSY || rc == -EEXIST ? 409 : 500, "operation-failed",
 						"/attach", "cannot attach to %s at %s: %s", port, hook_names[inst->hook],

@@ -281,10 +281,13 @@ void broker_chain_peers_back(struct broker *b, struct broker_instance *inst);
 void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach);
 /* The netdev inst is attached to, or NULL. */
 const char *broker_attach_parent(const struct broker_instance *inst);
-/* True if transparent cubes are attached to that netdev. */
-bool broker_attach_busy(const char *netdev);
 /* Detaches inst (being deleted) from its stack, if any. */
 void broker_attach_forget(struct broker *b, const struct broker_instance *inst);
-
+/* The hook of the stack on netdev, or -ENOENT. */
+int broker_attach_hook(const char *netdev, enum broker_hook *hook);
+/* Before the broker attaches its netdev input program to netdev: ours
+ * leaves the input hook. After the broker detached it: ours comes back. */
+void broker_attach_netdev_peering(struct broker *b, const char *netdev);
+void broker_attach_netdev_unpeered(struct broker *b, const char *netdev);
 
 #endif

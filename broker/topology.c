@@ -39,6 +39,7 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 			       const char *peer, struct broker_error *err)
 {
 	char cube[BROKER_NAME_MAX], pport[BROKER_NAME_MAX], path[256];
+	enum broker_hook thook;
 	int ifindex;
 
 	snprintf(path, sizeof(path), "/%s/%s/ports/%s/peer", inst->service, inst->name, port);
@@ -63,9 +64,10 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 	ifindex = broker_netdev_ifindex(peer);
 	if (ifindex < 0)
 		return broker_error_set(err, 400, "invalid-value", path, "no netdev named %s", peer);
-	if (broker_attach_busy(peer))
-		return broker_error_set(err, 501, "operation-not-supported", path, "transparent cubes are attached "
-					"to %s: a standard cube behind them is not available in this version yet", peer);
+	if (broker_attach_hook(peer, &thook) == 0 && !same_family(thook, inst->hook))
+		return broker_error_set(err, 400, "invalid-value", path, "the transparent cubes on %s run at %s: "
+					"%s at %s cannot follow them (a tail call cannot cross from TC to XDP)",
+					peer, hook_names[thook], inst->name, hook_names[inst->hook]);
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		for (size_t k = 0; k < i->n_ports; k++)
 			if (strcmp(i->ports[k].peer, peer) == 0 && !(i == inst && strcmp(i->ports[k].name, port) == 0))
@@ -109,10 +111,15 @@ int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct 
 	v.kind = PCN_PEER_NETDEV;
 	v.ifindex = (uint32_t)ifindex;
 	rc = broker_fwd_set(b->dp, inst->index, port->index, &v);
-	if (rc == 0)
+	if (rc == 0) {
+		/* Transparent cubes on the netdev: the broker's input program
+		 * enters their stack from now on. */
+		broker_attach_netdev_peering(b, port->peer);
 		rc = broker_netdev_attach(b->dp, ifindex, inst->hook, inst->index, port->index);
+	}
 	if (rc) {
 		broker_fwd_del(b->dp, inst->index, port->index);
+		broker_attach_netdev_unpeered(b, port->peer);
 		return broker_error_set(err, rc == -EBUSY ? 409 : 500, "operation-failed", NULL,
 					"cannot attach to %s at %s: %s", port->peer, hook_names[inst->hook],
 					rc == -EBUSY ? "another program is attached there" : strerror(-rc));
@@ -133,6 +140,8 @@ void broker_topology_unwire(struct broker *b, struct broker_instance *inst, stru
 		if (rc)
 			PCN_WARN("BROKER-DETACH", "detaching %s:%s from ifindex %d: %s", inst->name, port->name,
 				 port->ifindex, strerror(-rc));
+		port->attached = false;
+		broker_attach_netdev_unpeered(b, port->peer);
 	}
 	/* Also when not wired: a wire whose peer went away points at slot 0
 	 * (chainwire.c) and must go too. No entry is not an error. */

@@ -6,7 +6,7 @@
 # before/after place a cube where asked; detach restores the path.
 source "$(dirname "$0")/../lib/mesh.sh"
 
-cm_mesh_start transparenthelloworld
+cm_mesh_start transparenthelloworld helloworld
 cm_host a 10.207.0.1/24; IFA=$CM_IF
 ip addr add 10.207.0.254/24 dev "$IFA"
 
@@ -73,6 +73,43 @@ for hook in TC XDP_SKB; do
 	cm_check "$hook: nothing left on $IFA" \
 		bash -c "[ -z \"\$(tc filter show dev $IFA ingress)\" ] && [ -z \"\$(tc filter show dev $IFA egress)\" ] && ! ip link show $IFA | grep -q prog/xdp"
 	cm_check "$hook: delete t1 t3" bash -c "$PCNCTL t1 del && $PCNCTL t3 del"
+done
+echo "# in front of a standard cube"
+cm_host b 10.207.0.2/24; IFB=$CM_IF
+# No IPv6 chatter from b: hw1's counters then count only what a sends.
+for h in a b; do
+	ip netns exec "$(cm_ns $h)" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.eth0.disable_ipv6=1
+done
+# Static neighbours: no ARP probe from b lands among the packets counted.
+mac_of() { ip -n "$(cm_ns "$1")" link show eth0 | awk '/ether/ {print $2}'; }
+ip -n "$(cm_ns a)" neigh replace 10.207.0.2 dev eth0 lladdr "$(mac_of b)"
+ip -n "$(cm_ns b)" neigh replace 10.207.0.1 dev eth0 lladdr "$(mac_of a)"
+ip addr del 10.207.0.254/24 dev "$IFA"
+for hook in TC XDP_SKB; do
+	cm_check "$hook: t1 attached to $IFA first, then hw1 peered with it" bash -c "
+		$PCNCTL transparenthelloworld add t1 type=$hook >/dev/null && $PCNCTL attach t1 $IFA >/dev/null &&
+		$PCNCTL helloworld add hw1 type=$hook action=FORWARD >/dev/null &&
+		$PCNCTL hw1 ports add p0 peer=$IFA >/dev/null && $PCNCTL hw1 ports add p1 peer=$IFB >/dev/null"
+	a1=$(cin t1)
+	cm_check "$hook: a -> hw1 -> b passes through t1" cm_ping a 10.207.0.2 3
+	cm_check "$hook: t1 saw a's packets before hw1 ($a1 -> $(cin t1))" [ "$(cin t1)" -ge $((a1 + 3)) ]
+	if [ "$hook" = TC ]; then
+		cm_check "$hook: and b's replies on their way out of $IFA" [ "$(ceg t1)" -ge 3 ]
+	fi
+	cm_check "$hook: t1 drops ingress" $PCNCTL t1 set ingress-action=DROP
+	r=$(curl -s "${PCN_URL}metrics" | awk '/cubemesh_cube_rx_packets_total.*cube="hw1"/ {print $2}')
+	cm_check_not "$hook: a -> b stops in front of hw1" cm_ping a 10.207.0.2 2
+	r2=$(curl -s "${PCN_URL}metrics" | awk '/cubemesh_cube_rx_packets_total.*cube="hw1"/ {print $2}')
+	cm_check "$hook: hw1 never saw them ($r -> $r2)" [ "$r2" = "$r" ]
+	cm_check "$hook: detach t1: a -> b again" bash -c "$PCNCTL detach t1 $IFA >/dev/null"
+	cm_check "$hook: pings pass" cm_ping a 10.207.0.2
+	cm_check "$hook: attach t1 again (DROP) with hw1 peered" $PCNCTL attach t1 "$IFA"
+	cm_check_not "$hook: stopped again" cm_ping a 10.207.0.2 2
+	cm_check "$hook: hw1 goes away: t1 keeps the netdev" $PCNCTL hw1 del
+	cm_check "$hook: t1 still sees a's packets" bash -c "a1=$(cin t1); ip netns exec $(cm_ns a) ping -c 2 -W 1 -q 10.207.0.2 >/dev/null; [ \$(curl -s ${PCN_URL}transparenthelloworld/t1/stats/ | python3 -c \"import json,sys; print(json.load(sys.stdin)['ingress-packets'])\") -ge \$((a1 + 2)) ]"
+	cm_check "$hook: delete t1" $PCNCTL t1 del
+	cm_check "$hook: nothing left on $IFA" \
+		bash -c "[ -z \"\$(tc filter show dev $IFA ingress)\" ] && [ -z \"\$(tc filter show dev $IFA egress)\" ] && ! ip link show $IFA | grep -q prog/xdp"
 done
 out=$(cm_http POST /attach '{"cube":"x","port":"lo"}')
 cm_check "attach of an unknown cube: 404" [ "${out%% *}" = 404 ]

@@ -27,7 +27,7 @@ fi
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_SECONDS=${BENCH_SECONDS:-2}
 BENCH_REPEAT=${BENCH_REPEAT:-1000000}
-BENCH_CPU=${BENCH_CPU:-1}
+BENCH_CPU=${BENCH_CPU:-$(( $(nproc) > 1 ? 1 : 0 ))}
 BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/results}
 TG=$CM_BUILD/tools/trafficgen/pcn-trafficgen
 BL=$CM_BUILD/tests/bench/pcn-bench-baseline

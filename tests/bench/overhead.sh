@@ -43,6 +43,9 @@ for hook in $hooks; do
 	bench_gen "helloworld cube" "$hook"
 	bench_ns "helloworld cube" "$hook" "$(bench_netdev_pin "$hook")"
 	$PCNCTL hw1 del >/dev/null
+	# Part of the breakdown: the netdev input program on a netdev that is
+	# not peered (one pcn_netdev_in lookup that misses, then pass).
+	bench_ns "netdev input program alone (not peered)" "$hook" "$(bench_netdev_pin "$hook")"
 
 	for unit in Mpps ns; do
 		base=$(bench_median "vanilla (swap MACs + redirect)" "$hook" "$unit")

@@ -99,6 +99,7 @@ static void delete_done(struct broker *b, void *arg, const struct broker_error *
 	broker_pp_remove(b->dp, inst->hook, inst->index);
 	broker_stats_reset(b->dp, inst->index);
 	broker_chain_stats_reset(b, inst->index);
+	broker_slowpath_reset(b, inst->index);
 	broker_inst_remove_pins(b, inst);
 	rc = broker_datastore_delete(b->ds, inst->service, inst->name);
 	if (rc && rc != -ENOENT)

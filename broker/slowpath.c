@@ -56,6 +56,8 @@
 #define SP_LINGER_MS 1
 /* Messages taken from the PULL socket per loop iteration. */
 #define SP_OUT_PER_TURN 256
+/* Frames out to netdevs sent with one sendmmsg. */
+#define SP_MMSG 64
 
 /* Packets of one service waiting for the end of this turn. */
 struct sp_svc {
@@ -83,6 +85,13 @@ struct broker_slowpath {
 	bool pull_polling;
 	int pkt_fd; /* AF_PACKET, for egress out of netdevs */
 	struct broker_inject *inj; /* into instances (inject.c) */
+	/* Frames out to netdevs waiting for one sendmmsg (they point into the
+	 * PacketOutBatch being handled, sent before it is freed). */
+	unsigned n_mm;
+	struct mmsghdr mm[SP_MMSG];
+	struct iovec iov[SP_MMSG];
+	struct sockaddr_ll sll[SP_MMSG];
+	struct broker_sp_counters *mm_ctr[SP_MMSG];
 	unsigned turn_records;
 	struct sp_svc *svcs;
 	struct broker_sp_counters ctr[PCN_MAX_CUBES];
@@ -320,15 +329,42 @@ static void on_ring(uv_poll_t *h, int status, int events)
 
 /* ---- packets out ----------------------------------------------------------- */
 
-/* Sends a frame out of a netdev (AF_PACKET). */
-static int send_netdev(struct broker_slowpath *sp, int ifindex, const Cubemesh__PacketOut *po)
+/* Sends the frames queued for netdevs: one sendmmsg per SP_MMSG frames
+ * instead of a sendto each (AF_PACKET, ~2.3 us a frame here, most of it
+ * per call). A frame the kernel refuses is counted and skipped. */
+static void flush_netdev(struct broker_slowpath *sp)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = ETH_ALEN };
+	unsigned done = 0;
 
-	memcpy(sll.sll_addr, po->data.data, ETH_ALEN);
-	if (sendto(sp->pkt_fd, po->data.data, po->data.len, MSG_DONTWAIT, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return -errno;
-	return 0;
+	while (done < sp->n_mm) {
+		int n = sendmmsg(sp->pkt_fd, sp->mm + done, sp->n_mm - done, MSG_DONTWAIT);
+
+		if (n <= 0) {
+			sp->mm_ctr[done++]->out_errors++;
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+			sp->mm_ctr[done + (unsigned)i]->out++;
+		done += (unsigned)n;
+	}
+	sp->n_mm = 0;
+}
+
+/* Queues a frame out of a netdev (sent by flush_netdev). */
+static void send_netdev(struct broker_slowpath *sp, int ifindex, const Cubemesh__PacketOut *po,
+			struct broker_sp_counters *c)
+{
+	unsigned k;
+
+	if (sp->n_mm == SP_MMSG)
+		flush_netdev(sp);
+	k = sp->n_mm++;
+	sp->sll[k] = (struct sockaddr_ll){ .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = ETH_ALEN };
+	memcpy(sp->sll[k].sll_addr, po->data.data, ETH_ALEN);
+	sp->iov[k] = (struct iovec){ .iov_base = po->data.data, .iov_len = po->data.len };
+	sp->mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &sp->sll[k], .msg_namelen = sizeof(sp->sll[k]),
+						  .msg_iov = &sp->iov[k], .msg_iovlen = 1 } };
+	sp->mm_ctr[k] = c;
 }
 
 /* EGRESS: out of the port toward its peer (a netdev, or a cube port, which
@@ -357,12 +393,14 @@ static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po
 	if (po->direction == CUBEMESH__DIRECTION__DIR_INGRESS) {
 		rc = broker_inject(sp->inj, inst->hook, inst->index, port->index, po->data.data, po->data.len);
 	} else if (port->ifindex > 0) {
-		rc = send_netdev(sp, port->ifindex, po);
+		send_netdev(sp, port->ifindex, po, c);
+		return; /* counted when sent */
 	} else if (!(rc = broker_inject_peer(sp->inj, inst->index, port->index, &peer))) {
 		peer_inst = inst_by_index(sp->b, peer.cube_index);
-		if (peer.kind == PCN_PEER_NETDEV)
-			rc = send_netdev(sp, (int)peer.ifindex, po);
-		else if (peer_inst)
+		if (peer.kind == PCN_PEER_NETDEV) {
+			send_netdev(sp, (int)peer.ifindex, po, c);
+			return;
+		} else if (peer_inst)
 			rc = broker_inject(sp->inj, peer_inst->hook, peer.cube_index, peer.port, po->data.data,
 					   po->data.len);
 		else
@@ -404,6 +442,7 @@ static void on_pull(uv_poll_t *h, int status, int events)
 		nng_msg_free(msg);
 		for (size_t i = 0; i < batch->n_packets; i++)
 			packet_out(sp, batch->packets[i]);
+		flush_netdev(sp);
 		protobuf_c_message_free_unpacked(&batch->base, NULL);
 	}
 }

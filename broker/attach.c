@@ -311,6 +311,7 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 	size_t pos;
 	struct tnetdev *d = find_inst(inst, &pos);
 
+	broker_attach_parent_gone(inst);
 	if (d) {
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s (deleted)", inst->name, d->name);
 		remove_at(b, d, pos);
@@ -376,6 +377,7 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 			return broker_error_set(err, 404, "invalid-value", "/detach", "%s is not attached to %s",
 						cube, port);
 		remove_at(b, d, pos);
+		broker_attach_parent_set(b, inst, NULL);
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s", cube, port);
 		return 0;
 	}
@@ -443,6 +445,7 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		d->next = A.devs;
 		A.devs = d;
 	}
+	broker_attach_parent_set(b, inst, port);
 	PCN_INFO("BROKER-ATTACHED", "%s attached to %s at position %d of %zu", cube, port, at, d->n);
 	return 0;
 }

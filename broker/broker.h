@@ -289,5 +289,9 @@ int broker_attach_hook(const char *netdev, enum broker_hook *hook);
  * leaves the input hook. After the broker detached it: ours comes back. */
 void broker_attach_netdev_peering(struct broker *b, const char *netdev);
 void broker_attach_netdev_unpeered(struct broker *b, const char *netdev);
+/* attach_parent.c: tells inst its parent netdev (NULL: detached), then
+ * again whenever that netdev changes; gone: inst is being deleted. */
+void broker_attach_parent_set(struct broker *b, const struct broker_instance *inst, const char *netdev);
+void broker_attach_parent_gone(const struct broker_instance *inst);
 
 #endif

@@ -33,6 +33,7 @@
 #include "log.h"
 
 struct pcn_instance; /* one instance of the cube (a "hw1") */
+struct pcn_parent_info; /* what a transparent instance is attached to */
 struct pcn_node;     /* a configuration node, as a callback sees it */
 struct pcn_state;    /* operational state being built for a read */
 
@@ -147,6 +148,10 @@ struct pcn_cube_desc {
 	 * ends with { NULL }. A map whose layout changed without one makes
 	 * the broker refuse the new version: the old one keeps running. */
 	const struct pcn_map_migration *migrations;
+	/* Optional, transparent cubes. When the instance is attached,
+	 * detached (parent->name empty) or its parent netdev changes (MAC,
+	 * addresses, MTU, state); see pcn_parent. */
+	void (*on_parent)(struct pcn_instance *inst, const struct pcn_parent_info *parent);
 };
 
 /* Copies the entries of old_fd (the pinned map of the version before) into
@@ -303,5 +308,24 @@ int pcn_timer_start(struct pcn_instance *inst, unsigned period_ms, pcn_timer_cb 
 /* Stops timer id of inst (0: all of inst's); the runtime stops them all
  * when the instance goes away. Safe from inside a timer callback. */
 void pcn_timer_stop(struct pcn_instance *inst, int id);
+
+/* ---- transparent cubes: the parent ------------------------------------- */
+
+#define PCN_PARENT_MAX_ADDRS 8
+/* The netdev a transparent instance is attached to, as the broker last
+ * told it. */
+struct pcn_parent_info {
+	char name[64];             /* netdev name; "" when not attached */
+	uint32_t ifindex;
+	uint8_t mac[6];
+	uint32_t mtu;
+	int up;                    /* up and running */
+	size_t n_ipv4;
+	uint32_t ipv4[PCN_PARENT_MAX_ADDRS];   /* network order */
+	uint8_t prefix[PCN_PARENT_MAX_ADDRS];  /* prefix lengths */
+};
+/* Copies the instance's parent into *out: 0, or -ENOENT when it is not
+ * attached (out->name is then ""). */
+int pcn_parent(const struct pcn_instance *inst, struct pcn_parent_info *out);
 
 #endif /* PCN_CUBE_H */

@@ -271,5 +271,9 @@ int pcn__timers_run(int max_wait_ms);
 /* tables.c: for a map named "<ns>__<table>", the pin path in namespace
  * ns (its directory made) and 1; 0 for any other map. */
 int pcn__ns_pin_path(const char *shared_root, const char *map, char *path, size_t n);
+/* parent.c: a ParentInfo from the broker (calls on_parent); forget drops
+ * what is kept for inst. */
+int pcn__parent_handle(struct pcn__runtime *rt, const Cubemesh__ParentInfo *m);
+void pcn__parent_forget(struct pcn_instance *inst);
 
 #endif /* PCN_INT_H */

@@ -477,6 +477,12 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		rep.health = &h;
 		break;
 	}
+	case CUBEMESH__CUBE_REQUEST__BODY_PARENT:
+		rc = pcn__parent_handle(rt, req->parent);
+		if (rc)
+			pcn_wire_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL,
+					    "cannot take the parent of %s: %s", req->parent->instance, strerror(-rc));
+		break;
 	case CUBEMESH__CUBE_REQUEST__BODY_SHUTDOWN:
 		/* A newer process took over every instance: the pins stay. */
 		PCN_INFO("CUBE-SUPERSEDED", "the broker handed the instances to another process (%s): exiting",

@@ -1,7 +1,9 @@
 /* transparenthelloworld control plane: the action of each direction and
  * the per-direction counters. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/bpf.h>
@@ -53,6 +55,60 @@ static int transparenthelloworld_read_stats(struct pcn_instance *inst, struct pc
 	return rc;
 }
 
+/* Times the runtime told the instance about its parent. */
+struct transparenthelloworld {
+	uint64_t parent_updates;
+};
+
+static int transparenthelloworld_on_create(struct pcn_instance *inst)
+{
+	struct transparenthelloworld *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	pcn_instance_set_priv(inst, t);
+	return 0;
+}
+
+static void transparenthelloworld_on_destroy(struct pcn_instance *inst)
+{
+	free(pcn_instance_priv(inst));
+	pcn_instance_set_priv(inst, NULL);
+}
+
+static void transparenthelloworld_on_parent(struct pcn_instance *inst, const struct pcn_parent_info *parent)
+{
+	struct transparenthelloworld *t = pcn_instance_priv(inst);
+
+	if (t)
+		t->parent_updates++;
+	PCN_INFO("TRANSPARENTHELLOWORLD-PARENT", "%s: parent %s, %zu IPv4 address(es)", pcn_instance_name(inst),
+		 parent->name[0] ? parent->name : "(none)", parent->n_ipv4);
+}
+
+static int transparenthelloworld_read_parent(struct pcn_instance *inst, struct pcn_state *st)
+{
+	struct transparenthelloworld *t = pcn_instance_priv(inst);
+	struct pcn_parent_info p;
+	int rc = 0;
+
+	if (pcn_parent(inst, &p) == 0) {
+		rc = pcn_state_set(st, "parent-info/mac", "%02x:%02x:%02x:%02x:%02x:%02x", p.mac[0], p.mac[1],
+				   p.mac[2], p.mac[3], p.mac[4], p.mac[5]);
+		for (size_t i = 0; !rc && i < p.n_ipv4; i++) {
+			char ip[INET_ADDRSTRLEN];
+
+			/* A leaf-list takes a new instance per value (libyang 2.1
+			 * refuses a predicate on it here). */
+			inet_ntop(AF_INET, &p.ipv4[i], ip, sizeof(ip));
+			rc = pcn_state_set(st, "parent-info/ipv4", "%s/%u", ip, p.prefix[i]);
+		}
+	}
+	if (!rc)
+		rc = pcn_state_set(st, "parent-info/updates", "%" PRIu64, t ? t->parent_updates : 0);
+	return rc;
+}
+
 static const struct pcn_config_handler transparenthelloworld_handlers[] = {
 	{ "/transparenthelloworld:transparenthelloworld/ingress-action", transparenthelloworld_set_in },
 	{ "/transparenthelloworld:transparenthelloworld/egress-action", transparenthelloworld_set_eg },
@@ -61,6 +117,7 @@ static const struct pcn_config_handler transparenthelloworld_handlers[] = {
 
 static const struct pcn_state_handler transparenthelloworld_state[] = {
 	{ "/transparenthelloworld:transparenthelloworld/stats", transparenthelloworld_read_stats },
+	{ "/transparenthelloworld:transparenthelloworld/parent-info", transparenthelloworld_read_parent },
 	{ NULL },
 };
 
@@ -76,6 +133,9 @@ static const struct pcn_cube_desc transparenthelloworld_desc = {
 	.tc_object = transparenthelloworld_tc__elf_bytes,
 	.handlers = transparenthelloworld_handlers,
 	.state = transparenthelloworld_state,
+	.on_create = transparenthelloworld_on_create,
+	.on_destroy = transparenthelloworld_on_destroy,
+	.on_parent = transparenthelloworld_on_parent,
 };
 
 int main(int argc, char **argv)

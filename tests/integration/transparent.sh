@@ -74,6 +74,20 @@ for hook in TC XDP_SKB; do
 		bash -c "[ -z \"\$(tc filter show dev $IFA ingress)\" ] && [ -z \"\$(tc filter show dev $IFA egress)\" ] && ! ip link show $IFA | grep -q prog/xdp"
 	cm_check "$hook: delete t1 t3" bash -c "$PCNCTL t1 del && $PCNCTL t3 del"
 done
+echo "# the parent's parameters"
+pinfo() { curl -s "${PCN_URL}transparenthelloworld/t1/parent-info/"; }
+cm_check "create t1, attach it to $IFA" bash -c "$PCNCTL transparenthelloworld add t1 >/dev/null && $PCNCTL attach t1 $IFA >/dev/null"
+mac=$(cat /sys/class/net/$IFA/address)
+cm_check "t1 knows its parent's MAC ($mac)" bash -c "pinfo_() { curl -s ${PCN_URL}transparenthelloworld/t1/parent-info/; }; for i in \$(seq 1 30); do pinfo_ | grep -q '$mac' && exit 0; sleep 0.1; done; exit 1"
+cm_check "and its address" bash -c "curl -s ${PCN_URL}transparenthelloworld/t1/parent-info/ | grep -q '10.207.0.254/24'"
+ip addr add 10.207.9.9/16 dev "$IFA"
+cm_check "a new address on $IFA: t1 is told (within a few seconds)" bash -c "for i in \$(seq 1 50); do curl -s ${PCN_URL}transparenthelloworld/t1/parent-info/ | grep -q '10.207.9.9/16' && exit 0; sleep 0.1; done; exit 1"
+ip addr del 10.207.9.9/16 dev "$IFA"
+cm_check "and when it goes" bash -c "for i in \$(seq 1 50); do curl -s ${PCN_URL}transparenthelloworld/t1/parent-info/ | grep -q '10.207.9.9' || exit 0; sleep 0.1; done; exit 1"
+cm_check "detach: t1 has no parent any more" bash -c "$PCNCTL detach t1 $IFA >/dev/null; for i in \$(seq 1 30); do curl -s ${PCN_URL}transparenthelloworld/t1/parent-info/ | grep -q '$mac' || exit 0; sleep 0.1; done; exit 1"
+cm_check "told 4 times (attach, address added, removed, detach)" bash -c "curl -s ${PCN_URL}transparenthelloworld/t1/parent-info/ | grep -q '\"updates\": *\"\\?4'"
+$PCNCTL t1 del >/dev/null
+
 echo "# in front of a standard cube"
 cm_host b 10.207.0.2/24; IFB=$CM_IF
 # No IPv6 chatter from b: hw1's counters then count only what a sends.

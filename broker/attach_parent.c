@@ -1,0 +1,194 @@
+/* Telling a transparent instance about its parent netdev (ParentInfo): on
+ * attach, on detach, and when the netdev's MAC, IPv4 addresses, MTU or
+ * state change (checked every second while anything is attached: the link
+ * monitor does not see addresses). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define PARENT_POLL_MS 1000
+#define PARENT_MAX_ADDRS 8
+
+/* What was last sent to one instance. */
+struct parent_sent {
+	struct parent_sent *next;
+	const struct broker_instance *inst;
+	char netdev[IF_NAMESIZE];
+	char text[512]; /* everything sent, to see a change */
+};
+
+static struct parent_sent *sent;
+static uv_timer_t poll_timer;
+static bool poll_started;
+
+/* The netdev's state, as ParentInfo fields; text summarises them. */
+struct parent_now {
+	int ifindex;
+	char mac[32];
+	unsigned mtu;
+	bool up;
+	char addrs[PARENT_MAX_ADDRS][INET_ADDRSTRLEN + 12];
+	char *addr_p[PARENT_MAX_ADDRS];
+	size_t n;
+	char text[512];
+};
+
+static void read_now(const char *netdev, struct parent_now *now)
+{
+	struct ifaddrs *ifa = NULL;
+	json_t *j = NULL;
+
+	memset(now, 0, sizeof(*now));
+	if (broker_netdev_get(netdev, &j) == 0) {
+		now->ifindex = (int)json_integer_value(json_object_get(j, "ifindex"));
+		snprintf(now->mac, sizeof(now->mac), "%s", json_string_value(json_object_get(j, "mac")) ?: "");
+		now->mtu = (unsigned)json_integer_value(json_object_get(j, "mtu"));
+		now->up = strcmp(json_string_value(json_object_get(j, "status")) ?: "", "UP") == 0;
+		json_decref(j);
+	}
+	if (getifaddrs(&ifa) == 0) {
+		for (struct ifaddrs *a = ifa; a && now->n < PARENT_MAX_ADDRS; a = a->ifa_next) {
+			char ip[INET_ADDRSTRLEN];
+			uint32_t mask;
+			unsigned len = 0;
+
+			if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || strcmp(a->ifa_name, netdev) != 0)
+				continue;
+			inet_ntop(AF_INET, &((struct sockaddr_in *)a->ifa_addr)->sin_addr, ip, sizeof(ip));
+			mask = a->ifa_netmask ? ntohl(((struct sockaddr_in *)a->ifa_netmask)->sin_addr.s_addr) : 0;
+			while (mask & 0x80000000u) {
+				len++;
+				mask <<= 1;
+			}
+			snprintf(now->addrs[now->n], sizeof(now->addrs[0]), "%s/%u", ip, len & 63);
+			now->addr_p[now->n] = now->addrs[now->n];
+			now->n++;
+		}
+		freeifaddrs(ifa);
+	}
+	snprintf(now->text, sizeof(now->text), "%s %d %s %u %d", netdev, now->ifindex, now->mac, now->mtu, now->up);
+	for (size_t i = 0; i < now->n; i++) {
+		size_t l = strlen(now->text);
+
+		snprintf(now->text + l, sizeof(now->text) - l, " %s", now->addrs[i]);
+	}
+}
+
+static void parent_reply(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+{
+	(void)b;
+	(void)reply;
+	if (err)
+		PCN_WARN("BROKER-PARENT-LOST", "could not tell %s about its parent: %s", (const char *)arg,
+			 err->message);
+	free(arg);
+}
+
+static void send_info(struct broker *b, const struct broker_instance *inst, const char *netdev,
+		      const struct parent_now *now)
+{
+	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
+	Cubemesh__ParentInfo pi = CUBEMESH__PARENT_INFO__INIT;
+	struct broker_service *svc = broker_service_find(b, inst->service);
+	char *name;
+
+	if (!svc || svc->state != BROKER_SVC_UP)
+		return; /* told again by the next poll once it is up */
+	pi.instance = (char *)inst->name;
+	pi.parent = (char *)(netdev ? netdev : "");
+	if (netdev && now) {
+		pi.has_ifindex = pi.has_mtu = pi.has_up = 1;
+		pi.ifindex = (uint32_t)now->ifindex;
+		pi.mac = (char *)now->mac;
+		pi.mtu = now->mtu;
+		pi.up = now->up;
+		pi.n_ipv4 = now->n;
+		pi.ipv4 = (char **)now->addr_p;
+	}
+	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_PARENT;
+	req.parent = &pi;
+	name = strdup(inst->name);
+	if (!name || broker_cube_call(b, svc, &req, parent_reply, name))
+		free(name);
+}
+
+static struct parent_sent *find(const struct broker_instance *inst)
+{
+	for (struct parent_sent *p = sent; p; p = p->next)
+		if (p->inst == inst)
+			return p;
+	return NULL;
+}
+
+static void poll_cb(uv_timer_t *t)
+{
+	struct broker *b = t->data;
+
+	for (struct parent_sent *p = sent; p; p = p->next) {
+		struct parent_now now;
+
+		read_now(p->netdev, &now);
+		if (strcmp(now.text, p->text) == 0)
+			continue;
+		snprintf(p->text, sizeof(p->text), "%s", now.text);
+		send_info(b, p->inst, p->netdev, &now);
+	}
+}
+
+void broker_attach_parent_set(struct broker *b, const struct broker_instance *inst, const char *netdev)
+{
+	struct parent_sent *p = find(inst), **pp;
+	struct parent_now now;
+
+	if (!netdev) {
+		if (!p)
+			return;
+		for (pp = &sent; *pp; pp = &(*pp)->next)
+			if (*pp == p) {
+				*pp = p->next;
+				break;
+			}
+		free(p);
+		send_info(b, inst, NULL, NULL);
+		return;
+	}
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		p->inst = inst;
+		p->next = sent;
+		sent = p;
+	}
+	snprintf(p->netdev, sizeof(p->netdev), "%s", netdev);
+	read_now(netdev, &now);
+	snprintf(p->text, sizeof(p->text), "%s", now.text);
+	send_info(b, inst, netdev, &now);
+	if (!poll_started && uv_timer_init(b->loop, &poll_timer) == 0) {
+		poll_timer.data = b;
+		uv_timer_start(&poll_timer, poll_cb, PARENT_POLL_MS, PARENT_POLL_MS);
+		/* Never keeps the loop alive on its own at shutdown. */
+		uv_unref((uv_handle_t *)&poll_timer);
+		poll_started = true;
+	}
+}
+
+void broker_attach_parent_gone(const struct broker_instance *inst)
+{
+	for (struct parent_sent **pp = &sent; *pp; pp = &(*pp)->next)
+		if ((*pp)->inst == inst) {
+			struct parent_sent *p = *pp;
+
+			*pp = p->next;
+			free(p);
+			return;
+		}
+}

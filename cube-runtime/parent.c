@@ -1,0 +1,105 @@
+/* Transparent cubes: what each instance is attached to (ParentInfo from
+ * the broker), kept beside the instances and handed to the cube's
+ * on_parent callback. */
+#include "pcn_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Touched by the serving thread only. */
+struct parent_state {
+	struct parent_state *next;
+	const struct pcn_instance *inst;
+	struct pcn_parent_info info;
+};
+static struct parent_state *parents;
+
+static struct parent_state *find(const struct pcn_instance *inst, bool create)
+{
+	struct parent_state *p;
+
+	for (p = parents; p; p = p->next)
+		if (p->inst == inst)
+			return p;
+	if (!create)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p) {
+		p->inst = inst;
+		p->next = parents;
+		parents = p;
+	}
+	return p;
+}
+
+int pcn_parent(const struct pcn_instance *inst, struct pcn_parent_info *out)
+{
+	struct parent_state *p = find(inst, false);
+
+	memset(out, 0, sizeof(*out));
+	if (!p || !p->info.name[0])
+		return -ENOENT;
+	*out = p->info;
+	return 0;
+}
+
+void pcn__parent_forget(struct pcn_instance *inst)
+{
+	for (struct parent_state **pp = &parents; *pp; pp = &(*pp)->next) {
+		if ((*pp)->inst == inst) {
+			struct parent_state *p = *pp;
+
+			*pp = p->next;
+			free(p);
+			return;
+		}
+	}
+}
+
+int pcn__parent_handle(struct pcn__runtime *rt, const Cubemesh__ParentInfo *m)
+{
+	struct pcn_instance *inst = pcn__instance_find(rt, m->instance);
+	struct pcn_parent_info info = { 0 };
+	struct parent_state *p;
+
+	if (!inst)
+		return -ENOENT;
+	if (m->parent && m->parent[0]) {
+		unsigned int b[6];
+
+		snprintf(info.name, sizeof(info.name), "%s", m->parent);
+		info.ifindex = m->has_ifindex ? m->ifindex : 0;
+		info.mtu = m->has_mtu ? m->mtu : 0;
+		info.up = m->has_up && m->up;
+		if (m->mac && sscanf(m->mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) == 6)
+			for (int i = 0; i < 6; i++)
+				info.mac[i] = (uint8_t)b[i];
+		for (size_t i = 0; i < m->n_ipv4 && info.n_ipv4 < PCN_PARENT_MAX_ADDRS; i++) {
+			char addr[INET_ADDRSTRLEN];
+			const char *slash = strchr(m->ipv4[i], '/');
+			size_t n = slash ? (size_t)(slash - m->ipv4[i]) : strlen(m->ipv4[i]);
+			struct in_addr a;
+
+			if (n >= sizeof(addr))
+				continue;
+			memcpy(addr, m->ipv4[i], n);
+			addr[n] = '\0';
+			if (inet_pton(AF_INET, addr, &a) != 1)
+				continue;
+			info.ipv4[info.n_ipv4] = a.s_addr;
+			info.prefix[info.n_ipv4] = (uint8_t)(slash ? atoi(slash + 1) : 32);
+			info.n_ipv4++;
+		}
+	}
+	p = find(inst, true);
+	if (!p)
+		return -ENOMEM;
+	p->info = info;
+	PCN_INFO("CUBE-PARENT", "instance %s: parent %s", inst->name, info.name[0] ? info.name : "(none)");
+	if (rt->desc->on_parent)
+		rt->desc->on_parent(inst, &p->info);
+	return 0;
+}

@@ -11,7 +11,9 @@
  * A netdev peered with a standard cube port runs the broker's netdev input
  * program, which enters the ingress stack first (bpf/pcn_tstack.h); the
  * stack's end enters the cube. Otherwise our own input program does the
- * same. A cube port as parent answers 501 in this version. Stacks live in the broker's
+ * same. A cube port as parent answers 501 in this version. The stacks are
+ * saved in the state directory (attach_store.c) and attached again when the
+ * broker restarts. Stacks live in the broker's
  * memory and the pinned pcn_tstack map: a broker restart keeps them
  * forwarding but forgets them (not yet in the datastore).
  */
@@ -55,6 +57,8 @@ static struct {
 } A = { .tstack_fd = -1 };
 
 static const char *const hook_names[] = { "TC", "XDP_SKB", "XDP_DRV" };
+
+static void save(struct broker *b);
 
 static int load_obj(struct broker *b, const void *elf, size_t sz, const char *name, struct bpf_object **out)
 {
@@ -315,6 +319,7 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 	if (d) {
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s (deleted)", inst->name, d->name);
 		remove_at(b, d, pos);
+		save(b);
 	}
 }
 
@@ -450,6 +455,80 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	return 0;
 }
 
+/* Every stack as [{"netdev", "hook", "stack": [names, nearest the wire
+ * first]}], saved after each change. */
+static void save(struct broker *b)
+{
+	json_t *all = json_array();
+
+	for (struct tnetdev *d = A.devs; d; d = d->next) {
+		json_t *o = json_object(), *names = json_array();
+
+		for (size_t p = 0; p < d->n; p++)
+			json_array_append_new(names, json_string(d->stack[p]->name));
+		json_object_set_new(o, "netdev", json_string(d->name));
+		json_object_set_new(o, "hook", json_integer(d->hook));
+		json_object_set_new(o, "stack", names);
+		json_array_append_new(all, o);
+	}
+	broker_attach_store_save(b, all);
+	json_decref(all);
+}
+
+void broker_attach_restore(struct broker *b)
+{
+	json_t *all = broker_attach_store_load(b), *o;
+	size_t i;
+
+	if (!all)
+		return;
+	if (ensure_loaded(b)) {
+		PCN_ERR("BROKER-ATTACH-RESTORE", "cannot load the transparent entry programs: stacks not restored");
+		json_decref(all);
+		return;
+	}
+	json_array_foreach(all, i, o) {
+		const char *name = json_string_value(json_object_get(o, "netdev"));
+		json_t *names = json_object_get(o, "stack"), *n;
+		struct tnetdev *d;
+		size_t k;
+		int ifindex = name ? broker_netdev_ifindex(name) : -ENODEV;
+
+		if (ifindex < 0 || !json_is_array(names)) {
+			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: no such netdev",
+				 name ? name : "?");
+			continue;
+		}
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			break;
+		d->ifindex = ifindex;
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		d->hook = (enum broker_hook)json_integer_value(json_object_get(o, "hook"));
+		json_array_foreach(names, k, n) {
+			struct broker_instance *inst = broker_instance_find(b, json_string_value(n) ?: "");
+
+			if (inst && d->n < ATTACH_MAX_STACK)
+				d->stack[d->n++] = inst;
+		}
+		if (!d->n) {
+			free(d);
+			continue;
+		}
+		/* The pinned map and the filters survived us; write both again
+		 * anyway, the stack as the file says, entries with our programs. */
+		stack_publish(d, ATTACH_MAX_STACK);
+		if (hook_attach(b, d))
+			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again", name);
+		d->next = A.devs;
+		A.devs = d;
+		for (size_t p = 0; p < d->n; p++)
+			broker_attach_parent_set(b, d->stack[p], d->name);
+		PCN_INFO("BROKER-ATTACH-RESTORED", "%zu transparent cube(s) on %s", d->n, name);
+	}
+	json_decref(all);
+}
+
 void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach)
 {
 	struct broker_error err;
@@ -464,9 +543,11 @@ void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach)
 		broker_reply_error(req, &err);
 		return;
 	}
-	if (do_attach(b, j, attach, &err))
+	if (do_attach(b, j, attach, &err)) {
 		broker_reply_error(req, &err);
-	else
+	} else {
+		save(b);
 		broker_reply(req, 200, "application/json", NULL, 0);
+	}
 	json_decref(j);
 }

@@ -92,7 +92,8 @@ static void parent_reply(struct broker *b, void *arg, const struct broker_error 
 	free(arg);
 }
 
-static void send_info(struct broker *b, const struct broker_instance *inst, const char *netdev,
+/* Returns false when the cube process is not up (told at a later poll). */
+static bool send_info(struct broker *b, const struct broker_instance *inst, const char *netdev,
 		      const struct parent_now *now)
 {
 	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
@@ -100,8 +101,8 @@ static void send_info(struct broker *b, const struct broker_instance *inst, cons
 	struct broker_service *svc = broker_service_find(b, inst->service);
 	char *name;
 
-	if (!svc || svc->state != BROKER_SVC_UP)
-		return; /* told again by the next poll once it is up */
+	if (!svc || svc->state != BROKER_SVC_UP || !inst->in_cube)
+		return false;
 	pi.instance = (char *)inst->name;
 	pi.parent = (char *)(netdev ? netdev : "");
 	if (netdev && now) {
@@ -116,8 +117,11 @@ static void send_info(struct broker *b, const struct broker_instance *inst, cons
 	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_PARENT;
 	req.parent = &pi;
 	name = strdup(inst->name);
-	if (!name || broker_cube_call(b, svc, &req, parent_reply, name))
+	if (!name || broker_cube_call(b, svc, &req, parent_reply, name)) {
 		free(name);
+		return false;
+	}
+	return true;
 }
 
 static struct parent_sent *find(const struct broker_instance *inst)
@@ -138,8 +142,8 @@ static void poll_cb(uv_timer_t *t)
 		read_now(p->netdev, &now);
 		if (strcmp(now.text, p->text) == 0)
 			continue;
-		snprintf(p->text, sizeof(p->text), "%s", now.text);
-		send_info(b, p->inst, p->netdev, &now);
+		if (send_info(b, p->inst, p->netdev, &now))
+			snprintf(p->text, sizeof(p->text), "%s", now.text);
 	}
 }
 
@@ -170,8 +174,10 @@ void broker_attach_parent_set(struct broker *b, const struct broker_instance *in
 	}
 	snprintf(p->netdev, sizeof(p->netdev), "%s", netdev);
 	read_now(netdev, &now);
-	snprintf(p->text, sizeof(p->text), "%s", now.text);
-	send_info(b, inst, netdev, &now);
+	/* Not told (the process is not up yet): the next poll tries again. */
+	p->text[0] = '\0';
+	if (send_info(b, inst, netdev, &now))
+		snprintf(p->text, sizeof(p->text), "%s", now.text);
 	if (!poll_started && uv_timer_init(b->loop, &poll_timer) == 0) {
 		poll_timer.data = b;
 		uv_timer_start(&poll_timer, poll_cb, PARENT_POLL_MS, PARENT_POLL_MS);

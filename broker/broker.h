@@ -293,5 +293,9 @@ void broker_attach_netdev_unpeered(struct broker *b, const char *netdev);
  * again whenever that netdev changes; gone: inst is being deleted. */
 void broker_attach_parent_set(struct broker *b, const struct broker_instance *inst, const char *netdev);
 void broker_attach_parent_gone(const struct broker_instance *inst);
+/* At start, after the instances: the stacks saved before (attach_store.c). */
+void broker_attach_restore(struct broker *b);
+int broker_attach_store_save(struct broker *b, json_t *stacks);
+json_t *broker_attach_store_load(struct broker *b); /* NULL: none */
 
 #endif

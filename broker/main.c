@@ -231,6 +231,7 @@ int main(int argc, char **argv)
 	}
 	if ((rc = broker_instances_restore(b)))
 		goto fail;
+	broker_attach_restore(b);
 	if ((rc = broker_netmon_start(&b->netmon, b->loop, broker_topology_link_event, b)))
 		PCN_WARN("BROKER-NETMON", "cannot watch links (%s): port status will not follow netdevs",
 			 strerror(-rc));

@@ -88,6 +88,20 @@ cm_check "detach: t1 has no parent any more" bash -c "$PCNCTL detach t1 $IFA >/d
 cm_check "told 4 times (attach, address added, removed, detach)" bash -c "curl -s ${PCN_URL}transparenthelloworld/t1/parent-info/ | grep -q '\"updates\": *\"\\?4'"
 $PCNCTL t1 del >/dev/null
 
+echo "# broker restart"
+cm_check "t1 (ingress DROP) attached to $IFA" bash -c "$PCNCTL transparenthelloworld add t1 ingress-action=DROP >/dev/null && $PCNCTL attach t1 $IFA >/dev/null"
+cm_check_not "pings stop" cm_ping a 10.207.0.254 2
+kill -9 "$CM_BROKER_PID"
+wait "$CM_BROKER_PID" 2>/dev/null
+cm_check "the broker restarts" cm_broker_start
+cm_check "the cube process is back" cm_wait_service_up transparenthelloworld
+cm_check_not "the stack kept dropping" cm_ping a 10.207.0.254 2
+cm_check "the new broker knows t1's parent" [ "$(order t1)" = "$IFA" ]
+cm_check "and can detach it: pings pass" bash -c "$PCNCTL detach t1 $IFA >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.207.0.254 >/dev/null"
+cm_check "attach again, delete t1: pings pass" bash -c "$PCNCTL attach t1 $IFA >/dev/null && $PCNCTL t1 del >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.207.0.254 >/dev/null"
+cm_check "nothing left on $IFA" \
+	bash -c "[ -z \"\$(tc filter show dev $IFA ingress)\" ] && [ -z \"\$(tc filter show dev $IFA egress)\" ]"
+
 echo "# in front of a standard cube"
 cm_host b 10.207.0.2/24; IFB=$CM_IF
 # No IPv6 chatter from b: hw1's counters then count only what a sends.

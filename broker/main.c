@@ -167,6 +167,10 @@ static int flush_all(const struct broker_opts *o)
 	snprintf(dir, sizeof(dir), "rm -rf -- '%s/instances'", o->state_dir);
 	if (system(dir) != 0)
 		rc = rc ? rc : -EIO;
+	/* The transparent stacks (attach_store.c) go with the instances. */
+	snprintf(dir, sizeof(dir), "%s/attachments.json", o->state_dir);
+	if (unlink(dir) && errno != ENOENT)
+		rc = rc ? rc : -errno;
 	PCN_INFO("BROKER-FLUSHED", "removed the pins under %s and the datastore in %s", o->bpffs_root,
 		 o->state_dir);
 	return rc;

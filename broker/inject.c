@@ -62,22 +62,57 @@ static int load(const void *elf, size_t sz, const char *name, const char *shared
 	return 0;
 }
 
+/* Deletes the pairs an earlier broker of the same mesh left behind (killed,
+ * or failed to start after making its pair): they carry its bpffs root as
+ * their alias. Pairs of other meshes, live or not, are not ours to judge. */
+static void veth_sweep(const char *bpffs_root)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	char path[64 + IF_NAMESIZE], alias[PATH_MAX], cmd[64 + IF_NAMESIZE];
+
+	for (i = ifs; i && i->if_index; i++) {
+		size_t n = strlen(i->if_name);
+		FILE *f;
+
+		if (strncmp(i->if_name, "pcnj", 4) != 0 || n < 6 || i->if_name[n - 1] != 'a')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/ifalias", i->if_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(alias, sizeof(alias), f)) {
+			alias[strcspn(alias, "\n")] = '\0';
+			snprintf(cmd, sizeof(cmd), "ip link del %s >/dev/null 2>&1", i->if_name);
+			if (strcmp(alias, bpffs_root) == 0 && system(cmd) == 0)
+				PCN_INFO("BROKER-INJECT-SWEEP", "deleted %s, left by an earlier broker", i->if_name);
+		}
+		fclose(f);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
 /* The veth pair of the TC injector. `ip` keeps this short; the pair is the
- * broker's own and lives as long as it does. */
-static int veth_setup(struct broker_inject *inj)
+ * broker's own, lives as long as it does, and is named by its bpffs root
+ * (alias) so that the next broker of the mesh can sweep it after a crash. */
+static int veth_setup(struct broker_inject *inj, const char *bpffs_root)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
-	char cmd[512];
+	char cmd[512 + PATH_MAX];
 	int rc;
 
+	if (strchr(bpffs_root, '\''))
+		return -EINVAL; /* it goes into a shell command */
+	veth_sweep(bpffs_root);
 	snprintf(inj->veth_a, sizeof(inj->veth_a), "pcnj%da", (int)getpid() % 10000000);
 	snprintf(inj->veth_b, sizeof(inj->veth_b), "pcnj%db", (int)getpid() % 10000000);
 	snprintf(cmd, sizeof(cmd),
 		 "ip link del %s >/dev/null 2>&1; ip link add %s type veth peer name %s && "
 		 "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 net.ipv6.conf.%s.disable_ipv6=1 && "
-		 "ip link set %s up && ip link set %s up",
-		 inj->veth_a, inj->veth_a, inj->veth_b, inj->veth_a, inj->veth_b, inj->veth_a, inj->veth_b);
+		 "ip link set %s up && ip link set %s up && ip link set %s alias '%s'",
+		 inj->veth_a, inj->veth_a, inj->veth_b, inj->veth_a, inj->veth_b, inj->veth_a, inj->veth_b,
+		 inj->veth_a, bpffs_root);
 	if (system(cmd) != 0)
 		return -EIO;
 	inj->veth = true;
@@ -122,7 +157,7 @@ int broker_inject_create(struct broker_inject **out, const char *bpffs_root)
 		goto out;
 	}
 	inj->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	rc = veth_setup(inj);
+	rc = veth_setup(inj, bpffs_root);
 	if (rc || inj->pkt_fd < 0)
 		PCN_WARN("BROKER-INJECT-VETH", "no veth pair for TC injection (%s): packets out into TC "
 			 "instances will fail", strerror(rc ? -rc : errno));

@@ -36,37 +36,52 @@ to_slowpath() {
 	curl -s "${PCN_URL}metrics" | awk 'index($1, "cubemesh_cube_to_slowpath_packets") == 1 && index($1, "cube=\"sb1\"") { s += $2 } END { printf "%.0f", s }'
 }
 
+# One run of each row in turn, BENCH_RUNS times, so that a change of load
+# on the host during the benchmark hits every row alike.
 br=cmbr$CM_ID
-ip link add "$br" type bridge
-CM_LINKS+=("$br")
-ip link set "$IFA" master "$br" && ip link set "$IFB" master "$br" && ip link set "$br" up
-sleep 0.2
-learn || bench_note "Linux bridge: the learning ping failed"
-bench_gen "Linux bridge" "kernel"
-ip link set "$IFA" nomaster
-ip link set "$IFB" nomaster
-ip link del "$br"
+linux_bridge_run() {
+	ip link add "$br" type bridge || return 1
+	ip link set "$IFA" master "$br" && ip link set "$IFB" master "$br" && ip link set "$br" up
+	sleep 0.2
+	learn || bench_note "Linux bridge: the learning ping failed"
+	BENCH_RUNS=1 bench_gen "Linux bridge" "kernel"
+	ip link set "$IFA" nomaster
+	ip link set "$IFB" nomaster
+	ip link del "$br"
+}
 
-for hook in $hooks; do
-	$PCNCTL simpleforwarder add sf1 type="$hook" >/dev/null &&
+sf_run() {
+	$PCNCTL simpleforwarder add sf1 type="$1" >/dev/null &&
 		$PCNCTL sf1 ports add p1 peer="$IFA" >/dev/null &&
 		$PCNCTL sf1 ports add p2 peer="$IFB" >/dev/null &&
 		$PCNCTL sf1 actions add p1 action=FORWARD outport=p2 >/dev/null ||
-		{ echo "simpleforwarder did not start" >&2; exit 1; }
-	bench_gen "simpleforwarder" "$hook"
+		{ echo "simpleforwarder did not start" >&2; return 1; }
+	BENCH_RUNS=1 bench_gen "simpleforwarder" "$1"
 	$PCNCTL sf1 del >/dev/null
-	if [ "$have_sb" = 1 ]; then
-		$PCNCTL simplebridge add sb1 type="$hook" >/dev/null &&
-			$PCNCTL sb1 ports add p1 peer="$IFA" >/dev/null &&
-			$PCNCTL sb1 ports add p2 peer="$IFB" >/dev/null ||
-			{ echo "simplebridge did not start" >&2; exit 1; }
-		learn || bench_note "simplebridge $hook: the learning ping failed"
-		up0=$(to_slowpath)
-		bench_gen "simplebridge" "$hook"
-		bench_note "simplebridge $hook: $(( $(to_slowpath) - up0 )) frames went to the slow path during the runs"
-		$PCNCTL sb1 del >/dev/null
-	fi
+}
+
+sb_run() {
+	local up0
+	$PCNCTL simplebridge add sb1 type="$1" >/dev/null &&
+		$PCNCTL sb1 ports add p1 peer="$IFA" >/dev/null &&
+		$PCNCTL sb1 ports add p2 peer="$IFB" >/dev/null ||
+		{ echo "simplebridge did not start" >&2; return 1; }
+	learn || bench_note "simplebridge $1: the learning ping failed"
+	up0=$(to_slowpath)
+	BENCH_RUNS=1 bench_gen "simplebridge" "$1"
+	SB_SLOW=$((SB_SLOW + $(to_slowpath) - up0))
+	$PCNCTL sb1 del >/dev/null
+}
+
+SB_SLOW=0
+for r in $(seq 1 "$BENCH_RUNS"); do
+	linux_bridge_run || exit 1
+	for hook in $hooks; do
+		sf_run "$hook" || exit 1
+		if [ "$have_sb" = 1 ]; then sb_run "$hook" || exit 1; fi
+	done
 done
+[ "$have_sb" = 1 ] && bench_note "simplebridge: $SB_SLOW frames in all went to the slow path during the runs"
 [ "$have_sb" = 1 ] || bench_not_measured "simplebridge" "no simplebridge cube yet; simpleforwarder stands in (no MAC learning)"
 bench_note "the bridges learned b's MAC from a ping before each run: the frames are known unicast; the generator's frames reach the Linux bridge and TC/XDP_SKB cubes as skbs through veth GRO"
 bench_finish

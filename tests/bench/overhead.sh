@@ -27,25 +27,29 @@ hw_create() {
 		$PCNCTL hw1 ports add port2 peer="$IFB" >/dev/null
 }
 
+# Runs are interleaved (baseline, cube, cube, baseline, ...) so that a
+# change of load on the host during the benchmark hits every row alike.
 for hook in $hooks; do
 	echo "# $hook"
-	bl_attach "$hook" || { echo "baseline did not load" >&2; exit 1; }
-	bench_gen "vanilla (swap MACs + redirect)" "$hook"
-	bench_ns "vanilla (swap MACs + redirect)" "$hook" "$BL_PIN/entry"
-	bl_detach
+	for r in $(seq 1 "$BENCH_RUNS"); do
+		bl_attach "$hook" || { echo "baseline did not load" >&2; exit 1; }
+		BENCH_RUNS=1 bench_gen "vanilla (swap MACs + redirect)" "$hook"
+		BENCH_RUNS=1 bench_ns "vanilla (swap MACs + redirect)" "$hook" "$BL_PIN/entry"
+		bl_detach
 
-	sf_create "$hook" || { echo "simpleforwarder did not start" >&2; exit 1; }
-	bench_gen "simpleforwarder cube" "$hook"
-	bench_ns "simpleforwarder cube" "$hook" "$(bench_netdev_pin "$hook")"
-	$PCNCTL sf1 del >/dev/null
+		sf_create "$hook" || { echo "simpleforwarder did not start" >&2; exit 1; }
+		BENCH_RUNS=1 bench_gen "simpleforwarder cube" "$hook"
+		BENCH_RUNS=1 bench_ns "simpleforwarder cube" "$hook" "$(bench_netdev_pin "$hook")"
+		$PCNCTL sf1 del >/dev/null
 
-	hw_create "$hook" || { echo "helloworld did not start" >&2; exit 1; }
-	bench_gen "helloworld cube" "$hook"
-	bench_ns "helloworld cube" "$hook" "$(bench_netdev_pin "$hook")"
-	$PCNCTL hw1 del >/dev/null
-	# Part of the breakdown: the netdev input program on a netdev that is
-	# not peered (one pcn_netdev_in lookup that misses, then pass).
-	bench_ns "netdev input program alone (not peered)" "$hook" "$(bench_netdev_pin "$hook")"
+		hw_create "$hook" || { echo "helloworld did not start" >&2; exit 1; }
+		BENCH_RUNS=1 bench_gen "helloworld cube" "$hook"
+		BENCH_RUNS=1 bench_ns "helloworld cube" "$hook" "$(bench_netdev_pin "$hook")"
+		$PCNCTL hw1 del >/dev/null
+		# Part of the breakdown: the netdev input program on a netdev that
+		# is not peered (one pcn_netdev_in lookup that misses, then pass).
+		BENCH_RUNS=1 bench_ns "netdev input program alone (not peered)" "$hook" "$(bench_netdev_pin "$hook")"
+	done
 
 	for unit in Mpps ns; do
 		base=$(bench_median "vanilla (swap MACs + redirect)" "$hook" "$unit")

@@ -40,65 +40,12 @@
 #include "broker.h"
 #include "inject.h"
 #include "log.h"
+#include "pcn_chain_kern_user.h"
 #include "slowpath.h"
+#include "slowpath_int.h"
 #include "wire.h"
 
-/* Packets per PacketInBatch, and records consumed per loop iteration (so a
- * flood cannot hold the loop: the rest waits for the next iteration). */
-#define SP_BATCH 256
-#define SP_RECORDS_PER_TURN 4096
-/* Batches a PUSH socket holds for a slow cube before sends fail. */
-#define SP_SENDBUF 64
-/* A batch this full leaves at once; a smaller one waits up to
- * SP_LINGER_MS for more, so that under load batches grow and messages
- * (~17k/s over ipc here) stop being the limit. */
-#define SP_FLUSH_AT 64
-#define SP_LINGER_MS 1
-/* Messages taken from the PULL socket per loop iteration. */
-#define SP_OUT_PER_TURN 256
-/* Frames out to netdevs sent with one sendmmsg. */
-#define SP_MMSG 64
-
-/* Packets of one service waiting for the end of this turn. */
-struct sp_svc {
-	struct sp_svc *next;
-	char name[BROKER_NAME_MAX];
-	nng_socket push;
-	bool open;
-	size_t n;
-	Cubemesh__PacketIn msgs[SP_BATCH];
-	Cubemesh__PacketIn *ptrs[SP_BATCH];
-	uint32_t md[SP_BATCH][3];
-	uint8_t data[SP_BATCH][PCN_SLOWPATH_SNAPLEN];
-};
-
-struct broker_slowpath {
-	struct broker *b;
-	struct ring_buffer *rb;
-	uv_poll_t ring_poll;
-	bool ring_polling;
-	uv_timer_t linger; /* flushes batches that did not fill */
-	bool linger_init;
-	nng_socket pull;
-	bool pull_open;
-	uv_poll_t pull_poll;
-	bool pull_polling;
-	int pkt_fd; /* AF_PACKET, for egress out of netdevs */
-	struct broker_inject *inj; /* into instances (inject.c) */
-	/* Frames out to netdevs waiting for one sendmmsg (they point into the
-	 * PacketOutBatch being handled, sent before it is freed). */
-	unsigned n_mm;
-	struct mmsghdr mm[SP_MMSG];
-	struct iovec iov[SP_MMSG];
-	struct sockaddr_ll sll[SP_MMSG];
-	struct broker_sp_counters *mm_ctr[SP_MMSG];
-	unsigned turn_records;
-	struct sp_svc *svcs;
-	struct broker_sp_counters ctr[PCN_MAX_CUBES];
-	struct broker_sp_global g;
-};
-
-static struct broker_instance *inst_by_index(struct broker *b, uint32_t index)
+struct broker_instance *broker__sp_inst_by_index(struct broker *b, uint32_t index)
 {
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		if (i->index == index)
@@ -268,9 +215,16 @@ static int on_record(void *ctx, void *data, size_t size)
 		sp->g.bad_records++;
 		goto out;
 	}
-	inst = inst_by_index(sp->b, h->cube_index);
+	inst = broker__sp_inst_by_index(sp->b, h->cube_index);
 	if (h->kind == PCN_SP_LOG) {
 		log_fastpath(sp, h, payload, size - sizeof(*h), inst);
+		goto out;
+	}
+	if (h->kind == PCN_SP_RESUME) {
+		/* A packet past the hop limit going on (chainresume.c). */
+		if (h->cap_len > size - sizeof(*h) ||
+		    broker_chain_resume(sp->b, sp->inj, h->cube_index, h->port, payload, h->cap_len))
+			sp->g.bad_records++;
 		goto out;
 	}
 	if (h->kind != PCN_SP_PACKET && h->kind != PCN_SP_NOTIFY) {
@@ -325,126 +279,6 @@ static void on_ring(uv_poll_t *h, int status, int events)
 	sp->turn_records = 0;
 	ring_buffer__consume(sp->rb);
 	flush_full(sp);
-}
-
-/* ---- packets out ----------------------------------------------------------- */
-
-/* Sends the frames queued for netdevs: one sendmmsg per SP_MMSG frames
- * instead of a sendto each (AF_PACKET, ~2.3 us a frame here, most of it
- * per call). A frame the kernel refuses is counted and skipped. */
-static void flush_netdev(struct broker_slowpath *sp)
-{
-	unsigned done = 0;
-
-	while (done < sp->n_mm) {
-		int n = sendmmsg(sp->pkt_fd, sp->mm + done, sp->n_mm - done, MSG_DONTWAIT);
-
-		if (n <= 0) {
-			sp->mm_ctr[done++]->out_errors++;
-			continue;
-		}
-		for (int i = 0; i < n; i++)
-			sp->mm_ctr[done + (unsigned)i]->out++;
-		done += (unsigned)n;
-	}
-	sp->n_mm = 0;
-}
-
-/* Queues a frame out of a netdev (sent by flush_netdev). */
-static void send_netdev(struct broker_slowpath *sp, int ifindex, const Cubemesh__PacketOut *po,
-			struct broker_sp_counters *c)
-{
-	unsigned k;
-
-	if (sp->n_mm == SP_MMSG)
-		flush_netdev(sp);
-	k = sp->n_mm++;
-	sp->sll[k] = (struct sockaddr_ll){ .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = ETH_ALEN };
-	memcpy(sp->sll[k].sll_addr, po->data.data, ETH_ALEN);
-	sp->iov[k] = (struct iovec){ .iov_base = po->data.data, .iov_len = po->data.len };
-	sp->mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &sp->sll[k], .msg_namelen = sizeof(sp->sll[k]),
-						  .msg_iov = &sp->iov[k], .msg_iovlen = 1 } };
-	sp->mm_ctr[k] = c;
-}
-
-/* EGRESS: out of the port toward its peer (a netdev, or a cube port, which
- * then receives it as ingress). INGRESS: into the instance itself, as if it
- * had arrived on the port. */
-static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po)
-{
-	struct broker_instance *inst = broker_instance_find(sp->b, po->instance), *peer_inst;
-	struct broker_port *port = NULL;
-	struct broker_sp_counters *c;
-	struct pcn_fwd_val peer;
-	int rc;
-
-	if (!inst) {
-		sp->g.out_no_target++;
-		return;
-	}
-	c = &sp->ctr[inst->index];
-	for (size_t k = 0; k < inst->n_ports; k++)
-		if (inst->ports[k].index == po->port)
-			port = &inst->ports[k];
-	if (!port || po->data.len < ETH_HLEN) {
-		c->out_errors++;
-		return;
-	}
-	if (po->direction == CUBEMESH__DIRECTION__DIR_INGRESS) {
-		rc = broker_inject(sp->inj, inst->hook, inst->index, port->index, po->data.data, po->data.len);
-	} else if (port->ifindex > 0) {
-		send_netdev(sp, port->ifindex, po, c);
-		return; /* counted when sent */
-	} else if (!(rc = broker_inject_peer(sp->inj, inst->index, port->index, &peer))) {
-		peer_inst = inst_by_index(sp->b, peer.cube_index);
-		if (peer.kind == PCN_PEER_NETDEV) {
-			send_netdev(sp, (int)peer.ifindex, po, c);
-			return;
-		} else if (peer_inst)
-			rc = broker_inject(sp->inj, peer_inst->hook, peer.cube_index, peer.port, po->data.data,
-					   po->data.len);
-		else
-			rc = -ENOENT;
-	}
-	if (rc) {
-		c->out_errors++;
-		return;
-	}
-	c->out++;
-}
-
-static void on_pull(uv_poll_t *h, int status, int events)
-{
-	struct broker_slowpath *sp = h->data;
-
-	(void)events;
-	if (status < 0)
-		return;
-	for (int k = 0; k < SP_OUT_PER_TURN; k++) {
-		Cubemesh__PacketOutBatch *batch = NULL;
-		nng_msg *msg;
-
-		if (nng_recvmsg(sp->pull, &msg, NNG_FLAG_NONBLOCK))
-			break;
-		if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg))) {
-			sp->g.bad_messages++;
-			nng_msg_free(msg);
-			continue;
-		}
-		if (pcn_wire_unpack(&cubemesh__packet_out_batch__descriptor, nng_msg_body(msg), nng_msg_len(msg),
-				    (ProtobufCMessage **)&batch)) {
-			sp->g.bad_messages++;
-			PCN_DEBUG("BROKER-SP-BAD", "malformed message on slowpath.sock (%zu bytes)",
-				  nng_msg_len(msg));
-			nng_msg_free(msg);
-			continue;
-		}
-		nng_msg_free(msg);
-		for (size_t i = 0; i < batch->n_packets; i++)
-			packet_out(sp, batch->packets[i]);
-		flush_netdev(sp);
-		protobuf_c_message_free_unpacked(&batch->base, NULL);
-	}
 }
 
 /* ---- lifetime --------------------------------------------------------------- */
@@ -514,7 +348,7 @@ static int open_pull(struct broker_slowpath *sp)
 		return rc;
 	sp->pull_poll.data = sp;
 	sp->pull_polling = true;
-	return uv_poll_start(&sp->pull_poll, UV_READABLE, on_pull);
+	return uv_poll_start(&sp->pull_poll, UV_READABLE, broker__sp_on_pull);
 }
 
 int broker_slowpath_start(struct broker *b)

@@ -66,26 +66,38 @@ for hook in $hooks; do
 	done
 done
 
-# Micro-cubes: the only cube with any is reloadtest (tests/reload): its
-# entry program calls one ingress micro-cube. Measured as one cube with one
-# micro-cube, next to one helloworld cube.
-rt_bin=$CM_BUILD/tests/reload/pcn-reloadtest
-if [ -x "$rt_bin" ]; then
-	"$rt_bin" --socket-dir "$CM_SOCK" --log-level "$CM_LOG_LEVEL" >>"$CM_TMP/reloadtest.log" 2>&1 &
+# Micro-cubes: the ucchain benchmark cube (tests/bench/ucchain) runs its
+# entry program, then `length` ingress micro-cubes (at most 7: slot 0 of a
+# micro-cube array is the entry's), the last of which forwards. Its x is
+# the number of micro-cubes: one cube plus x micro-cube jumps.
+uc_bin=$CM_BUILD/tests/bench/pcn-ucchain
+uc_lengths=${BENCH_UC_LENGTHS:-1 2 4 7}
+[ "$BENCH_QUICK" = 1 ] && uc_lengths=${BENCH_UC_LENGTHS:-1 2}
+if [ -x "$uc_bin" ]; then
+	"$uc_bin" --socket-dir "$CM_SOCK" --log-level "$CM_LOG_LEVEL" >>"$CM_TMP/ucchain.log" 2>&1 &
 	CM_PIDS+=("$!")
-	cm_wait_service_up reloadtest || exit 1
+	cm_wait_service_up ucchain || exit 1
 	for hook in $hooks; do
-		$PCNCTL reloadtest add rt1 type="$hook" >/dev/null &&
-			$PCNCTL rt1 ports add p0 peer="$IFA" >/dev/null &&
-			$PCNCTL rt1 ports add p1 peer="$IFB" >/dev/null ||
-			{ echo "reloadtest did not start" >&2; exit 1; }
-		bench_ns "$hook 1 cube + 1 micro-cube (reloadtest)" 1 "$(bench_netdev_pin "$hook")"
-		bench_gen "$hook 1 cube + 1 micro-cube (reloadtest)" 1
-		$PCNCTL rt1 del >/dev/null
+		for n in $uc_lengths; do
+			echo "# $hook, 1 cube + $n micro-cubes"
+			$PCNCTL ucchain add uc1 type="$hook" length="$n" >/dev/null &&
+				$PCNCTL uc1 ports add p0 peer="$IFA" >/dev/null &&
+				$PCNCTL uc1 ports add p1 peer="$IFB" >/dev/null ||
+				{ echo "ucchain did not start" >&2; exit 1; }
+			bench_ns "$hook 1 cube + N micro-cubes" "$n" "$(bench_netdev_pin "$hook")"
+			bench_gen "$hook 1 cube + N micro-cubes" "$n"
+			$PCNCTL uc1 del >/dev/null
+		done
+		first=${uc_lengths%% *}
+		last=${uc_lengths##* }
+		a=$(bench_median "$hook 1 cube + N micro-cubes" "$first" ns)
+		b=$(bench_median "$hook 1 cube + N micro-cubes" "$last" ns)
+		[ -n "$a" ] && [ -n "$b" ] && [ "$first" != "$last" ] &&
+			bench_note "$hook micro-cubes: $(awk -v a="$a" -v b="$b" -v f="$first" -v l="$last" 'BEGIN { printf "%.1f", (b - a) / (l - f) }') ns per micro-cube (slope, $first to $last)"
 	done
-	bench_not_measured "2 to 8 micro-cubes in one cube" "no cube has more than one micro-cube yet (reloadtest has one)"
+	bench_not_measured "8 micro-cubes" "a cube has at most 7 (PCN_UCUBE_MAX 8, slot 0 unused)"
 else
-	bench_not_measured "micro-cubes" "no cube with micro-cubes is built (tests/reload/pcn-reloadtest)"
+	bench_not_measured "micro-cubes" "the ucchain benchmark cube is not built"
 fi
 bench_note "hops: the framework's count one netdev input program + N cubes (N tail calls); the baselines an entry program + N hops (N tail calls, the last one redirects)"
 bench_finish

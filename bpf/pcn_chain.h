@@ -20,6 +20,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_chain_stats SEC(".maps");
 
+/* Chaining options of each instance (resume-long-chains), by instance
+ * index; written by the broker. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PCN_MAX_CUBES);
+	__type(key, __u32);
+	__type(value, struct pcn_chain_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pcn_chain_cfg SEC(".maps");
+
 /* Counts one missed tail call of instance `index` for `reason`. Only called
  * on the miss path, so a chain that works pays nothing for it. */
 static __always_inline void pcn__count_miss(__u32 index, __u32 reason)

@@ -239,6 +239,45 @@ enum pcn_log_level {
  *  - no peer: RX_DROP.
  * Each outcome moves one counter of the instance (tx_netdev, tx_cube,
  * drop_tail_call, drop_no_peer); the wrapper then also counts the verdict. */
+static __always_inline long pcn__copy_pkt(struct __ctx_buff *ctx, void *dst, __u32 len, const __u32 cap);
+
+/* Past the hop limit, when the instance's resume-long-chains is on: hands
+ * the packet to the broker, which injects it into the peer's port with a
+ * fresh hop count (the same point of the chain). Returns 1 if it did
+ * (counted as resumed), 0 if resume is off or the packet cannot go whole
+ * (too long for a record, ring full). */
+static __always_inline int pcn__chain_resume(struct __ctx_buff *ctx, const struct pcn_fwd_val *peer)
+{
+	__u32 key = pcn_cube_index;
+	struct pcn_chain_cfg *cfg = bpf_map_lookup_elem(&pcn_chain_cfg, &key);
+	struct pcn_slowpath_rec *r;
+	__u32 len = ctx_len(ctx);
+	long n;
+	int rc = 0;
+
+	if (!cfg || !cfg->resume || len > PCN_SLOWPATH_SNAPLEN)
+		goto out;
+	r = bpf_ringbuf_reserve(&pcn_slowpath, sizeof(*r), 0);
+	if (!r)
+		goto out;
+	__builtin_memset(&r->hdr, 0, sizeof(r->hdr));
+	r->hdr.kind = PCN_SP_RESUME;
+	r->hdr.cube_index = peer->cube_index;
+	r->hdr.port = peer->port;
+	r->hdr.orig_len = len;
+	n = pcn__copy_pkt(ctx, r->data, len, PCN_SLOWPATH_SNAPLEN);
+	if (n != (long)len) {
+		bpf_ringbuf_discard(r, 0);
+		goto out;
+	}
+	r->hdr.cap_len = (__u32)n;
+	bpf_ringbuf_submit(r, 0);
+	pcn__count_miss(pcn_cube_index, PCN_MISS_RESUMED);
+	rc = 1;
+out:
+	return rc;
+}
+
 static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_md *md,
 					__u32 port)
 {
@@ -265,6 +304,8 @@ static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_m
 	/* Past the kernel's tail-call limit the jump would fail anyway: say
 	 * why, rather than let it look like an empty slot. */
 	if (md->hops >= PCN_MAX_HOPS) {
+		if (pcn__chain_resume(ctx, peer))
+			goto out;
 		if (st)
 			st->drop_tail_call++;
 		pcn__count_miss(pcn_cube_index, PCN_MISS_HOP_LIMIT);

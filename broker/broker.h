@@ -293,6 +293,13 @@ void broker_attach_netdev_unpeered(struct broker *b, const char *netdev);
  * again whenever that netdev changes; gone: inst is being deleted. */
 void broker_attach_parent_set(struct broker *b, const struct broker_instance *inst, const char *netdev);
 void broker_attach_parent_gone(const struct broker_instance *inst);
+/* chainresume.c: writes the instance's resume-long-chains into the fast
+ * path's options; resume injects a packet that passed the hop limit into
+ * (index, port). */
+void broker_chain_cfg_apply(struct broker *b, const struct broker_instance *inst);
+struct broker_inject;
+int broker_chain_resume(struct broker *b, struct broker_inject *inj, uint32_t index, uint32_t port,
+			const void *data, size_t len);
 /* At start, after the instances: the stacks saved before (attach_store.c). */
 void broker_attach_restore(struct broker *b);
 int broker_attach_store_save(struct broker *b, json_t *stacks);

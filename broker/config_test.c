@@ -90,7 +90,8 @@ static void test_create_defaults(void **state)
 	struct lyd_node *hw = expect_ok(f->m, "/helloworld/hw9", BROKER_POST, NULL, NULL);
 	char *s = mt_read(f->m, "/helloworld/hw9", hw);
 
-	assert_string_equal(s, "{\"name\":\"hw9\",\"type\":\"TC\",\"loglevel\":\"INFO\",\"action\":\"DROP\"}");
+	assert_string_equal(s, "{\"name\":\"hw9\",\"type\":\"TC\",\"loglevel\":\"INFO\","
+			       "\"resume-long-chains\":false,\"action\":\"DROP\"}");
 	free(s);
 	/* The datastore form keeps explicit values only. */
 	s = mt_print(hw);
@@ -399,7 +400,8 @@ static void test_transparent(void **state)
 	char *s = mt_read(f->m, "/transparent-test/t1", t);
 	int n = 0;
 
-	assert_string_equal(s, "{\"name\":\"t1\",\"type\":\"TC\",\"loglevel\":\"INFO\",\"enabled\":true}");
+	assert_string_equal(s, "{\"name\":\"t1\",\"type\":\"TC\",\"loglevel\":\"INFO\","
+			       "\"resume-long-chains\":false,\"enabled\":true}");
 	free(s);
 	assert_int_equal(broker_config_ports(t, NULL, &n), 0); /* no ports: fn never runs */
 	expect_fail(f->m, "/transparent-test/t1", BROKER_PATCH, t, "{\"parent\":\"r1:p1\"}", 405);

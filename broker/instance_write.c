@@ -184,6 +184,7 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 	lyd_free_all(inst->config);
 	inst->config = w->cand;
 	w->cand = NULL;
+	broker_chain_cfg_apply(b, inst);
 	if (broker_inst_persist(b, inst)) {
 		struct broker_error perr;
 

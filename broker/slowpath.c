@@ -220,6 +220,13 @@ static int on_record(void *ctx, void *data, size_t size)
 		log_fastpath(sp, h, payload, size - sizeof(*h), inst);
 		goto out;
 	}
+	if (h->kind == PCN_SP_RESUME) {
+		/* A packet past the hop limit going on (chainresume.c). */
+		if (h->cap_len > size - sizeof(*h) ||
+		    broker_chain_resume(sp->b, sp->inj, h->cube_index, h->port, payload, h->cap_len))
+			sp->g.bad_records++;
+		goto out;
+	}
 	if (h->kind != PCN_SP_PACKET && h->kind != PCN_SP_NOTIFY) {
 		sp->g.bad_records++;
 		goto out;

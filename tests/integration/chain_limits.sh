@@ -3,7 +3,8 @@
 # chain makes the cube before it miss its tail call, counted as empty-slot
 # (and nothing crashes); a chain longer than the kernel's tail-call limit
 # (33 calls: the netdev program's one plus 32 cube-to-cube hops) drops the
-# packet at the last hop it can make, counted as hop-limit.
+# packet at the last hop it can make, counted as hop-limit; with
+# resume-long-chains on, the slow path carries it on from there.
 source "$(dirname "$0")/../lib/mesh.sh"
 
 cm_mesh_start helloworld
@@ -93,6 +94,16 @@ for hook in TC XDP_SKB; do
 	cm_check "$hook: c33 counted them as hop-limit ($m)" [ "$m" -ge 3 ]
 	cm_check "$hook: not as empty-slot" [ "$(miss c33 empty-slot)" = 0 ]
 	cm_check "$hook: /metrics says hop-limit too" [ "$(metric_reason c33 hop-limit)" -ge 3 ]
+	# Replies cross the chain the other way: their limit falls at c2.
+	cm_check "$hook: c33 and c2 resume-long-chains=true" \
+		bash -c "$PCNCTL c33 set resume-long-chains=true && $PCNCTL c2 set resume-long-chains=true"
+	cm_check "$hook: pings pass 34 cubes, resumed through the slow path" cm_ping a 10.204.0.2 3
+	m=$(miss c33 resumed)
+	cm_check "$hook: c33 counted them as resumed ($m)" [ "$m" -ge 3 ]
+	cm_check "$hook: c34 received them" [ "$(metric_rx c34)" -ge 3 ]
+	cm_check "$hook: and the replies were resumed at c2 ($(miss c2 resumed))" [ "$(miss c2 resumed)" -ge 3 ]
+	cm_check "$hook: resume off again" $PCNCTL c33 set resume-long-chains=false
+	cm_check_not "$hook: dropped again" cm_ping a 10.204.0.2 2
 	unchain 34
 done
 cm_done

@@ -21,6 +21,7 @@ PROJECT=cmtest$CM_ID
 DOCKERD_PID=
 export COMPOSE_PROJECT_NAME=$PROJECT COMPOSE_FILE=$SRC/docker-compose.yml
 export CUBEMESH_TAG=$TAG HELLOWORLD_TAG=$TAG SIMPLEFORWARDER_TAG=$TAG SIMPLEBRIDGE_TAG=$TAG
+export DDOSMITIGATOR_TAG=$TAG TRANSPARENTHELLOWORLD_TAG=$TAG
 export CUBEMESH_HTTP_PORT=$CM_PORT CUBEMESH_RUN_DIR=$CM_SOCK CUBEMESH_STATE_DIR=$CM_STATE
 export CUBEMESH_BPFFS_ROOT=$CM_BPFFS
 
@@ -71,7 +72,9 @@ cm_check "docker-compose up -d" bash -c "docker-compose up -d --no-build >'$CM_T
 cm_check "the broker answers" cm_wait_http
 cm_check "helloworld is running" cm_wait_service_up helloworld
 cm_check "simpleforwarder is running" cm_wait_service_up simpleforwarder
-cm_check "simplebridge is running" cm_wait_service_up simplebridge
+for svc in simplebridge ddosmitigator transparenthelloworld; do
+	cm_check "$svc is running" cm_wait_service_up "$svc"
+done
 healthy() {
 	for _ in $(seq 1 60); do
 		[ "$(docker inspect -f '{{.State.Health.Status}}' "$(docker-compose ps -q "$1")" 2>/dev/null)" = healthy ] && return 0

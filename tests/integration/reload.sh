@@ -50,7 +50,9 @@ for hook in TC XDP_SKB; do
 		echo "# $hook/$from: $rl reloads while $sent echo requests were sent, $recv replies received"
 		cm_check "$hook/$from: the stream ran ($sent sent)" [ "${sent:-0}" -ge 1000 ]
 		cm_check "$hook/$from: zero loss ($recv of $sent)" [ "${recv:-0}" = "${sent:-x}" ]
-		cm_check "$hook/$from: the cube reloaded during the stream ($rl times)" [ "$rl" -ge 10 ]
+		# Not a speed test: enough reloads to have swapped under traffic
+		# (from source each waits for clang, slow on a busy machine).
+		cm_check "$hook/$from: the cube reloaded during the stream ($rl times)" [ "$rl" -ge 3 ]
 		cm_check "$hook/$from: no reload failed" [ "$(stat_of reload-errors)" = 0 ]
 		fwd=$(( $(stat_of forwarded) - fwd0 ))
 		cm_check "$hook/$from: the forwarded counter kept counting across reloads ($fwd)" \

@@ -8,13 +8,15 @@ cm_host b 10.202.0.2/24; IFB=$CM_IF
 
 # replies_seen: SIMPLEFWD-PKT-IN lines for echo replies (98-byte IPv4) from p2.
 replies_seen() { grep -c 'SIMPLEFWD-PKT-IN: sf1: packet from p2, .* 98 bytes, ethertype 0x0800' "$CM_TMP/simpleforwarder.log" || true; }
-# saw_replies BEFORE N: waits up to 3 s until pcn_pkt_in saw exactly N more.
+# saw_replies BEFORE N: waits up to 6 s (a loaded machine delays the ring reader) until pcn_pkt_in saw exactly N more.
 saw_replies() {
-	for _ in $(seq 1 30); do
+	for _ in $(seq 1 60); do
 		[ "$(replies_seen)" -ge $(($1 + $2)) ] && break
 		sleep 0.1
 	done
-	[ "$(replies_seen)" -eq $(($1 + $2)) ]
+	local got=$(($(replies_seen) - $1))
+	[ "$got" -eq "$2" ] || echo "  (pcn_pkt_in saw $got replies, want $2)"
+	[ "$got" -eq "$2" ]
 }
 rx_b() { ip -n "$(cm_ns b)" -s -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
 

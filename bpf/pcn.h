@@ -43,20 +43,7 @@ int pcn_entry(struct __ctx_buff *ctx)
 
 	rc = handle_rx(ctx, md);
 
-	switch (rc) {
-	case RX_OK:
-		verdict = CTX_ACT_OK;
-		if (st)
-			st->pass++;
-		break;
-	case RX_REDIRECT:
-		verdict = bpf_redirect(md->out_ifindex, 0);
-		break;
-	default: /* RX_DROP, and anything a handler should not return */
-		if (st)
-			st->drop_verdict++;
-		break;
-	}
+	verdict = pcn__verdict(md, rc, st);
 out:
 	return verdict;
 }

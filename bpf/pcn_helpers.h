@@ -433,4 +433,28 @@ out:
 	return rc;
 }
 
+
+/* The handler's verdict turned into the hook's, and counted: shared by the
+ * cube wrapper (pcn.h) and every micro-cube (pcn_ucube.h). */
+static __always_inline int pcn__verdict(struct pcn_pkt_md *md, int rc, struct pcn_cube_stats *st)
+{
+	int verdict = CTX_ACT_DROP;
+
+	switch (rc) {
+	case RX_OK:
+		verdict = CTX_ACT_OK;
+		if (st)
+			st->pass++;
+		break;
+	case RX_REDIRECT:
+		verdict = bpf_redirect(md->out_ifindex, 0);
+		break;
+	default: /* RX_DROP, and anything a handler should not return */
+		if (st)
+			st->drop_verdict++;
+		break;
+	}
+	return verdict;
+}
+
 #endif /* PCN_HELPERS_H */

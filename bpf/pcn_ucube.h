@@ -92,20 +92,7 @@ static __always_inline int pcn__ucube_run(struct __ctx_buff *ctx,
 	if (!md)
 		goto out;
 	rc = fn(ctx, md);
-	switch (rc) {
-	case RX_OK:
-		verdict = CTX_ACT_OK;
-		if (st)
-			st->pass++;
-		break;
-	case RX_REDIRECT:
-		verdict = bpf_redirect(md->out_ifindex, 0);
-		break;
-	default:
-		if (st)
-			st->drop_verdict++;
-		break;
-	}
+	verdict = pcn__verdict(md, rc, st);
 out:
 	return verdict;
 }

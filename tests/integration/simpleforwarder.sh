@@ -5,6 +5,7 @@ source "$(dirname "$0")/../lib/mesh.sh"
 cm_mesh_start simpleforwarder
 cm_host a 10.202.0.1/24; IFA=$CM_IF
 cm_host b 10.202.0.2/24; IFB=$CM_IF
+cm_neigh_static a b
 
 # replies_seen: SIMPLEFWD-PKT-IN lines for echo replies (98-byte IPv4) from p2.
 replies_seen() { grep -c 'SIMPLEFWD-PKT-IN: sf1: packet from p2, .* 98 bytes, ethertype 0x0800' "$CM_TMP/simpleforwarder.log" || true; }

@@ -126,6 +126,20 @@ cm_host() {
 
 cm_ns() { echo "cm$1$CM_ID"; }
 
+# cm_neigh_static A B: A and B (made by cm_host) know each other's MAC for
+# good. Tests that drop one direction for a while need it: a neighbour entry
+# left unconfirmed goes stale, its ARP probes are dropped too, and the host
+# then queues its packets behind ARP instead of sending them.
+cm_neigh_static() {
+	local a b mac ip
+	for a in "$1" "$2"; do
+		b=$([ "$a" = "$1" ] && echo "$2" || echo "$1")
+		mac=$(ip -n "$(cm_ns "$b")" -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+		ip=$(ip -n "$(cm_ns "$b")" -4 -j addr show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["addr_info"][0]["local"])')
+		ip -n "$(cm_ns "$a")" neigh replace "$ip" lladdr "$mac" dev eth0 nud permanent
+	done
+}
+
 # cm_ping FROM_HOST IP [COUNT]: 0 when every ping is answered.
 cm_ping() {
 	ip netns exec "$(cm_ns "$1")" ping -c "${3:-3}" -i 0.2 -W 1 -q "$2" >/dev/null 2>&1

@@ -159,6 +159,12 @@ static __always_inline void pcn__tail_call(struct __ctx_buff *ctx, __u32 index,
 
 /* ---- slow path --------------------------------------------------------- */
 
+/* 1 in a transparent cube (pcn_transparent.h sets it before including this
+ * file): its md->in_port is the packet's direction, which records report. */
+#ifndef PCN_TRANSPARENT_CUBE
+#define PCN_TRANSPARENT_CUBE 0
+#endif
+
 /* Fills the header of a ring record of the running instance. */
 static __always_inline void pcn__sp_hdr(struct pcn_slowpath_hdr *h, __u32 kind, __u32 reason,
 					const struct pcn_pkt_md *md)
@@ -172,7 +178,7 @@ static __always_inline void pcn__sp_hdr(struct pcn_slowpath_hdr *h, __u32 kind, 
 	h->md[2] = md ? md->md[2] : 0;
 	h->orig_len = 0;
 	h->cap_len = 0;
-	h->direction = 0;
+	h->direction = PCN_TRANSPARENT_CUBE && md ? md->in_port : 0;
 }
 
 /* ---- logging ----------------------------------------------------------- */

@@ -14,6 +14,8 @@
 #ifndef PCN_TRANSPARENT_H
 #define PCN_TRANSPARENT_H
 
+/* Slow-path records carry the direction (md->in_port here, see below). */
+#define PCN_TRANSPARENT_CUBE 1
 #include "pcn_helpers.h"
 #include "pcn_tstack.h"
 

@@ -7,9 +7,14 @@
  *   -> {"next": 131, "lines": [{"seq", "time", "level", "source",
  *       "service", "cube", "message"}, ...]}
  *
- * Every line also goes to the broker's own log (stderr), as before.
+ * Every line also goes to the broker's own log (stderr), as before. The
+ * broker's own lines come here too (service "pcn-broker", source
+ * "broker"), through the logger's sink: they are written on whatever thread
+ * logged them, so the ring has a lock; nothing under it logs, so a line
+ * never recurses or waits for another.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +34,23 @@
 #define LS_PAGE 500
 /* Messages taken from logs.sock per loop iteration. */
 #define LS_PER_TURN 256
+/* The service the broker's own lines are filed under. */
+#define LS_BROKER_SERVICE "pcn-broker"
+
+/* Where a line came from (its "source" in GET /logs). */
+enum ls_source {
+	LS_CONTROL,  /* a cube process's control plane */
+	LS_FASTPATH, /* pcn_log in a fast path */
+	LS_BROKER,   /* the broker itself */
+};
+
+static const char *const ls_source_names[] = { "control", "fastpath", "broker" };
 
 struct ls_line {
 	uint64_t seq;
 	uint64_t time_ms;
 	int level;
-	bool fastpath;
+	enum ls_source source;
 	char service[BROKER_NAME_MAX];
 	char cube[BROKER_NAME_MAX];
 	char message[256];
@@ -48,27 +64,49 @@ struct broker_logsink {
 	bool polling;
 	uint64_t next_seq; /* of the next line; the first line is 1 */
 	uint64_t bad;      /* malformed messages on logs.sock */
+	bool sink_set;     /* the broker's lines come here */
+	pthread_mutex_t mu; /* lines and next_seq: the sink writes from any thread */
 	struct ls_line lines[LS_LINES];
 };
 
-void broker_logsink_add(struct broker *b, int level, bool fastpath, const char *service, const char *cube,
-			const char *message)
+static void ls_add(struct broker_logsink *ls, int level, enum ls_source source, const char *service,
+		   const char *cube, const char *message)
 {
-	struct broker_logsink *ls = b->logsink;
 	struct ls_line *l;
 	struct timespec ts;
 
-	if (!ls)
-		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pthread_mutex_lock(&ls->mu);
 	l = &ls->lines[ls->next_seq % LS_LINES];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	l->seq = ls->next_seq++;
 	l->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	l->level = level;
-	l->fastpath = fastpath;
+	l->source = source;
 	snprintf(l->service, sizeof(l->service), "%s", service ? service : "");
 	snprintf(l->cube, sizeof(l->cube), "%s", cube ? cube : "");
 	snprintf(l->message, sizeof(l->message), "%s", message ? message : "");
+	pthread_mutex_unlock(&ls->mu);
+}
+
+void broker_logsink_add(struct broker *b, int level, bool fastpath, const char *service, const char *cube,
+			const char *message)
+{
+	if (b->logsink)
+		ls_add(b->logsink, level, fastpath ? LS_FASTPATH : LS_CONTROL, service, cube, message);
+}
+
+/* The logger's sink: a line of the broker's ("ID: text"). Runs under the
+ * logger's lock on the thread that logged. Fast-path lines are also
+ * written to the broker's log (CUBE-FASTPATH-LOG) but are in the ring
+ * already, under their cube. */
+static void ls_broker_line(enum pcn_log_level level, const char *line, void *arg)
+{
+	static const char fp[] = "CUBE-FASTPATH-LOG: ";
+
+	if (strncmp(line, fp, sizeof(fp) - 1) == 0)
+		return;
+	ls_add(arg, (int)level, LS_BROKER, LS_BROKER_SERVICE, "", line);
 }
 
 uint64_t broker_logsink_rejected(struct broker *b)
@@ -118,7 +156,10 @@ int broker_logsink_start(struct broker *b)
 		return -ENOMEM;
 	ls->b = b;
 	ls->next_seq = 1;
+	pthread_mutex_init(&ls->mu, NULL);
 	b->logsink = ls;
+	pcn_log_set_sink(ls_broker_line, ls);
+	ls->sink_set = true;
 	rc = pcn_wire_url(url, sizeof(url), b->opts.sock_dir, "logs.sock");
 	if (!rc)
 		rc = pcn_wire_errno(nng_pull0_open(&ls->pull));
@@ -150,7 +191,10 @@ fail:
 
 static void free_on_close(uv_handle_t *h)
 {
-	free(h->data);
+	struct broker_logsink *ls = h->data;
+
+	pthread_mutex_destroy(&ls->mu);
+	free(ls);
 }
 
 void broker_logsink_stop(struct broker *b)
@@ -159,13 +203,18 @@ void broker_logsink_stop(struct broker *b)
 
 	if (!ls)
 		return;
+	/* Once this returns no line is being written through the sink. */
+	if (ls->sink_set)
+		pcn_log_set_sink(NULL, NULL);
 	b->logsink = NULL;
 	if (ls->pull_open)
 		nng_close(ls->pull);
-	if (ls->polling)
+	if (ls->polling) {
 		uv_close((uv_handle_t *)&ls->poll, free_on_close);
-	else
+	} else {
+		pthread_mutex_destroy(&ls->mu);
 		free(ls);
+	}
 }
 
 /* The value of `key` in the query string (URL-decoding nothing: names have
@@ -209,8 +258,10 @@ void broker_logs_get(struct broker *b, h2o_req_t *req)
 	query_arg(req, "cube", cube, sizeof(cube));
 	query_arg(req, "since", since_s, sizeof(since_s));
 	since = strtoull(since_s, NULL, 10);
-	seq = ls ? ls->next_seq : 1;
+	seq = 1;
 	if (ls) {
+		pthread_mutex_lock(&ls->mu);
+		seq = ls->next_seq;
 		first = ls->next_seq > LS_LINES ? ls->next_seq - LS_LINES : 1;
 		if (since < first)
 			since = first;
@@ -224,13 +275,14 @@ void broker_logs_get(struct broker *b, h2o_req_t *req)
 			json_object_set_new(j, "seq", json_integer((json_int_t)l->seq));
 			json_object_set_new(j, "time", json_integer((json_int_t)l->time_ms));
 			json_object_set_new(j, "level", json_string(pcn_log_level_name((enum pcn_log_level)l->level)));
-			json_object_set_new(j, "source", json_string(l->fastpath ? "fastpath" : "control"));
+			json_object_set_new(j, "source", json_string(ls_source_names[l->source]));
 			json_object_set_new(j, "service", json_string(l->service));
 			json_object_set_new(j, "cube", json_string(l->cube));
 			json_object_set_new(j, "message", json_string(l->message));
 			json_array_append_new(lines, j);
 			n++;
 		}
+		pthread_mutex_unlock(&ls->mu);
 	}
 	json_object_set_new(out, "next", json_integer((json_int_t)seq));
 	json_object_set_new(out, "lines", lines);

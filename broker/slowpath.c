@@ -261,6 +261,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	p->data.data = s->data[s->n];
 	p->data.len = cap;
 	p->orig_len = h->orig_len;
+	p->has_direction = 1;
+	p->direction = h->direction ? CUBEMESH__DIRECTION__DIR_EGRESS : CUBEMESH__DIRECTION__DIR_INGRESS;
 	s->ptrs[s->n] = p;
 	s->n++;
 out:

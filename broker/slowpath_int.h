@@ -15,6 +15,7 @@
 #include "broker.h"
 #include "inject.h"
 #include "slowpath.h"
+#include "slowpath_procs.h"
 
 /* Packets per PacketInBatch, and records consumed per loop iteration (so a
  * flood cannot hold the loop: the rest waits for the next iteration). */
@@ -69,6 +70,7 @@ struct broker_slowpath {
 	struct sp_svc *svcs;
 	struct broker_sp_counters ctr[PCN_MAX_CUBES];
 	struct broker_sp_global g;
+	struct broker_sp_procs procs; /* what each cube process reports (slowpath_procs.c) */
 };
 
 /* The instance in PatchPanel slot index, or NULL. */

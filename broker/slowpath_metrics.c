@@ -6,6 +6,7 @@
 
 #include "broker.h"
 #include "slowpath.h"
+#include "slowpath_int.h"
 
 static const struct {
 	const char *name, *help;
@@ -39,6 +40,15 @@ static const struct {
 	{ "cubemesh_cube_log_lost_lines", "Fast-path log lines lost: the ring was full",
 	  offsetof(struct pcn_cube_stats, log_lost) },
 };
+
+/* A process's series is shown while it is its service's process (or the
+ * one an upgrade is replacing). */
+static bool proc_live(const char *service, uint32_t pid, void *arg)
+{
+	struct broker_service *s = broker_service_find(arg, service);
+
+	return s && (pid == s->pid || (s->old_endpoint[0] && pid == s->old_pid));
+}
 
 char *broker_slowpath_metrics(struct broker *b)
 {
@@ -82,6 +92,8 @@ char *broker_slowpath_metrics(struct broker *b)
 					i->service, i->name, v);
 		}
 	}
+	if (b->slowpath)
+		broker_sp_procs_metrics(f, &b->slowpath->procs, proc_live, b);
 	/* Restarts as operators count them: registrations after the first. */
 	fprintf(f, "# TYPE cubemesh_service_restarts counter\n# HELP cubemesh_service_restarts "
 		   "Times the cube's process came back (registrations after the first).\n");

@@ -95,6 +95,17 @@ static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po
 	c->out++;
 }
 
+/* Keeps the sender's count of packets out it lost, under the pid it
+ * registered with (the one /services shows). The service must be one the
+ * broker knows, so a stray sender cannot fill the table with names. */
+static void report_proc(struct broker_slowpath *sp, const Cubemesh__PacketOutBatch *batch)
+{
+	struct broker_service *svc = batch->service ? broker_service_find(sp->b, batch->service) : NULL;
+
+	if (svc && batch->has_pid)
+		broker_sp_procs_report(&sp->procs, svc->name, batch->pid, batch->out_lost);
+}
+
 void broker__sp_on_pull(uv_poll_t *h, int status, int events)
 {
 	struct broker_slowpath *sp = h->data;
@@ -121,6 +132,8 @@ void broker__sp_on_pull(uv_poll_t *h, int status, int events)
 			nng_msg_free(msg);
 			continue;
 		}
+		if (batch->has_out_lost)
+			report_proc(sp, batch);
 		nng_msg_free(msg);
 		for (size_t i = 0; i < batch->n_packets; i++)
 			packet_out(sp, batch->packets[i]);

@@ -88,6 +88,7 @@ struct pcn_pkt {
 	const uint8_t *data;    /* the packet, up to PCN_SLOWPATH_SNAPLEN bytes */
 	size_t len;
 	uint32_t orig_len;      /* the packet's real length */
+	enum pcn_direction direction; /* transparent cubes: the way it was going (else INGRESS) */
 };
 
 /* The slow path: called for each packet an instance sent up, in order, on

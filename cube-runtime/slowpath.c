@@ -12,10 +12,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
@@ -52,6 +54,11 @@ struct pcn__slowpath {
 	uint64_t no_instance;  /* packets for an instance we do not have */
 	uint64_t unhandled;    /* packets for a cube without pkt_in */
 	uint64_t out_lost;     /* packets out the broker could not take */
+	/* The out_lost the broker last got (it rides on PacketOutBatch, for
+	 * GET /metrics); UINT64_MAX: tell it again. report_again is set on
+	 * nng's thread when a broker connects (it may be a new one). */
+	uint64_t out_lost_reported;
+	atomic_bool report_again;
 };
 
 /* Listens for packets in on cube-<svc>-pkt.sock and sets pull_fd. */
@@ -81,6 +88,16 @@ static int sp_listen(struct pcn__runtime *rt, bool quiet)
 
 static void logs_open(struct pcn__runtime *rt);
 
+/* A broker (maybe a restarted one, which knows nothing yet) connected. */
+static void on_push_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct pcn__slowpath *sp = arg;
+
+	(void)p;
+	(void)ev;
+	atomic_store(&sp->report_again, true);
+}
+
 int pcn__slowpath_start(struct pcn__runtime *rt)
 {
 	char url[PATH_MAX + 32];
@@ -92,6 +109,8 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 		return -ENOMEM;
 	rt->sp = sp;
 	sp->pull_fd = -1;
+	sp->service = rt->desc->service;
+	sp->out_lost_reported = UINT64_MAX;
 	rc = pcn_wire_errno(nng_pull0_open(&sp->pull));
 	if (rc)
 		return rc;
@@ -123,6 +142,7 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	nng_socket_set_int(sp->push, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMAXT, 1000);
+	nng_pipe_notify(sp->push, NNG_PIPE_EV_ADD_POST, on_push_pipe, sp);
 	rc = pcn_wire_errno(nng_dial(sp->push, url, NULL, NNG_FLAG_NONBLOCK));
 	if (!rc)
 		logs_open(rt);
@@ -193,24 +213,32 @@ void pcn__slowpath_stop(struct pcn__runtime *rt)
 	rt->sp = NULL;
 }
 
-/* Sends the packets out waiting in sp as one batch. */
-static int flush_out(struct pcn__slowpath *sp)
+/* Sends the packets out waiting in sp as one batch, with the count of
+ * those lost so far; with report, even when there are none. */
+static int flush_out(struct pcn__slowpath *sp, bool report)
 {
 	Cubemesh__PacketOutBatch batch = CUBEMESH__PACKET_OUT_BATCH__INIT;
+	uint64_t lost = sp->out_lost;
 	nng_msg *msg = NULL;
 	int rc = 0;
 
-	if (!sp->n_out)
+	if (!sp->n_out && !report)
 		return 0;
 	batch.n_packets = sp->n_out;
 	batch.packets = sp->out_ptrs;
+	batch.has_out_lost = batch.has_pid = 1;
+	batch.out_lost = lost;
+	batch.pid = (uint32_t)getpid();
+	batch.service = (char *)sp->service;
 	rc = pcn_wire_pack(&batch.base, &msg);
 	if (!rc) {
 		rc = pcn_wire_errno(nng_sendmsg(sp->push, msg, NNG_FLAG_NONBLOCK));
 		if (rc)
 			nng_msg_free(msg);
 	}
-	if (rc) {
+	if (!rc)
+		sp->out_lost_reported = lost;
+	if (rc && sp->n_out) {
 		/* Said at the first loss and then every 2^16: a flood of
 		 * warnings would only add to the load that caused them. */
 		if ((sp->out_lost >> 16) != ((sp->out_lost + sp->n_out) >> 16) || !sp->out_lost)
@@ -235,7 +263,7 @@ int pcn_send_packet_out(struct pcn_instance *inst, uint32_t port, enum pcn_direc
 		return -ENOTCONN;
 	if (!data || len < 14 || len > SP_MAX_FRAME || (dir != PCN_DIR_INGRESS && dir != PCN_DIR_EGRESS))
 		return -EINVAL;
-	if (sp->n_out == SP_OUT_BATCH && flush_out(sp))
+	if (sp->n_out == SP_OUT_BATCH && flush_out(sp, false))
 		return -EAGAIN;
 	copy = malloc(len);
 	if (!copy)
@@ -253,7 +281,7 @@ int pcn_send_packet_out(struct pcn_instance *inst, uint32_t port, enum pcn_direc
 	sp->n_out++;
 	/* Inside a batch of packets in, the whole batch's packets out leave
 	 * together; alone, right away. */
-	return sp->in_batch ? 0 : flush_out(sp);
+	return sp->in_batch ? 0 : flush_out(sp, false);
 }
 
 int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
@@ -280,6 +308,9 @@ int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
 			.data = p->data.data,
 			.len = p->data.len,
 			.orig_len = p->orig_len,
+			.direction = p->has_direction && p->direction == CUBEMESH__DIRECTION__DIR_EGRESS
+					     ? PCN_DIR_EGRESS
+					     : PCN_DIR_INGRESS,
 		};
 
 		if (!inst) {
@@ -301,7 +332,7 @@ int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
 	}
 	if (sp) {
 		sp->in_batch = false;
-		flush_out(sp);
+		flush_out(sp, false);
 	}
 	protobuf_c_message_free_unpacked(&batch->base, NULL);
 	return 0;
@@ -325,6 +356,20 @@ static void drain_packets(struct pcn__runtime *rt)
 	}
 }
 
+/* Tells the broker about packets out lost since its last report (an empty
+ * batch), so that /metrics has them even when no packet follows; and the
+ * count so far to a broker that just connected. Never blocks: a report
+ * that does not go is tried again at the next wait. */
+static void report_lost(struct pcn__slowpath *sp)
+{
+	if (!sp || !sp->push_open)
+		return;
+	if (atomic_exchange(&sp->report_again, false))
+		sp->out_lost_reported = UINT64_MAX;
+	if (sp->out_lost_reported != sp->out_lost && !sp->in_batch)
+		flush_out(sp, true);
+}
+
 int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms)
 {
 	struct pollfd pfd[2];
@@ -337,6 +382,7 @@ int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms)
 	pfd[n++] = (struct pollfd){ .fd = rep_fd, .events = POLLIN };
 	if (rt->sp && rt->sp->pull_fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = rt->sp->pull_fd, .events = POLLIN };
+	report_lost(rt->sp);
 	rc = poll(pfd, (nfds_t)n, timeout_ms);
 	if (rc <= 0)
 		return 0;

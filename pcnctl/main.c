@@ -14,6 +14,7 @@
 #include "args.h"
 #include "format.h"
 #include "http.h"
+#include "logs.h"
 #include "opts.h"
 
 #ifndef PCNCTL_VERSION
@@ -37,11 +38,16 @@ static void usage(FILE *out)
 	      "  pcnctl attach <cube> <port> [position=auto|first|last | before=<c> | after=<c>]\n"
 	      "  pcnctl detach <cube> <port>\n"
 	      "  pcnctl cubes | services [<svc>] | topology | netdevs | version\n"
+	      "  pcnctl logs [<cube>] [--service S] [-f]  log lines the broker keeps: fast-path\n"
+	      "                                         pcn_log, cube processes, the broker's own\n"
+	      "                                         (service pcn-broker); -f follows new ones"
 	      "  pcnctl <words...> ?                     help for that node, from its model\n"
 	      "\n"
 	      "Options:\n"
 	      "  -j, --json         print the answer as JSON\n"
 	      "  -v, --verbose      print each HTTP request and status on stderr\n"
+	      "  -f, --follow       logs: keep printing new lines until interrupted\n"
+	      "      --service S    logs: only the lines of service S\n"
 	      "      --url URL      the API's address (default $PCN_URL, else\n"
 	      "                     " PCNCTL_DEFAULT_URL ")\n"
 	      "      --token TOKEN  send \"Authorization: Bearer TOKEN\" (default $PCN_TOKEN)\n"
@@ -78,6 +84,7 @@ int main(int argc, char **argv)
 	struct pcnctl_http_opts hopts = { 0 };
 	struct pcnctl_response res = { 0 };
 	struct pcnctl_request *req = NULL;
+	struct pcnctl_logs logs;
 	struct pcnctl_opts o;
 	char err[512] = "";
 	char *url = NULL;
@@ -100,6 +107,16 @@ int main(int argc, char **argv)
 	if (o.nwords == 0) {
 		usage(stderr);
 		status = EXIT_USAGE;
+		goto out;
+	}
+	rc = pcnctl_logs_parse(&logs, &o, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "pcnctl: %s\nTry 'pcnctl --help'.\n", err);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (rc == 0) {
+		status = pcnctl_logs_run(&o, &logs);
 		goto out;
 	}
 	rc = pcnctl_request_create(&req, o.nwords, o.words, err, sizeof(err));

@@ -78,6 +78,15 @@ int pcnctl_opts_init(struct pcnctl_opts *o, int argc, char **argv, char *err, si
 			o->help = true;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			o->version = true;
+		} else if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
+			o->follow = true;
+		} else if ((v = opt_value("--service", argc, argv, &i, &missing)) || missing) {
+			if (missing || !*v) {
+				snprintf(err, errlen, "--service needs a value");
+				ret = -EINVAL;
+				goto out;
+			}
+			o->service = v;
 		} else if ((v = opt_value("--url", argc, argv, &i, &missing)) || missing) {
 			if (missing || !*v) {
 				snprintf(err, errlen, "--url needs a value");

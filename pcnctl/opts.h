@@ -15,6 +15,8 @@ struct pcnctl_opts {
 	bool verbose;       /* -v: print each HTTP request line on stderr */
 	bool help;          /* --help */
 	bool version;       /* --version */
+	bool follow;        /* -f, --follow: pcnctl logs keeps printing new lines */
+	const char *service; /* --service S: pcnctl logs of that service only, or NULL */
 	int nwords;         /* the words left once options are removed */
 	char **words;       /* points into argv; the array itself is owned */
 };

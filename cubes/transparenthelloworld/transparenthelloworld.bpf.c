@@ -29,8 +29,10 @@ static __always_inline int transparenthelloworld_act(struct __ctx_buff *ctx, str
 		(*n)++;
 	if (a == 1)
 		return RX_DROP;
+	/* The record carries the direction itself (pcn_pkt.direction): the
+	 * reason stays the same for both. */
 	if (a == 2)
-		return pcn_pkt_controller(ctx, md, dir);
+		return pcn_pkt_controller(ctx, md, 0);
 	return RX_OK;
 }
 

@@ -39,6 +39,8 @@ static int transparenthelloworld_set_eg(struct pcn_instance *inst, enum pcn_op o
 	return transparenthelloworld_set(inst, op, node, 1);
 }
 
+static int transparenthelloworld_read_slowpath(struct pcn_instance *inst, struct pcn_state *st);
+
 static int transparenthelloworld_read_stats(struct pcn_instance *inst, struct pcn_state *st)
 {
 	uint64_t in = 0, eg = 0;
@@ -52,13 +54,41 @@ static int transparenthelloworld_read_stats(struct pcn_instance *inst, struct pc
 		rc = pcn_state_set(st, "stats/ingress-packets", "%" PRIu64, in);
 	if (!rc)
 		rc = pcn_state_set(st, "stats/egress-packets", "%" PRIu64, eg);
+	if (!rc)
+		rc = transparenthelloworld_read_slowpath(inst, st);
 	return rc;
 }
 
-/* Times the runtime told the instance about its parent. */
+/* Times the runtime told the instance about its parent, and the packets
+ * its slow path received in each direction (enum pcn_direction). */
 struct transparenthelloworld {
 	uint64_t parent_updates;
+	uint64_t pkt_in[2];
 };
+
+/* SLOWPATH: count the packet under the direction the record says it was
+ * going, and say so. */
+static void transparenthelloworld_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
+{
+	struct transparenthelloworld *t = pcn_instance_priv(inst);
+	const char *dir = pkt->direction == PCN_DIR_EGRESS ? "egress" : "ingress";
+
+	if (t)
+		t->pkt_in[pkt->direction == PCN_DIR_EGRESS ? 1 : 0]++;
+	PCN_INFO("TRANSPARENTHELLOWORLD-PKT-IN", "%s: %s packet, %u bytes", pcn_instance_name(inst), dir,
+		 pkt->orig_len);
+}
+
+static int transparenthelloworld_read_slowpath(struct pcn_instance *inst, struct pcn_state *st)
+{
+	struct transparenthelloworld *t = pcn_instance_priv(inst);
+	int rc;
+
+	rc = pcn_state_set(st, "stats/slowpath-ingress-packets", "%" PRIu64, t ? t->pkt_in[0] : 0);
+	if (!rc)
+		rc = pcn_state_set(st, "stats/slowpath-egress-packets", "%" PRIu64, t ? t->pkt_in[1] : 0);
+	return rc;
+}
 
 static int transparenthelloworld_on_create(struct pcn_instance *inst)
 {
@@ -136,6 +166,7 @@ static const struct pcn_cube_desc transparenthelloworld_desc = {
 	.on_create = transparenthelloworld_on_create,
 	.on_destroy = transparenthelloworld_on_destroy,
 	.on_parent = transparenthelloworld_on_parent,
+	.pkt_in = transparenthelloworld_pkt_in,
 };
 
 int main(int argc, char **argv)

@@ -96,14 +96,14 @@ static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po
 }
 
 /* Keeps the sender's count of packets out it lost, under the pid it
- * registered with (the one /services shows). The service must be one the
- * broker knows, so a stray sender cannot fill the table with names. */
+ * registered with (the one /services shows). A process reports as soon as
+ * it starts, often before its registration is through: the table takes any
+ * name (it is bounded, and the socket is root's) and /metrics shows only
+ * the processes the broker knows (slowpath_metrics.c). */
 static void report_proc(struct broker_slowpath *sp, const Cubemesh__PacketOutBatch *batch)
 {
-	struct broker_service *svc = batch->service ? broker_service_find(sp->b, batch->service) : NULL;
-
-	if (svc && batch->has_pid)
-		broker_sp_procs_report(&sp->procs, svc->name, batch->pid, batch->out_lost);
+	if (batch->service && batch->has_pid)
+		broker_sp_procs_report(&sp->procs, batch->service, batch->pid, batch->out_lost);
 }
 
 void broker__sp_on_pull(uv_poll_t *h, int status, int events)

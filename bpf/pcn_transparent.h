@@ -6,10 +6,11 @@
  *   static __always_inline int handle_tx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
  *
  * for packets coming in from the wire and going out to it, each returning
- * RX_OK (the packet goes on: to the next cube of the stack, then to the host
- * or out of the netdev) or RX_DROP. The wrapper below (pcn_entry, in the
- * PatchPanel like a standard cube's) runs the one of the packet's direction
- * and jumps to the next instance of the stack.
+ * RX_OK (the packet goes on: to the next cube of the stack, then to the host,
+ * out of the netdev, into the cube or to the cube port's peer) or RX_DROP.
+ * The wrapper below (pcn_entry, in the PatchPanel like a standard cube's)
+ * runs the one of the packet's direction and jumps to the next instance of
+ * the stack.
  */
 #ifndef PCN_TRANSPARENT_H
 #define PCN_TRANSPARENT_H
@@ -51,13 +52,11 @@ int pcn_entry(struct __ctx_buff *ctx)
 	}
 	tmd->pos++;
 	rc = pcn__tstack_jump(ctx, tmd, md, pcn_cube_index, 1);
-	/* The last of an ingress stack hands the packet to the peered cube. */
-	if (rc == 0 && tmd->dir == PCN_TDIR_INGRESS)
-		rc = pcn__tstack_to_cube(ctx, md, tmd->ifindex, pcn_cube_index, 1);
+	/* The last of the stack: the packet goes on its way (the host, the
+	 * wire, the peered cube, the cube port's peer). */
 	if (rc == 0) {
-		/* Nothing after: the packet goes on its way. */
-		verdict = CTX_ACT_OK;
-		if (st)
+		verdict = pcn__tstack_end(ctx, tmd, md, pcn_cube_index, 1);
+		if (verdict != CTX_ACT_DROP && st)
 			st->pass++;
 	}
 out:

@@ -1,19 +1,37 @@
 /* The maps of transparent stacks (pcn_transparent_kern_user.h), for the
- * transparent wrapper (pcn_transparent.h) and the netdev stack programs
- * (pcn_tnetdev.bpf.c). Include after pcn_helpers.h. */
+ * transparent wrapper (pcn_transparent.h) and the stack entry programs
+ * (pcn_tnetdev.bpf.c, pcn_netdev.bpf.c). Include after pcn_helpers.h. */
 #ifndef PCN_TSTACK_H
 #define PCN_TSTACK_H
 
 #include "pcn_transparent_kern_user.h"
 
-/* (ifindex, direction, position) -> instance index; written by the broker. */
+/* (parent, direction, position, generation) -> instance index; written by the broker. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PCN_MAX_CUBES * 2);
+	__uint(max_entries, PCN_MAX_CUBES * 4);
 	__type(key, struct pcn_tstack_key);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_tstack SEC(".maps");
+
+/* parent -> the generation of its pcn_tstack entries in use; flipped by the broker. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PCN_MAX_CUBES * 2);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pcn_tgen SEC(".maps");
+
+/* PatchPanel slot of a port-stack entry -> the stack it enters; written by the broker. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PCN_MAX_CUBES);
+	__type(key, __u32);
+	__type(value, struct pcn_tport_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pcn_tport SEC(".maps");
 
 /* The stack position of the packet being processed on this CPU. */
 struct {
@@ -24,6 +42,30 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_tmd SEC(".maps");
 
+/* Starts the packet at position 0 of parent's stack in direction dir. The
+ * generation is read here, once: the whole walk uses one order. */
+static __always_inline void pcn__tstack_begin(struct pcn_tmd *tmd, __u32 parent, __u32 dir, __u32 slot)
+{
+	__u32 *gen = bpf_map_lookup_elem(&pcn_tgen, &parent);
+
+	tmd->parent = parent;
+	tmd->dir = dir;
+	tmd->pos = 0;
+	tmd->gen = gen ? *gen : 0;
+	tmd->slot = slot;
+	tmd->pad[0] = tmd->pad[1] = tmd->pad[2] = 0;
+}
+
+/* Counts a failed jump of owner's: by reason, and in drop_tail_call. */
+static __always_inline void pcn__tstack_missed(__u32 owner, __u32 reason)
+{
+	struct pcn_cube_stats *st = pcn__stats_of(owner);
+
+	pcn__count_miss(owner, reason);
+	if (st)
+		st->drop_tail_call++;
+}
+
 /* Jumps to the instance at position tmd->pos of the packet's stack.
  * Returns only when there is none (0: the stack is done) or the jump
  * failed (-1, counted on `owner`). hop: 1 if the jump counts in md->hops,
@@ -31,8 +73,7 @@ struct {
 static __always_inline int pcn__tstack_jump(struct __ctx_buff *ctx, struct pcn_tmd *tmd,
 					    struct pcn_pkt_md *md, __u32 owner, __u32 hop)
 {
-	struct pcn_tstack_key key = { .ifindex = tmd->ifindex, .dir = tmd->dir, .pos = tmd->pos };
-	struct pcn_cube_stats *st;
+	struct pcn_tstack_key key = { .parent = tmd->parent, .dir = tmd->dir, .pos = tmd->pos, .gen = tmd->gen };
 	__u32 *next = bpf_map_lookup_elem(&pcn_tstack, &key);
 	int rc = 0;
 
@@ -40,17 +81,13 @@ static __always_inline int pcn__tstack_jump(struct __ctx_buff *ctx, struct pcn_t
 		goto out;
 	rc = -1;
 	if (hop && md->hops >= PCN_MAX_HOPS) {
-		pcn__count_miss(owner, PCN_MISS_HOP_LIMIT);
-		goto miss;
+		pcn__tstack_missed(owner, PCN_MISS_HOP_LIMIT);
+		goto out;
 	}
 	md->hops += hop;
 	bpf_tail_call(ctx, &PCN_PP, *next);
 	md->hops -= hop;
-	pcn__count_miss(owner, PCN_MISS_EMPTY_SLOT);
-miss:
-	st = pcn__stats_of(owner);
-	if (st)
-		st->drop_tail_call++;
+	pcn__tstack_missed(owner, PCN_MISS_EMPTY_SLOT);
 out:
 	return rc;
 }
@@ -62,15 +99,14 @@ static __always_inline int pcn__tstack_to_cube(struct __ctx_buff *ctx, struct pc
 					       __u32 owner, __u32 hop)
 {
 	struct pcn_netdev_val *in = bpf_map_lookup_elem(&pcn_netdev_in, &ifindex);
-	struct pcn_cube_stats *st;
 	int rc = 0;
 
 	if (!in)
 		goto out;
 	rc = -1;
 	if (hop && md->hops >= PCN_MAX_HOPS) {
-		pcn__count_miss(owner, PCN_MISS_HOP_LIMIT);
-		goto miss;
+		pcn__tstack_missed(owner, PCN_MISS_HOP_LIMIT);
+		goto out;
 	}
 	md->cube_index = in->cube_index;
 	md->in_port = in->port;
@@ -78,14 +114,67 @@ static __always_inline int pcn__tstack_to_cube(struct __ctx_buff *ctx, struct pc
 	bpf_tail_call(ctx, &PCN_PP, in->cube_index);
 	md->hops -= hop;
 	/* Counted where a user looks when the cube's port receives nothing. */
-	owner = in->cube_index;
-	pcn__count_miss(owner, PCN_MISS_EMPTY_SLOT);
-miss:
-	st = pcn__stats_of(owner);
-	if (st)
-		st->drop_tail_call++;
+	pcn__tstack_missed(in->cube_index, PCN_MISS_EMPTY_SLOT);
 out:
 	return rc;
+}
+
+/* After a cube port's stack: where the port's wire goes (the ingress one:
+ * into the cube; the egress one: the port's peer, a netdev or the next
+ * cube). Returns the hook's verdict when it does not jump. */
+static __always_inline int pcn__tstack_fwd(struct __ctx_buff *ctx, struct pcn_pkt_md *md,
+					   const struct pcn_fwd_val *next, __u32 owner)
+{
+	struct pcn_cube_stats *st;
+	int verdict = CTX_ACT_DROP;
+
+	if (next->kind == PCN_PEER_NETDEV) {
+		verdict = bpf_redirect(next->ifindex, 0);
+		goto out;
+	}
+	if (next->kind != PCN_PEER_CUBE) {
+		st = pcn__stats_of(owner);
+		if (st)
+			st->drop_no_peer++;
+		goto out;
+	}
+	if (md->hops >= PCN_MAX_HOPS) {
+		pcn__tstack_missed(owner, PCN_MISS_HOP_LIMIT);
+		goto out;
+	}
+	md->cube_index = next->cube_index;
+	md->in_port = next->port;
+	md->hops++;
+	bpf_tail_call(ctx, &PCN_PP, next->cube_index);
+	md->hops--;
+	pcn__tstack_missed(owner, PCN_MISS_EMPTY_SLOT);
+out:
+	return verdict;
+}
+
+/* The end of the packet's stack (no instance at tmd->pos): the hook's
+ * verdict, unless it jumps on. A netdev's ingress stack ends in the peered
+ * cube or the host, its egress stack on the wire; a cube port's as
+ * pcn__tstack_fwd says. */
+static __always_inline int pcn__tstack_end(struct __ctx_buff *ctx, struct pcn_tmd *tmd, struct pcn_pkt_md *md,
+					   __u32 owner, __u32 hop)
+{
+	struct pcn_tport_val *tp;
+	__u32 slot = tmd->slot;
+	int verdict = CTX_ACT_DROP;
+
+	if (tmd->parent & PCN_TPARENT_PORT) {
+		tp = bpf_map_lookup_elem(&pcn_tport, &slot);
+		if (tp)
+			verdict = pcn__tstack_fwd(ctx, md, &tp->next, owner);
+		else
+			pcn__tstack_missed(owner, PCN_MISS_EMPTY_SLOT);
+		goto out;
+	}
+	if (tmd->dir == PCN_TDIR_EGRESS || pcn__tstack_to_cube(ctx, md, tmd->parent, owner, hop) == 0)
+		verdict = CTX_ACT_OK;
+out:
+	return verdict;
 }
 
 /* What enters from netdev ifindex: its ingress stack of transparent cubes
@@ -109,10 +198,7 @@ static __always_inline int pcn__netdev_ingress(struct __ctx_buff *ctx)
 	/* The slots are reused by every packet on this CPU: clear them so
 	 * nothing from the previous packet leaks into this one. */
 	__builtin_memset(md, 0, sizeof(*md));
-	tmd->ifindex = ifindex;
-	tmd->dir = PCN_TDIR_INGRESS;
-	tmd->pos = 0;
-	tmd->pad = 0;
+	pcn__tstack_begin(tmd, ifindex, PCN_TDIR_INGRESS, 0);
 	if (pcn__tstack_jump(ctx, tmd, md, 0, 0) == 0 && pcn__tstack_to_cube(ctx, md, ifindex, 0, 0) == 0)
 		verdict = CTX_ACT_OK;
 out:

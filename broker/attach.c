@@ -1,8 +1,9 @@
-/* Transparent cubes on netdevs (§VI-H): POST /attach and /detach, the
- * stacks they build, and the netdev programs that enter them.
+/* Transparent cubes on netdevs and cube ports (§VI-H): POST /attach and
+ * /detach, the stacks they build, and the netdev programs that enter them
+ * (a cube port's: attach_port.c).
  *
- * A netdev's stack is an ordered list of transparent instances, position 0
- * nearest the wire. Ingress packets meet them 0, 1, ..., egress packets in
+ * A parent's stack is an ordered list of transparent instances, position 0
+ * nearest the wire (a cube port's: nearest the peer). Ingress packets meet them 0, 1, ..., egress packets in
  * the reverse order; pcn_tstack holds both orders, keyed by position, and
  * each instance's wrapper jumps to the next (bpf/pcn_transparent.h). The
  * entry programs (bpf/pcn_tnetdev.bpf.c) run at TC ingress and egress (TC
@@ -11,11 +12,13 @@
  * A netdev peered with a standard cube port runs the broker's netdev input
  * program, which enters the ingress stack first (bpf/pcn_tstack.h); the
  * stack's end enters the cube. Otherwise our own input program does the
- * same. A cube port as parent answers 501 in this version. The stacks are
- * saved in the state directory (attach_store.c) and attached again when the
- * broker restarts. Stacks live in the broker's
- * memory and the pinned pcn_tstack map: a broker restart keeps them
- * forwarding but forgets them (not yet in the datastore).
+ * same. The stacks are saved in the state directory (attach_store.c) and
+ * attached again when the broker restarts.
+ *
+ * A change of order never shows half done to a packet: pcn_tstack holds two
+ * generations of each parent's stack; the new order is written under the
+ * one not in use, then pcn_tgen flips to it (a packet reads it once, at the
+ * stack's entry). The old one stays intact until the next change.
  */
 #include <errno.h>
 #include <limits.h>
@@ -29,34 +32,18 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "broker.h"
+#include "attach_int.h"
 #include "log.h"
-#include "pcn_transparent_kern_user.h"
 #include "pcn_tnetdev_tc.skel.h"
 #include "pcn_tnetdev_xdp.skel.h"
 
 /* Our TC filters: beside the broker's netdev filter (0xcbe), never with it. */
 #define ATTACH_TC_HANDLE 0xcbf
 #define ATTACH_TC_PRIO 0xcbf
-#define ATTACH_MAX_STACK 16
 
-struct tnetdev {
-	struct tnetdev *next;
-	int ifindex;
-	char name[IF_NAMESIZE];
-	enum broker_hook hook;
-	bool qdisc_ours;
-	struct broker_instance *stack[ATTACH_MAX_STACK];
-	size_t n;
-};
+struct attach_state A = { .tstack_fd = -1, .tgen_fd = -1, .tport_fd = -1 };
 
-static struct {
-	struct bpf_object *tc, *xdp;
-	int tstack_fd;
-	struct tnetdev *devs;
-} A = { .tstack_fd = -1 };
-
-static const char *const hook_names[] = { "TC", "XDP_SKB", "XDP_DRV" };
+const char *const attach_hook_names[] = { "TC", "XDP_SKB", "XDP_DRV" };
 
 static void save(struct broker *b);
 
@@ -81,7 +68,7 @@ static int load_obj(struct broker *b, const void *elf, size_t sz, const char *na
 }
 
 /* Loads the entry programs once (they take the shared maps by their pins). */
-static int ensure_loaded(struct broker *b)
+int attach_ensure_loaded(struct broker *b)
 {
 	const void *elf;
 	size_t sz;
@@ -97,8 +84,10 @@ static int ensure_loaded(struct broker *b)
 	rc = load_obj(b, elf, sz, "pcn_tnetdev_xdp", &A.xdp);
 	if (rc)
 		return rc;
-	A.tstack_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, "pcn_tstack"));
-	return A.tstack_fd < 0 ? -ENOENT : 0;
+	A.tstack_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, PCN_MAP_TSTACK));
+	A.tgen_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, PCN_MAP_TGEN));
+	A.tport_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, PCN_MAP_TPORT));
+	return A.tstack_fd < 0 || A.tgen_fd < 0 || A.tport_fd < 0 ? -ENOENT : 0;
 }
 
 static int prog_fd(struct bpf_object *obj, const char *name)
@@ -171,7 +160,11 @@ static bool dev_peered(struct broker *b, const char *name)
 
 static int hook_attach(struct broker *b, struct tnetdev *d)
 {
-	int rc = egress_attach(d);
+	int rc;
+
+	if (d->cube)
+		return attach_port_open(b, d, d->slot_in, d->slot_eg);
+	rc = egress_attach(d);
 
 	if (!rc && !dev_peered(b, d->name))
 		rc = ingress_attach(d);
@@ -180,8 +173,13 @@ static int hook_attach(struct broker *b, struct tnetdev *d)
 
 static void hook_detach(struct broker *b, struct tnetdev *d)
 {
-	bool peered = dev_peered(b, d->name);
+	bool peered;
 
+	if (d->cube) {
+		attach_port_close(b, d);
+		return;
+	}
+	peered = dev_peered(b, d->name);
 	if (!peered)
 		ingress_detach(d);
 	if (d->hook == BROKER_HOOK_TC) {
@@ -198,21 +196,11 @@ static void hook_detach(struct broker *b, struct tnetdev *d)
 	}
 }
 
-/* Writes the stack of d into pcn_tstack: every position of both directions,
- * then removes what is past the end. Each entry names an instance whose
- * program is already in the PatchPanel. */
-static void stack_publish(struct tnetdev *d, size_t old_n)
+/* Removes generation gen of d's stack from pcn_tstack, from position from. */
+static void stack_trim(const struct tnetdev *d, __u32 gen, size_t from)
 {
-	for (size_t p = 0; p < d->n; p++) {
-		struct pcn_tstack_key in = { .ifindex = (__u32)d->ifindex, .dir = PCN_TDIR_INGRESS, .pos = (__u32)p };
-		struct pcn_tstack_key eg = { .ifindex = (__u32)d->ifindex, .dir = PCN_TDIR_EGRESS, .pos = (__u32)p };
-		__u32 vin = d->stack[p]->index, veg = d->stack[d->n - 1 - p]->index;
-
-		bpf_map_update_elem(A.tstack_fd, &in, &vin, BPF_ANY);
-		bpf_map_update_elem(A.tstack_fd, &eg, &veg, BPF_ANY);
-	}
-	for (size_t p = d->n; p < old_n; p++) {
-		struct pcn_tstack_key k = { .ifindex = (__u32)d->ifindex, .pos = (__u32)p };
+	for (size_t p = from; p < ATTACH_MAX_STACK; p++) {
+		struct pcn_tstack_key k = { .parent = d->parent, .pos = (__u32)p, .gen = gen };
 
 		k.dir = PCN_TDIR_INGRESS;
 		bpf_map_delete_elem(A.tstack_fd, &k);
@@ -221,10 +209,51 @@ static void stack_publish(struct tnetdev *d, size_t old_n)
 	}
 }
 
-static struct tnetdev *find_dev(int ifindex)
+/* Writes the stack of d into pcn_tstack under the generation not in use
+ * (every position of both directions, nothing past the end), then flips
+ * pcn_tgen to it. Each entry names an instance whose program is already in
+ * the PatchPanel. */
+void attach_stack_publish(struct tnetdev *d)
+{
+	__u32 gen = d->gen ^ 1;
+
+	for (size_t p = 0; p < d->n; p++) {
+		struct pcn_tstack_key in = { .parent = d->parent, .dir = PCN_TDIR_INGRESS, .pos = (__u32)p, .gen = gen };
+		struct pcn_tstack_key eg = { .parent = d->parent, .dir = PCN_TDIR_EGRESS, .pos = (__u32)p, .gen = gen };
+		__u32 vin = d->stack[p]->index, veg = d->stack[d->n - 1 - p]->index;
+
+		bpf_map_update_elem(A.tstack_fd, &in, &vin, BPF_ANY);
+		bpf_map_update_elem(A.tstack_fd, &eg, &veg, BPF_ANY);
+	}
+	stack_trim(d, gen, d->n);
+	if (bpf_map_update_elem(A.tgen_fd, &d->parent, &gen, BPF_ANY) < 0)
+		PCN_ERR("BROKER-ATTACH-GEN", "cannot switch the stack on %s to its new order: %s", d->name,
+			strerror(errno));
+	else
+		d->gen = gen;
+}
+
+/* The generation a parent's stack used before (a restarted broker, a stale
+ * entry): the next publish writes the other one. */
+void attach_stack_gen_load(struct tnetdev *d)
+{
+	__u32 gen = 0;
+
+	d->gen = bpf_map_lookup_elem(A.tgen_fd, &d->parent, &gen) == 0 ? gen & 1 : 0;
+}
+
+/* Both generations and the generation entry, once nothing enters the stack. */
+static void stack_clear(const struct tnetdev *d)
+{
+	stack_trim(d, 0, 0);
+	stack_trim(d, 1, 0);
+	bpf_map_delete_elem(A.tgen_fd, &d->parent);
+}
+
+struct tnetdev *attach_find(const char *name)
 {
 	for (struct tnetdev *d = A.devs; d; d = d->next)
-		if (d->ifindex == ifindex)
+		if (strcmp(d->name, name) == 0)
 			return d;
 	return NULL;
 }
@@ -240,13 +269,14 @@ static struct tnetdev *find_inst(const struct broker_instance *inst, size_t *pos
 	return NULL;
 }
 
-static void dev_free_if_empty(struct broker *b, struct tnetdev *d)
+void attach_free_if_empty(struct broker *b, struct tnetdev *d)
 {
 	struct tnetdev **pp;
 
 	if (d->n)
 		return;
 	hook_detach(b, d);
+	stack_clear(d);
 	for (pp = &A.devs; *pp; pp = &(*pp)->next)
 		if (*pp == d) {
 			*pp = d->next;
@@ -257,12 +287,10 @@ static void dev_free_if_empty(struct broker *b, struct tnetdev *d)
 
 static void remove_at(struct broker *b, struct tnetdev *d, size_t pos)
 {
-	size_t old_n = d->n;
-
 	memmove(&d->stack[pos], &d->stack[pos + 1], (d->n - pos - 1) * sizeof(d->stack[0]));
 	d->n--;
-	stack_publish(d, old_n);
-	dev_free_if_empty(b, d);
+	attach_stack_publish(d);
+	attach_free_if_empty(b, d);
 }
 
 const char *broker_attach_parent(const struct broker_instance *inst)
@@ -321,10 +349,27 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 		remove_at(b, d, pos);
 		save(b);
 	}
+	/* A standard cube going: the stacks on its ports go first (the
+	 * transparent cubes stay, detached). */
+	for (d = A.devs; d;) {
+		struct tnetdev *next = d->next;
+
+		if (d->cube == inst) {
+			PCN_INFO("BROKER-DETACHED", "%zu transparent cube(s) detached from %s (deleted)", d->n, d->name);
+			while (d->n) {
+				broker_attach_parent_set(b, d->stack[d->n - 1], NULL);
+				d->n--;
+			}
+			attach_stack_publish(d);
+			attach_free_if_empty(b, d);
+			save(b);
+		}
+		d = next;
+	}
 }
 
 /* Where to insert in d for position/other, or -1 with err set. */
-static int insert_pos(const struct tnetdev *d, const char *position, const char *other, struct broker_error *err)
+int attach_insert_pos(const struct tnetdev *d, const char *position, const char *other, struct broker_error *err)
 {
 	if (!position || strcmp(position, "auto") == 0 || strcmp(position, "last") == 0)
 		return (int)d->n;
@@ -386,12 +431,11 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s", cube, port);
 		return 0;
 	}
-	if (strchr(port, ':'))
-		return broker_error_set(err, 501, "operation-not-supported", "/attach",
-					"attaching to a cube's port is not available in this version yet");
 	if (find_inst(inst, &pos))
 		return broker_error_set(err, 409, "data-exists", "/attach", "%s is attached already (to %s)", cube,
 					broker_attach_parent(inst));
+	if (strchr(port, ':'))
+		return attach_to_port(b, inst, port, position, other, err);
 	ifindex = broker_netdev_ifindex(port);
 	if (ifindex < 0)
 		return broker_error_set(err, 400, "invalid-value", "/attach", "no netdev named %s", port);
@@ -402,17 +446,17 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 				return broker_error_set(err, 400, "invalid-value", "/attach",
 							"%s is peered with %s:%s at %s: %s at %s cannot run in front "
 							"of it (a tail call cannot cross from TC to XDP)", port,
-							i->name, i->ports[k].name, hook_names[i->hook], cube,
-							hook_names[inst->hook]);
-	rc = ensure_loaded(b);
+							i->name, i->ports[k].name, attach_hook_names[i->hook], cube,
+							attach_hook_names[inst->hook]);
+	rc = attach_ensure_loaded(b);
 	if (rc)
 		return broker_error_set(err, 500, "operation-failed", "/attach",
 					"cannot load the transparent entry programs: %s", strerror(-rc));
-	d = find_dev(ifindex);
+	d = attach_find(port);
 	if (d && (d->hook == BROKER_HOOK_TC) != (inst->hook == BROKER_HOOK_TC))
 		return broker_error_set(err, 400, "invalid-value", "/attach",
 					"%s runs at %s and the stack on %s at %s: one stack runs at one hook", cube,
-					hook_names[inst->hook], port, hook_names[d->hook]);
+					attach_hook_names[inst->hook], port, attach_hook_names[d->hook]);
 	if (d && d->n == ATTACH_MAX_STACK)
 		return broker_error_set(err, 409, "operation-failed", "/attach", "%s has %d cubes attached already",
 					port, ATTACH_MAX_STACK);
@@ -421,10 +465,12 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		if (!d)
 			return broker_error_set(err, 500, "operation-failed", "/attach", "out of memory");
 		d->ifindex = ifindex;
+		d->parent = (__u32)ifindex;
 		snprintf(d->name, sizeof(d->name), "%s", port);
 		d->hook = inst->hook;
+		attach_stack_gen_load(d);
 	}
-	at = insert_pos(d, position, other, err);
+	at = attach_insert_pos(d, position, other, err);
 	if (at < 0) {
 		if (!d->n)
 			free(d);
@@ -435,16 +481,16 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	d->n++;
 	/* The stack first, the entry programs last: a packet entering finds a
 	 * complete stack. */
-	stack_publish(d, d->n - 1);
+	attach_stack_publish(d);
 	if (d->n == 1) {
 		rc = hook_attach(b, d);
 		if (rc) {
 			d->n = 0;
-			stack_publish(d, 1);
 			hook_detach(b, d);
+			stack_clear(d);
 			free(d);
 			return broker_error_set(err, rc == -EBUSY || rc == -EEXIST ? 409 : 500, "operation-failed",
-						"/attach", "cannot attach to %s at %s: %s", port, hook_names[inst->hook],
+						"/attach", "cannot attach to %s at %s: %s", port, attach_hook_names[inst->hook],
 						strerror(-rc));
 		}
 		d->next = A.devs;
@@ -468,6 +514,11 @@ static void save(struct broker *b)
 			json_array_append_new(names, json_string(d->stack[p]->name));
 		json_object_set_new(o, "netdev", json_string(d->name));
 		json_object_set_new(o, "hook", json_integer(d->hook));
+		if (d->cube) {
+			/* The wires lead to these: a restarted broker keeps them. */
+			json_object_set_new(o, "slot-in", json_integer(d->slot_in));
+			json_object_set_new(o, "slot-eg", json_integer(d->slot_eg));
+		}
 		json_object_set_new(o, "stack", names);
 		json_array_append_new(all, o);
 	}
@@ -482,7 +533,7 @@ void broker_attach_restore(struct broker *b)
 
 	if (!all)
 		return;
-	if (ensure_loaded(b)) {
+	if (attach_ensure_loaded(b)) {
 		PCN_ERR("BROKER-ATTACH-RESTORE", "cannot load the transparent entry programs: stacks not restored");
 		json_decref(all);
 		return;
@@ -491,10 +542,12 @@ void broker_attach_restore(struct broker *b)
 		const char *name = json_string_value(json_object_get(o, "netdev"));
 		json_t *names = json_object_get(o, "stack"), *n;
 		struct tnetdev *d;
+		struct broker_error err;
 		size_t k;
-		int ifindex = name ? broker_netdev_ifindex(name) : -ENODEV;
+		bool port = name && strchr(name, ':');
+		int ifindex = name && !port ? broker_netdev_ifindex(name) : -ENODEV;
 
-		if (ifindex < 0 || !json_is_array(names)) {
+		if ((!port && ifindex < 0) || !json_is_array(names)) {
 			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: no such netdev",
 				 name ? name : "?");
 			continue;
@@ -502,9 +555,21 @@ void broker_attach_restore(struct broker *b)
 		d = calloc(1, sizeof(*d));
 		if (!d)
 			break;
-		d->ifindex = ifindex;
-		snprintf(d->name, sizeof(d->name), "%s", name);
+		if (port && attach_port_parse(b, name, d, &err)) {
+			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: %s", name, err.message);
+			free(d);
+			continue;
+		}
+		if (port) {
+			d->slot_in = (__u32)json_integer_value(json_object_get(o, "slot-in"));
+			d->slot_eg = (__u32)json_integer_value(json_object_get(o, "slot-eg"));
+		} else {
+			d->ifindex = ifindex;
+			d->parent = (__u32)ifindex;
+			snprintf(d->name, sizeof(d->name), "%s", name);
+		}
 		d->hook = (enum broker_hook)json_integer_value(json_object_get(o, "hook"));
+		attach_stack_gen_load(d);
 		json_array_foreach(names, k, n) {
 			struct broker_instance *inst = broker_instance_find(b, json_string_value(n) ?: "");
 
@@ -517,11 +582,11 @@ void broker_attach_restore(struct broker *b)
 		}
 		/* The pinned map and the filters survived us; write both again
 		 * anyway, the stack as the file says, entries with our programs. */
-		stack_publish(d, ATTACH_MAX_STACK);
-		if (hook_attach(b, d))
-			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again", name);
+		attach_stack_publish(d);
 		d->next = A.devs;
 		A.devs = d;
+		if (hook_attach(b, d))
+			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again", name);
 		for (size_t p = 0; p < d->n; p++)
 			broker_attach_parent_set(b, d->stack[p], d->name);
 		PCN_INFO("BROKER-ATTACH-RESTORED", "%zu transparent cube(s) on %s", d->n, name);

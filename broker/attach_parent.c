@@ -21,7 +21,7 @@
 struct parent_sent {
 	struct parent_sent *next;
 	const struct broker_instance *inst;
-	char netdev[IF_NAMESIZE];
+	char netdev[2 * BROKER_NAME_MAX + 2]; /* or "cube:port" */
 	char text[512]; /* everything sent, to see a change */
 };
 

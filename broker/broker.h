@@ -289,6 +289,12 @@ int broker_attach_hook(const char *netdev, enum broker_hook *hook);
  * leaves the input hook. After the broker detached it: ours comes back. */
 void broker_attach_netdev_peering(struct broker *b, const char *netdev);
 void broker_attach_netdev_unpeered(struct broker *b, const char *netdev);
+/* attach_port.c: the topology writes a port's wires through these, so a
+ * cube port with a transparent stack keeps it in the way. slot_in: the slot
+ * a packet entering (cube_index, port) is sent to (cube_index itself, or
+ * the stack's entry); fwd_set: broker_fwd_set of the port's own entry. */
+uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port);
+int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *v);
 /* attach_parent.c: tells inst its parent netdev (NULL: detached), then
  * again whenever that netdev changes; gone: inst is being deleted. */
 void broker_attach_parent_set(struct broker *b, const struct broker_instance *inst, const char *netdev);

@@ -96,9 +96,10 @@ int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct 
 		if (!pp)
 			return broker_error_set(err, 400, "invalid-value", NULL, "no port %s", port->peer);
 		v.kind = PCN_PEER_CUBE;
-		v.cube_index = pi->index;
+		/* Through the peer port's transparent stack, if it has one. */
+		v.cube_index = broker_attach_port_slot_in(pi->index, pp->index);
 		v.port = pp->index;
-		rc = broker_fwd_set(b->dp, inst->index, port->index, &v);
+		rc = broker_attach_port_fwd_set(b, inst->index, port->index, &v);
 		if (rc)
 			return broker_error_set(err, 500, "operation-failed", NULL, "cannot wire %s:%s: %s",
 						inst->name, port->name, strerror(-rc));
@@ -110,12 +111,13 @@ int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct 
 		return broker_error_set(err, 400, "invalid-value", NULL, "no netdev named %s", port->peer);
 	v.kind = PCN_PEER_NETDEV;
 	v.ifindex = (uint32_t)ifindex;
-	rc = broker_fwd_set(b->dp, inst->index, port->index, &v);
+	rc = broker_attach_port_fwd_set(b, inst->index, port->index, &v);
 	if (rc == 0) {
 		/* Transparent cubes on the netdev: the broker's input program
 		 * enters their stack from now on. */
 		broker_attach_netdev_peering(b, port->peer);
-		rc = broker_netdev_attach(b->dp, ifindex, inst->hook, inst->index, port->index);
+		rc = broker_netdev_attach(b->dp, ifindex, inst->hook,
+					  broker_attach_port_slot_in(inst->index, port->index), port->index);
 	}
 	if (rc) {
 		broker_fwd_del(b->dp, inst->index, port->index);

@@ -287,13 +287,15 @@ out:
 static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_md *md,
 					__u32 port)
 {
-	struct pcn_fwd_key key = { .cube_index = pcn_cube_index, .port = port };
+	__u32 key = pcn_fwd_slot(pcn_cube_index, port);
 	struct pcn_cube_stats *st = pcn__stats();
-	struct pcn_fwd_val *peer;
+	struct pcn_fwd_val *peer = NULL;
 	__u32 in_port = md->in_port;
 	int rc = RX_DROP;
 
-	peer = bpf_map_lookup_elem(&pcn_fwd, &key);
+	/* A port past the last would read another instance's entry. */
+	if (port < PCN_MAX_PORTS)
+		peer = bpf_map_lookup_elem(&pcn_fwd, &key);
 	if (!peer || (peer->kind != PCN_PEER_NETDEV && peer->kind != PCN_PEER_CUBE)) {
 		if (st)
 			st->drop_no_peer++;

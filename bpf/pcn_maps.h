@@ -45,11 +45,12 @@ struct {
 #error "build with exactly one of -DPCN_HOOK_XDP or -DPCN_HOOK_TC"
 #endif
 
-/* (instance, port) -> what the port is wired to; read by pcn_pkt_send. */
+/* pcn_fwd_slot(instance, port) -> what the port is wired to; read by
+ * pcn_pkt_send. An array: its lookup is inlined (pcn_kern_user.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PCN_MAX_CUBES * 8);
-	__type(key, struct pcn_fwd_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PCN_FWD_SLOTS);
+	__type(key, __u32);
 	__type(value, struct pcn_fwd_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_fwd SEC(".maps");

@@ -85,7 +85,7 @@ static int map_fd(struct bpf_object *obj, const char *name)
 /* Pins fd at path, replacing an older pin atomically: pin beside it, then
  * rename over it (bpffs supports rename), so there is never a moment with
  * no program at path. bpffs refuses names with a dot, hence "__new". */
-static int pin_replace(int fd, const char *path)
+int broker__pin_replace(int fd, const char *path)
 {
 	char tmp[PATH_MAX];
 	int rc;
@@ -137,7 +137,7 @@ static int load_netdev(const void *elf, size_t sz, const char *objname, const ch
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
-	rc = pin_replace(bpf_program__fd(prog), path);
+	rc = broker__pin_replace(bpf_program__fd(prog), path);
 	if (rc < 0) {
 		PCN_ERR("BROKER-DP-PIN", "cannot pin %s: %s", path, strerror(-rc));
 		goto out;
@@ -313,7 +313,7 @@ int broker_pp_remove(struct broker_dp *dp, enum broker_hook hook, uint32_t index
 
 int broker_fwd_set(struct broker_dp *dp, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *val)
 {
-	struct pcn_fwd_key key = { .cube_index = cube_index, .port = port };
+	__u32 key = pcn_fwd_slot(cube_index, port);
 
 	if (cube_index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS || !val)
 		return -EINVAL;
@@ -322,11 +322,21 @@ int broker_fwd_set(struct broker_dp *dp, uint32_t cube_index, uint32_t port, con
 	return 0;
 }
 
+/* pcn_fwd is an array (pcn_kern_user.h): its entries cannot be deleted, so
+ * "no peer" is an entry of kind PCN_PEER_NONE. */
 int broker_fwd_del(struct broker_dp *dp, uint32_t cube_index, uint32_t port)
 {
-	struct pcn_fwd_key key = { .cube_index = cube_index, .port = port };
+	const struct pcn_fwd_val none = { .kind = PCN_PEER_NONE };
+	__u32 key = pcn_fwd_slot(cube_index, port);
+	struct pcn_fwd_val old;
 
-	if (bpf_map_delete_elem(dp->fwd, &key) < 0)
+	if (cube_index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(dp->fwd, &key, &old) < 0)
+		return -errno;
+	if (old.kind == PCN_PEER_NONE)
+		return -ENOENT;
+	if (bpf_map_update_elem(dp->fwd, &key, &none, BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }

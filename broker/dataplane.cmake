@@ -4,6 +4,7 @@
 add_library(broker_dp STATIC
   ${CMAKE_CURRENT_LIST_DIR}/dataplane.c
   ${CMAKE_CURRENT_LIST_DIR}/netdev.c
+  ${CMAKE_CURRENT_LIST_DIR}/netdev_spec.c
   ${CMAKE_CURRENT_LIST_DIR}/netdevs.c
   ${CMAKE_CURRENT_LIST_DIR}/netmon.c)
 target_include_directories(broker_dp PUBLIC ${CMAKE_CURRENT_LIST_DIR})

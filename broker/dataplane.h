@@ -73,6 +73,18 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
  * or our XDP program, and the pcn_netdev_in entry. A netdev that is gone
  * already is not an error (returns 0). */
 int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hook);
+/* The input program a peered netdev runs is specialized for it
+ * (netdev_spec.c): with no ingress stack of transparent cubes it jumps
+ * straight into the peered instance, without looking the stack up. Call
+ * this after changing netdev ifindex's ingress stack in pcn_tstack (first
+ * instance attached, last one detached, or any change: it is cheap enough):
+ * if the netdev is peered, its program is rebuilt for the stack it now has
+ * and replaced atomically. Returns 0 when the netdev is not peered. Until it
+ * is called, packets bypass a stack that appeared after the peering.
+ * Called after each POST /attach and /detach (api_fixed.c); broker/attach.c
+ * should call it wherever it writes a netdev's stack or its pcn_netdev_in
+ * entry (a restore, a port stack that redirects the netdev's entry). */
+int broker_netdev_stack_changed(struct broker_dp *dp, int ifindex);
 
 /* Per-instance counters summed over CPUs; reset zeroes them (when an index
  * is reused). */

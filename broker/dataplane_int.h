@@ -30,6 +30,19 @@ struct broker_dp {
  * its own, even one a previous broker run loaded. */
 #define BROKER_NETDEV_PROG_NAME "pcn_netdev_entry"
 
+/* Pins fd at path, replacing an older pin atomically (dataplane.c). */
+int broker__pin_replace(int fd, const char *path);
+
+/* The netdev input program specialized for one peered netdev
+ * (netdev_spec.c): loaded with its (instance, port) and whether the netdev
+ * has an ingress stack as load-time constants, pinned at
+ * <root>/shared/netdev_{xdp,tc}_<ifindex>. Returns the program's fd (the
+ * caller closes it) or -errno. */
+int broker__nd_spec_load(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index,
+			 uint32_t port);
+/* Removes the pins of netdev ifindex's specialized programs, if any. */
+void broker__nd_spec_unpin(struct broker_dp *dp, int ifindex);
+
 /* One link as rtnetlink describes it. */
 struct broker_link {
 	int ifindex;

@@ -191,8 +191,10 @@ void broker_inject_destroy(struct broker_inject *inj)
 
 int broker_inject_peer(struct broker_inject *inj, uint32_t index, uint32_t port, struct pcn_fwd_val *out)
 {
-	struct pcn_fwd_key key = { .cube_index = index, .port = port };
+	__u32 key = pcn_fwd_slot(index, port);
 
+	if (index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS)
+		return -ENOENT;
 	if (bpf_map_lookup_elem(inj->fwd, &key, out))
 		return -errno;
 	return out->kind == PCN_PEER_NONE ? -ENOENT : 0;

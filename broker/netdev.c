@@ -104,10 +104,10 @@ static void quiet_end(libbpf_print_fn_t saved)
 	libbpf_set_print(saved);
 }
 
-static int tc_attach(struct broker_dp *dp, int ifindex)
+static int tc_attach(struct broker_dp *dp, int ifindex, int prog)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO, .prog_fd = dp->prog_tc,
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO, .prog_fd = prog,
 		    .flags = BPF_TC_F_REPLACE);
 	libbpf_print_fn_t saved;
 	bool created = false;
@@ -197,7 +197,7 @@ static int xdp_current(int ifindex, enum broker_hook hook, __u32 *id, bool *othe
 	return 0;
 }
 
-static int xdp_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook)
+static int xdp_attach(int ifindex, enum broker_hook hook, int prog)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = -1);
 	__u32 flags = xdp_mode(hook), id;
@@ -224,7 +224,7 @@ static int xdp_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook)
 	} else {
 		flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
 	}
-	rc = bpf_xdp_attach(ifindex, dp->prog_xdp, flags, &opts);
+	rc = bpf_xdp_attach(ifindex, prog, flags, &opts);
 	if (opts.old_prog_fd >= 0)
 		close(opts.old_prog_fd);
 	/* EEXIST: another program got there between query and attach. */
@@ -310,7 +310,7 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 	struct pcn_netdev_val val = { .cube_index = cube_index, .port = port }, old;
 	__u32 key = ifindex;
 	bool had_old;
-	int rc;
+	int rc, prog = -1;
 
 	if (ifindex <= 0 || cube_index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS)
 		return -EINVAL;
@@ -325,8 +325,15 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 		rc = -errno;
 		goto out;
 	}
-	rc = hook == BROKER_HOOK_TC ? tc_attach(dp, ifindex) : xdp_attach(dp, ifindex, hook);
+	/* A copy of the input program made for this netdev (netdev_spec.c). */
+	rc = prog = broker__nd_spec_load(dp, ifindex, hook, cube_index, port);
+	if (rc >= 0)
+		rc = hook == BROKER_HOOK_TC ? tc_attach(dp, ifindex, prog) : xdp_attach(ifindex, hook, prog);
 	if (rc < 0) {
+		/* A copy that replaced the pin of one still attached (a second
+		 * attach) is harmless: the next attach or detach replaces it. */
+		if (!had_old)
+			broker__nd_spec_unpin(dp, ifindex);
 		if (had_old)
 			bpf_map_update_elem(dp->netdev_in, &key, &old, BPF_ANY);
 		else
@@ -338,6 +345,8 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 	PCN_INFO("BROKER-NETDEV-ATTACH", "ifindex %d (%s) -> cube %u port %u", ifindex, hook_name(hook), cube_index,
 		 port);
 out:
+	if (prog >= 0)
+		close(prog);
 	if (rc < 0 && rc != -EBUSY)
 		PCN_ERR("BROKER-NETDEV-ATTACH", "cannot attach to ifindex %d (%s): %s", ifindex, hook_name(hook),
 			strerror(-rc));
@@ -363,6 +372,7 @@ int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 		marker_take(dp, ifindex); /* gone netdev: its qdisc went with it */
 	if (bpf_map_delete_elem(dp->netdev_in, &key) < 0 && errno != ENOENT && rc == 0)
 		rc = -errno;
+	broker__nd_spec_unpin(dp, ifindex);
 	if (rc < 0)
 		PCN_ERR("BROKER-NETDEV-DETACH", "cannot detach from ifindex %d (%s): %s", ifindex, hook_name(hook),
 			strerror(-rc));

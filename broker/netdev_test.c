@@ -86,6 +86,78 @@ static int has_entry(struct fx *f, int ifindex)
 	return bpf_map_lookup_elem(f->netdev_in, &key, &v) == 0;
 }
 
+/* Runs the program pinned at path once on a 64-byte frame: its verdict. */
+static int run_pinned(const char *path)
+{
+	uint8_t frame[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame), .repeat = 1);
+	int fd = bpf_obj_get(path), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = bpf_prog_test_run_opts(fd, &o);
+	close(fd);
+	return rc < 0 ? rc : (int)o.retval;
+}
+
+static uint32_t pinned_id(const char *path)
+{
+	int fd = bpf_obj_get(path);
+	uint32_t id = fd < 0 ? 0 : dpt_prog_id(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* The copy of the input program made for a netdev without an ingress stack
+ * jumps straight to its instance's slot: with that slot empty it drops and
+ * counts the miss on the instance (the generic program knows no netdev
+ * with the test run's ifindex and passes). Once the netdev has a stack the
+ * copy is rebuilt to take the generic path, and detach removes it. */
+static void test_specialized(void **state)
+{
+	struct fx *f = *state;
+	uint32_t key[4] = { (uint32_t)f->ifa, 0 /* PCN_TDIR_INGRESS */, 0, 0 }, slot = 7;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct pcn_cube_stats st;
+	char path[PATH_MAX], tstack[PATH_MAX];
+	uint64_t before;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/shared/netdev_xdp_%d", f->root, f->ifa);
+	snprintf(tstack, sizeof(tstack), "%s/shared/pcn_tstack", f->root);
+	assert_int_equal(broker_netdev_stack_changed(f->dp, f->ifa), 0); /* not peered: nothing */
+	assert_int_not_equal(access(path, F_OK), 0);
+
+	/* IPv6 autoconfiguration would send frames of its own through the
+	 * program and move the counter this test checks. */
+	assert_int_equal(dpt_sh("for d in %s %s; do sysctl -qw net.ipv6.conf.$d.disable_ipv6=1 || exit 1; done", f->a,
+				f->b), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 5, 0), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(bpf_xdp_query(f->ifa, 0, &q), 0);
+	assert_int_equal(q.skb_prog_id, pinned_id(path));
+	assert_int_equal(broker_stats_read(f->dp, 5, &st), 0);
+	before = st.drop_tail_call;
+	assert_int_equal(run_pinned(path), XDP_DROP);
+	assert_int_equal(broker_stats_read(f->dp, 5, &st), 0);
+	assert_int_equal(st.drop_tail_call, before + 1);
+
+	fd = bpf_obj_get(tstack);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_update_elem(fd, key, &slot, BPF_ANY), 0);
+	assert_int_equal(broker_netdev_stack_changed(f->dp, f->ifa), 0);
+	assert_int_equal(bpf_xdp_query(f->ifa, 0, &q), 0);
+	assert_int_equal(q.skb_prog_id, pinned_id(path));
+	assert_int_equal(run_pinned(path), XDP_PASS);
+	assert_int_equal(bpf_map_delete_elem(fd, key), 0);
+	close(fd);
+
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+}
+
 static void test_tc(void **state)
 {
 	struct fx *f = *state;
@@ -244,6 +316,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_specialized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tc_keeps_foreign_qdisc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tc_qdisc_marker_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xdp_skb, setup, teardown),

@@ -99,12 +99,18 @@ bench_ns() {
 	done
 }
 
-# The netdev input program of a hook (what a packet from IFA runs first).
+# The netdev input program of a hook (what a packet from IFA runs first):
+# the copy specialized for IFA while it is peered (broker/netdev_spec.c),
+# else the generic one.
 bench_netdev_pin() {
-	case $1 in
-	TC) echo "$CM_BPFFS/shared/netdev_tc" ;;
-	*) echo "$CM_BPFFS/shared/netdev_xdp" ;;
-	esac
+	local h=xdp ifx
+	[ "$1" = TC ] && h=tc
+	ifx=$(cat "/sys/class/net/$IFA/ifindex")
+	if [ -e "$CM_BPFFS/shared/netdev_${h}_$ifx" ]; then
+		echo "$CM_BPFFS/shared/netdev_${h}_$ifx"
+	else
+		echo "$CM_BPFFS/shared/netdev_$h"
+	fi
 }
 
 # bl_attach HOOK [HOPS KEY]: a baseline on IFA redirecting to IFB.

@@ -129,7 +129,7 @@ static void test_attach(void **state)
 	size_t len = t_icmp_frame(frame, sizeof(frame)), sz;
 	struct pcn_cube_stats st;
 	struct pcn_netdev_val in = { .cube_index = HW, .port = 0 };
-	struct pcn_fwd_key key = { .cube_index = HW, .port = 1 };
+	uint32_t key = pcn_fwd_slot(HW, 1);
 	struct pcn_fwd_val peer = { .kind = PCN_PEER_NETDEV };
 	uint32_t slot = HW, zero = 0, action = HELLOWORLD_ACTION_FORWARD, a_ifx;
 	int cmb, cmd, nd_fd, hw_fd, err, i, seen = 0;

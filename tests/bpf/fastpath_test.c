@@ -279,7 +279,14 @@ static void row_setup(const struct fixture *f, const struct row *r)
 	uint32_t zero = 0, key;
 	size_t i;
 
-	assert_int_equal(t_hash_clear(f->fwd), 0);
+	/* pcn_fwd is an array: "no peer" is an entry of kind PCN_PEER_NONE. */
+	for (i = 0; i < sizeof(cubes) / sizeof(cubes[0]); i++)
+		for (key = 0; key < 8; key++) {
+			static const struct pcn_fwd_val none;
+			uint32_t slot = pcn_fwd_slot(cubes[i], key);
+
+			assert_int_equal(bpf_map_update_elem(f->fwd, &slot, &none, BPF_ANY), 0);
+		}
 	assert_int_equal(t_hash_clear(f->netdev_in), 0);
 	assert_int_equal(t_hash_clear(f->sf_actions), 0);
 	for (i = 0; i < sizeof(cubes) / sizeof(cubes[0]); i++)
@@ -307,7 +314,7 @@ static void row_setup(const struct fixture *f, const struct row *r)
 	}
 	for (i = 0; i < sizeof(r->wires) / sizeof(r->wires[0]); i++) {
 		const struct wire *w = &r->wires[i];
-		struct pcn_fwd_key k = { .cube_index = w->cube, .port = w->port };
+		uint32_t k = pcn_fwd_slot(w->cube, w->port);
 		struct pcn_fwd_val v = { .kind = w->kind };
 
 		if (!w->kind)

@@ -176,6 +176,8 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 		inst->in_cube = true;
 		w->creating = false;
 		w->index_taken = false;
+		PCN_INFO("BROKER-INSTANCE-CREATED", "created %s (%s, slot %u)", inst->name, inst->service,
+			 inst->index);
 	}
 	w->n_new = 0;
 	broker_inst_install_programs(b, inst, reply);

@@ -57,8 +57,8 @@ broker_line() {
 sys.exit(not any(x["source"]=="broker" and x["message"].startswith("BROKER-INSTANCE-DELETED: deleted hw2") for x in l))'
 }
 cm_check "GET /logs?service=pcn-broker: BROKER-INSTANCE-DELETED of hw2" until_ok 3 broker_line
-cm_check "pcnctl logs --service pcn-broker: the same line" \
-	bash -c "$PCNCTL logs --service pcn-broker | grep -q ' pcn-broker broker: BROKER-INSTANCE-DELETED: deleted hw2 '"
+cm_check "pcnctl logs --service pcn-broker: the same line, after BROKER-INSTANCE-CREATED of hw2" \
+	bash -c "$PCNCTL logs --service pcn-broker | grep -A100 ' pcn-broker broker: BROKER-INSTANCE-CREATED: created hw2 ' | grep -q ' pcn-broker broker: BROKER-INSTANCE-DELETED: deleted hw2 '"
 cm_check "and the registration of helloworld, logged before any request" \
 	bash -c "$PCNCTL logs --service pcn-broker | grep -q 'BROKER-CUBE-REGISTERED: helloworld'"
 cm_check "fast-path lines are not repeated as the broker's" \

@@ -8,6 +8,7 @@ per benchmark and unit; series whose x values are all numbers are lines
 (median, with min..max bars), the others grouped bars. Series of offered
 load are in the tables, not in the plots.
 """
+import math
 import glob
 import json
 import os
@@ -36,6 +37,8 @@ def is_num(s):
 
 
 def fmt(v):
+    if not math.isfinite(v):
+        return str(v)  # a run that delivered nothing: said, not a crash
     if v == int(v) and abs(v) >= 100:
         return "%d" % v
     if abs(v) >= 100:

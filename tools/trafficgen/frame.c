@@ -22,28 +22,33 @@ static uint16_t ip_checksum(const void *hdr, size_t len)
 
 int tg_frame_build(uint8_t *buf, size_t size, const uint8_t src_mac[6], const uint8_t dst_mac[6])
 {
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct udphdr *udp = (struct udphdr *)(ip + 1);
+	/* The headers are built in aligned locals and copied: after the
+	 * 14-byte Ethernet header the IP header sits at a 2-byte offset of
+	 * the caller's buffer, where accessing its 4-byte fields is undefined
+	 * (UBSan stops the generator on it). */
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IP) };
+	struct iphdr ip = {
+		.version = 4,
+		.ihl = 5,
+		.ttl = 64,
+		.protocol = IPPROTO_UDP,
+		.saddr = htonl(0x0afa0001), /* 10.250.0.1 */
+		.daddr = htonl(0x0afa0002), /* 10.250.0.2 */
+	};
+	/* Checksum 0: "none" for UDP over IPv4; nothing on the path checks it. */
+	struct udphdr udp = { .source = htons(9), .dest = htons(9) };
 
 	if (size < TG_FRAME_MIN || size > TG_FRAME_MAX)
 		return -EINVAL;
+	memcpy(eth.h_dest, dst_mac, ETH_ALEN);
+	memcpy(eth.h_source, src_mac, ETH_ALEN);
+	ip.tot_len = htons((uint16_t)(size - sizeof(eth)));
+	ip.check = ip_checksum(&ip, sizeof(ip));
+	udp.len = htons((uint16_t)(size - sizeof(eth) - sizeof(ip)));
 	memset(buf, 0, size);
-	memcpy(eth->h_dest, dst_mac, ETH_ALEN);
-	memcpy(eth->h_source, src_mac, ETH_ALEN);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons((uint16_t)(size - sizeof(*eth)));
-	ip->saddr = htonl(0x0afa0001); /* 10.250.0.1 */
-	ip->daddr = htonl(0x0afa0002); /* 10.250.0.2 */
-	ip->check = ip_checksum(ip, sizeof(*ip));
-	udp->source = htons(9);
-	udp->dest = htons(9);
-	/* Checksum 0: "none" for UDP over IPv4; nothing on the path checks it. */
-	udp->len = htons((uint16_t)(size - sizeof(*eth) - sizeof(*ip)));
+	memcpy(buf, &eth, sizeof(eth));
+	memcpy(buf + sizeof(eth), &ip, sizeof(ip));
+	memcpy(buf + sizeof(eth) + sizeof(ip), &udp, sizeof(udp));
 	return 0;
 }
 

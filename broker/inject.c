@@ -65,7 +65,7 @@ static int load(const void *elf, size_t sz, const char *name, const char *shared
 /* Deletes the pairs an earlier broker of the same mesh left behind (killed,
  * or failed to start after making its pair): they carry its bpffs root as
  * their alias. Pairs of other meshes, live or not, are not ours to judge. */
-static void veth_sweep(const char *bpffs_root)
+void broker_inject_sweep(const char *bpffs_root)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	char path[64 + IF_NAMESIZE], alias[PATH_MAX], cmd[64 + IF_NAMESIZE];
@@ -104,7 +104,7 @@ static int veth_setup(struct broker_inject *inj, const char *bpffs_root)
 
 	if (strchr(bpffs_root, '\''))
 		return -EINVAL; /* it goes into a shell command */
-	veth_sweep(bpffs_root);
+	broker_inject_sweep(bpffs_root);
 	snprintf(inj->veth_a, sizeof(inj->veth_a), "pcnj%da", (int)getpid() % 10000000);
 	snprintf(inj->veth_b, sizeof(inj->veth_b), "pcnj%db", (int)getpid() % 10000000);
 	snprintf(cmd, sizeof(cmd),

@@ -17,6 +17,9 @@ struct broker_inject;
  * destroy deletes the pair; accepts NULL. */
 int broker_inject_create(struct broker_inject **out, const char *bpffs_root);
 void broker_inject_destroy(struct broker_inject *inj);
+/* Deletes the injector veth pairs an earlier broker of the mesh rooted at
+ * bpffs_root left behind (killed before it could); other meshes' stay. */
+void broker_inject_sweep(const char *bpffs_root);
 /* Runs the frame into port `port` of the instance in PatchPanel slot
  * `index`, whose fast path runs on `hook`, as if it had just arrived there. */
 int broker_inject(struct broker_inject *inj, enum broker_hook hook, uint32_t index, uint32_t port,

@@ -8,6 +8,7 @@
 #include <libyang/libyang.h>
 
 #include "broker.h"
+#include "inject.h"
 #include "log.h"
 #include "wire.h"
 
@@ -29,7 +30,8 @@ static void usage(FILE *f)
 		"  --call-timeout MS    how long to wait for a cube process's answer (default 10000)\n"
 		"  --log-level LEVEL    TRACE, DEBUG, INFO, WARN, ERR, CRITICAL or OFF (default INFO)\n"
 		"  --flush              remove every pin under --bpffs-root and every record in\n"
-		"                       --state-dir, then exit (netdevs are not touched)\n"
+		"                       --state-dir and the mesh's leftover injector veth pair,\n"
+		"                       then exit (netdevs of users are not touched)\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
 		"\n"
@@ -164,6 +166,7 @@ static int flush_all(const struct broker_opts *o)
 	int rc;
 
 	rc = broker_dp_flush(o->bpffs_root);
+	broker_inject_sweep(o->bpffs_root);
 	snprintf(dir, sizeof(dir), "rm -rf -- '%s/instances'", o->state_dir);
 	if (system(dir) != 0)
 		rc = rc ? rc : -EIO;

@@ -45,7 +45,6 @@ struct attach_state A = { .tstack_fd = -1, .tgen_fd = -1, .tport_fd = -1 };
 
 const char *const attach_hook_names[] = { "TC", "XDP_SKB", "XDP_DRV" };
 
-static void save(struct broker *b);
 
 static int load_obj(struct broker *b, const void *elf, size_t sz, const char *name, struct bpf_object **out)
 {
@@ -130,8 +129,9 @@ static void ingress_detach(struct tnetdev *d)
 		       NULL);
 }
 
-/* TC egress, for TC stacks (an XDP stack has no egress pipeline: XDP
- * redirects skip TC egress). */
+/* TC egress, for every stack: an XDP stack's egress pipeline runs there
+ * too, through the TC twins of its instances (cube-runtime/twin.c). What an
+ * XDP program redirects out of the netdev skips TC egress, though. */
 static int egress_attach(struct tnetdev *d)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
@@ -139,8 +139,6 @@ static int egress_attach(struct tnetdev *d)
 		    .prog_fd = prog_fd(A.tc, "pcn_teg"), .flags = BPF_TC_F_REPLACE);
 	int rc;
 
-	if (d->hook != BROKER_HOOK_TC)
-		return 0;
 	rc = bpf_tc_hook_create(&hook);
 	if (rc && rc != -EEXIST)
 		return rc;
@@ -158,7 +156,7 @@ static bool dev_peered(struct broker *b, const char *name)
 	return false;
 }
 
-static int hook_attach(struct broker *b, struct tnetdev *d)
+int attach_hook_attach(struct broker *b, struct tnetdev *d)
 {
 	int rc;
 
@@ -173,6 +171,8 @@ static int hook_attach(struct broker *b, struct tnetdev *d)
 
 static void hook_detach(struct broker *b, struct tnetdev *d)
 {
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
 	bool peered;
 
 	if (d->cube) {
@@ -182,17 +182,12 @@ static void hook_detach(struct broker *b, struct tnetdev *d)
 	peered = dev_peered(b, d->name);
 	if (!peered)
 		ingress_detach(d);
-	if (d->hook == BROKER_HOOK_TC) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
-
-		bpf_tc_detach(&hook, &opts);
-		/* The clsact qdisc goes only if we made it and the broker's
-		 * filter is not on it. */
-		if (d->qdisc_ours && !peered) {
-			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-			bpf_tc_hook_destroy(&hook);
-		}
+	bpf_tc_detach(&hook, &opts);
+	/* The clsact qdisc goes only if we made it and the broker's filter
+	 * (TC cubes only) is not on it. */
+	if (d->qdisc_ours && (!peered || d->hook != BROKER_HOOK_TC)) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
 	}
 }
 
@@ -287,10 +282,16 @@ void attach_free_if_empty(struct broker *b, struct tnetdev *d)
 
 static void remove_at(struct broker *b, struct tnetdev *d, size_t pos)
 {
+	int ifindex = d->ifindex;
+
 	memmove(&d->stack[pos], &d->stack[pos + 1], (d->n - pos - 1) * sizeof(d->stack[0]));
 	d->n--;
 	attach_stack_publish(d);
 	attach_free_if_empty(b, d);
+	/* A peered netdev's input program is built for its stack (also when
+	 * no POST /detach says so: a deleted instance). */
+	if (ifindex > 0)
+		broker_netdev_stack_changed(b->dp, ifindex);
 }
 
 const char *broker_attach_parent(const struct broker_instance *inst)
@@ -344,10 +345,13 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 	struct tnetdev *d = find_inst(inst, &pos);
 
 	broker_attach_parent_gone(inst);
+	/* The TC twin of an XDP transparent instance (its egress at TC). */
+	if (inst->hook != BROKER_HOOK_TC)
+		broker_pp_remove(b->dp, BROKER_HOOK_TC, inst->index);
 	if (d) {
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s (deleted)", inst->name, d->name);
 		remove_at(b, d, pos);
-		save(b);
+		attach_save(b);
 	}
 	/* A standard cube going: the stacks on its ports go first (the
 	 * transparent cubes stay, detached). */
@@ -362,10 +366,17 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 			}
 			attach_stack_publish(d);
 			attach_free_if_empty(b, d);
-			save(b);
+			attach_save(b);
 		}
 		d = next;
 	}
+}
+
+void attach_insert(struct tnetdev *d, int at, struct broker_instance *inst)
+{
+	memmove(&d->stack[at + 1], &d->stack[at], (d->n - (size_t)at) * sizeof(d->stack[0]));
+	d->stack[at] = inst;
+	d->n++;
 }
 
 /* Where to insert in d for position/other, or -1 with err set. */
@@ -476,14 +487,12 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 			free(d);
 		return -EINVAL;
 	}
-	memmove(&d->stack[at + 1], &d->stack[at], (d->n - (size_t)at) * sizeof(d->stack[0]));
-	d->stack[at] = inst;
-	d->n++;
+	attach_insert(d, at, inst);
 	/* The stack first, the entry programs last: a packet entering finds a
 	 * complete stack. */
 	attach_stack_publish(d);
 	if (d->n == 1) {
-		rc = hook_attach(b, d);
+		rc = attach_hook_attach(b, d);
 		if (rc) {
 			d->n = 0;
 			hook_detach(b, d);
@@ -499,99 +508,6 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	broker_attach_parent_set(b, inst, port);
 	PCN_INFO("BROKER-ATTACHED", "%s attached to %s at position %d of %zu", cube, port, at, d->n);
 	return 0;
-}
-
-/* Every stack as [{"netdev", "hook", "stack": [names, nearest the wire
- * first]}], saved after each change. */
-static void save(struct broker *b)
-{
-	json_t *all = json_array();
-
-	for (struct tnetdev *d = A.devs; d; d = d->next) {
-		json_t *o = json_object(), *names = json_array();
-
-		for (size_t p = 0; p < d->n; p++)
-			json_array_append_new(names, json_string(d->stack[p]->name));
-		json_object_set_new(o, "netdev", json_string(d->name));
-		json_object_set_new(o, "hook", json_integer(d->hook));
-		if (d->cube) {
-			/* The wires lead to these: a restarted broker keeps them. */
-			json_object_set_new(o, "slot-in", json_integer(d->slot_in));
-			json_object_set_new(o, "slot-eg", json_integer(d->slot_eg));
-		}
-		json_object_set_new(o, "stack", names);
-		json_array_append_new(all, o);
-	}
-	broker_attach_store_save(b, all);
-	json_decref(all);
-}
-
-void broker_attach_restore(struct broker *b)
-{
-	json_t *all = broker_attach_store_load(b), *o;
-	size_t i;
-
-	if (!all)
-		return;
-	if (attach_ensure_loaded(b)) {
-		PCN_ERR("BROKER-ATTACH-RESTORE", "cannot load the transparent entry programs: stacks not restored");
-		json_decref(all);
-		return;
-	}
-	json_array_foreach(all, i, o) {
-		const char *name = json_string_value(json_object_get(o, "netdev"));
-		json_t *names = json_object_get(o, "stack"), *n;
-		struct tnetdev *d;
-		struct broker_error err;
-		size_t k;
-		bool port = name && strchr(name, ':');
-		int ifindex = name && !port ? broker_netdev_ifindex(name) : -ENODEV;
-
-		if ((!port && ifindex < 0) || !json_is_array(names)) {
-			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: no such netdev",
-				 name ? name : "?");
-			continue;
-		}
-		d = calloc(1, sizeof(*d));
-		if (!d)
-			break;
-		if (port && attach_port_parse(b, name, d, &err)) {
-			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: %s", name, err.message);
-			free(d);
-			continue;
-		}
-		if (port) {
-			d->slot_in = (__u32)json_integer_value(json_object_get(o, "slot-in"));
-			d->slot_eg = (__u32)json_integer_value(json_object_get(o, "slot-eg"));
-		} else {
-			d->ifindex = ifindex;
-			d->parent = (__u32)ifindex;
-			snprintf(d->name, sizeof(d->name), "%s", name);
-		}
-		d->hook = (enum broker_hook)json_integer_value(json_object_get(o, "hook"));
-		attach_stack_gen_load(d);
-		json_array_foreach(names, k, n) {
-			struct broker_instance *inst = broker_instance_find(b, json_string_value(n) ?: "");
-
-			if (inst && d->n < ATTACH_MAX_STACK)
-				d->stack[d->n++] = inst;
-		}
-		if (!d->n) {
-			free(d);
-			continue;
-		}
-		/* The pinned map and the filters survived us; write both again
-		 * anyway, the stack as the file says, entries with our programs. */
-		attach_stack_publish(d);
-		d->next = A.devs;
-		A.devs = d;
-		if (hook_attach(b, d))
-			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again", name);
-		for (size_t p = 0; p < d->n; p++)
-			broker_attach_parent_set(b, d->stack[p], d->name);
-		PCN_INFO("BROKER-ATTACH-RESTORED", "%zu transparent cube(s) on %s", d->n, name);
-	}
-	json_decref(all);
 }
 
 void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach)
@@ -611,7 +527,7 @@ void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach)
 	if (do_attach(b, j, attach, &err)) {
 		broker_reply_error(req, &err);
 	} else {
-		save(b);
+		attach_save(b);
 		broker_reply(req, 200, "application/json", NULL, 0);
 	}
 	json_decref(j);

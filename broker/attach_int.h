@@ -46,8 +46,15 @@ void attach_stack_gen_load(struct tnetdev *d);
 struct tnetdev *attach_find(const char *name);
 /* Where to insert in d for position/other, or -1 with err set. */
 int attach_insert_pos(const struct tnetdev *d, const char *position, const char *other, struct broker_error *err);
+/* Puts inst at position at of d's stack (in memory only). */
+void attach_insert(struct tnetdev *d, int at, struct broker_instance *inst);
+/* The hooks that enter d's stack (a netdev's filters, a port's slots). */
+int attach_hook_attach(struct broker *b, struct tnetdev *d);
 /* Unhooks, clears and frees d once its stack is empty. */
 void attach_free_if_empty(struct broker *b, struct tnetdev *d);
+
+/* attach_store.c: every stack into attachments.json. */
+void attach_save(struct broker *b);
 
 /* attach_port.c */
 /* POST /attach of inst to "cube:port". */

@@ -1,7 +1,7 @@
-/* Telling a transparent instance about its parent netdev (ParentInfo): on
- * attach, on detach, and when the netdev's MAC, IPv4 addresses, MTU or
- * state change (checked every second while anything is attached: the link
- * monitor does not see addresses). */
+/* Telling a transparent instance about its parent netdev or cube port
+ * (ParentInfo): on attach, on detach, and when the parent's MAC, IPv4
+ * addresses, MTU or state change (checked every second while anything is
+ * attached: the link monitor does not see addresses). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libyang/libyang.h>
 
 #include "broker.h"
 #include "log.h"
@@ -41,12 +43,53 @@ struct parent_now {
 	char text[512];
 };
 
-static void read_now(const char *netdev, struct parent_now *now)
+/* A cube port ("cube:port"): its state, and what the cube's model holds for
+ * the port (leaves mac, ip or ipv4, when the model has them). */
+static void read_port(struct broker *b, const char *name, struct parent_now *now)
+{
+	const char *colon = strchr(name, ':');
+	char cube[BROKER_NAME_MAX];
+	struct broker_instance *inst;
+	const struct lyd_node *c, *l;
+
+	snprintf(cube, sizeof(cube), "%.*s", (int)(colon - name), name);
+	inst = broker_instance_find(b, cube);
+	for (size_t i = 0; inst && i < inst->n_ports; i++)
+		if (strcmp(inst->ports[i].name, colon + 1) == 0)
+			now->up = broker_port_up(&inst->ports[i]);
+	LY_LIST_FOR(inst && inst->config ? lyd_child(inst->config) : NULL, c)
+	{
+		if (!c->schema || c->schema->nodetype != LYS_LIST || strcmp(c->schema->name, "ports") ||
+		    strcmp(lyd_get_value(lyd_child(c)) ?: "", colon + 1))
+			continue;
+		LY_LIST_FOR(lyd_child(c), l)
+		{
+			const char *v = lyd_get_value(l);
+
+			if (!l->schema || !v)
+				continue;
+			if (strcmp(l->schema->name, "mac") == 0)
+				snprintf(now->mac, sizeof(now->mac), "%s", v);
+			else if ((strcmp(l->schema->name, "ip") == 0 || strcmp(l->schema->name, "ipv4") == 0) &&
+				 now->n < PARENT_MAX_ADDRS) {
+				snprintf(now->addrs[now->n], sizeof(now->addrs[0]), "%s", v);
+				now->addr_p[now->n] = now->addrs[now->n];
+				now->n++;
+			}
+		}
+	}
+}
+
+static void read_now(struct broker *b, const char *netdev, struct parent_now *now)
 {
 	struct ifaddrs *ifa = NULL;
 	json_t *j = NULL;
 
 	memset(now, 0, sizeof(*now));
+	if (strchr(netdev, ':')) {
+		read_port(b, netdev, now);
+		goto text;
+	}
 	if (broker_netdev_get(netdev, &j) == 0) {
 		now->ifindex = (int)json_integer_value(json_object_get(j, "ifindex"));
 		snprintf(now->mac, sizeof(now->mac), "%s", json_string_value(json_object_get(j, "mac")) ?: "");
@@ -74,6 +117,7 @@ static void read_now(const char *netdev, struct parent_now *now)
 		}
 		freeifaddrs(ifa);
 	}
+text:
 	snprintf(now->text, sizeof(now->text), "%s %d %s %u %d", netdev, now->ifindex, now->mac, now->mtu, now->up);
 	for (size_t i = 0; i < now->n; i++) {
 		size_t l = strlen(now->text);
@@ -139,7 +183,7 @@ static void poll_cb(uv_timer_t *t)
 	for (struct parent_sent *p = sent; p; p = p->next) {
 		struct parent_now now;
 
-		read_now(p->netdev, &now);
+		read_now(b, p->netdev, &now);
 		if (strcmp(now.text, p->text) == 0)
 			continue;
 		if (send_info(b, p->inst, p->netdev, &now))
@@ -173,7 +217,7 @@ void broker_attach_parent_set(struct broker *b, const struct broker_instance *in
 		sent = p;
 	}
 	snprintf(p->netdev, sizeof(p->netdev), "%s", netdev);
-	read_now(netdev, &now);
+	read_now(b, netdev, &now);
 	/* Not told (the process is not up yet): the next poll tries again. */
 	p->text[0] = '\0';
 	if (send_info(b, inst, netdev, &now))

@@ -254,9 +254,7 @@ int attach_to_port(struct broker *b, struct broker_instance *inst, const char *p
 			free(d);
 		return -EINVAL;
 	}
-	memmove(&d->stack[at + 1], &d->stack[at], (d->n - (size_t)at) * sizeof(d->stack[0]));
-	d->stack[at] = inst;
-	d->n++;
+	attach_insert(d, at, inst);
 	/* The stack first, the wires through it last. */
 	attach_stack_publish(d);
 	if (fresh) {

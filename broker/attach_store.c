@@ -1,7 +1,7 @@
 /* The transparent stacks in the state directory (attachments.json), so a
  * restarted broker knows them again: written after every attach and detach
  * (temporary file, fsync, rename), read once at start after the instances
- * are restored. */
+ * are restored, and attached again (broker_attach_restore). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "attach_int.h"
 #include "log.h"
 
 #define ATTACH_STORE_FILE "attachments.json"
@@ -62,4 +62,100 @@ json_t *broker_attach_store_load(struct broker *b)
 		return NULL;
 	}
 	return j;
+}
+
+/* Every stack as [{"netdev", "hook", "stack": [names, nearest the wire
+ * first]}] (a cube port's: "netdev" is "cube:port", with "slot-in" and
+ * "slot-eg"), saved after each change. */
+void attach_save(struct broker *b)
+{
+	json_t *all = json_array();
+
+	for (struct tnetdev *d = A.devs; d; d = d->next) {
+		json_t *o = json_object(), *names = json_array();
+
+		for (size_t p = 0; p < d->n; p++)
+			json_array_append_new(names, json_string(d->stack[p]->name));
+		json_object_set_new(o, "netdev", json_string(d->name));
+		json_object_set_new(o, "hook", json_integer(d->hook));
+		if (d->cube) {
+			/* The wires lead to these: a restarted broker keeps them. */
+			json_object_set_new(o, "slot-in", json_integer(d->slot_in));
+			json_object_set_new(o, "slot-eg", json_integer(d->slot_eg));
+		}
+		json_object_set_new(o, "stack", names);
+		json_array_append_new(all, o);
+	}
+	broker_attach_store_save(b, all);
+	json_decref(all);
+}
+
+void broker_attach_restore(struct broker *b)
+{
+	json_t *all = broker_attach_store_load(b), *o;
+	size_t i;
+
+	if (!all)
+		return;
+	if (attach_ensure_loaded(b)) {
+		PCN_ERR("BROKER-ATTACH-RESTORE", "cannot load the transparent entry programs: stacks not restored");
+		json_decref(all);
+		return;
+	}
+	json_array_foreach(all, i, o) {
+		const char *name = json_string_value(json_object_get(o, "netdev"));
+		json_t *names = json_object_get(o, "stack"), *n;
+		struct tnetdev *d;
+		struct broker_error err;
+		size_t k;
+		bool port = name && strchr(name, ':');
+		int ifindex = name && !port ? broker_netdev_ifindex(name) : -ENODEV;
+
+		if ((!port && ifindex < 0) || !json_is_array(names)) {
+			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: no such netdev",
+				 name ? name : "?");
+			continue;
+		}
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			break;
+		if (port && attach_port_parse(b, name, d, &err)) {
+			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: %s", name, err.message);
+			free(d);
+			continue;
+		}
+		if (port) {
+			d->slot_in = (__u32)json_integer_value(json_object_get(o, "slot-in"));
+			d->slot_eg = (__u32)json_integer_value(json_object_get(o, "slot-eg"));
+		} else {
+			d->ifindex = ifindex;
+			d->parent = (__u32)ifindex;
+			snprintf(d->name, sizeof(d->name), "%s", name);
+		}
+		d->hook = (enum broker_hook)json_integer_value(json_object_get(o, "hook"));
+		attach_stack_gen_load(d);
+		json_array_foreach(names, k, n) {
+			struct broker_instance *inst = broker_instance_find(b, json_string_value(n) ?: "");
+
+			if (inst && d->n < ATTACH_MAX_STACK)
+				d->stack[d->n++] = inst;
+		}
+		if (!d->n) {
+			free(d);
+			continue;
+		}
+		/* The pinned map and the filters survived us; write both again
+		 * anyway, the stack as the file says, entries with our programs. */
+		attach_stack_publish(d);
+		d->next = A.devs;
+		A.devs = d;
+		if (attach_hook_attach(b, d))
+			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again", name);
+		if (d->ifindex > 0)
+			broker_netdev_stack_changed(b->dp, d->ifindex);
+		for (size_t p = 0; p < d->n; p++)
+			broker_attach_parent_set(b, d->stack[p], d->name);
+		PCN_INFO("BROKER-ATTACH-RESTORED", "%zu transparent cube(s) on %s", d->n, name);
+	}
+	json_decref(all);
 }

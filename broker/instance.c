@@ -323,7 +323,10 @@ void broker_inst_install_programs(struct broker *b, struct broker_instance *inst
 	if (!reply || reply->body_case != CUBEMESH__CUBE_REPLY__BODY_APPLY)
 		return;
 	for (size_t i = 0; i < reply->apply->n_programs; i++) {
-		int rc = broker_pp_install(b->dp, inst->hook, inst->index, reply->apply->programs[i]->pin_path);
+		/* A transparent instance at XDP sends its TC build too (hook TC). */
+		enum broker_hook hook = reply->apply->programs[i]->hook == CUBEMESH__HOOK__HOOK_TC &&
+						inst->hook != BROKER_HOOK_TC ? BROKER_HOOK_TC : inst->hook;
+		int rc = broker_pp_install(b->dp, hook, inst->index, reply->apply->programs[i]->pin_path);
 
 		if (rc)
 			PCN_ERR("BROKER-PP-INSTALL", "cannot install %s in slot %u: %s",

@@ -254,6 +254,12 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 		pcn__config_dispatch(inst, tree, NULL);
 		goto out;
 	}
+	rc = pcn__twin_load(inst, inst->loglevel, bpffs, adopted, res->twin_pin, sizeof(res->twin_pin));
+	if (rc) {
+		snprintf(res->msg, sizeof(res->msg), "cannot load the TC build (egress at TC): %s", strerror(-rc));
+		pcn__config_dispatch(inst, tree, NULL);
+		goto out;
+	}
 	memcpy(res->prog_pin, prog, sizeof(res->prog_pin));
 	res->attach = inst->attach;
 	inst->tree = tree;
@@ -318,6 +324,8 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 		rc = path_fmt(prog, sizeof(prog), "%s/prog", inst->pin_dir);
 		if (!rc)
 			rc = pcn__fastpath_pin_prog(obj, prog);
+		if (!rc)
+			rc = pcn__twin_load(inst, loglevel, bpffs, false, res->twin_pin, sizeof(res->twin_pin));
 		if (rc) {
 			snprintf(res->msg, sizeof(res->msg), "cannot pin the program at %.300s: %s", prog,
 				 strerror(-rc));

@@ -115,6 +115,11 @@ int pcn__state_read(struct pcn_instance *inst, const char *path, char **json);
 /* Writes v into the `const volatile` variable `name` of the object's
  * .rodata, found through BTF. Before load only. */
 int pcn__rodata_set_u32(struct bpf_object *obj, const char *name, uint32_t v);
+/* The same for a variable of any type, len bytes (its size in BTF). */
+int pcn__rodata_set(struct bpf_object *obj, const char *name, const void *v, size_t len);
+/* Reads it back: before load what was set, after load (the map is
+ * mmapped) what the program runs with. */
+int pcn__rodata_get(struct bpf_object *obj, const char *name, void *v, size_t len);
 
 struct pcn__load_opts {
 	const char *shared_pin_root; /* pin_root_path for shared maps; NULL: no pinning at all */
@@ -183,6 +188,15 @@ int pcn__adopt_record(const char *pin_dir, const void *bytes, size_t size, uint3
 int pcn__adopt_instance(struct pcn_instance *inst, const char *bpffs, int loglevel, struct bpf_object **out);
 void pcn__adopt_record_instance(const struct pcn_instance *inst, int loglevel);
 
+/* ---- twin.c: the TC build of a transparent instance at XDP ---- */
+
+/* True for a transparent instance at XDP with a TC build. */
+bool pcn__twin_wanted(const struct pcn_instance *inst);
+/* Loads and pins it (<pin_dir>/prog_tc, into pin; "" when not wanted);
+ * keep_pinned: an existing pin is kept as it is (adopted instance). */
+int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, bool keep_pinned, char *pin,
+		   size_t pin_len);
+
 /* Pins the object's pcn_entry at path, replacing an older pin. */
 int pcn__fastpath_pin_prog(struct bpf_object *obj, const char *path);
 /* Removes every pin in dir, then dir. */
@@ -205,6 +219,7 @@ struct pcn__apply_req {
 
 struct pcn__apply_res {
 	char prog_pin[PATH_MAX]; /* non-empty: a program to install */
+	char twin_pin[PATH_MAX]; /* non-empty: its TC twin, for the TC PatchPanel (twin.c) */
 	enum pcn_attach attach;
 	uint32_t http;           /* 0: derive from the error code */
 	const char *tag;

@@ -331,7 +331,7 @@ static const char *tag_for(uint32_t http)
 
 static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a, Cubemesh__CubeReply *rep,
 			 struct pcn_wire_status_buf *sb, Cubemesh__ApplyReply *ar,
-			 Cubemesh__ProgramInstall *pi, Cubemesh__ProgramInstall **pis,
+			 Cubemesh__ProgramInstall *pi /* two */, Cubemesh__ProgramInstall **pis,
 			 struct pcn__apply_res *res)
 {
 	struct pcn__port *ports = NULL;
@@ -378,6 +378,14 @@ static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a
 		ar->n_programs = 1;
 		ar->programs = pis;
 	}
+	/* A transparent instance at XDP: its TC build too (twin.c), in pi + 1. */
+	if (res->prog_pin[0] && res->twin_pin[0]) {
+		pi[1].instance = a->instance;
+		pi[1].hook = CUBEMESH__HOOK__HOOK_TC;
+		pi[1].pin_path = res->twin_pin;
+		pis[1] = &pi[1];
+		ar->n_programs = 2;
+	}
 }
 
 static void handle_read(struct pcn__runtime *rt, const Cubemesh__ReadState *r, Cubemesh__CubeReply *rep,
@@ -410,8 +418,8 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	Cubemesh__CubeReply rep = CUBEMESH__CUBE_REPLY__INIT;
 	Cubemesh__Status st = CUBEMESH__STATUS__INIT;
 	Cubemesh__ApplyReply ar = CUBEMESH__APPLY_REPLY__INIT;
-	Cubemesh__ProgramInstall pi = CUBEMESH__PROGRAM_INSTALL__INIT;
-	Cubemesh__ProgramInstall *pis[1];
+	Cubemesh__ProgramInstall pia[2] = { CUBEMESH__PROGRAM_INSTALL__INIT, CUBEMESH__PROGRAM_INSTALL__INIT };
+	Cubemesh__ProgramInstall *pis[2];
 	Cubemesh__ReadReply rr = CUBEMESH__READ_REPLY__INIT;
 	Cubemesh__Health h = CUBEMESH__HEALTH__INIT;
 	Cubemesh__ActionReply actr = CUBEMESH__ACTION_REPLY__INIT;
@@ -449,7 +457,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 			pcn_wire_status_set(&st, &sb, -ENOMEM, 500, "operation-failed", NULL, "out of memory");
 			break;
 		}
-		handle_apply(rt, req->apply, &rep, &sb, &ar, &pi, pis, res);
+		handle_apply(rt, req->apply, &rep, &sb, &ar, pia, pis, res);
 		break;
 	case CUBEMESH__CUBE_REQUEST__BODY_READ:
 		handle_read(rt, req->read, &rep, &sb, &rr, &json);

@@ -143,6 +143,19 @@ cm_check "and coming in ($((`cin t1` - i1)) and $((`cin t2` - i2)))" \
 	[ $(($(cin t1) - i1)) -eq $(($(cin t2) - i2)) ]
 cm_check "the flood went through the stack ($(($(cin t1) - i1)) replies in)" [ $(($(cin t1) - i1)) -ge 2000 ]
 
+echo "# rewired under the stack"
+# updates_above CUBE N: CUBE's parent-info was updated more than N times (waits for it).
+updates() { curl -s "${PCN_URL}transparenthelloworld/$1/parent-info/" | python3 -c "import json,sys; print(int(json.load(sys.stdin).get('updates', 0)))"; }
+updates_above() { local i; for i in $(seq 1 50); do [ "$(updates "$1")" -gt "$2" ] && return 0; sleep 0.1; done; return 1; }
+u=$(updates t1)
+cm_check "disconnect c1:out from c2:in: pings fail" bash -c "$PCNCTL disconnect c1:out c2:in >/dev/null && ! ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
+cm_check "t1 is told its parent port went DOWN (updates were $u)" updates_above t1 "$u"
+u=$(updates t1); e1=$(ceg t1); i2=$(cin t2)
+cm_check "connect them again: pings pass" bash -c "$PCNCTL connect c1:out c2:in >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
+cm_check "and that it is UP again (updates were $u)" updates_above t1 "$u"
+cm_check "still through the stack, both ways ($e1 -> $(ceg t1), $i2 -> $(cin t2))" \
+	bash -c "[ $(ceg t1) -ge $((e1 + 2)) ] && [ $(cin t2) -ge $((i2 + 2)) ]"
+
 echo "# broker restart"
 cm_check "t1 drops ingress" $PCNCTL t1 set ingress-action=DROP
 cm_check_not "pings stop" ping_b 2
@@ -158,4 +171,25 @@ cm_check "detach t1: pings pass" bash -c "$PCNCTL detach t1 c1:out >/dev/null &&
 cm_check "a new instance gets a slot of its own (not one of the stack's)" \
 	bash -c "$PCNCTL helloworld add c3 >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
 cm_check "detach t2: pings pass" bash -c "$PCNCTL detach t2 c1:out >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
+
+echo "# XDP transparent cubes on a netdev: their egress pipeline at TC egress"
+cm_host c 10.221.1.1/24; IFC=$CM_IF
+ip addr add 10.221.1.254/24 dev "$IFC"
+ip netns exec "$(cm_ns c)" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.eth0.disable_ipv6=1
+ping_c() { cm_ping c 10.221.1.254 "${1:-2}"; }
+cm_check "x1, x2 (XDP_SKB) attached to $IFC, x1 nearest the wire" bash -c "
+	$PCNCTL transparenthelloworld add x1 type=XDP_SKB >/dev/null && $PCNCTL transparenthelloworld add x2 type=XDP_SKB >/dev/null &&
+	$PCNCTL attach x1 $IFC >/dev/null && $PCNCTL attach x2 $IFC >/dev/null"
+cm_check "pings pass" ping_c 3
+cm_check "both saw the replies leave $IFC (egress $(ceg x1) and $(ceg x2))" \
+	bash -c "[ $(ceg x1) -ge 3 ] && [ $(ceg x2) -ge 3 ]"
+cm_check "x2 drops egress" $PCNCTL x2 set egress-action=DROP
+e1=$(ceg x1); e2=$(ceg x2)
+cm_check_not "pings fail (the replies stop)" ping_c 3
+cm_check "egress met x2 first ($e2 -> $(ceg x2))" [ "$(ceg x2)" -ge $((e2 + 3)) ]
+cm_check "and never x1, behind it ($e1 -> $(ceg x1))" [ "$(ceg x1)" = "$e1" ]
+cm_check "x2 deleted: pings pass through x1 alone" bash -c "$PCNCTL x2 del >/dev/null && ip netns exec $(cm_ns c) ping -c 2 -i 0.2 -W 1 -q 10.221.1.254 >/dev/null"
+cm_check "x1 detached: nothing left on $IFC" bash -c "$PCNCTL detach x1 $IFC >/dev/null &&
+	[ -z \"\$(tc filter show dev $IFC egress)\" ] && ! ip link show $IFC | grep -q prog/xdp"
+cm_check "pings pass" ping_c
 cm_done

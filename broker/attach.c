@@ -353,22 +353,25 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 		remove_at(b, d, pos);
 		attach_save(b);
 	}
-	/* A standard cube going: the stacks on its ports go first (the
-	 * transparent cubes stay, detached). */
-	for (d = A.devs; d;) {
-		struct tnetdev *next = d->next;
+	/* A standard cube going: the stacks on its ports go first. */
+	broker_attach_port_gone(b, inst, NULL);
+}
 
-		if (d->cube == inst) {
-			PCN_INFO("BROKER-DETACHED", "%zu transparent cube(s) detached from %s (deleted)", d->n, d->name);
-			while (d->n) {
-				broker_attach_parent_set(b, d->stack[d->n - 1], NULL);
-				d->n--;
-			}
-			attach_stack_publish(d);
-			attach_free_if_empty(b, d);
-			attach_save(b);
+void broker_attach_port_gone(struct broker *b, const struct broker_instance *inst, const char *port)
+{
+	for (struct tnetdev *d = A.devs, *next; d; d = next) {
+		next = d->next;
+		if (d->cube != inst || (port && strcmp(d->port, port) != 0))
+			continue;
+		/* The transparent cubes stay, detached. */
+		PCN_INFO("BROKER-DETACHED", "%zu transparent cube(s) detached from %s (deleted)", d->n, d->name);
+		while (d->n) {
+			broker_attach_parent_set(b, d->stack[d->n - 1], NULL);
+			d->n--;
 		}
-		d = next;
+		attach_stack_publish(d);
+		attach_free_if_empty(b, d);
+		attach_save(b);
 	}
 }
 

@@ -129,6 +129,7 @@ static void commit_ports(struct broker *b, struct write_req *w)
 	/* Ports that are gone first: their netdevs may be taken by new ports. */
 	for (size_t i = 0; i < inst->n_ports; i++)
 		if (!plan_has(&w->plan, inst->ports[i].name)) {
+			broker_attach_port_gone(b, inst, inst->ports[i].name);
 			broker_chain_port_gone(b, inst, inst->ports[i].name);
 			broker_topology_unwire(b, inst, &inst->ports[i]);
 			broker_idalloc_put(&inst->port_ids, inst->ports[i].index);

@@ -109,7 +109,13 @@ for hook in TC XDP_SKB; do
 	cm_check "$hook: detach t3 and t1: the path is restored" \
 		bash -c "$PCNCTL detach t3 c1:out >/dev/null && $PCNCTL detach t1 c1:in >/dev/null"
 	cm_check "$hook: pings pass" ping_b
-	# Deleting the standard cube takes its ports' stacks with it.
+	# Deleting a port, or the standard cube, takes the stacks with it.
+	cm_check "$hook: t3 on c1:in, then the port deleted" \
+		bash -c "$PCNCTL attach t3 c1:in >/dev/null && $PCNCTL c1 ports in del >/dev/null"
+	cm_check "$hook: t3 has no parent any more" [ -z "$(parent t3)" ]
+	cm_check "$hook: the port back: pings pass, t3 is not in the way" bash -c "
+		$PCNCTL t3 set ingress-action=DROP >/dev/null && $PCNCTL c1 ports add in peer=$IFA >/dev/null &&
+		ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
 	cm_check "$hook: t1 on c1:out again, then c1 deleted" \
 		bash -c "$PCNCTL attach t1 c1:out >/dev/null && $PCNCTL c1 del >/dev/null"
 	cm_check "$hook: t1 has no parent any more" [ -z "$(parent t1)" ]

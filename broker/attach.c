@@ -294,6 +294,27 @@ static void remove_at(struct broker *b, struct tnetdev *d, size_t pos)
 		broker_netdev_stack_changed(b->dp, ifindex);
 }
 
+json_t *broker_attach_topology_json(const char *ifname)
+{
+	json_t *all = json_array();
+
+	for (struct tnetdev *d = A.devs; d; d = d->next) {
+		json_t *o, *names;
+
+		if (ifname && strcmp(d->name, ifname) != 0)
+			continue;
+		o = json_object();
+		names = json_array();
+		for (size_t p = 0; p < d->n; p++)
+			json_array_append_new(names, json_string(d->stack[p]->name));
+		json_object_set_new(o, "parent", json_string(d->name));
+		json_object_set_new(o, "type", json_string(attach_hook_names[d->hook]));
+		json_object_set_new(o, "stack", names);
+		json_array_append_new(all, o);
+	}
+	return all;
+}
+
 const char *broker_attach_parent(const struct broker_instance *inst)
 {
 	size_t pos;

@@ -294,6 +294,9 @@ void broker_attach_netdev_unpeered(struct broker *b, const char *netdev);
  * a packet entering (cube_index, port) is sent to (cube_index itself, or
  * the stack's entry); fwd_set: broker_fwd_set of the port's own entry. */
 uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port);
+/* The stacks for GET /topology: [{"parent", "type", "stack": [names,
+ * nearest the wire (a port's peer) first]}], only ifname's if not NULL. */
+json_t *broker_attach_topology_json(const char *ifname);
 /* Before inst's port (NULL: every port) goes: its stack goes first. */
 void broker_attach_port_gone(struct broker *b, const struct broker_instance *inst, const char *port);
 int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *v);

@@ -219,5 +219,6 @@ json_t *broker_topology_json(struct broker *b, const char *ifname)
 	if (ifname)
 		json_object_set_new(root, "netdev", json_string(ifname));
 	json_object_set_new(root, "cubes", cubes);
+	json_object_set_new(root, "transparent", broker_attach_topology_json(ifname));
 	return root;
 }

@@ -27,6 +27,8 @@ ceg() { stat_of "$1" egress; }
 parent() { curl -s "${PCN_URL}transparenthelloworld/$1/" | python3 -c "import json,sys; print(json.load(sys.stdin).get('parent',''))"; }
 ping_b() { cm_ping a 10.221.0.2 "${1:-2}"; }
 status_of() { echo "${1%% *}"; }
+# stack_of PARENT: its stack as GET /topology lists it, nearest the wire first.
+stack_of() { curl -s "${PCN_URL}topology" | python3 -c "import json,sys; print(' '.join(' '.join(t['stack']) for t in json.load(sys.stdin).get('transparent', []) if t['parent'] == '$1'))"; }
 refused_tc_xdp() { [ "$(status_of "$1")" = 400 ] && grep -q 'TC to XDP' <<<"$1"; }
 
 # chain HOOK: a -- c1 (in, out) == c2 (in, out) -- b, both helloworld FORWARD.
@@ -51,6 +53,7 @@ for hook in TC XDP_SKB; do
 	cm_check "$hook: attach t3 last" $PCNCTL attach t3 c1:out position=last
 	cm_check "$hook: attach t2 before t3" $PCNCTL attach t2 c1:out before=t3
 	cm_check "$hook: t2's parent is c1:out" [ "$(parent t2)" = "c1:out" ]
+	cm_check "$hook: GET /topology shows the stack t1 t2 t3 on c1:out" [ "$(stack_of c1:out)" = "t1 t2 t3" ]
 	cm_check "$hook: all PASS: pings pass" ping_b 3
 	cm_check "$hook: every cube saw a's requests going out of c1:out" \
 		bash -c "[ $(ceg t1) -ge 3 ] && [ $(ceg t2) -ge 3 ] && [ $(ceg t3) -ge 3 ]"
@@ -84,6 +87,7 @@ for hook in TC XDP_SKB; do
 	a2=$(cin t2)
 	cm_check_not "$hook: pings fail" ping_b 2
 	cm_check "$hook: t2 sees them now ($a2 -> $(cin t2))" [ "$(cin t2)" -ge $((a2 + 2)) ]
+	cm_check "$hook: GET /topology: t3 t2 t1" [ "$(stack_of c1:out)" = "t3 t2 t1" ]
 	cm_check "$hook: detach t1 (the dropping one): pings pass" \
 		bash -c "$PCNCTL detach t1 c1:out >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
 	out=$(cm_http POST /attach '{"cube":"t1","port":"c1:out","position":"before","other":"nope"}')

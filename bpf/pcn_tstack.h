@@ -153,9 +153,10 @@ out:
 }
 
 /* The end of the packet's stack (no instance at tmd->pos): the hook's
- * verdict, unless it jumps on. A netdev's ingress stack ends in the peered
- * cube or the host, its egress stack on the wire; a cube port's as
- * pcn__tstack_fwd says. */
+ * verdict, unless it jumps on. A stack entered by pcn_tport_entry (a cube
+ * port's; what a cube sends out of a netdev with an XDP stack) ends as
+ * pcn__tstack_fwd says; otherwise a netdev's ingress stack ends in the
+ * peered cube or the host, its egress stack on the wire. */
 static __always_inline int pcn__tstack_end(struct __ctx_buff *ctx, struct pcn_tmd *tmd, struct pcn_pkt_md *md,
 					   __u32 owner, __u32 hop)
 {
@@ -163,7 +164,7 @@ static __always_inline int pcn__tstack_end(struct __ctx_buff *ctx, struct pcn_tm
 	__u32 slot = tmd->slot;
 	int verdict = CTX_ACT_DROP;
 
-	if (tmd->parent & PCN_TPARENT_PORT) {
+	if (slot) {
 		tp = bpf_map_lookup_elem(&pcn_tport, &slot);
 		if (tp)
 			verdict = pcn__tstack_fwd(ctx, md, &tp->next, owner);

@@ -166,6 +166,8 @@ int attach_hook_attach(struct broker *b, struct tnetdev *d)
 
 	if (!rc && !dev_peered(b, d->name))
 		rc = ingress_attach(d);
+	if (!rc)
+		rc = attach_netdev_open(b, d, d->slot_eg);
 	return rc;
 }
 
@@ -175,10 +177,9 @@ static void hook_detach(struct broker *b, struct tnetdev *d)
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
 	bool peered;
 
-	if (d->cube) {
-		attach_port_close(b, d);
+	attach_port_close(b, d);
+	if (d->cube)
 		return;
-	}
 	peered = dev_peered(b, d->name);
 	if (!peered)
 		ingress_detach(d);
@@ -516,18 +517,17 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	 * complete stack. */
 	attach_stack_publish(d);
 	if (d->n == 1) {
+		/* Listed first: the wires that lead through it look it up. */
+		d->next = A.devs;
+		A.devs = d;
 		rc = attach_hook_attach(b, d);
 		if (rc) {
 			d->n = 0;
-			hook_detach(b, d);
-			stack_clear(d);
-			free(d);
+			attach_free_if_empty(b, d);
 			return broker_error_set(err, rc == -EBUSY || rc == -EEXIST ? 409 : 500, "operation-failed",
 						"/attach", "cannot attach to %s at %s: %s", port, attach_hook_names[inst->hook],
 						strerror(-rc));
 		}
-		d->next = A.devs;
-		A.devs = d;
 	}
 	broker_attach_parent_set(b, inst, port);
 	PCN_INFO("BROKER-ATTACHED", "%s attached to %s at position %d of %zu", cube, port, at, d->n);

@@ -24,7 +24,8 @@ struct tnetdev {
 	struct broker_instance *cube;
 	char port[BROKER_NAME_MAX];
 	__u32 port_index;
-	__u32 slot_in, slot_eg; /* PatchPanel slots of its stack entries; 0: none */
+	__u32 slot_in, slot_eg; /* PatchPanel slots of its stack entries; 0: none
+				  * (a netdev: slot_eg for an XDP stack) */
 	bool open;             /* the wires lead through the stack */
 };
 
@@ -65,7 +66,12 @@ int attach_port_parse(struct broker *b, const char *name, struct tnetdev *d, str
 /* Gives d its two entry slots, fills them and leads the port's wires
  * through the stack (after its entries are published). */
 int attach_port_open(struct broker *b, struct tnetdev *d, uint32_t slot_in, uint32_t slot_eg);
-/* Leads the wires straight again, then frees the entry slots. */
+/* Leads the wires straight again, then frees the entry slots (a netdev's
+ * too). */
 void attach_port_close(struct broker *b, struct tnetdev *d);
+/* An XDP stack on a netdev: what the peered XDP cube sends out of it
+ * (an XDP redirect, which skips TC egress) goes through an egress entry
+ * slot (slot_eg) that runs the stack's XDP builds before the redirect. */
+int attach_netdev_open(struct broker *b, struct tnetdev *d, uint32_t slot_eg);
 
 #endif /* BROKER_ATTACH_INT_H */

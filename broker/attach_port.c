@@ -78,17 +78,36 @@ uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port)
 	return d ? d->slot_in : cube_index;
 }
 
+/* The egress entry of an XDP stack on the netdev v names, if any. */
+static const struct tnetdev *netdev_egress(const struct pcn_fwd_val *v)
+{
+	if (v->kind != PCN_PEER_NETDEV)
+		return NULL;
+	for (struct tnetdev *d = A.devs; d; d = d->next)
+		if (!d->cube && d->open && d->slot_eg && d->ifindex == (int)v->ifindex)
+			return d;
+	return NULL;
+}
+
 int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *v)
 {
 	struct tnetdev *d = open_port(cube_index, port);
+	const struct tnetdev *nd = netdev_egress(v);
 	struct pcn_tport_val tv = { .dir = PCN_TDIR_EGRESS, .owner = cube_index };
-	struct pcn_fwd_val entry = { .kind = PCN_PEER_CUBE, .port = port };
+	struct pcn_fwd_val entry = { .kind = PCN_PEER_CUBE, .port = port }, real = *v;
 
+	/* Out to a netdev with an XDP stack: through its egress stack first
+	 * (an XDP redirect skips the TC egress hook). */
+	if (nd) {
+		memset(&real, 0, sizeof(real));
+		real.kind = PCN_PEER_CUBE;
+		real.cube_index = nd->slot_eg;
+	}
 	if (!d)
-		return broker_fwd_set(b->dp, cube_index, port, v);
+		return broker_fwd_set(b->dp, cube_index, port, &real);
 	/* Where the stack ends first, then the way into it. */
 	tv.parent = d->parent;
-	tv.next = *v;
+	tv.next = real;
 	if (bpf_map_update_elem(A.tport_fd, &d->slot_eg, &tv, BPF_ANY) < 0)
 		return -errno;
 	entry.cube_index = d->slot_eg;
@@ -144,6 +163,21 @@ static void rewire(struct broker *b, struct tnetdev *d)
 		PCN_WARN("BROKER-ATTACH-REWIRE", "%s:%s: %s", x->name, q->name, err.message);
 }
 
+/* What the cubes peered with netdev d send out of it: the wires again,
+ * through the translation above. */
+static void rewire_netdev(struct broker *b, const struct tnetdev *d)
+{
+	for (struct broker_instance *i = b->instances; i; i = i->next)
+		for (size_t k = 0; k < i->n_ports; k++) {
+			struct broker_port *p = &i->ports[k];
+			struct pcn_fwd_val v = { .kind = PCN_PEER_NETDEV, .ifindex = (__u32)d->ifindex };
+
+			if (p->attached && p->ifindex == d->ifindex && broker_attach_port_fwd_set(b, i->index, p->index, &v))
+				PCN_WARN("BROKER-ATTACH-REWIRE", "%s:%s: cannot lead it through the stack on %s", i->name,
+					 p->name, d->name);
+		}
+}
+
 static int slot_take(struct broker *b, uint32_t want, uint32_t *out)
 {
 	int id;
@@ -197,11 +231,40 @@ int attach_port_open(struct broker *b, struct tnetdev *d, uint32_t slot_in, uint
 	return 0;
 }
 
+int attach_netdev_open(struct broker *b, struct tnetdev *d, uint32_t slot_eg)
+{
+	struct pcn_tport_val eg = { .parent = d->parent, .dir = PCN_TDIR_EGRESS };
+	int rc;
+
+	/* A TC cube's redirect out of the netdev meets its TC egress hook. */
+	if (d->hook == BROKER_HOOK_TC)
+		return 0;
+	rc = slot_take(b, slot_eg, &d->slot_eg);
+	if (rc)
+		return rc;
+	eg.next.kind = PCN_PEER_NETDEV;
+	eg.next.ifindex = (__u32)d->ifindex;
+	if (bpf_map_update_elem(A.tport_fd, &d->slot_eg, &eg, BPF_ANY) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = pp_set(d->slot_eg, true);
+	if (rc) {
+		attach_port_close(b, d);
+		return rc;
+	}
+	d->open = true;
+	rewire_netdev(b, d);
+	return 0;
+}
+
 void attach_port_close(struct broker *b, struct tnetdev *d)
 {
 	if (d->open) {
 		d->open = false;
-		rewire(b, d);
+		if (d->cube)
+			rewire(b, d);
+		else
+			rewire_netdev(b, d);
 	}
 	if (d->slot_in) {
 		pp_set(d->slot_in, false);

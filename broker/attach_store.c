@@ -78,11 +78,11 @@ void attach_save(struct broker *b)
 			json_array_append_new(names, json_string(d->stack[p]->name));
 		json_object_set_new(o, "netdev", json_string(d->name));
 		json_object_set_new(o, "hook", json_integer(d->hook));
-		if (d->cube) {
-			/* The wires lead to these: a restarted broker keeps them. */
+		/* The wires lead to these: a restarted broker keeps them. */
+		if (d->slot_in)
 			json_object_set_new(o, "slot-in", json_integer(d->slot_in));
+		if (d->slot_eg)
 			json_object_set_new(o, "slot-eg", json_integer(d->slot_eg));
-		}
 		json_object_set_new(o, "stack", names);
 		json_array_append_new(all, o);
 	}
@@ -124,10 +124,9 @@ void broker_attach_restore(struct broker *b)
 			free(d);
 			continue;
 		}
-		if (port) {
-			d->slot_in = (__u32)json_integer_value(json_object_get(o, "slot-in"));
-			d->slot_eg = (__u32)json_integer_value(json_object_get(o, "slot-eg"));
-		} else {
+		d->slot_in = (__u32)json_integer_value(json_object_get(o, "slot-in"));
+		d->slot_eg = (__u32)json_integer_value(json_object_get(o, "slot-eg"));
+		if (!port) {
 			d->ifindex = ifindex;
 			d->parent = (__u32)ifindex;
 			snprintf(d->name, sizeof(d->name), "%s", name);

@@ -128,6 +128,19 @@ for hook in TC XDP_SKB; do
 		bash -c "[ -z \"\$(tc filter show dev $IFA ingress)\" ] && ! ip link show $IFA | grep -q prog/xdp"
 done
 
+echo "# XDP: what a cube sends out of a netdev meets the netdev's egress stack"
+cm_check "a -- c1 == c2 -- b (XDP_SKB), x3 (XDP_SKB) on $IFA" bash -c "$(declare -f chain); PCNCTL='$PCNCTL' IFA=$IFA IFB=$IFB chain XDP_SKB &&
+	$PCNCTL transparenthelloworld add x3 type=XDP_SKB >/dev/null && $PCNCTL attach x3 $IFA >/dev/null"
+cm_check "pings pass" ping_b 3
+cm_check "x3 saw a's requests come in ($(cin x3)) and b's replies leave c1 by $IFA ($(ceg x3))" \
+	bash -c "[ $(cin x3) -ge 3 ] && [ $(ceg x3) -ge 3 ]"
+cm_check "x3 drops egress" $PCNCTL x3 set egress-action=DROP
+e3=$(ceg x3)
+cm_check_not "pings fail (the replies stop at x3)" ping_b 3
+cm_check "x3 counted them ($e3 -> $(ceg x3))" [ "$(ceg x3)" -ge $((e3 + 3)) ]
+cm_check "detach x3: pings pass" bash -c "$PCNCTL detach x3 $IFA >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
+cm_check "delete x3 c1 c2" bash -c "$PCNCTL x3 del >/dev/null && $PCNCTL c1 del >/dev/null && $PCNCTL c2 del >/dev/null"
+
 echo "# reordered under a stream of packets"
 cm_check "a -- c1 == c2 -- b (TC)" chain TC
 cm_check "t1 t2 on c1:out (t3 aside)" bash -c "$PCNCTL transparenthelloworld add t1 >/dev/null &&

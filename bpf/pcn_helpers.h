@@ -157,6 +157,10 @@ static __always_inline void pcn__tail_call(struct __ctx_buff *ctx, __u32 index,
 	pcn__count_miss(owner, PCN_MISS_EMPTY_SLOT);
 }
 
+/* The wiring as load-time constants (pcn_wire_*, pcn__tail_call_wired):
+ * needs the PatchPanel, the context and pcn_cube_index above. */
+#include "pcn_wire.h"
+
 /* ---- slow path --------------------------------------------------------- */
 
 /* 1 in a transparent cube (pcn_transparent.h sets it before including this
@@ -289,12 +293,14 @@ static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_m
 {
 	__u32 key = pcn_fwd_slot(pcn_cube_index, port);
 	struct pcn_cube_stats *st = pcn__stats();
-	struct pcn_fwd_val *peer = NULL;
+	struct pcn_fwd_val *peer = NULL, wired_peer;
 	__u32 in_port = md->in_port;
-	int rc = RX_DROP;
+	int rc = RX_DROP, wired = pcn__wired(port, &wired_peer);
 
+	if (wired >= 0)
+		peer = &wired_peer;
 	/* A port past the last would read another instance's entry. */
-	if (port < PCN_MAX_PORTS)
+	else if (port < PCN_MAX_PORTS)
 		peer = bpf_map_lookup_elem(&pcn_fwd, &key);
 	if (!peer || (peer->kind != PCN_PEER_NETDEV && peer->kind != PCN_PEER_CUBE)) {
 		if (st)
@@ -326,7 +332,12 @@ static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_m
 	 * one; a miss takes it back and counts drop_tail_call instead. */
 	if (st)
 		st->tx_cube++;
-	pcn__tail_call(ctx, peer->cube_index, st, pcn_cube_index);
+	/* A direct jump when the peer is a constant (pcn_wire.h); a miss is
+	 * counted as pcn__tail_call does. */
+	pcn__tail_call_wired(ctx, wired, peer->cube_index);
+	if (st)
+		st->drop_tail_call++;
+	pcn__count_miss(pcn_cube_index, PCN_MISS_EMPTY_SLOT);
 	if (st)
 		st->tx_cube--;
 	md->in_port = in_port;

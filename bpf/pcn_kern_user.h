@@ -125,6 +125,14 @@ static inline __attribute__((always_inline)) __u32 pcn_fwd_slot(__u32 cube_index
 	return cube_index * PCN_MAX_PORTS + port;
 }
 
+/* Ports 0 .. PCN_WIRE_PORTS - 1 of an instance may have their peer as a
+ * load-time constant of its program (bpf/pcn_wire.h), valid while
+ * pcn_wire_gen[instance] equals the generation the constants were read
+ * at; the broker bumps it when one of the instance's pcn_fwd entries
+ * changes, and cube-runtime then reloads the program (wiring.c). */
+#define PCN_WIRE_PORTS 4
+#define PCN_MAP_WIRE_GEN "pcn_wire_gen"
+
 /* Value of pcn_fwd: what a port is wired to (kind PCN_PEER_NONE: nothing).
  * Written by the broker only; read by pcn_pkt_send. */
 struct pcn_fwd_val {

@@ -55,6 +55,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_fwd SEC(".maps");
 
+/* Instance index -> generation of its wiring in pcn_fwd (pcn_wire.h);
+ * bumped by the broker on each change of the instance's entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PCN_MAX_CUBES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pcn_wire_gen SEC(".maps");
+
 /* ifindex -> (instance, port) a packet from that netdev enters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

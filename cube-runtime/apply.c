@@ -33,6 +33,7 @@ void pcn__instance_free(struct pcn_instance *inst)
 		return;
 	pcn_timer_stop(inst, 0);
 	pcn__reload_forget(inst);
+	pcn__wiring_forget(inst);
 	pcn__parent_forget(inst);
 	bpf_object__close(inst->obj);
 	lyd_free_all(inst->tree);
@@ -267,6 +268,11 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 	rt->instances = inst;
 	PCN_INFO("CUBE-INSTANCE-CREATED", "instance %s (index %u) %s, program pinned at %s", inst->name,
 		 inst->index, req->replay ? "replayed" : "created", prog);
+	/* Without it the instance works, reading pcn_fwd for every packet. */
+	if (adopted)
+		pcn__wiring_adopted(inst);
+	if (pcn__wiring_watch(inst, bpffs) < 0)
+		PCN_WARN("CUBE-WIRING-WATCH", "instance %s: its wiring changes will not reload it", inst->name);
 	inst = NULL;
 out:
 	if (inst) {

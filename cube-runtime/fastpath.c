@@ -32,27 +32,29 @@ static struct bpf_map *rodata_map(struct bpf_object *obj)
 	return NULL;
 }
 
-int pcn__rodata_set_u32(struct bpf_object *obj, const char *name, uint32_t v)
+/* Where variable `name` of len bytes lives in the object's .rodata: its
+ * map, the map's current initial value (size bytes) and its offset there.
+ * -ENOENT if the object has no such variable, -EINVAL if it has another
+ * size. */
+static int rodata_var(struct bpf_object *obj, const char *name, size_t len, struct bpf_map **map,
+		      const char **cur, size_t *size, size_t *offset)
 {
 	const struct btf_var_secinfo *vsi;
 	const struct btf_type *sec;
-	struct bpf_map *map;
 	struct btf *btf;
-	size_t size = 0;
-	const char *cur;
-	char *data;
-	int id, rc;
+	int id;
 
 	btf = bpf_object__btf(obj);
-	map = rodata_map(obj);
-	if (!btf || !map)
+	*map = rodata_map(obj);
+	if (!btf || !*map)
 		return -ENOENT;
 	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
 	if (id < 0)
 		return -ENOENT;
 	sec = btf__type_by_id(btf, id);
-	cur = bpf_map__initial_value(map, &size);
-	if (!cur)
+	*size = 0;
+	*cur = bpf_map__initial_value(*map, size);
+	if (!*cur)
 		return -ENOENT;
 	vsi = btf_var_secinfos(sec);
 	for (int i = 0; i < btf_vlen(sec); i++, vsi++) {
@@ -60,20 +62,60 @@ int pcn__rodata_set_u32(struct bpf_object *obj, const char *name, uint32_t v)
 
 		if (strcmp(btf__name_by_offset(btf, var->name_off), name) != 0)
 			continue;
-		if (vsi->size != sizeof(v) || vsi->offset + sizeof(v) > size)
+		if (vsi->size != len || vsi->offset + len > *size)
 			return -EINVAL; /* the fast path declares it with another type */
-		/* libbpf 1.1 hands out the initial value read-only: change a
-		 * copy and set it back, the documented way. */
-		data = malloc(size);
-		if (!data)
-			return -ENOMEM;
-		memcpy(data, cur, size);
-		memcpy(data + vsi->offset, &v, sizeof(v));
-		rc = bpf_map__set_initial_value(map, data, size);
-		free(data);
-		return rc;
+		*offset = vsi->offset;
+		return 0;
 	}
 	return -ENOENT;
+}
+
+int pcn__rodata_set_u32(struct bpf_object *obj, const char *name, uint32_t v)
+{
+	return pcn__rodata_set(obj, name, &v, sizeof(v));
+}
+
+int pcn__rodata_set(struct bpf_object *obj, const char *name, const void *v, size_t len)
+{
+	struct bpf_map *map;
+	size_t size, offset;
+	const char *cur;
+	char *data;
+	int rc = rodata_var(obj, name, len, &map, &cur, &size, &offset);
+
+	if (rc)
+		return rc;
+	/* libbpf 1.1 hands out the initial value read-only: change a copy and
+	 * set it back, the documented way. */
+	data = malloc(size);
+	if (!data)
+		return -ENOMEM;
+	memcpy(data, cur, size);
+	memcpy(data + offset, v, len);
+	rc = bpf_map__set_initial_value(map, data, size);
+	free(data);
+	return rc;
+}
+
+int pcn__rodata_offset(struct bpf_object *obj, const char *name, size_t len, size_t *offset)
+{
+	struct bpf_map *map;
+	const char *cur;
+	size_t size;
+
+	return rodata_var(obj, name, len, &map, &cur, &size, offset);
+}
+
+int pcn__rodata_get(struct bpf_object *obj, const char *name, void *v, size_t len)
+{
+	struct bpf_map *map;
+	size_t size, offset;
+	const char *cur;
+	int rc = rodata_var(obj, name, len, &map, &cur, &size, &offset);
+
+	if (!rc)
+		memcpy(v, cur + offset, len);
+	return rc;
 }
 
 int pcn__mkdirs(const char *path)
@@ -190,6 +232,8 @@ int pcn__fastpath_load(struct bpf_object **out, const void *bytes, size_t size,
 	rc = pcn__rodata_set_u32(obj, "pcn_cube_index", o->cube_index);
 	if (!rc)
 		rc = pcn__rodata_set_u32(obj, "pcn_log_level", o->log_level);
+	if (!rc && o->shared_pin_root)
+		rc = pcn__wiring_load(obj, o->shared_pin_root, o->cube_index);
 	if (rc) {
 		PCN_ERR("CUBE-BPF-RODATA", "cannot set the load-time constants: %s", strerror(-rc));
 		goto out;

@@ -120,6 +120,24 @@ int pcn__rodata_set(struct bpf_object *obj, const char *name, const void *v, siz
 /* Reads it back: before load what was set, after load (the map is
  * mmapped) what the program runs with. */
 int pcn__rodata_get(struct bpf_object *obj, const char *name, void *v, size_t len);
+/* Its offset in the .rodata image (the same in the kernel's map). */
+int pcn__rodata_offset(struct bpf_object *obj, const char *name, size_t len, size_t *offset);
+
+/* ---- wiring.c: the wiring as load-time constants (bpf/pcn_wire.h) ---- */
+
+/* Sets the object's pcn_wire_* constants from pcn_fwd and pcn_wire_gen
+ * under shared (before load; 0 if the object has none). */
+int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index);
+/* Starts the instance's timer that reloads its entry program when the
+ * broker changed its wiring. */
+int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs);
+/* The code pcn_reload gave the instance's entry (copied), for the next
+ * wiring reload. */
+void pcn__wiring_code(const struct pcn_instance *inst, const void *bytes, size_t len);
+void pcn__wiring_forget(const struct pcn_instance *inst);
+/* The instance's program was adopted (adopt.c): reads the generation it
+ * runs with from the kernel. */
+void pcn__wiring_adopted(const struct pcn_instance *inst);
 
 struct pcn__load_opts {
 	const char *shared_pin_root; /* pin_root_path for shared maps; NULL: no pinning at all */

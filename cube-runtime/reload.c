@@ -336,6 +336,9 @@ static int reload(struct pcn_instance *inst, const struct pcn_code *code, int id
 	}
 	inst->obj = obj;
 	obj = NULL;
+	/* The entry's code, for the reloads the wiring needs (wiring.c). */
+	if (idx <= 0)
+		pcn__wiring_code(inst, bytes, size);
 out:
 	if (obj && idx <= 0 && rc) {
 		/* The pin may name the new program already: point it back at

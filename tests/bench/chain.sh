@@ -50,6 +50,7 @@ for hook in $hooks; do
 	for n in $lengths; do
 		echo "# $hook, $n"
 		build_chain "$n" "$hook" || { echo "chain of $n did not build" >&2; exit 1; }
+		bench_settle
 		bench_ns "$hook cubes" "$n" "$(bench_netdev_pin "$hook")"
 		bench_gen "$hook cubes" "$n"
 		delete_chain "$n"

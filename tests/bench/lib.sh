@@ -89,6 +89,14 @@ bench_gen() {
 	done
 }
 
+# bench_settle: after wiring cubes, give their processes time to reload
+# them with the wiring as load-time constants (cube-runtime/wiring.c polls
+# every 200 ms and a reload takes a few ms); until then a cube reads
+# pcn_fwd, slower. A benchmark, not a test: waiting is all it can do.
+bench_settle() {
+	sleep "${BENCH_SETTLE:-1}"
+}
+
 # bench_ns SERIES X PIN: ns per packet of the pinned program as if a frame
 # arrived on IFA, BENCH_RUNS runs of BENCH_REPEAT each.
 bench_ns() {

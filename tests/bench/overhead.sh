@@ -38,11 +38,13 @@ for hook in $hooks; do
 		bl_detach
 
 		sf_create "$hook" || { echo "simpleforwarder did not start" >&2; exit 1; }
+		bench_settle
 		BENCH_RUNS=1 bench_gen "simpleforwarder cube" "$hook"
 		BENCH_RUNS=1 bench_ns "simpleforwarder cube" "$hook" "$(bench_netdev_pin "$hook")"
 		$PCNCTL sf1 del >/dev/null
 
 		hw_create "$hook" || { echo "helloworld did not start" >&2; exit 1; }
+		bench_settle
 		BENCH_RUNS=1 bench_gen "helloworld cube" "$hook"
 		BENCH_RUNS=1 bench_ns "helloworld cube" "$hook" "$(bench_netdev_pin "$hook")"
 		$PCNCTL hw1 del >/dev/null

@@ -31,6 +31,11 @@ static struct bpf_map *rodata_map(struct bpf_object *obj)
 
 int t_obj_set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t value)
 {
+	return t_obj_set_rodata(obj, var, &value, sizeof(value));
+}
+
+int t_obj_set_rodata(struct bpf_object *obj, const char *var, const void *value, size_t len)
+{
 	struct btf *btf = bpf_object__btf(obj);
 	const struct btf_var_secinfo *vs;
 	const struct btf_type *sec;
@@ -56,13 +61,13 @@ int t_obj_set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t value
 		/* libbpf 1.1 hands out the initial value read-only: edit a
 		 * copy and set it back whole. */
 		init = bpf_map__initial_value(map, &sz);
-		if (!init || vs->size != sizeof(value) || vs->offset + sizeof(value) > sz)
+		if (!init || vs->size != len || vs->offset + len > sz)
 			return -EINVAL;
 		data = malloc(sz);
 		if (!data)
 			return -ENOMEM;
 		memcpy(data, init, sz);
-		memcpy(data + vs->offset, &value, sizeof(value));
+		memcpy(data + vs->offset, value, len);
 		err = bpf_map__set_initial_value(map, data, sz);
 		free(data);
 		return err;
@@ -71,6 +76,23 @@ int t_obj_set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t value
 }
 
 int t_obj_load(struct bpf_object **out, const char *name, const void *elf, size_t elf_sz,
+	       uint32_t cube_index, uint32_t log_level, struct bpf_object *share)
+{
+	struct bpf_object *obj;
+	int err = t_obj_open(&obj, name, elf, elf_sz, cube_index, log_level, share);
+
+	if (err)
+		return err;
+	err = bpf_object__load(obj);
+	if (err) {
+		bpf_object__close(obj);
+		return err < 0 ? err : -err;
+	}
+	*out = obj;
+	return 0;
+}
+
+int t_obj_open(struct bpf_object **out, const char *name, const void *elf, size_t elf_sz,
 	       uint32_t cube_index, uint32_t log_level, struct bpf_object *share)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
@@ -105,9 +127,6 @@ int t_obj_load(struct bpf_object **out, const char *name, const void *elf, size_
 	if (err)
 		goto out;
 	err = t_obj_set_rodata_u32(obj, "pcn_log_level", log_level);
-	if (err)
-		goto out;
-	err = bpf_object__load(obj);
 out:
 	if (err) {
 		bpf_object__close(obj);

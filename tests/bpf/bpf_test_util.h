@@ -18,9 +18,15 @@
 int t_obj_load(struct bpf_object **out, const char *name, const void *elf, size_t elf_sz,
 	       uint32_t cube_index, uint32_t log_level, struct bpf_object *share);
 
+/* t_obj_load without the load: set more constants, then bpf_object__load. */
+int t_obj_open(struct bpf_object **out, const char *name, const void *elf, size_t elf_sz,
+	       uint32_t cube_index, uint32_t log_level, struct bpf_object *share);
+
 /* Sets the u32 load-time constant `var` in .rodata, as cube-runtime does:
  * by name through BTF, before load. 0 or -errno. */
 int t_obj_set_rodata_u32(struct bpf_object *obj, const char *var, uint32_t value);
+/* The same for a constant of any type, len bytes (its size in BTF). */
+int t_obj_set_rodata(struct bpf_object *obj, const char *var, const void *value, size_t len);
 
 /* fd of the map / program called `name`, or -ENOENT. */
 int t_map_fd(struct bpf_object *obj, const char *name);

@@ -1,0 +1,300 @@
+/* The instance's wiring as load-time constants of its program
+ * (bpf/pcn_wire.h): read from the shared pcn_fwd when the program is
+ * loaded, and the program reloaded when the broker changes the wiring.
+ *
+ * The broker bumps pcn_wire_gen[instance] whenever it changes one of the
+ * instance's pcn_fwd entries (broker/dataplane.c); the program uses its
+ * constants only while that generation is the one they were read at, and
+ * reads pcn_fwd otherwise, so a stale program is slower, never wrong. A
+ * timer of each instance compares the two and reloads the entry program
+ * (pcn_reload of program 0, make before break: the broker swaps the
+ * PatchPanel slot) with the code it runs now: the cube's own object, or
+ * the last code pcn_reload gave the entry. Micro-cubes (and the TC twin)
+ * keep the constants they were loaded with and so read pcn_fwd after a
+ * change; they are not reloaded behind the cube's back.
+ *
+ * Polling rather than a message from the broker: one array lookup per
+ * instance and period, no protocol change, and a cube process that was
+ * down when the wiring changed catches up by itself.
+ */
+#include "pcn_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "pcn_kern_user.h"
+
+/* How often each instance compares generations. */
+#define WIRING_PERIOD_MS 200
+
+/* The load-time constants of bpf/pcn_wire.h. */
+struct wiring {
+	uint32_t gen;
+	uint32_t kind[PCN_WIRE_PORTS], ifindex[PCN_WIRE_PORTS], cube[PCN_WIRE_PORTS], port[PCN_WIRE_PORTS];
+};
+
+/* Per instance (runtime thread only): the code its entry program runs,
+ * when pcn_reload gave it one (a copy), else NULL: the cube's object. */
+struct wiring_state {
+	struct wiring_state *next;
+	const struct pcn_instance *inst;
+	void *code;
+	size_t len;
+	/* An adopted program (adopt.c) was not loaded from inst->obj, whose
+	 * .rodata image says nothing of it: its generation, read from the
+	 * kernel once, while inst->obj is still that object. */
+	const struct bpf_object *adopted_obj;
+	uint32_t adopted_gen;
+};
+static struct wiring_state *states;
+/* pcn_wire_gen, opened once for the process (one runtime, one bpffs root). */
+static int gen_fd = -1;
+/* Set while wiring_check reloads: that reload keeps the code it was given. */
+static bool reloading;
+
+static int map_at(const char *shared, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", shared, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The current generation of instance index; 0 when unknown. */
+static uint32_t gen_read(int fd, uint32_t index)
+{
+	uint32_t gen = 0;
+
+	if (bpf_map_lookup_elem(fd, &index, &gen) < 0)
+		gen = 0;
+	return gen;
+}
+
+/* Reads the wiring of instance index: the generation before and after the
+ * entries, so that a change in between is seen (gen 0: no constants). */
+static void wiring_read(int gfd, int fwd_fd, uint32_t index, struct wiring *w)
+{
+	uint32_t before = gen_read(gfd, index);
+
+	memset(w, 0, sizeof(*w));
+	for (uint32_t p = 0; p < PCN_WIRE_PORTS; p++) {
+		struct pcn_fwd_val v = { 0 };
+		uint32_t key = pcn_fwd_slot(index, p);
+
+		if (bpf_map_lookup_elem(fwd_fd, &key, &v) < 0)
+			return;
+		w->kind[p] = v.kind;
+		w->ifindex[p] = v.ifindex;
+		w->cube[p] = v.cube_index;
+		w->port[p] = v.port;
+	}
+	if (gen_read(gfd, index) == before)
+		w->gen = before;
+}
+
+int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index)
+{
+	struct wiring w;
+	int gfd, fwd_fd, rc;
+
+	/* An object built without bpf/pcn_wire.h has nothing to set. */
+	rc = pcn__rodata_get(obj, "pcn_wire_gen_c", &w.gen, sizeof(w.gen));
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	gfd = map_at(shared, PCN_MAP_WIRE_GEN);
+	fwd_fd = map_at(shared, PCN_MAP_FWD);
+	memset(&w, 0, sizeof(w));
+	if (gfd >= 0 && fwd_fd >= 0 && index < PCN_MAX_CUBES)
+		wiring_read(gfd, fwd_fd, index, &w);
+	if (gfd >= 0)
+		close(gfd);
+	if (fwd_fd >= 0)
+		close(fwd_fd);
+	if ((rc = pcn__rodata_set(obj, "pcn_wire_kind", w.kind, sizeof(w.kind))) ||
+	    (rc = pcn__rodata_set(obj, "pcn_wire_ifindex", w.ifindex, sizeof(w.ifindex))) ||
+	    (rc = pcn__rodata_set(obj, "pcn_wire_cube", w.cube, sizeof(w.cube))) ||
+	    (rc = pcn__rodata_set(obj, "pcn_wire_port", w.port, sizeof(w.port))))
+		return rc;
+	return pcn__rodata_set(obj, "pcn_wire_gen_c", &w.gen, sizeof(w.gen));
+}
+
+static struct wiring_state *state_of(const struct pcn_instance *inst, bool create)
+{
+	struct wiring_state *st;
+
+	for (st = states; st; st = st->next)
+		if (st->inst == inst)
+			return st;
+	if (!create)
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (st) {
+		st->inst = inst;
+		st->next = states;
+		states = st;
+	}
+	return st;
+}
+
+void pcn__wiring_code(const struct pcn_instance *inst, const void *bytes, size_t len)
+{
+	struct wiring_state *st;
+	void *copy;
+
+	if (reloading)
+		return;
+	st = state_of(inst, true);
+	if (!st || bytes == st->code)
+		return;
+	copy = malloc(len);
+	if (!copy)
+		return; /* the next wiring reload uses the older code: logged there */
+	memcpy(copy, bytes, len);
+	free(st->code);
+	st->code = copy;
+	st->len = len;
+}
+
+void pcn__wiring_forget(const struct pcn_instance *inst)
+{
+	struct wiring_state **pp, *st;
+
+	for (pp = &states; *pp; pp = &(*pp)->next) {
+		if ((*pp)->inst == inst) {
+			st = *pp;
+			*pp = st->next;
+			free(st->code);
+			free(st);
+			return;
+		}
+	}
+}
+
+/* The generation the pinned entry program of inst runs with, read from
+ * its .rodata map in the kernel (at the offset inst->obj's BTF gives).
+ * For an adopted program only: one lookup of a few syscalls, once. */
+static int kernel_gen(const struct pcn_instance *inst, uint32_t *gen)
+{
+	struct bpf_prog_info pinfo = { 0 };
+	uint32_t ids[32], plen = sizeof(pinfo), n;
+	char path[PATH_MAX], *val = NULL;
+	int fd, rc = -ENOENT;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/prog", inst->pin_dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	pinfo.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	pinfo.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(fd, &pinfo, &plen) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	n = pinfo.nr_map_ids < sizeof(ids) / sizeof(ids[0]) ? pinfo.nr_map_ids : sizeof(ids) / sizeof(ids[0]);
+	for (uint32_t i = 0; i < n && rc == -ENOENT; i++) {
+		struct bpf_map_info minfo = { 0 };
+		uint32_t mlen = sizeof(minfo), zero = 0;
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+		size_t nl;
+
+		if (mfd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(mfd, &minfo, &mlen) == 0 && (nl = strlen(minfo.name)) >= 7 &&
+		    strcmp(minfo.name + nl - 7, ".rodata") == 0 && (val = malloc(minfo.value_size))) {
+			size_t off = 0;
+
+			rc = bpf_map_lookup_elem(mfd, &zero, val) < 0 ? -errno : 0;
+			if (!rc)
+				rc = pcn__rodata_offset(inst->obj, "pcn_wire_gen_c", sizeof(*gen), &off);
+			if (!rc && off + sizeof(*gen) <= minfo.value_size)
+				memcpy(gen, val + off, sizeof(*gen));
+			else if (!rc)
+				rc = -EINVAL;
+			free(val);
+		}
+		close(mfd);
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+void pcn__wiring_adopted(const struct pcn_instance *inst)
+{
+	struct wiring_state *st = state_of(inst, true);
+	uint32_t gen = 0;
+
+	if (!st)
+		return;
+	/* Unknown stays 0: the first check then reloads, which is right if
+	 * the wiring changed since and merely wasteful if not. */
+	if (kernel_gen(inst, &gen) < 0)
+		gen = 0;
+	st->adopted_obj = inst->obj;
+	st->adopted_gen = gen;
+}
+
+/* The timer: reloads the entry when the generation moved on. */
+static void wiring_check(struct pcn_instance *inst, void *arg)
+{
+	const struct pcn_cube_desc *desc = inst->rt->desc;
+	const void *(*bytes_fn)(size_t *) = inst->attach == PCN_ATTACH_TC ? desc->tc_object : desc->xdp_object;
+	struct wiring_state *st = state_of(inst, false);
+	struct pcn_code code = { .kind = PCN_CODE_OBJECT };
+	uint32_t loaded = 0, now;
+	int rc;
+
+	(void)arg;
+	if (st && st->adopted_obj && st->adopted_obj == inst->obj)
+		loaded = st->adopted_gen;
+	else if (!inst->obj || pcn__rodata_get(inst->obj, "pcn_wire_gen_c", &loaded, sizeof(loaded)) != 0)
+		return;
+	now = gen_read(gen_fd, inst->index);
+	if (now == loaded || now == 0)
+		return;
+	if (st && st->code) {
+		code.data = st->code;
+		code.len = st->len;
+	} else if (bytes_fn) {
+		code.data = bytes_fn(&code.len);
+	}
+	reloading = true;
+	rc = pcn_reload(inst, &code, 0);
+	reloading = false;
+	if (rc) {
+		PCN_WARN("CUBE-WIRING-RELOAD", "instance %s: cannot reload with its new wiring (%s): its ports read "
+			 "pcn_fwd meanwhile", inst->name, strerror(-rc));
+		return;
+	}
+	/* From the cube's own object: a restarted process may adopt this
+	 * program as it adopted the first (adopt.c records its id). */
+	if (!(st && st->code))
+		pcn__adopt_record_instance(inst, inst->loglevel);
+	PCN_DEBUG("CUBE-WIRING-RELOAD", "instance %s: reloaded with wiring generation %u", inst->name, now);
+}
+
+int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs)
+{
+	char shared[PATH_MAX];
+	int rc;
+
+	if (gen_fd < 0) {
+		if ((size_t)snprintf(shared, sizeof(shared), "%s/shared", bpffs) >= sizeof(shared))
+			return -ENAMETOOLONG;
+		gen_fd = map_at(shared, PCN_MAP_WIRE_GEN);
+		if (gen_fd < 0)
+			return gen_fd;
+	}
+	rc = pcn_timer_start(inst, WIRING_PERIOD_MS, wiring_check, NULL);
+	return rc < 0 ? rc : 0;
+}

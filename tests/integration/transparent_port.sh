@@ -169,7 +169,7 @@ cm_check "the flood went through the stack ($(($(cin t1) - i1)) replies in)" [ $
 echo "# rewired under the stack"
 # updates_above CUBE N: CUBE's parent-info was updated more than N times (waits for it).
 updates() { curl -s "${PCN_URL}transparenthelloworld/$1/parent-info/" | python3 -c "import json,sys; print(int(json.load(sys.stdin).get('updates', 0)))"; }
-updates_above() { local i; for i in $(seq 1 50); do [ "$(updates "$1")" -gt "$2" ] && return 0; sleep 0.1; done; return 1; }
+updates_above() { local i; for i in $(seq 1 100); do [ "$(updates "$1")" -gt "$2" ] && return 0; sleep 0.1; done; return 1; }
 u=$(updates t1)
 cm_check "disconnect c1:out from c2:in: pings fail" bash -c "$PCNCTL disconnect c1:out c2:in >/dev/null && ! ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
 cm_check "t1 is told its parent port went DOWN (updates were $u)" updates_above t1 "$u"

@@ -257,6 +257,20 @@ int attach_netdev_open(struct broker *b, struct tnetdev *d, uint32_t slot_eg)
 	return 0;
 }
 
+/* Empties one entry slot and gives it back; the next instance to get it
+ * starts with clean counters (an entry counts its misses there). */
+static void slot_release(struct broker *b, __u32 *slot)
+{
+	if (!*slot)
+		return;
+	pp_set(*slot, false);
+	bpf_map_delete_elem(A.tport_fd, slot);
+	broker_stats_reset(b->dp, *slot);
+	broker_chain_stats_reset(b, *slot);
+	broker_idalloc_put(&b->cube_ids, *slot);
+	*slot = 0;
+}
+
 void attach_port_close(struct broker *b, struct tnetdev *d)
 {
 	if (d->open) {
@@ -266,18 +280,8 @@ void attach_port_close(struct broker *b, struct tnetdev *d)
 		else
 			rewire_netdev(b, d);
 	}
-	if (d->slot_in) {
-		pp_set(d->slot_in, false);
-		bpf_map_delete_elem(A.tport_fd, &d->slot_in);
-		broker_idalloc_put(&b->cube_ids, d->slot_in);
-		d->slot_in = 0;
-	}
-	if (d->slot_eg) {
-		pp_set(d->slot_eg, false);
-		bpf_map_delete_elem(A.tport_fd, &d->slot_eg);
-		broker_idalloc_put(&b->cube_ids, d->slot_eg);
-		d->slot_eg = 0;
-	}
+	slot_release(b, &d->slot_in);
+	slot_release(b, &d->slot_eg);
 }
 
 int attach_to_port(struct broker *b, struct broker_instance *inst, const char *port, const char *position,

@@ -78,6 +78,16 @@ uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port)
 	return d ? d->slot_in : cube_index;
 }
 
+int broker_attach_slot_hook(uint32_t slot, enum broker_hook *hook)
+{
+	for (struct tnetdev *d = A.devs; d; d = d->next)
+		if (d->open && slot && (d->slot_in == slot || d->slot_eg == slot)) {
+			*hook = d->hook;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 /* The egress entry of an XDP stack on the netdev v names, if any. */
 static const struct tnetdev *netdev_egress(const struct pcn_fwd_val *v)
 {

@@ -297,6 +297,9 @@ uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port);
 /* The stacks for GET /topology: [{"parent", "type", "stack": [names,
  * nearest the wire (a port's peer) first]}], only ifname's if not NULL. */
 json_t *broker_attach_topology_json(const char *ifname);
+/* The hook family of a transparent stack's entry slot: 0, or -ENOENT when
+ * slot is none. */
+int broker_attach_slot_hook(uint32_t slot, enum broker_hook *hook);
 /* Before inst's port (NULL: every port) goes: its stack goes first. */
 void broker_attach_port_gone(struct broker *b, const struct broker_instance *inst, const char *port);
 int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *v);

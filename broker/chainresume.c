@@ -37,10 +37,14 @@ int broker_chain_resume(struct broker *b, struct broker_inject *inj, uint32_t in
 			const void *data, size_t len)
 {
 	struct broker_instance *inst;
+	enum broker_hook hook;
 
 	for (inst = b->instances; inst; inst = inst->next)
 		if (inst->index == index)
 			break;
+	/* The peer may be a transparent stack's entry slot (attach_port.c). */
+	if (!inst && inj && broker_attach_slot_hook(index, &hook) == 0)
+		return broker_inject(inj, hook, index, port, data, len);
 	if (!inst || !inj)
 		return -ENOENT;
 	return broker_inject(inj, inst->hook, index, port, data, len);

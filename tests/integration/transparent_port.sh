@@ -141,6 +141,33 @@ cm_check "x3 counted them ($e3 -> $(ceg x3))" [ "$(ceg x3)" -ge $((e3 + 3)) ]
 cm_check "detach x3: pings pass" bash -c "$PCNCTL detach x3 $IFA >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
 cm_check "delete x3 c1 c2" bash -c "$PCNCTL x3 del >/dev/null && $PCNCTL c1 del >/dev/null && $PCNCTL c2 del >/dev/null"
 
+echo "# a chain at the tail-call limit ending in a stack: resumed through the stack"
+miss() { curl -s "${PCN_URL}helloworld/$1/tail-call-misses/" | python3 -c "import json,sys; print(int(json.load(sys.stdin).get('$2', -1)))"; }
+# a -- l1 -- ... -- l33 -- b (TC): 32 hops, the most a chain makes; t4 on l33:out is one more.
+long_chain() {
+	local i
+	for i in $(seq 1 33); do
+		$PCNCTL helloworld add "l$i" action=FORWARD >/dev/null && $PCNCTL "l$i" ports add in >/dev/null &&
+			$PCNCTL "l$i" ports add out >/dev/null || return 1
+	done
+	for i in $(seq 1 32); do $PCNCTL connect "l$i:out" "l$((i + 1)):in" >/dev/null || return 1; done
+	$PCNCTL connect l1:in "$IFA" >/dev/null && $PCNCTL connect l33:out "$IFB" >/dev/null
+}
+cm_check "a chain of 33 cubes" long_chain
+cm_check "pings pass" ping_b 2
+cm_check "t4 on l33:out" bash -c "$PCNCTL transparenthelloworld add t4 >/dev/null && $PCNCTL attach t4 l33:out >/dev/null"
+cm_check_not "pings do not pass: one hop too many" ping_b 2
+cm_check "l33 counted them as hop-limit" [ "$(miss l33 hop-limit)" -ge 2 ]
+# The replies spend two hops in the stack (its entry into t4, t4 into l33):
+# their limit falls at l3.
+cm_check "l33 and l3 resume-long-chains=true" \
+	bash -c "$PCNCTL l33 set resume-long-chains=true >/dev/null && $PCNCTL l3 set resume-long-chains=true >/dev/null"
+e4=$(ceg t4)
+cm_check "pings pass, resumed into the stack's entry" ping_b 3
+cm_check "t4 saw them on their way out ($e4 -> $(ceg t4))" [ "$(ceg t4)" -ge $((e4 + 3)) ]
+cm_check "l33 counted them as resumed" [ "$(miss l33 resumed)" -ge 3 ]
+cm_check "delete the chain and t4" bash -c "for i in \$(seq 1 33); do $PCNCTL l\$i del >/dev/null || exit 1; done; $PCNCTL t4 del >/dev/null"
+
 echo "# reordered under a stream of packets"
 cm_check "a -- c1 == c2 -- b (TC)" chain TC
 cm_check "t1 t2 on c1:out (t3 aside)" bash -c "$PCNCTL transparenthelloworld add t1 >/dev/null &&

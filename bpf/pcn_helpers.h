@@ -145,9 +145,9 @@ static __always_inline struct pcn_cube_stats *pcn__stats(void)
 /* Jumps into the program in the PatchPanel slot `index`. Returns only when
  * the jump failed (empty slot or the kernel's limit of 33 tail calls), after
  * counting the miss in `st` and, by reason, in instance `owner`'s
- * pcn_chain_stats: every tail call goes through here so that a miss is
- * never silent. Callers check the hop limit first (pcn_pkt_send), so a miss
- * here is an empty slot. */
+ * pcn_chain_stats. Every tail call counts its miss so (pcn_pkt_send does
+ * it beside pcn__tail_call_wired): a miss is never silent. Callers check
+ * the hop limit first, so a miss here is an empty slot. */
 static __always_inline void pcn__tail_call(struct __ctx_buff *ctx, __u32 index,
 					   struct pcn_cube_stats *st, __u32 owner)
 {

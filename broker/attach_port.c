@@ -124,7 +124,8 @@ int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t p
 	return broker_fwd_set(b->dp, cube_index, port, &entry);
 }
 
-/* Puts the entry program in slot of both PatchPanels (fd < 0: empties it). */
+/* Puts the entry program in slot of both PatchPanels (add false: empties
+ * the slot in both). */
 static int pp_set(uint32_t slot, bool add)
 {
 	struct {
@@ -188,6 +189,14 @@ static void rewire_netdev(struct broker *b, const struct tnetdev *d)
 		}
 }
 
+/* Says in pcn_tport what the entry in slot enters, then puts it there. */
+static int entry_fill(__u32 slot, const struct pcn_tport_val *val)
+{
+	if (bpf_map_update_elem(A.tport_fd, &slot, val, BPF_ANY) < 0)
+		return -errno;
+	return pp_set(slot, true);
+}
+
 static int slot_take(struct broker *b, uint32_t want, uint32_t *out)
 {
 	int id;
@@ -223,13 +232,9 @@ int attach_port_open(struct broker *b, struct tnetdev *d, uint32_t slot_in, uint
 	in.next.cube_index = d->cube->index;
 	in.next.port = d->port_index;
 	/* The egress stack ends nowhere until rewire() writes the real peer. */
-	if (bpf_map_update_elem(A.tport_fd, &d->slot_in, &in, BPF_ANY) < 0 ||
-	    bpf_map_update_elem(A.tport_fd, &d->slot_eg, &eg, BPF_ANY) < 0)
-		rc = -errno;
+	rc = entry_fill(d->slot_in, &in);
 	if (!rc)
-		rc = pp_set(d->slot_in, true);
-	if (!rc)
-		rc = pp_set(d->slot_eg, true);
+		rc = entry_fill(d->slot_eg, &eg);
 	if (rc) {
 		attach_port_close(b, d);
 		return rc;
@@ -254,10 +259,7 @@ int attach_netdev_open(struct broker *b, struct tnetdev *d, uint32_t slot_eg)
 		return rc;
 	eg.next.kind = PCN_PEER_NETDEV;
 	eg.next.ifindex = (__u32)d->ifindex;
-	if (bpf_map_update_elem(A.tport_fd, &d->slot_eg, &eg, BPF_ANY) < 0)
-		rc = -errno;
-	if (!rc)
-		rc = pp_set(d->slot_eg, true);
+	rc = entry_fill(d->slot_eg, &eg);
 	if (rc) {
 		attach_port_close(b, d);
 		return rc;
@@ -295,7 +297,7 @@ void attach_port_close(struct broker *b, struct tnetdev *d)
 }
 
 int attach_to_port(struct broker *b, struct broker_instance *inst, const char *port, const char *position,
-			  const char *other, struct broker_error *err)
+		   const char *other, struct broker_error *err)
 {
 	struct tnetdev probe = { 0 }, *d;
 	bool fresh = false;

@@ -138,6 +138,14 @@ cm_check "x3 drops egress" $PCNCTL x3 set egress-action=DROP
 e3=$(ceg x3)
 cm_check_not "pings fail (the replies stop at x3)" ping_b 3
 cm_check "x3 counted them ($e3 -> $(ceg x3))" [ "$(ceg x3)" -ge $((e3 + 3)) ]
+kill -9 "$CM_BROKER_PID"
+wait "$CM_BROKER_PID" 2>/dev/null
+cm_check "the broker restarts" cm_broker_start
+cm_check "helloworld is back" cm_wait_service_up helloworld
+cm_check "transparenthelloworld is back" cm_wait_service_up transparenthelloworld
+e3=$(ceg x3)
+cm_check_not "the replies still meet x3 on their way out" ping_b 2
+cm_check "x3 counted them ($e3 -> $(ceg x3))" [ "$(ceg x3)" -ge $((e3 + 2)) ]
 cm_check "detach x3: pings pass" bash -c "$PCNCTL detach x3 $IFA >/dev/null && ip netns exec $(cm_ns a) ping -c 2 -i 0.2 -W 1 -q 10.221.0.2 >/dev/null"
 cm_check "delete x3 c1 c2" bash -c "$PCNCTL x3 del >/dev/null && $PCNCTL c1 del >/dev/null && $PCNCTL c2 del >/dev/null"
 

@@ -55,6 +55,12 @@ cm_cleanup() {
 	if [ "$rc" -ne 0 ] || [ "$CM_FAILS" -ne 0 ]; then
 		for f in "$CM_TMP"/*.log; do
 			[ -f "$f" ] || continue
+			# A sanitizer's report is longer than the tail: print its
+			# head (the faulting access and the stacks) in full.
+			if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f"; then
+				echo "---- sanitizer report in $(basename "$f")"
+				grep -m1 -A70 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f"
+			fi
 			echo "---- tail of $(basename "$f")"
 			tail -n 30 "$f"
 		done

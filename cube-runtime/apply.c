@@ -100,6 +100,7 @@ static bool starts_with(const char *s, const char *prefix)
 static void verifier_msg(struct pcn__apply_res *res, char *log)
 {
 	char errs[384] = "", *src = NULL, *insn_src = NULL, *line, *save = NULL;
+	int len;
 
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] >= '0' && line[0] <= '9' && strchr(line, ':')) {
@@ -118,10 +119,12 @@ static void verifier_msg(struct pcn__apply_res *res, char *log)
 	if (!errs[0])
 		snprintf(errs, sizeof(errs), "see the kernel's log (no message found)");
 	if (insn_src)
-		snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s (at %.*s)", errs,
-			 (int)(sizeof(res->msg) / 4), insn_src);
+		len = snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s (at %.*s)", errs,
+			       (int)(sizeof(res->msg) / 4), insn_src);
 	else
-		snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s", errs);
+		len = snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s", errs);
+	if (len >= (int)sizeof(res->msg)) /* say that the complaint was cut short */
+		memcpy(res->msg + sizeof(res->msg) - 4, "...", 4);
 	res->http = 422;
 	res->tag = "operation-failed";
 }

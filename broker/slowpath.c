@@ -251,7 +251,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	p = &s->msgs[s->n];
 	cubemesh__packet_in__init(p);
 	p->cube_index = h->cube_index;
-	p->instance = inst->name;
+	snprintf(s->inst[s->n], sizeof(s->inst[s->n]), "%s", inst->name);
+	p->instance = s->inst[s->n];
 	p->port = h->port;
 	p->reason = h->reason;
 	memcpy(s->md[s->n], h->md, sizeof(h->md));

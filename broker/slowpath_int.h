@@ -43,6 +43,9 @@ struct sp_svc {
 	Cubemesh__PacketIn msgs[SP_BATCH];
 	Cubemesh__PacketIn *ptrs[SP_BATCH];
 	uint32_t md[SP_BATCH][3];
+	/* The batch owns what it sends: an instance deleted before the
+	 * flush takes its name with it. */
+	char inst[SP_BATCH][BROKER_NAME_MAX];
 	uint8_t data[SP_BATCH][PCN_SLOWPATH_SNAPLEN];
 };
 

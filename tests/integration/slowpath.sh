@@ -99,5 +99,28 @@ cm_check "pcn_pkt_in sees packets again" until_ok 5 lines_ge $((seen + 3))
 cm_check "metrics: the service is up" [ "$(metric 'cubemesh_service_up{service="helloworld"}')" = 1 ]
 cm_check "metrics: two registrations" [ "$(metric 'cubemesh_service_registrations_total{service="helloworld"}')" = 2 ]
 cm_check "metrics: one restart" [ "$(metric 'cubemesh_service_restarts_total{service="helloworld"}')" = 1 ]
+
+echo "# an instance deleted while its packets wait in a slow-path batch: the broker stays up"
+# Each delete lands while the fast path is sending up flat out, so packets
+# of the instance are often still batched when it is freed.
+flood_del() {
+	local ok=0
+	for _ in 1 2 3 4 5; do
+		ip netns exec "$(cm_ns a)" ping -q -i 0 -w 2 10.202.0.2 >/dev/null 2>&1 &
+		local fp=$!
+		sleep 0.3
+		$PCNCTL hw1 del >/dev/null && ok=$((ok + 1))
+		kill "$fp" 2>/dev/null
+		wait "$fp" 2>/dev/null
+		$PCNCTL helloworld add hw1 type=TC >/dev/null &&
+			$PCNCTL hw1 ports add port1 peer=$IFA >/dev/null &&
+			$PCNCTL hw1 ports add port2 peer=$IFB >/dev/null &&
+			$PCNCTL hw1 set action=SLOWPATH >/dev/null || return 1
+	done
+	[ "$ok" = 5 ]
+}
+cm_check "delete hw1 five times under a slow-path flood" flood_del
+cm_check "the broker is still running" kill -0 "$CM_BROKER_PID"
+cm_check "HTTP still answers after the deletes" curl -fs -o /dev/null "${PCN_URL}version"
 cm_check "delete hw1" $PCNCTL hw1 del
 cm_done

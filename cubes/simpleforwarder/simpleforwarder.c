@@ -75,13 +75,17 @@ static int simplefwd_collect(const struct pcn_node *entry, void *arg)
 	return 0;
 }
 
-/* Writes what the configuration wants, then removes what it no longer
- * wants: a port that keeps its action never misses an entry on the way. */
+/* Writes what the configuration wants, then clears what it no longer
+ * wants: a port that keeps its action never misses an entry on the way.
+ * The map is an array (its lookup is inlined in the fast path), so every
+ * port has an entry and "no action" is an entry of zeros, which is
+ * SIMPLEFWD_ACTION_DROP; only entries that are not zero yet are written. */
 static int simplefwd_sync(struct pcn_instance *inst, const struct pcn_node *config)
 {
 	struct simplefwd_sync *s = calloc(1, sizeof(*s));
-	uint32_t key, next, stale[PCN_MAX_PORTS];
-	size_t n_stale = 0;
+	const struct simplefwd_action none = { 0 };
+	struct simplefwd_action cur;
+	uint32_t key;
 	int rc;
 
 	if (!s)
@@ -99,16 +103,16 @@ static int simplefwd_sync(struct pcn_instance *inst, const struct pcn_node *conf
 			goto out;
 		}
 	}
-	/* Collect first: deleting while walking would restart the walk. */
-	for (rc = pcn_map_next_key(inst, SIMPLEFWD_MAP, NULL, &next); rc == 0;
-	     rc = pcn_map_next_key(inst, SIMPLEFWD_MAP, &key, &next)) {
-		key = next;
-		if ((key >= PCN_MAX_PORTS || !s->set[key]) && n_stale < PCN_MAX_PORTS)
-			stale[n_stale++] = key;
+	for (key = 0; key < PCN_MAX_PORTS; key++) {
+		if (s->set[key] || pcn_map_lookup(inst, SIMPLEFWD_MAP, &key, &cur) < 0 ||
+		    memcmp(&cur, &none, sizeof(cur)) == 0)
+			continue;
+		rc = pcn_map_update(inst, SIMPLEFWD_MAP, &key, &none, BPF_ANY);
+		if (rc) {
+			rc = pcn_fail(inst, rc, "cannot clear %s: %s", SIMPLEFWD_MAP, strerror(-rc));
+			goto out;
+		}
 	}
-	rc = 0;
-	for (size_t i = 0; i < n_stale; i++)
-		pcn_map_delete(inst, SIMPLEFWD_MAP, &stale[i]);
 out:
 	free(s);
 	return rc;

@@ -288,7 +288,12 @@ static void row_setup(const struct fixture *f, const struct row *r)
 			assert_int_equal(bpf_map_update_elem(f->fwd, &slot, &none, BPF_ANY), 0);
 		}
 	assert_int_equal(t_hash_clear(f->netdev_in), 0);
-	assert_int_equal(t_hash_clear(f->sf_actions), 0);
+	/* simplefwd_actions is an array too: "no action" is an entry of zeros. */
+	for (key = 0; key < PCN_MAX_PORTS; key++) {
+		static const struct simplefwd_action no_action;
+
+		assert_int_equal(bpf_map_update_elem(f->sf_actions, &key, &no_action, BPF_ANY), 0);
+	}
 	for (i = 0; i < sizeof(cubes) / sizeof(cubes[0]); i++)
 		assert_int_equal(t_percpu_set(f->stats, cubes[i], &zero_stats, sizeof(zero_stats)), 0);
 	assert_int_equal(t_percpu_set(f->hw_stats, 0, &zero_hw, sizeof(zero_hw)), 0);

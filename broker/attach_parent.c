@@ -44,19 +44,33 @@ struct parent_now {
 };
 
 /* A cube port ("cube:port"): its state, and what the cube's model holds for
- * the port (leaves mac, ip or ipv4, when the model has them). */
+ * the port (leaves mac, ip or ipv4, when the model has them). A port has
+ * no ifindex or MTU of its own: while it is peered with a netdev, those of
+ * that netdev (where the port's packets leave and come from: the
+ * transparent cube's egress reaches it), else 0 (peered with a cube, or not
+ * at all: no netdev behind the port). */
 static void read_port(struct broker *b, const char *name, struct parent_now *now)
 {
 	const char *colon = strchr(name, ':');
 	char cube[BROKER_NAME_MAX];
 	struct broker_instance *inst;
 	const struct lyd_node *c, *l;
+	json_t *j = NULL;
 
 	snprintf(cube, sizeof(cube), "%.*s", (int)(colon - name), name);
 	inst = broker_instance_find(b, cube);
-	for (size_t i = 0; inst && i < inst->n_ports; i++)
-		if (strcmp(inst->ports[i].name, colon + 1) == 0)
-			now->up = broker_port_up(&inst->ports[i]);
+	for (size_t i = 0; inst && i < inst->n_ports; i++) {
+		const struct broker_port *p = &inst->ports[i];
+
+		if (strcmp(p->name, colon + 1) != 0)
+			continue;
+		now->up = broker_port_up(p);
+		if (p->ifindex > 0 && !p->cube_peer && broker_netdev_get(p->peer, &j) == 0) {
+			now->ifindex = p->ifindex;
+			now->mtu = (unsigned)json_integer_value(json_object_get(j, "mtu"));
+			json_decref(j);
+		}
+	}
 	LY_LIST_FOR(inst && inst->config ? lyd_child(inst->config) : NULL, c)
 	{
 		if (!c->schema || c->schema->nodetype != LYS_LIST || strcmp(c->schema->name, "ports") ||

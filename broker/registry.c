@@ -161,7 +161,13 @@ void broker_registry_handle(struct broker *b, Cubemesh__BrokerRequest *req, Cube
 			set_status(reply, -ENOENT, errbuf, errlen, "no instance %s", pi->instance);
 			break;
 		}
-		rc = broker_pp_install(b->dp, inst->hook, inst->index, pi->pin_path);
+		/* A transparent instance at XDP reloads its TC build too (hook
+		 * TC: its egress at TC, cube-runtime/twin.c). */
+		rc = broker_pp_install(b->dp,
+				       pi->hook == CUBEMESH__HOOK__HOOK_TC && inst->hook != BROKER_HOOK_TC
+					       ? BROKER_HOOK_TC
+					       : inst->hook,
+				       inst->index, pi->pin_path);
 		if (rc)
 			set_status(reply, rc, errbuf, errlen, "cannot install %s: %s", pi->pin_path, strerror(-rc));
 		break;

@@ -11,28 +11,14 @@
 
 /* Touched by the serving thread only. */
 struct parent_state {
-	struct parent_state *next;
-	const struct pcn_instance *inst;
+	struct pcn__inst_rec rec;
 	struct pcn_parent_info info;
 };
-static struct parent_state *parents;
+static struct pcn__inst_rec *parents;
 
 static struct parent_state *find(const struct pcn_instance *inst, bool create)
 {
-	struct parent_state *p;
-
-	for (p = parents; p; p = p->next)
-		if (p->inst == inst)
-			return p;
-	if (!create)
-		return NULL;
-	p = calloc(1, sizeof(*p));
-	if (p) {
-		p->inst = inst;
-		p->next = parents;
-		parents = p;
-	}
-	return p;
+	return pcn__inst_rec_find(&parents, inst, sizeof(struct parent_state), create);
 }
 
 int pcn_parent(const struct pcn_instance *inst, struct pcn_parent_info *out)
@@ -48,15 +34,7 @@ int pcn_parent(const struct pcn_instance *inst, struct pcn_parent_info *out)
 
 void pcn__parent_forget(struct pcn_instance *inst)
 {
-	for (struct parent_state **pp = &parents; *pp; pp = &(*pp)->next) {
-		if ((*pp)->inst == inst) {
-			struct parent_state *p = *pp;
-
-			*pp = p->next;
-			free(p);
-			return;
-		}
-	}
+	free(pcn__inst_rec_take(&parents, inst));
 }
 
 int pcn__parent_handle(struct pcn__runtime *rt, const Cubemesh__ParentInfo *m)

@@ -150,8 +150,9 @@ struct pcn_cube_desc {
 	 * the broker refuse the new version: the old one keeps running. */
 	const struct pcn_map_migration *migrations;
 	/* Optional, transparent cubes. When the instance is attached,
-	 * detached (parent->name empty) or its parent netdev changes (MAC,
-	 * addresses, MTU, state); see pcn_parent. */
+	 * detached (parent->name empty) or its parent netdev or cube port
+	 * changes (MAC, addresses, MTU, state, the netdev a port is peered
+	 * with); see pcn_parent. */
 	void (*on_parent)(struct pcn_instance *inst, const struct pcn_parent_info *parent);
 };
 
@@ -282,11 +283,20 @@ struct pcn_code {
 	enum pcn_code_kind kind;
 	const void *data;
 	size_t len;
+	/* A transparent instance at XDP also runs a TC build of its code (its
+	 * egress pipeline at a netdev's TC egress: cube-runtime/twin.c), which
+	 * a reload of the entry replaces too. From source the runtime compiles
+	 * it; from an object it is this: the same code built for TC (e.g. the
+	 * TC skeleton's __elf_bytes). Without it such a reload is refused
+	 * (-EINVAL) rather than leave the two directions on different code. */
+	const void *tc_data;
+	size_t tc_len;
 };
 /* pcn_reload index of egress micro-cube k: PCN_RELOAD_EGRESS + k. */
 #define PCN_RELOAD_EGRESS 256
 /* Replaces program idx of the instance with the one of the same place in
- * code: 0 the entry (handle_rx, in the PatchPanel), k > 0 ingress micro-cube
+ * code: 0 the entry (handle_rx, in the PatchPanel; and the TC twin's entry
+ * of a transparent instance at XDP, see tc_data), k > 0 ingress micro-cube
  * k (pcn_uc_in_<k>), PCN_RELOAD_EGRESS + k egress micro-cube k. The new
  * object takes over the instance's pinned maps (their content stays) and is
  * verified and loaded before anything changes; then its program replaces
@@ -313,10 +323,15 @@ void pcn_timer_stop(struct pcn_instance *inst, int id);
 /* ---- transparent cubes: the parent ------------------------------------- */
 
 #define PCN_PARENT_MAX_ADDRS 8
-/* The netdev a transparent instance is attached to, as the broker last
- * told it. */
+/* The netdev or cube port a transparent instance is attached to, as the
+ * broker last told it. A cube port ("cube:port") has no netdev of its own:
+ * its MAC and IPv4 addresses are the port's mac / ip (or ipv4) leaves when
+ * the cube's model has them (zero / none otherwise), its ifindex and MTU
+ * those of the netdev it is peered with, 0 when it is peered with another
+ * cube or with nothing (no netdev behind it), and up says whether it is
+ * wired to a peer that is up. */
 struct pcn_parent_info {
-	char name[64];             /* netdev name; "" when not attached */
+	char name[64];             /* netdev name or "cube:port"; "" when not attached */
 	uint32_t ifindex;
 	uint8_t mac[6];
 	uint32_t mtu;

@@ -85,9 +85,9 @@ int pcn__ucube_fill(struct bpf_object *obj)
 
 /* ---- code ---------------------------------------------------------------- */
 
-/* Compiles C source for the instance's hook with clang into a temporary
- * object, read back into *bytes (malloc'd). */
-static int compile_source(const struct pcn_instance *inst, const char *src, size_t len, void **bytes,
+/* Compiles C source with clang for TC (tc) or XDP into a temporary object,
+ * read back into *bytes (malloc'd). */
+static int compile_source(const struct pcn_instance *inst, bool tc, const char *src, size_t len, void **bytes,
 			  size_t *size)
 {
 	char dir[] = "/tmp/pcn-reload.XXXXXX", cpath[64], opath[64], inc[PATH_MAX + 2];
@@ -117,7 +117,7 @@ static int compile_source(const struct pcn_instance *inst, const char *src, size
 	if (pid == 0) {
 		/* The same flags as the build (cmake/bpf.cmake). */
 		execlp("clang", "clang", "-O2", "-g", "-target", "bpf",
-		       inst->attach == PCN_ATTACH_TC ? "-DPCN_HOOK_TC" : "-DPCN_HOOK_XDP", inc,
+		       tc ? "-DPCN_HOOK_TC" : "-DPCN_HOOK_XDP", inc,
 		       "-I/usr/include/x86_64-linux-gnu", "-Wall", "-Wno-unused-function", "-c", cpath, "-o",
 		       opath, (char *)NULL);
 		_exit(127);
@@ -157,9 +157,10 @@ out:
 /* ---- the PatchPanel slot -------------------------------------------------- */
 
 /* Asks the broker, the PatchPanel's only writer, to put the program pinned
- * at pin into the instance's slot. On a context of its own: the register
- * thread may use the socket's default one. */
-static int broker_install(struct pcn_instance *inst, const char *pin)
+ * at pin into the instance's slot (of the TC PatchPanel for its twin). On a
+ * context of its own: the register thread may use the socket's default
+ * one. */
+static int broker_install(struct pcn_instance *inst, const char *pin, bool twin)
 {
 	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
 	Cubemesh__ProgramInstall pi = CUBEMESH__PROGRAM_INSTALL__INIT;
@@ -170,7 +171,7 @@ static int broker_install(struct pcn_instance *inst, const char *pin)
 	int rc;
 
 	pi.instance = inst->name;
-	pi.hook = inst->attach == PCN_ATTACH_TC	       ? CUBEMESH__HOOK__HOOK_TC
+	pi.hook = twin || inst->attach == PCN_ATTACH_TC ? CUBEMESH__HOOK__HOOK_TC
 		  : inst->attach == PCN_ATTACH_XDP_SKB ? CUBEMESH__HOOK__HOOK_XDP_SKB
 						       : CUBEMESH__HOOK__HOOK_XDP_DRV;
 	pi.pin_path = (char *)pin;
@@ -218,67 +219,110 @@ out:
 	return rc;
 }
 
+/* ---- the TC twin (twin.c) ------------------------------------------------ */
+
+/* Loads the TC build of code for the instance's twin with the instance's
+ * constants and pinned maps (o), into *out, swapping nothing yet. */
+static int twin_prepare(struct pcn_instance *inst, const struct pcn_code *code, const struct pcn__load_opts *o,
+			void **compiled, struct bpf_object **out)
+{
+	const void *bytes = code->tc_data;
+	size_t size = code->tc_len;
+	int rc;
+
+	if (code->kind == PCN_CODE_SOURCE) {
+		rc = compile_source(inst, true, code->data, code->len, compiled, &size);
+		if (rc)
+			return rc;
+		bytes = *compiled;
+	} else if (!bytes || !size) {
+		PCN_ERR("CUBE-RELOAD-TWIN", "instance %s runs its egress at TC too: a reload from an object "
+			"needs the TC build as well (pcn_code.tc_data)", inst->name);
+		return -EINVAL;
+	}
+	o->log_buf[0] = '\0';
+	rc = pcn__fastpath_load(out, bytes, size, o);
+	if (rc)
+		PCN_ERR("CUBE-RELOAD-LOAD", "instance %s: the new TC build (its egress at TC) does not load: %s",
+			inst->name, o->log_buf[0] ? o->log_buf : strerror(-rc));
+	return rc;
+}
+
+/* Puts the twin's program (old: a reference to the program the pin named,
+ * or -1) back at <pin_dir>/prog_tc and in the TC PatchPanel. */
+static void twin_restore(struct pcn_instance *inst, int old)
+{
+	char pin[PATH_MAX + 8];
+
+	if (old < 0)
+		return;
+	snprintf(pin, sizeof(pin), "%s/prog_tc", inst->pin_dir);
+	if ((unlink(pin) && errno != ENOENT) || bpf_obj_pin(old, pin) || broker_install(inst, pin, true))
+		PCN_ERR("CUBE-RELOAD-TWIN", "instance %s: cannot put its TC build back", inst->name);
+}
+
+/* Swaps the twin to twin's program, make before break like the entry: the
+ * old one serves until the broker's one map update. *old keeps a reference
+ * to it for twin_restore (-1 if there was none). */
+static int twin_swap(struct pcn_instance *inst, struct bpf_object *twin, int *old)
+{
+	char pin[PATH_MAX + 8];
+	int rc;
+
+	snprintf(pin, sizeof(pin), "%s/prog_tc", inst->pin_dir);
+	*old = bpf_obj_get(pin);
+	rc = pcn__fastpath_pin_prog(twin, pin);
+	if (!rc)
+		rc = broker_install(inst, pin, true);
+	if (rc && *old >= 0) {
+		twin_restore(inst, *old);
+		close(*old);
+		*old = -1;
+	}
+	return rc;
+}
+
 /* ---- reload ----------------------------------------------------------------- */
 
 /* What the runtime keeps per reloaded instance, beside struct pcn_instance
  * (touched by the runtime's thread only, like the instances). */
 struct reload_state {
-	struct reload_state *next;
-	const struct pcn_instance *inst;
+	struct pcn__inst_rec rec;
 	struct bpf_object *prev; /* the object before the last reload */
 	uint64_t reloads;
 };
-static struct reload_state *reload_states;
+static struct pcn__inst_rec *reload_states;
 
 static struct reload_state *reload_state(const struct pcn_instance *inst, bool create)
 {
-	struct reload_state *st;
-
-	for (st = reload_states; st; st = st->next)
-		if (st->inst == inst)
-			return st;
-	if (!create)
-		return NULL;
-	st = calloc(1, sizeof(*st));
-	if (st) {
-		st->inst = inst;
-		st->next = reload_states;
-		reload_states = st;
-	}
-	return st;
+	return pcn__inst_rec_find(&reload_states, inst, sizeof(struct reload_state), create);
 }
 
 void pcn__reload_forget(struct pcn_instance *inst)
 {
-	struct reload_state **pp, *st;
+	struct reload_state *st = pcn__inst_rec_take(&reload_states, inst);
 
-	for (pp = &reload_states; *pp; pp = &(*pp)->next) {
-		if ((*pp)->inst == inst) {
-			st = *pp;
-			*pp = st->next;
-			bpf_object__close(st->prev);
-			free(st);
-			return;
-		}
-	}
+	if (st)
+		bpf_object__close(st->prev);
+	free(st);
 }
 
 static int reload(struct pcn_instance *inst, const struct pcn_code *code, int idx)
 {
 	struct reload_state *st;
-	struct bpf_object *obj = NULL;
-	void *compiled = NULL;
+	struct bpf_object *obj = NULL, *twin = NULL;
+	void *compiled = NULL, *twin_compiled = NULL;
 	const void *bytes;
 	char bpffs[PATH_MAX], shared[PATH_MAX + 8], pin[PATH_MAX + 8], *log = NULL;
 	size_t size;
-	int rc;
+	int rc, old_twin = -1;
 
 	if (!inst || !code || !code->data || !code->len || !inst->obj)
 		return -EINVAL;
 	bytes = code->data;
 	size = code->len;
 	if (code->kind == PCN_CODE_SOURCE) {
-		rc = compile_source(inst, code->data, code->len, &compiled, &size);
+		rc = compile_source(inst, inst->attach == PCN_ATTACH_TC, code->data, code->len, &compiled, &size);
 		if (rc)
 			return rc;
 		bytes = compiled;
@@ -310,19 +354,34 @@ static int reload(struct pcn_instance *inst, const struct pcn_code *code, int id
 			log[0] ? log : strerror(-rc));
 		goto out;
 	}
+	/* A new entry at XDP comes with its TC build (the egress pipeline at
+	 * TC, twin.c), verified before anything is swapped as well. */
+	if (idx <= 0 && pcn__twin_wanted(inst)) {
+		rc = twin_prepare(inst, code, &o, &twin_compiled, &twin);
+		if (rc)
+			goto out;
+	}
 	/* Micro-cubes first, the entry last: a packet entering the new entry
 	 * finds new micro-cubes (and one still in the old entry finds either,
 	 * both complete programs on the same maps). */
 	rc = ucube_fill(obj, idx < 0 ? -1 : idx);
 	if (rc)
 		goto out;
+	if (twin) {
+		rc = twin_swap(inst, twin, &old_twin);
+		if (rc)
+			goto out;
+	}
 	if (idx <= 0) {
 		snprintf(pin, sizeof(pin), "%s/prog", inst->pin_dir);
 		rc = pcn__fastpath_pin_prog(obj, pin);
 		if (!rc)
-			rc = broker_install(inst, pin);
-		if (rc)
+			rc = broker_install(inst, pin, false);
+		if (rc) {
+			/* Both directions stay on the same code. */
+			twin_restore(inst, old_twin);
 			goto out;
+		}
 	}
 	/* The previous object is closed one reload later: a pcn_map_fd a
 	 * caller still holds stays valid until then. */
@@ -347,8 +406,13 @@ out:
 		pcn__fastpath_pin_prog(inst->obj, pin);
 	}
 	bpf_object__close(obj);
+	/* The twin's pin (and the TC PatchPanel) keeps its program. */
+	bpf_object__close(twin);
+	if (old_twin >= 0)
+		close(old_twin);
 	free(log);
 	free(compiled);
+	free(twin_compiled);
 	return rc;
 }
 

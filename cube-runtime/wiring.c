@@ -42,8 +42,7 @@ struct wiring {
 /* Per instance (runtime thread only): the code its entry program runs,
  * when pcn_reload gave it one (a copy), else NULL: the cube's object. */
 struct wiring_state {
-	struct wiring_state *next;
-	const struct pcn_instance *inst;
+	struct pcn__inst_rec rec;
 	void *code;
 	size_t len;
 	/* An adopted program (adopt.c) was not loaded from inst->obj, whose
@@ -52,7 +51,7 @@ struct wiring_state {
 	const struct bpf_object *adopted_obj;
 	uint32_t adopted_gen;
 };
-static struct wiring_state *states;
+static struct pcn__inst_rec *states;
 /* pcn_wire_gen, opened once for the process (one runtime, one bpffs root). */
 static int gen_fd = -1;
 /* Set while wiring_check reloads: that reload keeps the code it was given. */
@@ -129,20 +128,7 @@ int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index)
 
 static struct wiring_state *state_of(const struct pcn_instance *inst, bool create)
 {
-	struct wiring_state *st;
-
-	for (st = states; st; st = st->next)
-		if (st->inst == inst)
-			return st;
-	if (!create)
-		return NULL;
-	st = calloc(1, sizeof(*st));
-	if (st) {
-		st->inst = inst;
-		st->next = states;
-		states = st;
-	}
-	return st;
+	return pcn__inst_rec_find(&states, inst, sizeof(struct wiring_state), create);
 }
 
 void pcn__wiring_code(const struct pcn_instance *inst, const void *bytes, size_t len)
@@ -166,17 +152,11 @@ void pcn__wiring_code(const struct pcn_instance *inst, const void *bytes, size_t
 
 void pcn__wiring_forget(const struct pcn_instance *inst)
 {
-	struct wiring_state **pp, *st;
+	struct wiring_state *st = pcn__inst_rec_take(&states, inst);
 
-	for (pp = &states; *pp; pp = &(*pp)->next) {
-		if ((*pp)->inst == inst) {
-			st = *pp;
-			*pp = st->next;
-			free(st->code);
-			free(st);
-			return;
-		}
-	}
+	if (st)
+		free(st->code);
+	free(st);
 }
 
 /* The generation the pinned entry program of inst runs with, read from

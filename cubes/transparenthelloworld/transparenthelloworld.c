@@ -125,6 +125,12 @@ static int transparenthelloworld_read_parent(struct pcn_instance *inst, struct p
 	if (pcn_parent(inst, &p) == 0) {
 		rc = pcn_state_set(st, "parent-info/mac", "%02x:%02x:%02x:%02x:%02x:%02x", p.mac[0], p.mac[1],
 				   p.mac[2], p.mac[3], p.mac[4], p.mac[5]);
+		if (!rc)
+			rc = pcn_state_set(st, "parent-info/ifindex", "%" PRIu32, p.ifindex);
+		if (!rc)
+			rc = pcn_state_set(st, "parent-info/mtu", "%" PRIu32, p.mtu);
+		if (!rc)
+			rc = pcn_state_set(st, "parent-info/up", "%s", p.up ? "true" : "false");
 		for (size_t i = 0; !rc && i < p.n_ipv4; i++) {
 			char ip[INET_ADDRSTRLEN];
 

@@ -88,10 +88,10 @@ cm_broker_start() {
 	cm_wait_http
 }
 
-# cm_cube_start SERVICE: starts pcn-SERVICE and waits until it is up.
+# cm_cube_start SERVICE [BINARY]: starts pcn-SERVICE (or BINARY, e.g. a
+# test-only cube under tests/) and waits until it is up.
 cm_cube_start() {
-	local svc=$1 bin
-	bin=$CM_BUILD/cubes/$svc/pcn-$svc
+	local svc=$1 bin=${2:-$CM_BUILD/cubes/$1/pcn-$1}
 	"$bin" --socket-dir "$CM_SOCK" --log-level "${CM_LOG_LEVEL:-INFO}" >>"$CM_TMP/$svc.log" 2>&1 &
 	CM_CUBE_PID[$svc]=$!
 	CM_PIDS+=("$!")

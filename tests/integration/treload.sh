@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Hitless reload of a transparent cube at XDP: its egress pipeline runs at
+# TC egress in its TC build (the twin, cube-runtime/twin.c), which
+# pcn_reload_all must replace as well. The treloadtest cube, attached to the
+# host side of a's veth, counts egress under code A or code B apart; a ping
+# stream from a to the host's address on that veth (requests in at XDP,
+# replies out at TC egress) runs while the cube reloads every 10 ms for 10 s,
+# to code B from its objects, then back to code A from its C source. Zero
+# loss; the replies show the new code (and only it, once the reloads stop);
+# the counters kept their content.
+source "$(dirname "$0")/../lib/mesh.sh"
+
+cm_broker_start
+# A test-only cube, built under tests/ so the supervisor never runs it.
+cm_cube_start treloadtest "$CM_BUILD/tests/treload/pcn-treloadtest"
+cm_host a 10.212.0.1/24; IFA=$CM_IF
+ip addr add 10.212.0.254/24 dev "$IFA"
+# Static neighbours: every packet of the stream is an echo request or reply.
+ip -n "$(cm_ns a)" neigh replace 10.212.0.254 dev eth0 lladdr "$(cat /sys/class/net/$IFA/address)" nud permanent
+ip neigh replace 10.212.0.1 dev "$IFA" lladdr \
+	"$(ip -n "$(cm_ns a)" link show eth0 | awk '/ether/ {print $2}')" nud permanent
+ip netns exec "$(cm_ns a)" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.eth0.disable_ipv6=1
+
+stat_of() {
+	curl -s "${PCN_URL}treloadtest/tr1/stats/" | python3 -c "import json,sys; print(int(json.load(sys.stdin)['$1']))"
+}
+# stream SECONDS: pings every 5 ms; prints "sent received".
+stream() {
+	local n=$(($1 * 200))
+	ip netns exec "$(cm_ns a)" ping -i 0.005 -c "$n" -W 2 -q 10.212.0.254 2>/dev/null |
+		awk '/transmitted/ {print $1, $4}'
+}
+# grew LEAF BEFORE MIN: the counter grew by at least MIN since BEFORE.
+grew() { [ "$(stat_of "$1")" -ge $(($2 + $3)) ]; }
+
+for hook in XDP_SKB XDP_DRV; do
+	echo "# hook $hook"
+	cm_check "$hook: create tr1 (code A)" $PCNCTL treloadtest add tr1 type=$hook
+	cm_check "$hook: attach tr1 to $IFA" $PCNCTL attach tr1 "$IFA"
+	cm_check "$hook: pings pass" cm_ping a 10.212.0.254
+	cm_check "$hook: code A counted the replies going out" grew egress-a 0 3
+	cm_check "$hook: code B did not" [ "$(stat_of egress-b)" = 0 ]
+	# OBJECT loads code B, SOURCE code A again: each run switches the code.
+	new=b; old=a
+	for from in OBJECT SOURCE; do
+		code=$(echo $new | tr a-z A-Z)
+		in0=$(stat_of ingress-packets); new0=$(stat_of egress-$new); rl0=$(stat_of reloads)
+		cm_check "$hook/$from: reload to code $code every 10 ms" \
+			$PCNCTL tr1 set code=$code reload-from=$from reload-period-ms=10
+		read -r sent recv < <(stream 10)
+		cm_check "$hook/$from: reloads stopped" $PCNCTL tr1 set reload-period-ms=0
+		rl=$(( $(stat_of reloads) - rl0 ))
+		echo "# $hook/$from: $rl reloads while $sent echo requests were sent, $recv replies received"
+		cm_check "$hook/$from: the stream ran ($sent sent)" [ "${sent:-0}" -ge 1000 ]
+		cm_check "$hook/$from: zero loss ($recv of $sent)" [ "${recv:-0}" = "${sent:-x}" ]
+		cm_check "$hook/$from: the cube reloaded during the stream ($rl times)" [ "$rl" -ge 3 ]
+		cm_check "$hook/$from: no reload failed" [ "$(stat_of reload-errors)" = 0 ]
+		cm_check "$hook/$from: the ingress counter kept counting across reloads" grew ingress-packets "$in0" "${recv:-1}"
+		# The first reload comes within 10 ms of the stream's start.
+		cm_check "$hook/$from: code $code counted the replies at TC egress ($new0 -> $(stat_of egress-$new))" \
+			grew egress-$new "$new0" $((${recv:-1} / 2))
+		o0=$(stat_of egress-$old); n0=$(stat_of egress-$new)
+		cm_check "$hook/$from: pings pass after the reloads" cm_ping a 10.212.0.254 5
+		cm_check "$hook/$from: the replies now meet code $code only" \
+			bash -c "[ $(stat_of egress-$old) = $o0 ] && [ $(stat_of egress-$new) -ge $((n0 + 5)) ]"
+		new=a; old=b
+	done
+	cm_check "$hook: detach and delete tr1" bash -c "$PCNCTL detach tr1 $IFA >/dev/null && $PCNCTL tr1 del >/dev/null"
+	cm_check "$hook: nothing left on $IFA" \
+		bash -c "[ -z \"\$(tc filter show dev $IFA egress)\" ] && ! ip link show $IFA | grep -q prog/xdp"
+done
+
+echo "# a reload from an object without its TC build: refused, both directions keep their code"
+cm_check "create tr1 (XDP_SKB, code A), attached" \
+	bash -c "$PCNCTL treloadtest add tr1 type=XDP_SKB >/dev/null && $PCNCTL attach tr1 $IFA >/dev/null"
+cm_check "reload to code B from the XDP object alone" \
+	$PCNCTL tr1 set code=B reload-from=OBJECT-WITHOUT-TC reload-period-ms=50
+cm_check "the reloads fail" bash -c "for i in \$(seq 1 100); do
+	[ \$(curl -s ${PCN_URL}treloadtest/tr1/stats/ | python3 -c \"import json,sys; print(json.load(sys.stdin)['reload-errors'])\") -ge 2 ] && exit 0
+	sleep 0.1; done; exit 1"
+cm_check "reloads stopped" $PCNCTL tr1 set reload-period-ms=0
+cm_check "none succeeded" [ "$(stat_of reloads)" = 0 ]
+a0=$(stat_of egress-a)
+cm_check "pings pass" cm_ping a 10.212.0.254
+cm_check "the replies still meet code A" bash -c "[ $(stat_of egress-b) = 0 ] && [ $(stat_of egress-a) -ge $((a0 + 3)) ]"
+cm_check "delete tr1" $PCNCTL tr1 del
+cm_done

@@ -21,8 +21,10 @@
 
 #include "pcn_helpers.h"
 
-/* Slots of each micro-cube array (programs 1..PCN_UCUBE_MAX-1). */
-#define PCN_UCUBE_MAX 8
+/* Slots of each micro-cube array (programs 1..PCN_UCUBE_MAX-1): 8
+ * micro-cubes per direction, as the paper's Fig. 10 measures (slot 0 is
+ * the entry's). */
+#define PCN_UCUBE_MAX 9
 
 /* Ingress micro-cubes of this instance: slot k = program pcn_uc_in_<k>. */
 struct {

@@ -81,7 +81,7 @@ int bl_hop(struct bl_ctx *ctx)
 		verdict = bpf_redirect(bl_cfg.out_ifindex, 0);
 		goto out;
 	}
-	if (bl_cfg.const_key) {
+	if (bl_cfg.const_key == 1) {
 		/* A constant key: the JIT (kernel 6.18) patches a direct jump. */
 		bpf_tail_call(ctx, &bl_chain, bl_cfg.self + 1);
 		goto out;
@@ -91,6 +91,21 @@ int bl_hop(struct bl_ctx *ctx)
 	if (!next || !hops)
 		goto out;
 	(*hops)++;
+	/* "memconst": the map-key hop's reads and write, then the constant
+	 * key's direct jump; tells the indirect jump's cost from theirs. */
+	if (bl_cfg.const_key == 2 && *next == bl_cfg.self + 1) {
+		/* A call site of its own (clang 14 would merge it with the one
+		 * below, and the verifier then sees no constant key), as
+		 * pcn__tail_call_site in bpf/pcn_wire.h. */
+		asm volatile("r1 = %[ctx]\n\t"
+			     "r2 = %[map]\n\t"
+			     "r3 = %[slot]\n\t"
+			     "call 12\n\t"
+			     :
+			     : [ctx] "r"(ctx), [map] "r"(&bl_chain), [slot] "r"(bl_cfg.self + 1)
+			     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+		goto out;
+	}
 	bpf_tail_call(ctx, &bl_chain, *next);
 out:
 	return verdict;

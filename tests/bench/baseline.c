@@ -1,7 +1,7 @@
 /* pcn-bench-baseline: loads and attaches the benchmarks' baselines.
  *
  *   pcn-bench-baseline --hook xdp|xdp-skb|tc --in IF --out IF --pin DIR
- *                      [--hops N] [--key const|map]
+ *                      [--hops N] [--key const|map|memconst]
  *
  * --hops 0 (default): bl_fwd, the paper's xdp_redirect, on IF's ingress,
  * redirecting to --out. --hops N: an entry program and N hops of plain tail
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'p': o.pin = optarg; break;
 		case 'n': o.hops = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'k': o.const_key = !strcmp(optarg, "const"); break;
+		case 'k': o.const_key = !strcmp(optarg, "const") ? 1 : !strcmp(optarg, "memconst") ? 2 : 0; break;
 		default: goto usage;
 		}
 	}
@@ -187,6 +187,6 @@ int main(int argc, char **argv)
 	return rc ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: pcn-bench-baseline --hook xdp|xdp-skb|tc --in IF --out IF "
-			"--pin DIR [--hops N<%d] [--key const|map]\n", BL_MAX_HOPS);
+			"--pin DIR [--hops N<%d] [--key const|map|memconst]\n", BL_MAX_HOPS);
 	return 2;
 }

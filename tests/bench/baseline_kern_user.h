@@ -12,7 +12,8 @@ struct bl_cfg {
 	__u32 out_ifindex; /* where the last program redirects */
 	__u32 self;        /* this program's slot in bl_chain */
 	__u32 last;        /* 1: this hop redirects instead of jumping on */
-	__u32 const_key;   /* 1: jump to self + 1 (a constant); 0: read it from bl_next */
+	__u32 const_key;   /* 1: jump to self + 1 (a constant); 0: read it from bl_next;
+			    * 2: read it, then jump by the constant (memconst) */
 };
 
 #ifndef __BPF__

@@ -10,10 +10,14 @@ cm_mesh_start helloworld
 bench_topology
 
 hooks=${BENCH_HOOKS:-XDP_DRV TC}
-lengths=${BENCH_LENGTHS:-1 2 4 8}
+lengths=${BENCH_LENGTHS:-1 2 3 4 5 6 7 8}
+# memconst: the map key's reads and per-CPU write, then the const key's
+# direct jump; it tells what the indirect jump itself costs.
+keys=${BENCH_KEYS:-map memconst const}
 if [ "$BENCH_QUICK" = 1 ]; then
 	hooks=${BENCH_HOOKS:-XDP_DRV}
 	lengths=${BENCH_LENGTHS:-1 2}
+	keys=${BENCH_KEYS:-map const}
 fi
 
 # a -- c1 -- ... -- cN -- b, helloworld cubes forwarding port in <-> out.
@@ -54,25 +58,30 @@ for hook in $hooks; do
 		bench_ns "$hook cubes" "$n" "$(bench_netdev_pin "$hook")"
 		bench_gen "$hook cubes" "$n"
 		delete_chain "$n"
-		for key in map const; do
+		for key in $keys; do
 			bl_attach "$hook" "$n" "$key" || { echo "baseline chain did not load" >&2; exit 1; }
 			bench_ns "$hook tail calls, $key key" "$n" "$BL_PIN/entry"
 			bench_gen "$hook tail calls, $key key" "$n"
 			bl_detach
 		done
 	done
-	for s in "$hook cubes" "$hook tail calls, map key" "$hook tail calls, const key"; do
+	for s in "$hook cubes" "$hook tail calls, map key" "$hook tail calls, memconst key" "$hook tail calls, const key"; do
 		v=$(slope "$s")
 		[ -n "$v" ] && bench_note "$s: $v ns per hop (slope of ns/packet, ${lengths%% *} to ${lengths##* } hops)"
+		# Below and above 4 hops apart: where the map key's hop grows.
+		a=$(bench_median "$s" 1 ns) b=$(bench_median "$s" 4 ns) c=$(bench_median "$s" 8 ns)
+		[ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] &&
+			bench_note "$s: $(awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN { printf "%.1f ns per hop from 1 to 4 hops, %.1f from 4 to 8", (b - a) / 3, (c - b) / 4 }')"
 	done
 done
 
 # Micro-cubes: the ucchain benchmark cube (tests/bench/ucchain) runs its
-# entry program, then `length` ingress micro-cubes (at most 7: slot 0 of a
-# micro-cube array is the entry's), the last of which forwards. Its x is
-# the number of micro-cubes: one cube plus x micro-cube jumps.
+# entry program, then `length` ingress micro-cubes (at most 8, the slots
+# 1..8 of a micro-cube array: slot 0 is the entry's), the last of which
+# forwards. Its x is the number of micro-cubes: one cube plus x
+# micro-cube jumps.
 uc_bin=$CM_BUILD/tests/bench/pcn-ucchain
-uc_lengths=${BENCH_UC_LENGTHS:-1 2 4 7}
+uc_lengths=${BENCH_UC_LENGTHS:-1 2 4 8}
 [ "$BENCH_QUICK" = 1 ] && uc_lengths=${BENCH_UC_LENGTHS:-1 2}
 if [ -x "$uc_bin" ]; then
 	"$uc_bin" --socket-dir "$CM_SOCK" --log-level "$CM_LOG_LEVEL" >>"$CM_TMP/ucchain.log" 2>&1 &
@@ -96,7 +105,6 @@ if [ -x "$uc_bin" ]; then
 		[ -n "$a" ] && [ -n "$b" ] && [ "$first" != "$last" ] &&
 			bench_note "$hook micro-cubes: $(awk -v a="$a" -v b="$b" -v f="$first" -v l="$last" 'BEGIN { printf "%.1f", (b - a) / (l - f) }') ns per micro-cube (slope, $first to $last)"
 	done
-	bench_not_measured "8 micro-cubes" "a cube has at most 7 (PCN_UCUBE_MAX 8, slot 0 unused)"
 else
 	bench_not_measured "micro-cubes" "the ucchain benchmark cube is not built"
 fi

@@ -30,6 +30,7 @@ static __always_inline int ucchain_4(struct __ctx_buff *ctx, struct pcn_pkt_md *
 static __always_inline int ucchain_5(struct __ctx_buff *ctx, struct pcn_pkt_md *md) { return ucchain_next(ctx, md, 5); }
 static __always_inline int ucchain_6(struct __ctx_buff *ctx, struct pcn_pkt_md *md) { return ucchain_next(ctx, md, 6); }
 static __always_inline int ucchain_7(struct __ctx_buff *ctx, struct pcn_pkt_md *md) { return ucchain_next(ctx, md, 7); }
+static __always_inline int ucchain_8(struct __ctx_buff *ctx, struct pcn_pkt_md *md) { return ucchain_next(ctx, md, 8); }
 
 PCN_MICRO_CUBE_INGRESS(1, ucchain_1)
 PCN_MICRO_CUBE_INGRESS(2, ucchain_2)
@@ -38,6 +39,7 @@ PCN_MICRO_CUBE_INGRESS(4, ucchain_4)
 PCN_MICRO_CUBE_INGRESS(5, ucchain_5)
 PCN_MICRO_CUBE_INGRESS(6, ucchain_6)
 PCN_MICRO_CUBE_INGRESS(7, ucchain_7)
+PCN_MICRO_CUBE_INGRESS(8, ucchain_8)
 
 static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md)
 {

@@ -183,20 +183,12 @@ static int port_path(struct broker *b, const char *peer, char *out, size_t n, st
 	return 0;
 }
 
-/* POST /attach or /detach, then: the input program of a peered netdev is
- * specialized for its stack (netdev_spec.c) and must be rebuilt when the
- * stack changes. Idempotent, so harmless if attach.c also calls it. The
- * netdev is read before the request is answered (and may be freed). */
+/* POST /attach or /detach. The input program of a peered netdev is
+ * specialized for its stack (netdev_spec.c): attach.c rebuilds it when the
+ * stack appears or goes, before the request is answered. */
 static void attach_post(struct broker *b, h2o_req_t *req, bool attach)
 {
-	json_t *j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, NULL);
-	const char *port = json_string_value(json_object_get(j, "port"));
-	int ifindex = port ? broker_netdev_ifindex(port) : -ENODEV;
-
-	json_decref(j);
 	broker_attach_post(b, req, attach);
-	if (ifindex > 0)
-		broker_netdev_stack_changed(b->dp, ifindex);
 }
 
 static void post_connect(struct broker *b, h2o_req_t *req, bool connect)

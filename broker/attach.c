@@ -528,6 +528,11 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 						"/attach", "cannot attach to %s at %s: %s", port, attach_hook_names[inst->hook],
 						strerror(-rc));
 		}
+		/* A peered netdev's input program, built without a stack, jumps
+		 * past it: rebuilt before the reply, so that what the user sees
+		 * attached is in the packets' way (it was done after the reply,
+		 * and a ping sent at once slipped past a DROP cube). */
+		broker_netdev_stack_changed(b->dp, ifindex);
 	}
 	broker_attach_parent_set(b, inst, port);
 	PCN_INFO("BROKER-ATTACHED", "%s attached to %s at position %d of %zu", cube, port, at, d->n);

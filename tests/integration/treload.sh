@@ -56,9 +56,10 @@ for hook in XDP_SKB XDP_DRV; do
 		cm_check "$hook/$from: the cube reloaded during the stream ($rl times)" [ "$rl" -ge 3 ]
 		cm_check "$hook/$from: no reload failed" [ "$(stat_of reload-errors)" = 0 ]
 		cm_check "$hook/$from: the ingress counter kept counting across reloads" grew ingress-packets "$in0" "${recv:-1}"
-		# The first reload comes within 10 ms of the stream's start.
+		# The first reload comes 10 ms into the stream (from source, after
+		# two runs of clang: seconds on a loaded machine).
 		cm_check "$hook/$from: code $code counted the replies at TC egress ($new0 -> $(stat_of egress-$new))" \
-			grew egress-$new "$new0" $((${recv:-1} / 2))
+			grew egress-$new "$new0" $((${recv:-1} / 4))
 		o0=$(stat_of egress-$old); n0=$(stat_of egress-$new)
 		cm_check "$hook/$from: pings pass after the reloads" cm_ping a 10.212.0.254 5
 		cm_check "$hook/$from: the replies now meet code $code only" \

@@ -34,22 +34,30 @@ counters_agree() {
 	return 1
 }
 
-entry_progs() { bpftool prog show 2>/dev/null | grep -c 'name pcn_entry' || true; }
-# no_more_progs N: the machine's pcn_entry programs fall back to N (the kernel
-# frees a closed program after an RCU grace period: wait up to 5 s). It counts
-# machine-wide, so it holds only while no other mesh loads cubes meanwhile.
-no_more_progs() {
+# inst_progs: the ids of the programs pinned for hw1 (this mesh's only).
+inst_progs() {
+	local f id
+	for f in $(find "$CM_BPFFS/cubes/helloworld/hw1" -type f 2>/dev/null); do
+		id=$(bpftool prog show pinned "$f" 2>/dev/null | awk -F: 'NR == 1 {print $1}')
+		[ -n "$id" ] && echo "$id"
+	done
+}
+# progs_gone ID...: none of these programs exists any more (the kernel frees
+# a closed program after an RCU grace period: wait up to 5 s).
+progs_gone() {
+	[ $# -gt 0 ] || { echo "  (no program ids recorded)"; return 1; }
 	for _ in $(seq 1 50); do
-		[ "$(entry_progs)" -le "$1" ] && return 0
+		local left=0 id
+		for id in "$@"; do bpftool prog show id "$id" >/dev/null 2>&1 && left=$((left + 1)); done
+		[ "$left" = 0 ] && return 0
 		sleep 0.1
 	done
-	echo "  ($(entry_progs) pcn_entry programs, $1 before)"
+	echo "  ($left of the programs $* still loaded)"
 	return 1
 }
 
 for hook in TC XDP_SKB XDP_DRV; do
 	echo "# hook $hook"
-	before=$(entry_progs)
 	cm_check "$hook: create hw1" $PCNCTL helloworld add hw1 type=$hook
 	cm_check "$hook: port1 peer" $PCNCTL hw1 ports add port1 peer=$IFA
 	cm_check "$hook: port2 peer" $PCNCTL hw1 ports add port2 peer=$IFB
@@ -70,12 +78,13 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: slowpath-received = packets sent up" counters_agree
 	cm_check "$hook: set DROP" $PCNCTL hw1 set action=DROP
 	cm_check_not "$hook: DROP stops pings again" cm_ping b 10.201.0.1 2
+	progs=$(inst_progs)
 	cm_check "$hook: delete" $PCNCTL hw1 del
 	cm_check "$hook: no tc filter left on $IFA" bash -c "[ -z \"\$(tc filter show dev $IFA ingress)\" ]"
 	cm_check "$hook: no XDP program left on $IFA" bash -c "! ip link show $IFA | grep -q 'prog/xdp'"
 	cm_check "$hook: no XDP program left on $IFB" bash -c "! ip link show $IFB | grep -q 'prog/xdp'"
 	cm_check "$hook: no pins left" bash -c "[ -z \"\$(ls -A $CM_BPFFS/cubes/helloworld 2>/dev/null)\" ]"
-	cm_check "$hook: no cube program left" no_more_progs "$before"
+	cm_check "$hook: no cube program left" progs_gone $progs
 	cm_check "$hook: GET after delete is 404" bash -c "[ \"\$(curl -s -o /dev/null -w %{http_code} ${PCN_URL}helloworld/hw1/)\" = 404 ]"
 done
 cm_done

@@ -77,6 +77,10 @@ struct pcn__runtime {
 	pthread_cond_t cond;
 	unsigned broker_up_gen;   /* bumped on each new pipe to the broker */
 	unsigned registered_gen;  /* the generation last registered */
+	unsigned pipes;           /* pipes to the broker open now */
+	uint64_t lost_ms;         /* when the last one closed; 0: none lost */
+	nng_dialer dialer;        /* toward broker_url; redialed if it goes quiet */
+	char broker_url[PATH_MAX + 16];
 	char bpffs_root[PATH_MAX]; /* from RegisterReply; empty until then */
 	bool stop;
 	int exit_code;

@@ -19,6 +19,8 @@
 #define POLL_MS 200
 /* How long a Register waits for its reply before trying again. */
 #define REGISTER_TIMEOUT_MS 5000
+/* A broker gone this long gets a fresh dialer (redial_if_quiet). */
+#define REDIAL_AFTER_MS 5000
 
 volatile sig_atomic_t pcn__signalled;
 
@@ -175,6 +177,29 @@ out:
 	return rc;
 }
 
+/* nng redials a lost broker by itself; once, under load, a cube's dialer
+ * was seen to stay silent after the broker was killed, through two broker
+ * restarts. A fresh dialer costs nothing when the old one was fine, so a
+ * broker gone for REDIAL_AFTER_MS gets one. Called with rt->lock held. */
+static void redial_if_quiet(struct pcn__runtime *rt)
+{
+	nng_dialer old = rt->dialer;
+	int rv;
+
+	if (!rt->lost_ms || rt->pipes || now_ms() - rt->lost_ms < REDIAL_AFTER_MS)
+		return;
+	rt->lost_ms = now_ms();
+	pthread_mutex_unlock(&rt->lock);
+	nng_dialer_close(old);
+	rv = nng_dial(rt->req, rt->broker_url, &rt->dialer, NNG_FLAG_NONBLOCK);
+	pthread_mutex_lock(&rt->lock);
+	if (rv)
+		PCN_WARN("CUBE-REDIAL", "cannot dial %s again: %s", rt->broker_url, nng_strerror(rv));
+	else
+		PCN_DEBUG("CUBE-REDIAL", "no broker for %d ms: dialing %s afresh", REDIAL_AFTER_MS,
+			  rt->broker_url);
+}
+
 /* Registers each time a pipe to the broker comes up: the first time, and
  * again after the broker restarted (it forgot us). Runs on its own thread,
  * because a pipe callback must not block on a request. */
@@ -192,6 +217,8 @@ static void *register_main(void *arg)
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 1;
 			pthread_cond_timedwait(&rt->cond, &rt->lock, &until);
+			if (!rt->stop)
+				redial_if_quiet(rt);
 			continue;
 		}
 		pthread_mutex_unlock(&rt->lock);
@@ -222,7 +249,11 @@ static void broker_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_lock(&rt->lock);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		rt->broker_up_gen++;
+		rt->pipes++;
+		rt->lost_ms = 0;
 		pthread_cond_broadcast(&rt->cond);
+	} else if (rt->pipes && --rt->pipes == 0) {
+		rt->lost_ms = now_ms();
 	}
 	stop = rt->stop;
 	pthread_mutex_unlock(&rt->lock);
@@ -295,7 +326,8 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 		return -EAGAIN;
 	rt->reg_thread_started = true;
 	/* Non-blocking: the broker may start after us; nng keeps redialing. */
-	rc = pcn_wire_errno(nng_dial(rt->req, url, NULL, NNG_FLAG_NONBLOCK));
+	snprintf(rt->broker_url, sizeof(rt->broker_url), "%s", url);
+	rc = pcn_wire_errno(nng_dial(rt->req, url, &rt->dialer, NNG_FLAG_NONBLOCK));
 	if (rc) {
 		PCN_ERR("CUBE-DIAL", "cannot dial %s: %s", url, strerror(-rc));
 		return rc;

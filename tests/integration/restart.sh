@@ -60,4 +60,14 @@ for hook in TC XDP_DRV; do
 	cm_check "$hook: delete" $PCNCTL hw1 del
 	cm_check_not "$hook: deleted: pings stop" cm_ping a 10.204.0.2 2
 done
+
+echo "# the broker away for 8 s, longer than a cube waits before it dials afresh"
+cm_check "create hw2" $PCNCTL helloworld add hw2 type=TC
+kill -9 "$CM_BROKER_PID"
+wait "$CM_BROKER_PID" 2>/dev/null
+sleep 8
+cm_broker_start
+cm_check "helloworld registers again" cm_wait_service_up helloworld
+cm_check "hw2 is back" bash -c "curl -s ${PCN_URL}cubes | grep -q '\"hw2\"'"
+cm_check "delete hw2" $PCNCTL hw2 del
 cm_done

@@ -2,7 +2,7 @@
 # Runs the benchmarks and writes tests/bench/results/: one JSON file per
 # benchmark, REPORT.md and its PNG plots.
 #
-#   sudo tests/bench/run-all.sh                 # all of them (about 10 minutes)
+#   sudo tests/bench/run-all.sh                 # all of them (half an hour or more)
 #   sudo tests/bench/run-all.sh overhead chain  # some of them
 #   sudo CM_BUILD=build tests/bench/overhead.sh # one, without the report
 #   python3 tests/bench/report.py tests/bench/results  # the report again

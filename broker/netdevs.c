@@ -265,7 +265,7 @@ int broker_netdev_get(const char *name, json_t **out)
 
 int broker_netdev_ifindex(const char *name)
 {
-	struct broker_link l;
+	struct broker_link l = { 0 };
 	int rc = broker__link_get(0, name, &l);
 
 	return rc < 0 ? rc : l.ifindex;

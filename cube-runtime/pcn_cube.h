@@ -167,9 +167,11 @@ struct pcn_map_migration {
 	pcn_migrate_cb migrate;
 };
 
-/* A migration for a map whose value grew or shrank at its end (same type
- * and key): copies every entry, each value cut or zero-extended; per-CPU
- * maps CPU by CPU. */
+/* A migration for a map whose value grew or shrank at its end (same key):
+ * copies every entry, each value cut or zero-extended; per-CPU maps CPU by
+ * CPU. The type may also change between a hash and an array with 4-byte
+ * keys (per-CPU to per-CPU): keys past the array's end are dropped, and an
+ * array's all-zero entries do not go into a hash. */
 int pcn_map_migrate_copy(int old_fd, int new_fd);
 
 /* Runs the cube process: parses the command line (--socket-dir, --log-level,

@@ -28,6 +28,28 @@ static bool array_type(enum bpf_map_type t)
 	return t == BPF_MAP_TYPE_ARRAY || t == BPF_MAP_TYPE_PERCPU_ARRAY;
 }
 
+/* A table keyed by a small number may move between a hash and an array
+ * (simpleforwarder's actions did, for the array's inlined lookup): same
+ * per-CPU-ness, 4-byte keys. */
+static bool types_convertible(const struct bpf_map_info *o, const struct bpf_map_info *n)
+{
+	if (o->type == n->type)
+		return true;
+	if (o->key_size != 4 || percpu_type(o->type) != percpu_type(n->type))
+		return false;
+	if (o->type == BPF_MAP_TYPE_HASH || o->type == BPF_MAP_TYPE_PERCPU_HASH)
+		return array_type(n->type);
+	return array_type(o->type) && (n->type == BPF_MAP_TYPE_HASH || n->type == BPF_MAP_TYPE_PERCPU_HASH);
+}
+
+static bool all_zero(const unsigned char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (v[i])
+			return false;
+	return true;
+}
+
 int pcn_map_migrate_copy(int old_fd, int new_fd)
 {
 	struct bpf_map_info oi = { 0 }, ni = { 0 };
@@ -40,8 +62,8 @@ int pcn_map_migrate_copy(int old_fd, int new_fd)
 
 	if (bpf_obj_get_info_by_fd(old_fd, &oi, &olen) || bpf_obj_get_info_by_fd(new_fd, &ni, &nlen))
 		return -errno;
-	if (oi.type != ni.type || oi.key_size != ni.key_size || oi.key_size > MIGRATE_KEY_MAX)
-		return -EINVAL; /* only values may change shape */
+	if (!types_convertible(&oi, &ni) || oi.key_size != ni.key_size || oi.key_size > MIGRATE_KEY_MAX)
+		return -EINVAL; /* only values may change shape, and hash <-> array */
 	if (percpu_type(oi.type)) {
 		ncpus = libbpf_num_possible_cpus();
 		if (ncpus < 0)
@@ -79,7 +101,11 @@ int pcn_map_migrate_copy(int old_fd, int new_fd)
 		for (int c = 0; c < ncpus; c++)
 			memcpy(nv + (size_t)c * nstride, ov + (size_t)c * ostride, ncopy);
 		/* An array of fewer entries drops what no longer fits. */
-		if (array_type(oi.type) && *(uint32_t *)key >= ni.max_entries)
+		if (array_type(ni.type) && *(uint32_t *)key >= ni.max_entries)
+			continue;
+		/* Every index of an array exists: into a hash go the ones that
+		 * hold something. */
+		if (array_type(oi.type) && !array_type(ni.type) && all_zero(ov, (size_t)ncpus * ostride))
 			continue;
 		rc = bpf_map_update_elem(new_fd, key, nv, BPF_ANY);
 		if (rc)

@@ -84,6 +84,57 @@ static void test_hash_shrinks(void **state)
 	close(new_fd);
 }
 
+/* simpleforwarder's actions moved from a hash to an array (and a rollback
+ * goes back): entries carried by key, past the array's end dropped, an
+ * array's zero entries not put in the hash. */
+static void test_hash_to_array_and_back(void **state)
+{
+	int hash_fd, arr_fd, back_fd, n = 0;
+	uint64_t val, got;
+	uint32_t key, next;
+
+	(void)state;
+	hash_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_hash", 4, 8, 16, NULL);
+	arr_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mig_arr", 4, 8, 8, NULL);
+	back_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_back", 4, 8, 16, NULL);
+	assert_true(hash_fd >= 0 && arr_fd >= 0 && back_fd >= 0);
+	for (key = 2; key <= 10; key += 4) { /* 2, 6 and 10 (past the array) */
+		val = key * 10;
+		assert_int_equal(bpf_map_update_elem(hash_fd, &key, &val, BPF_ANY), 0);
+	}
+	assert_int_equal(pcn_map_migrate_copy(hash_fd, arr_fd), 0);
+	for (key = 0; key < 8; key++) {
+		assert_int_equal(bpf_map_lookup_elem(arr_fd, &key, &got), 0);
+		assert_int_equal(got, key == 2 || key == 6 ? key * 10 : 0);
+	}
+	assert_int_equal(pcn_map_migrate_copy(arr_fd, back_fd), 0);
+	for (int rc = bpf_map_get_next_key(back_fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(back_fd, &key, &next)) {
+		key = next;
+		assert_int_equal(bpf_map_lookup_elem(back_fd, &key, &got), 0);
+		assert_int_equal(got, key * 10);
+		n++;
+	}
+	assert_int_equal(n, 2);
+	close(hash_fd);
+	close(arr_fd);
+	close(back_fd);
+}
+
+static void test_type_change_refused(void **state)
+{
+	int old_fd, new_fd;
+
+	(void)state;
+	/* per-CPU to shared would sum or split counters: not a copy. */
+	old_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "mig_old", 4, 8, 8, NULL);
+	new_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mig_new", 4, 8, 8, NULL);
+	assert_true(old_fd >= 0 && new_fd >= 0);
+	assert_int_equal(pcn_map_migrate_copy(old_fd, new_fd), -EINVAL);
+	close(old_fd);
+	close(new_fd);
+}
+
 static void test_key_change_refused(void **state)
 {
 	int old_fd, new_fd;
@@ -126,6 +177,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_percpu_grows),
 		cmocka_unit_test(test_hash_shrinks),
+		cmocka_unit_test(test_hash_to_array_and_back),
+		cmocka_unit_test(test_type_change_refused),
 		cmocka_unit_test(test_key_change_refused),
 		cmocka_unit_test(test_ipc_live),
 	};

@@ -128,9 +128,14 @@ static void simplefwd_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pk
 		 ethertype);
 }
 
+static const struct pcn_map_migration simplefwd_migrations[] = {
+	{ SIMPLEFWD_MAP, pcn_map_migrate_copy },
+	{ NULL, NULL },
+};
+
 const struct pcn_cube_desc simpleforwarder_desc = {
 	.service = "simpleforwarder",
-	.version = "1.0.0",
+	.version = "1.1.0",
 	.description = "Forwards, drops or sends up packets by their input port",
 	.min_kernel = "5.15",
 	.kind = PCN_CUBE_STANDARD,
@@ -141,6 +146,8 @@ const struct pcn_cube_desc simpleforwarder_desc = {
 	/* Everything is done from the whole tree: see the comment on top. */
 	.on_applied = simplefwd_sync,
 	.pkt_in = simplefwd_pkt_in,
+	/* Versions before 1.1.0 kept the actions in a hash. */
+	.migrations = simplefwd_migrations,
 };
 
 /* The tests build this file without main and drive simpleforwarder_desc. */

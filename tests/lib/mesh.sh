@@ -10,7 +10,15 @@ set -u
 CM_BUILD=${CM_BUILD:?CM_BUILD must name the build directory}
 CM_ID=${CM_ID:-$(( $$ % 100000 ))}
 CM_TMP=$(mktemp -d /tmp/cubemesh-test.XXXXXX)
-CM_PORT=${CM_PORT:-$(( 20000 + ($$ % 20000) ))}
+# A port nobody listens on (meshes of other runs may be up on this machine).
+cm_free_port() {
+	local p
+	for p in $(shuf -i 20000-39999 -n 64); do
+		[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+	done
+	echo $(( 20000 + ($$ % 20000) ))
+}
+CM_PORT=${CM_PORT:-$(cm_free_port)}
 CM_BPFFS=/sys/fs/bpf/cmtest$CM_ID
 CM_SOCK=$CM_TMP/run
 CM_STATE=$CM_TMP/state

@@ -23,6 +23,31 @@
 static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
 static __always_inline int handle_tx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
 
+/* A handler's verdict (rc) turned into the hook's: RX_OK goes on to the
+ * next instance of the stack or, past the last, on its way (the host, the
+ * wire, the peered cube, the cube port's peer). Shared by pcn_entry and the
+ * micro-cubes of a transparent cube (pcn_ucube.h). */
+static __always_inline int pcn__tverdict(struct __ctx_buff *ctx, struct pcn_pkt_md *md, struct pcn_tmd *tmd,
+					 struct pcn_cube_stats *st, int rc)
+{
+	int verdict = CTX_ACT_DROP;
+
+	if (rc != RX_OK) {
+		if (st)
+			st->drop_verdict++;
+		goto out;
+	}
+	tmd->pos++;
+	rc = pcn__tstack_jump(ctx, tmd, md, pcn_cube_index, 1);
+	if (rc == 0) {
+		verdict = pcn__tstack_end(ctx, tmd, md, pcn_cube_index, 1);
+		if (verdict != CTX_ACT_DROP && st)
+			st->pass++;
+	}
+out:
+	return verdict;
+}
+
 SEC(PCN_SEC)
 int pcn_entry(struct __ctx_buff *ctx)
 {
@@ -45,20 +70,7 @@ int pcn_entry(struct __ctx_buff *ctx)
 		st->rx_packets++;
 
 	rc = tmd->dir == PCN_TDIR_EGRESS ? handle_tx(ctx, md) : handle_rx(ctx, md);
-	if (rc != RX_OK) {
-		if (st)
-			st->drop_verdict++;
-		goto out;
-	}
-	tmd->pos++;
-	rc = pcn__tstack_jump(ctx, tmd, md, pcn_cube_index, 1);
-	/* The last of the stack: the packet goes on its way (the host, the
-	 * wire, the peered cube, the cube port's peer). */
-	if (rc == 0) {
-		verdict = pcn__tstack_end(ctx, tmd, md, pcn_cube_index, 1);
-		if (verdict != CTX_ACT_DROP && st)
-			st->pass++;
-	}
+	verdict = pcn__tverdict(ctx, md, tmd, st, rc);
 out:
 	return verdict;
 }

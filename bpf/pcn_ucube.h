@@ -1,9 +1,9 @@
 /* Micro-cubes (§IV-B): a cube's fast path split into several programs,
  * reached through the instance's own program arrays.
  *
- * Include after pcn.h. The handler (the program in the PatchPanel) calls
- * pcn_call_ingress_program(ctx, md, k) or pcn_call_egress_program(ctx, md,
- * k); program k is defined with
+ * Include after pcn.h (or pcn_transparent.h). The handler (the program in
+ * the PatchPanel) calls pcn_call_ingress_program(ctx, md, k) or
+ * pcn_call_egress_program(ctx, md, k); program k is defined with
  *
  *   PCN_MICRO_CUBE_INGRESS(1, my_fn)   // my_fn(ctx, md) returns RX_*
  *
@@ -14,7 +14,8 @@
  *
  * Both arrays are the instance's own (pinned in its directory, never
  * shared): a reload keeps them and replaces one slot at a time, each in one
- * atomic map update.
+ * atomic map update. The TC twin of a transparent instance at XDP has a
+ * pair of its own (cube-runtime/twin.c).
  */
 #ifndef PCN_UCUBE_H
 #define PCN_UCUBE_H
@@ -78,7 +79,27 @@ static __always_inline int pcn_call_egress_program(struct __ctx_buff *ctx, struc
 }
 
 /* The body of a micro-cube program: md from pcn_md, the author's fn, and
- * its verdict turned into the hook's and counted as pcn_entry does. */
+ * its verdict turned into the hook's and counted as pcn_entry does. In a
+ * transparent cube (pcn_ucube.h included after pcn_transparent.h) RX_OK
+ * goes on through the stack as pcn_entry's does. */
+#if PCN_TRANSPARENT_CUBE
+static __always_inline int pcn__ucube_run(struct __ctx_buff *ctx,
+					  int (*fn)(struct __ctx_buff *, struct pcn_pkt_md *))
+{
+	struct pcn_cube_stats *st = pcn__stats();
+	struct pcn_pkt_md *md;
+	struct pcn_tmd *tmd;
+	__u32 zero = 0;
+
+	/* Never fail on one-entry arrays; the verifier (kernel 6.18, clang
+	 * 14) still requires the NULL checks. */
+	md = bpf_map_lookup_elem(&pcn_md, &zero);
+	tmd = bpf_map_lookup_elem(&pcn_tmd, &zero);
+	if (!md || !tmd)
+		return CTX_ACT_DROP;
+	return pcn__tverdict(ctx, md, tmd, st, fn(ctx, md));
+}
+#else
 static __always_inline int pcn__ucube_run(struct __ctx_buff *ctx,
 					  int (*fn)(struct __ctx_buff *, struct pcn_pkt_md *))
 {
@@ -98,6 +119,7 @@ static __always_inline int pcn__ucube_run(struct __ctx_buff *ctx,
 out:
 	return verdict;
 }
+#endif
 
 #define PCN_MICRO_CUBE_INGRESS(k, fn)                              \
 	SEC(PCN_SEC) int pcn_uc_in_##k(struct __ctx_buff *ctx)      \

@@ -189,8 +189,8 @@ static int set_pins(struct bpf_object *obj, const struct pcn__load_opts *o)
 		rc = pcn__ns_pin_path(o->shared_pin_root, bpf_map__name(map), path, sizeof(path));
 		if (rc < 0)
 			return rc;
-		if (rc == 0 && (size_t)snprintf(path, sizeof(path), "%s/%s", o->pin_dir, bpf_map__name(map)) >=
-				       sizeof(path))
+		if (rc == 0 && (size_t)snprintf(path, sizeof(path), "%s/%s%s", o->pin_dir, bpf_map__name(map),
+						pcn__twin_map_suffix(o, bpf_map__name(map))) >= sizeof(path))
 			return -ENAMETOOLONG;
 		/* libbpf reuses what is pinned there (state learned by an
 		 * earlier process survives), or creates the map and pins it. */

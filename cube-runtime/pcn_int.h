@@ -155,6 +155,9 @@ struct pcn__load_opts {
 	const struct pcn_map_migration *migrations;
 	char *err_msg; /* why a pinned map cannot be taken over; may be NULL */
 	size_t err_len;
+	/* The TC twin of an XDP instance (twin.c): its micro-cube arrays are
+	 * pinned as <name>_tc, a PROG_ARRAY taking one program type only. */
+	bool twin;
 };
 /* Opens the object bytes, sets the load-time constants, pins (or reuses
  * the pins of) its maps and loads it. *out set only on success. */
@@ -218,6 +221,9 @@ bool pcn__twin_wanted(const struct pcn_instance *inst);
  * keep_pinned: an existing pin is kept as it is (adopted instance). */
 int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, bool keep_pinned, char *pin,
 		   size_t pin_len);
+/* "_tc" for a micro-cube array (pcn_uc_*) of a twin's object (o->twin),
+ * "" for any other map. */
+const char *pcn__twin_map_suffix(const struct pcn__load_opts *o, const char *map);
 
 /* Pins the object's pcn_entry at path, replacing an older pin. */
 int pcn__fastpath_pin_prog(struct bpf_object *obj, const char *path);

@@ -222,10 +222,12 @@ out:
 /* ---- the TC twin (twin.c) ------------------------------------------------ */
 
 /* Loads the TC build of code for the instance's twin with the instance's
- * constants and pinned maps (o), into *out, swapping nothing yet. */
+ * constants and pinned maps (o; its own micro-cube arrays), into *out,
+ * swapping nothing yet. */
 static int twin_prepare(struct pcn_instance *inst, const struct pcn_code *code, const struct pcn__load_opts *o,
 			void **compiled, struct bpf_object **out)
 {
+	struct pcn__load_opts to = *o;
 	const void *bytes = code->tc_data;
 	size_t size = code->tc_len;
 	int rc;
@@ -241,7 +243,8 @@ static int twin_prepare(struct pcn_instance *inst, const struct pcn_code *code, 
 		return -EINVAL;
 	}
 	o->log_buf[0] = '\0';
-	rc = pcn__fastpath_load(out, bytes, size, o);
+	to.twin = true;
+	rc = pcn__fastpath_load(out, bytes, size, &to);
 	if (rc)
 		PCN_ERR("CUBE-RELOAD-LOAD", "instance %s: the new TC build (its egress at TC) does not load: %s",
 			inst->name, o->log_buf[0] ? o->log_buf : strerror(-rc));
@@ -354,20 +357,25 @@ static int reload(struct pcn_instance *inst, const struct pcn_code *code, int id
 			log[0] ? log : strerror(-rc));
 		goto out;
 	}
-	/* A new entry at XDP comes with its TC build (the egress pipeline at
-	 * TC, twin.c), verified before anything is swapped as well. */
-	if (idx <= 0 && pcn__twin_wanted(inst)) {
+	/* New code at XDP comes with its TC build (the egress pipeline at
+	 * TC, twin.c), verified before anything is swapped as well: the
+	 * twin's entry, or its micro-cube idx in its own arrays. */
+	if (pcn__twin_wanted(inst)) {
 		rc = twin_prepare(inst, code, &o, &twin_compiled, &twin);
 		if (rc)
 			goto out;
 	}
 	/* Micro-cubes first, the entry last: a packet entering the new entry
 	 * finds new micro-cubes (and one still in the old entry finds either,
-	 * both complete programs on the same maps). */
-	rc = ucube_fill(obj, idx < 0 ? -1 : idx);
+	 * both complete programs on the same maps). The twin's first, as its
+	 * entry is swapped before the XDP one. */
+	if (twin)
+		rc = ucube_fill(twin, idx < 0 ? -1 : idx);
+	if (!rc)
+		rc = ucube_fill(obj, idx < 0 ? -1 : idx);
 	if (rc)
 		goto out;
-	if (twin) {
+	if (twin && idx <= 0) {
 		rc = twin_swap(inst, twin, &old_twin);
 		if (rc)
 			goto out;
@@ -406,7 +414,8 @@ out:
 		pcn__fastpath_pin_prog(inst->obj, pin);
 	}
 	bpf_object__close(obj);
-	/* The twin's pin (and the TC PatchPanel) keeps its program. */
+	/* The twin's pin (and the TC PatchPanel) keeps its program, its
+	 * arrays their micro-cubes. */
 	bpf_object__close(twin);
 	if (old_twin >= 0)
 		close(old_twin);

@@ -7,6 +7,12 @@
  * and state are one), and its program is pinned at <pin_dir>/prog_tc. The
  * broker puts it in the instance's slot of the TC PatchPanel before any
  * egress stack entry names that slot, and takes it out with the instance.
+ *
+ * Its micro-cubes cannot share the instance's arrays: a PROG_ARRAY takes
+ * programs of the type of its first one only, and the XDP build owns those.
+ * So the twin's arrays are its own, pinned beside them as pcn_uc_ingress_tc
+ * and pcn_uc_egress_tc, and filled with the TC build's micro-cubes here and
+ * at every reload (reload.c).
  */
 #include "pcn_int.h"
 
@@ -16,6 +22,11 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+
+const char *pcn__twin_map_suffix(const struct pcn__load_opts *o, const char *map)
+{
+	return o->twin && strncmp(map, "pcn_uc_", 7) == 0 ? "_tc" : "";
+}
 
 bool pcn__twin_wanted(const struct pcn_instance *inst)
 {
@@ -54,8 +65,13 @@ int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, b
 		.log_level = (uint32_t)loglevel,
 		.object_name = d->service,
 		.migrations = d->migrations,
+		.twin = true,
 	};
 	rc = pcn__fastpath_load(&obj, bytes, size, &o);
+	/* Micro-cubes before the entry is pinned for the broker: the entry
+	 * never jumps into an empty slot. */
+	if (!rc)
+		rc = pcn__ucube_fill(obj);
 	if (!rc)
 		rc = pcn__fastpath_pin_prog(obj, pin);
 	/* The pin keeps the program, the maps are the instance's pins. */

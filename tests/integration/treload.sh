@@ -6,32 +6,16 @@
 # stream from a to the host's address on that veth (requests in at XDP,
 # replies out at TC egress) runs while the cube reloads every 10 ms for 10 s,
 # to code B from its objects, then back to code A from its C source. Zero
-# loss; the replies show the new code (and only it, once the reloads stop);
-# the counters kept their content.
+# loss; the replies show the new code (and only it, once the reloads stop),
+# in the handler and in its egress micro-cube; the counters kept their
+# content.
 source "$(dirname "$0")/../lib/mesh.sh"
+source "$(dirname "$0")/../lib/treload.sh"
 
 cm_broker_start
 # A test-only cube, built under tests/ so the supervisor never runs it.
 cm_cube_start treloadtest "$CM_BUILD/tests/treload/pcn-treloadtest"
-cm_host a 10.212.0.1/24; IFA=$CM_IF
-ip addr add 10.212.0.254/24 dev "$IFA"
-# Static neighbours: every packet of the stream is an echo request or reply.
-ip -n "$(cm_ns a)" neigh replace 10.212.0.254 dev eth0 lladdr "$(cat /sys/class/net/$IFA/address)" nud permanent
-ip neigh replace 10.212.0.1 dev "$IFA" lladdr \
-	"$(ip -n "$(cm_ns a)" link show eth0 | awk '/ether/ {print $2}')" nud permanent
-ip netns exec "$(cm_ns a)" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.eth0.disable_ipv6=1
-
-stat_of() {
-	curl -s "${PCN_URL}treloadtest/tr1/stats/" | python3 -c "import json,sys; print(int(json.load(sys.stdin)['$1']))"
-}
-# stream SECONDS: pings every 5 ms; prints "sent received".
-stream() {
-	local n=$(($1 * 200))
-	ip netns exec "$(cm_ns a)" ping -i 0.005 -c "$n" -W 2 -q 10.212.0.254 2>/dev/null |
-		awk '/transmitted/ {print $1, $4}'
-}
-# grew LEAF BEFORE MIN: the counter grew by at least MIN since BEFORE.
-grew() { [ "$(stat_of "$1")" -ge $(($2 + $3)) ]; }
+tr_host 10.212.0
 
 for hook in XDP_SKB XDP_DRV; do
 	echo "# hook $hook"
@@ -44,22 +28,14 @@ for hook in XDP_SKB XDP_DRV; do
 	new=b; old=a
 	for from in OBJECT SOURCE; do
 		code=$(echo $new | tr a-z A-Z)
-		in0=$(stat_of ingress-packets); new0=$(stat_of egress-$new); rl0=$(stat_of reloads)
-		cm_check "$hook/$from: reload to code $code every 10 ms" \
-			$PCNCTL tr1 set code=$code reload-from=$from reload-period-ms=10
-		read -r sent recv < <(stream 10)
-		cm_check "$hook/$from: reloads stopped" $PCNCTL tr1 set reload-period-ms=0
-		rl=$(( $(stat_of reloads) - rl0 ))
-		echo "# $hook/$from: $rl reloads while $sent echo requests were sent, $recv replies received"
-		cm_check "$hook/$from: the stream ran ($sent sent)" [ "${sent:-0}" -ge 1000 ]
-		cm_check "$hook/$from: zero loss ($recv of $sent)" [ "${recv:-0}" = "${sent:-x}" ]
-		cm_check "$hook/$from: the cube reloaded during the stream ($rl times)" [ "$rl" -ge 3 ]
-		cm_check "$hook/$from: no reload failed" [ "$(stat_of reload-errors)" = 0 ]
-		cm_check "$hook/$from: the ingress counter kept counting across reloads" grew ingress-packets "$in0" "${recv:-1}"
+		new0=$(stat_of egress-$new); uc0=$(stat_of egress-uc-$new)
+		tr_reload_run "$hook/$from" $code $from 10
 		# The first reload comes 10 ms into the stream (from source, after
 		# two runs of clang: seconds on a loaded machine).
 		cm_check "$hook/$from: code $code counted the replies at TC egress ($new0 -> $(stat_of egress-$new))" \
-			grew egress-$new "$new0" $((${recv:-1} / 4))
+			grew egress-$new "$new0" $((TR_RECV / 4))
+		cm_check "$hook/$from: and its egress micro-cube, in the twin's own arrays ($uc0 -> $(stat_of egress-uc-$new))" \
+			grew egress-uc-$new "$uc0" $((TR_RECV / 4))
 		o0=$(stat_of egress-$old); n0=$(stat_of egress-$new)
 		cm_check "$hook/$from: pings pass after the reloads" cm_ping a 10.212.0.254 5
 		cm_check "$hook/$from: the replies now meet code $code only" \

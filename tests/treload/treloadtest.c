@@ -1,7 +1,8 @@
 /* treloadtest control plane: a transparent cube that reloads its whole fast
- * path on a timer, with code A or code B, from the precompiled objects or
- * from its C source. At XDP a reload must replace the TC twin too (the
- * egress pipeline at TC): the egress counters say which code ran there. */
+ * path, or its egress micro-cube alone, on a timer, with code A or code B,
+ * from the precompiled objects or from its C source. At XDP a reload must
+ * replace the TC twin too (the egress pipeline at TC), the micro-cube in the
+ * twin's own arrays as well: the egress counters say which code ran there. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 struct treloadtest {
 	int timer; /* 0: no reloads */
 	bool from_source;
+	bool uc_only; /* reload egress micro-cube 1 alone, not the whole fast path */
 	bool without_tc; /* an object without its TC build: must be refused at XDP */
 	bool code_b;
 	char *src_b; /* the source of code B, made once */
@@ -73,7 +75,7 @@ static void treloadtest_tick(struct pcn_instance *inst, void *arg)
 	int rc = treloadtest_code(t, inst, &code);
 
 	if (!rc)
-		rc = pcn_reload_all(inst, &code);
+		rc = t->uc_only ? pcn_reload(inst, &code, PCN_RELOAD_EGRESS + 1) : pcn_reload_all(inst, &code);
 	if (rc) {
 		t->errors++;
 		PCN_WARN("TRELOADTEST-RELOAD", "%s: reload failed: %s", pcn_instance_name(inst), strerror(-rc));
@@ -127,6 +129,14 @@ static int treloadtest_set_from(struct pcn_instance *inst, enum pcn_op op, const
 	return 0;
 }
 
+static int treloadtest_set_program(struct pcn_instance *inst, enum pcn_op op, const struct pcn_node *node)
+{
+	struct treloadtest *t = pcn_instance_priv(inst);
+
+	t->uc_only = op != PCN_OP_DELETE && strcmp(pcn_node_value(node), "EGRESS-MICRO-CUBE") == 0;
+	return 0;
+}
+
 static int treloadtest_set_code(struct pcn_instance *inst, enum pcn_op op, const struct pcn_node *node)
 {
 	struct treloadtest *t = pcn_instance_priv(inst);
@@ -137,11 +147,12 @@ static int treloadtest_set_code(struct pcn_instance *inst, enum pcn_op op, const
 
 static int treloadtest_read_stats(struct pcn_instance *inst, struct pcn_state *st)
 {
-	static const char *const leaf[3] = { "stats/ingress-packets", "stats/egress-a", "stats/egress-b" };
+	static const char *const leaf[5] = { "stats/ingress-packets", "stats/egress-a", "stats/egress-b",
+					     "stats/egress-uc-a", "stats/egress-uc-b" };
 	struct treloadtest *t = pcn_instance_priv(inst);
 	int rc = 0;
 
-	for (uint32_t k = 0; !rc && k < 3; k++) {
+	for (uint32_t k = 0; !rc && k < 5; k++) {
 		uint64_t n = 0;
 
 		rc = pcn_map_sum_u64(inst, "treloadtest_pkts", &k, &n, 1);
@@ -159,6 +170,7 @@ static const struct pcn_config_handler treloadtest_handlers[] = {
 	{ "/treloadtest:treloadtest/reload-period-ms", treloadtest_set_period },
 	{ "/treloadtest:treloadtest/reload-from", treloadtest_set_from },
 	{ "/treloadtest:treloadtest/code", treloadtest_set_code },
+	{ "/treloadtest:treloadtest/reload-program", treloadtest_set_program },
 	{ NULL },
 };
 
@@ -170,7 +182,7 @@ static const struct pcn_state_handler treloadtest_state[] = {
 static const struct pcn_cube_desc treloadtest_desc = {
 	.service = "treloadtest",
 	.version = "1.0.0",
-	.description = "Test cube: a transparent cube that reloads its fast path on a timer",
+	.description = "Test cube: a transparent cube that reloads its fast path or a micro-cube on a timer",
 	.min_kernel = "5.15",
 	.kind = PCN_CUBE_TRANSPARENT,
 	.yang_module_name = "treloadtest",

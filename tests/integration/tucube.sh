@@ -9,7 +9,8 @@
 # the stack (a DROP cube nearer the wire stops them). Then pcn_reload of
 # that micro-cube every 10 ms under a ping stream, to code B from its
 # objects and back to A from its C source: zero loss, the replies meet the
-# new code. A reload from an object without its TC build is refused.
+# new code; so it does after a new log level. A reload from an object
+# without its TC build is refused.
 source "$(dirname "$0")/../lib/mesh.sh"
 source "$(dirname "$0")/../lib/treload.sh"
 
@@ -62,6 +63,12 @@ for hook in XDP_SKB XDP_DRV; do
 			bash -c "[ $(stat_of egress-uc-$old) = $o0 ] && [ $(stat_of egress-uc-$new) -ge $((n0 + 5)) ]"
 		new=a; old=b
 	done
+	# A new log level loads both builds again (apply.c, twin.c): the
+	# twin's micro-cube comes back in its own arrays.
+	a0=$(stat_of egress-uc-a)
+	cm_check "$hook: loglevel DEBUG (a reload of both builds)" $PCNCTL tr1 set loglevel=DEBUG
+	cm_check "$hook: pings pass at the new level" tr_ping
+	cm_check "$hook: and meet the micro-cube at TC egress ($a0 -> $(stat_of egress-uc-a))" grew egress-uc-a "$a0" 3
 	cm_check "$hook: detach and delete tr1" bash -c "$PCNCTL detach tr1 $IFA >/dev/null && $PCNCTL tr1 del >/dev/null"
 	cm_check "$hook: nothing left on $IFA" \
 		bash -c "[ -z \"\$(tc filter show dev $IFA egress)\" ] && ! ip link show $IFA | grep -q prog/xdp"

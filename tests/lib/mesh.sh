@@ -10,13 +10,17 @@ set -u
 CM_BUILD=${CM_BUILD:?CM_BUILD must name the build directory}
 CM_ID=${CM_ID:-$(( $$ % 100000 ))}
 CM_TMP=$(mktemp -d /tmp/cubemesh-test.XXXXXX)
-# A port nobody listens on (meshes of other runs may be up on this machine).
+# A TCP port no socket uses (meshes of other runs may be up on this
+# machine), below the kernel's ephemeral range: a port in it may be taken by
+# any client connection's local end between this check and the bind.
 cm_free_port() {
-	local p
-	for p in $(shuf -i 20000-39999 -n 64); do
-		[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+	local lo _hi p
+	read -r lo _hi </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 12000 ] || lo=32768
+	for p in $(shuf -i 10000-$((lo - 1)) -n 64); do
+		[ -z "$(ss -Hatn "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
 	done
-	echo $(( 20000 + ($$ % 20000) ))
+	echo $(( 10000 + ($$ % (lo - 10000)) ))
 }
 CM_PORT=${CM_PORT:-$(cm_free_port)}
 CM_BPFFS=/sys/fs/bpf/cmtest$CM_ID

@@ -78,13 +78,7 @@ echo "# a micro-cube reload from an object without its TC build: refused, egress
 cm_check "create tr1 (XDP_SKB, code A), attached" \
 	bash -c "$PCNCTL treloadtest add tr1 type=XDP_SKB reload-program=EGRESS-MICRO-CUBE >/dev/null &&
 		$PCNCTL attach tr1 $IFA >/dev/null"
-cm_check "reload to code B from the XDP object alone" \
-	$PCNCTL tr1 set code=B reload-from=OBJECT-WITHOUT-TC reload-period-ms=50
-cm_check "the reloads fail" bash -c "for i in \$(seq 1 100); do
-	[ \$(curl -s ${PCN_URL}treloadtest/tr1/stats/ | python3 -c \"import json,sys; print(json.load(sys.stdin)['reload-errors'])\") -ge 2 ] && exit 0
-	sleep 0.1; done; exit 1"
-cm_check "reloads stopped" $PCNCTL tr1 set reload-period-ms=0
-cm_check "none succeeded" [ "$(stat_of reloads)" = 0 ]
+tr_refused_reloads
 a0=$(stat_of egress-uc-a)
 cm_check "pings pass" tr_ping
 cm_check "the replies still meet code A's micro-cube" \

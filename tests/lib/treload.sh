@@ -53,3 +53,15 @@ tr_reload_run() {
 	cm_check "$label: the ingress counter kept counting across reloads" grew ingress-packets "$in0" "${recv:-1}"
 	TR_RECV=${recv:-1}
 }
+
+# tr_refused_reloads: tr1 (code A) reloads to code B from its XDP object
+# alone every 50 ms; checks every reload is refused (none succeeds).
+tr_refused_reloads() {
+	cm_check "reload to code B from the XDP object alone" \
+		$PCNCTL tr1 set code=B reload-from=OBJECT-WITHOUT-TC reload-period-ms=50
+	cm_check "the reloads fail" bash -c "for i in \$(seq 1 100); do
+		[ \$(curl -s ${PCN_URL}treloadtest/tr1/stats/ | python3 -c \"import json,sys; print(json.load(sys.stdin)['reload-errors'])\") -ge 2 ] && exit 0
+		sleep 0.1; done; exit 1"
+	cm_check "reloads stopped" $PCNCTL tr1 set reload-period-ms=0
+	cm_check "none succeeded" [ "$(stat_of reloads)" = 0 ]
+}

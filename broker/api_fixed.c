@@ -183,14 +183,6 @@ static int port_path(struct broker *b, const char *peer, char *out, size_t n, st
 	return 0;
 }
 
-/* POST /attach or /detach. The input program of a peered netdev is
- * specialized for its stack (netdev_spec.c): attach.c rebuilds it when the
- * stack appears or goes, before the request is answered. */
-static void attach_post(struct broker *b, h2o_req_t *req, bool attach)
-{
-	broker_attach_post(b, req, attach);
-}
-
 static void post_connect(struct broker *b, h2o_req_t *req, bool connect)
 {
 	const char *p[2];
@@ -418,7 +410,7 @@ int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const ch
 		(void)err;
 		if (!is_post(req))
 			return reply_405(req, "POST"), 0;
-		attach_post(b, req, seg[0] == 'a');
+		broker_attach_post(b, req, seg[0] == 'a');
 	} else if (strcmp(seg, "topology") == 0) {
 		if (!is_get(req))
 			reply_405(req, "GET");

@@ -318,14 +318,18 @@ int broker_inst_fill_apply(struct broker *b, const struct broker_instance *inst,
 	return 0;
 }
 
+enum broker_hook broker_inst_prog_hook(const struct broker_instance *inst, Cubemesh__Hook hook)
+{
+	return hook == CUBEMESH__HOOK__HOOK_TC ? BROKER_HOOK_TC : inst->hook;
+}
+
 void broker_inst_install_programs(struct broker *b, struct broker_instance *inst, const Cubemesh__CubeReply *reply)
 {
 	if (!reply || reply->body_case != CUBEMESH__CUBE_REPLY__BODY_APPLY)
 		return;
 	for (size_t i = 0; i < reply->apply->n_programs; i++) {
 		/* A transparent instance at XDP sends its TC build too (hook TC). */
-		enum broker_hook hook = reply->apply->programs[i]->hook == CUBEMESH__HOOK__HOOK_TC &&
-						inst->hook != BROKER_HOOK_TC ? BROKER_HOOK_TC : inst->hook;
+		enum broker_hook hook = broker_inst_prog_hook(inst, reply->apply->programs[i]->hook);
 		int rc = broker_pp_install(b->dp, hook, inst->index, reply->apply->programs[i]->pin_path);
 
 		if (rc)

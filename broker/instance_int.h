@@ -28,5 +28,9 @@ int broker_inst_fill_apply(struct broker *b, const struct broker_instance *inst,
 			   const struct broker_port *ports, size_t n_ports, char **json);
 void broker_inst_install_programs(struct broker *b, struct broker_instance *inst,
 				  const Cubemesh__CubeReply *reply);
+/* The PatchPanel a program of inst goes into: its hook's, or TC for the TC
+ * build (the egress twin, cube-runtime/twin.c) of a transparent instance
+ * at XDP. */
+enum broker_hook broker_inst_prog_hook(const struct broker_instance *inst, Cubemesh__Hook hook);
 
 #endif

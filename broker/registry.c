@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "instance_int.h"
 #include "log.h"
 #include "wire.h"
 
@@ -163,11 +164,7 @@ void broker_registry_handle(struct broker *b, Cubemesh__BrokerRequest *req, Cube
 		}
 		/* A transparent instance at XDP reloads its TC build too (hook
 		 * TC: its egress at TC, cube-runtime/twin.c). */
-		rc = broker_pp_install(b->dp,
-				       pi->hook == CUBEMESH__HOOK__HOOK_TC && inst->hook != BROKER_HOOK_TC
-					       ? BROKER_HOOK_TC
-					       : inst->hook,
-				       inst->index, pi->pin_path);
+		rc = broker_pp_install(b->dp, broker_inst_prog_hook(inst, pi->hook), inst->index, pi->pin_path);
 		if (rc)
 			set_status(reply, rc, errbuf, errlen, "cannot install %s: %s", pi->pin_path, strerror(-rc));
 		break;

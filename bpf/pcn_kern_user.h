@@ -126,10 +126,11 @@ static inline __attribute__((always_inline)) __u32 pcn_fwd_slot(__u32 cube_index
 }
 
 /* Ports 0 .. PCN_WIRE_PORTS - 1 of an instance may have their peer as a
- * load-time constant of its program (bpf/pcn_wire.h), valid while
- * pcn_wire_gen[instance] equals the generation the constants were read
- * at; the broker bumps it when one of the instance's pcn_fwd entries
- * changes, and cube-runtime then reloads the program (wiring.c). */
+ * load-time constant of its program (bpf/pcn_wire.h), the target of a
+ * direct jump taken only while pcn_fwd still names that peer; the broker
+ * bumps pcn_wire_gen[instance] when one of the instance's pcn_fwd entries
+ * changes, and cube-runtime then reloads the program with the new peers
+ * (wiring.c). */
 #define PCN_WIRE_PORTS 4
 #define PCN_MAP_WIRE_GEN "pcn_wire_gen"
 

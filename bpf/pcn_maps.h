@@ -55,8 +55,10 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_fwd SEC(".maps");
 
-/* Instance index -> generation of its wiring in pcn_fwd (pcn_wire.h);
- * bumped by the broker on each change of the instance's entries. */
+/* Instance index -> generation of its wiring in pcn_fwd; bumped by the
+ * broker on each change of the instance's entries, read by cube-runtime
+ * to reload a program whose constants are stale (pcn_wire.h). No fast
+ * path reads it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PCN_MAX_CUBES);

@@ -1,16 +1,17 @@
-/* A cube's wiring as load-time constants: the peers of ports 0 ..
+/* A cube's wiring as load-time constants: the peer instances of ports 0 ..
  * PCN_WIRE_PORTS - 1, read from pcn_fwd by cube-runtime when it loads the
- * program (cube-runtime/wiring.c), so that pcn_pkt_send skips the pcn_fwd
- * lookup and a cube -> cube hop is a tail call with a constant slot, which
- * the JIT turns into a direct jump (tests/bench/chain.sh: ~2-4 ns against
- * ~20 for a slot read from a map).
+ * program (cube-runtime/wiring.c), so that a cube -> cube hop is a tail
+ * call with a constant slot, which the JIT turns into a direct jump
+ * (tests/bench/chain.sh: ~2-4 ns against ~20 for a slot read from a map).
  *
- * The constants are used only while pcn_wire_gen[instance] (an array: the
- * lookup is inlined) equals pcn_wire_gen_c, the generation they were read
- * at: the broker bumps it when it changes one of the instance's pcn_fwd
- * entries, so from then on pcn_pkt_send reads pcn_fwd as before, until the
- * runtime has reloaded the program with the new wiring. Included by
- * pcn_helpers.h after pcn_maps.h.
+ * pcn_pkt_send reads the port's peer from pcn_fwd on every packet (an
+ * array: the lookup is inlined) and takes the direct jump only when that
+ * peer is the constant's instance; any other peer goes through the
+ * map-read slot. So a program whose constants are stale (the broker
+ * changed the wiring, cube-runtime has not reloaded it yet) is slower for
+ * that hop, never wrong, and no generation has to be checked per packet:
+ * pcn_wire_gen is for cube-runtime alone, which reloads the program when
+ * the broker bumps it. Included by pcn_helpers.h after pcn_maps.h.
  */
 #ifndef PCN_WIRE_H
 #define PCN_WIRE_H
@@ -18,35 +19,22 @@
 #include "pcn_kern_user.h"
 
 /* Set by cube-runtime by name through BTF; the names are a contract with
- * cube-runtime/wiring.c. Generation 0 means "no constants". The fields of
- * struct pcn_fwd_val, one array each: plain __u32 arrays keep the
- * skeletons of every program that includes this usable by C files that
- * do not include pcn_kern_user.h. */
+ * cube-runtime/wiring.c. pcn_wire_gen_c is the generation of pcn_wire_gen
+ * the constants were read at (0: none), which the runtime reads back to
+ * decide whether to reload; pcn_wire_kind and pcn_wire_cube are fields of
+ * struct pcn_fwd_val, one plain __u32 array each so that the skeletons of
+ * every program that includes this stay usable by C files that do not
+ * include pcn_kern_user.h. */
 const volatile __u32 pcn_wire_gen_c = 0;
 const volatile __u32 pcn_wire_kind[PCN_WIRE_PORTS] = {};
-const volatile __u32 pcn_wire_ifindex[PCN_WIRE_PORTS] = {};
 const volatile __u32 pcn_wire_cube[PCN_WIRE_PORTS] = {};
-const volatile __u32 pcn_wire_port[PCN_WIRE_PORTS] = {};
 
 _Static_assert(PCN_WIRE_PORTS == 4, "pcn__tail_call_wired has one call site per wired port");
 
-/* Copies the constant peer of port into *peer and returns the port, if the
- * constants are current and cover it; -1 (pcn_fwd must be read) if not. */
-static __always_inline int pcn__wired(__u32 port, struct pcn_fwd_val *peer)
+/* 1 if port's peer is, as a load-time constant, the instance in slot. */
+static __always_inline int pcn__wired_to(__u32 port, __u32 slot)
 {
-	__u32 key = pcn_cube_index;
-	__u32 *gen;
-
-	if (!pcn_wire_gen_c || port >= PCN_WIRE_PORTS)
-		return -1;
-	gen = bpf_map_lookup_elem(&pcn_wire_gen, &key);
-	if (!gen || *gen != pcn_wire_gen_c)
-		return -1;
-	peer->kind = pcn_wire_kind[port];
-	peer->ifindex = pcn_wire_ifindex[port];
-	peer->cube_index = pcn_wire_cube[port];
-	peer->port = pcn_wire_port[port];
-	return (int)port;
+	return pcn_wire_gen_c && pcn_wire_kind[port] == PCN_PEER_CUBE && pcn_wire_cube[port] == slot;
 }
 
 /* A tail call into slot at a call site of its own. slot must be a value
@@ -68,28 +56,21 @@ static __always_inline void pcn__tail_call_site(struct __ctx_buff *ctx, __u32 sl
 		     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
 }
 
-/* Jumps to slot: by a direct jump when wired (pcn__wired's result) names a
- * port whose peer is a constant, else through the map-read slot. Returns
- * only if the jump failed. */
-static __always_inline void pcn__tail_call_wired(struct __ctx_buff *ctx, int wired, __u32 slot)
+/* Jumps to slot, the peer pcn_fwd names for port: by a direct jump when
+ * the port's constant peer is that same instance, else through the
+ * map-read slot. Returns only if the jump failed. */
+static __always_inline void pcn__tail_call_wired(struct __ctx_buff *ctx, __u32 port, __u32 slot)
 {
-	switch (wired) {
-	case 0:
+	if (port == 0 && pcn__wired_to(0, slot))
 		pcn__tail_call_site(ctx, pcn_wire_cube[0], 0);
-		break;
-	case 1:
+	else if (port == 1 && pcn__wired_to(1, slot))
 		pcn__tail_call_site(ctx, pcn_wire_cube[1], 1);
-		break;
-	case 2:
+	else if (port == 2 && pcn__wired_to(2, slot))
 		pcn__tail_call_site(ctx, pcn_wire_cube[2], 2);
-		break;
-	case 3:
+	else if (port == 3 && pcn__wired_to(3, slot))
 		pcn__tail_call_site(ctx, pcn_wire_cube[3], 3);
-		break;
-	default:
+	else
 		bpf_tail_call(ctx, &PCN_PP, slot);
-		break;
-	}
 }
 
 #endif /* PCN_WIRE_H */

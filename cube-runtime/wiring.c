@@ -3,9 +3,10 @@
  * loaded, and the program reloaded when the broker changes the wiring.
  *
  * The broker bumps pcn_wire_gen[instance] whenever it changes one of the
- * instance's pcn_fwd entries (broker/dataplane.c); the program uses its
- * constants only while that generation is the one they were read at, and
- * reads pcn_fwd otherwise, so a stale program is slower, never wrong. A
+ * instance's pcn_fwd entries (broker/dataplane.c). The program reads
+ * pcn_fwd on every packet and uses a constant only as the target of a
+ * direct jump to the very peer pcn_fwd names, so a stale program is slower
+ * for a rewired hop, never wrong (bpf/pcn_wire.h). A
  * timer of each instance compares the two and reloads the entry program
  * (pcn_reload of program 0, make before break: the broker swaps the
  * PatchPanel slot) with the code it runs now: the cube's own object, or
@@ -100,6 +101,17 @@ static void wiring_read(int gfd, int fwd_fd, uint32_t index, struct wiring *w)
 		w->gen = before;
 }
 
+/* A constant only objects built before 2026-11-26 have (pcn_wire.h then
+ * used the peer's ifindex and port from constants while pcn_wire_gen
+ * matched; an object given to pcn_reload may still be one): set when
+ * present, so that such an object is not loaded with zeros there. */
+static int rodata_set_old(struct bpf_object *obj, const char *name, const void *val, size_t len)
+{
+	int rc = pcn__rodata_set(obj, name, val, len);
+
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index)
 {
 	struct wiring w;
@@ -119,9 +131,9 @@ int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index)
 	if (fwd_fd >= 0)
 		close(fwd_fd);
 	if ((rc = pcn__rodata_set(obj, "pcn_wire_kind", w.kind, sizeof(w.kind))) ||
-	    (rc = pcn__rodata_set(obj, "pcn_wire_ifindex", w.ifindex, sizeof(w.ifindex))) ||
 	    (rc = pcn__rodata_set(obj, "pcn_wire_cube", w.cube, sizeof(w.cube))) ||
-	    (rc = pcn__rodata_set(obj, "pcn_wire_port", w.port, sizeof(w.port))))
+	    (rc = rodata_set_old(obj, "pcn_wire_ifindex", w.ifindex, sizeof(w.ifindex))) ||
+	    (rc = rodata_set_old(obj, "pcn_wire_port", w.port, sizeof(w.port))))
 		return rc;
 	return pcn__rodata_set(obj, "pcn_wire_gen_c", &w.gen, sizeof(w.gen));
 }

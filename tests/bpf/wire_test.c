@@ -1,10 +1,11 @@
 /* The wiring as load-time constants (bpf/pcn_wire.h), through
  * BPF_PROG_TEST_RUN: helloworld (FORWARD, in on port 0, out on port 1) is
- * loaded with port 1 wired, as constants, to simpleforwarder, while pcn_fwd
- * says port 1 has no peer. While pcn_wire_gen[helloworld] is the
- * generation of the constants the packet must reach simpleforwarder (the
- * constants are used, pcn_fwd is not read); once the broker's generation
- * has moved on it must be dropped for want of a peer (pcn_fwd is read). */
+ * loaded with port 1 wired, as constants, to simpleforwarder. The
+ * constants only pick the jump; where the packet goes is what pcn_fwd says
+ * now: simpleforwarder while pcn_fwd agrees with them, another
+ * simpleforwarder once pcn_fwd names that one, nowhere (dropped for want
+ * of a peer) once it says port 1 has none, out of a netdev once it says
+ * so, all while the broker's generation is still the constants' own. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 
 #include "bpf_test_util.h"
 #include "helloworld_shared.h"
@@ -28,7 +30,7 @@
 #include "test_simpleforwarder_tc.skel.h"
 #include "test_simpleforwarder_xdp.skel.h"
 
-enum { HW = 3, SF = 5, GEN = 7 };
+enum { HW = 3, SF = 5, SF2 = 6, GEN = 7 };
 
 struct hook {
 	const void *(*netdev_elf)(size_t *sz);
@@ -44,7 +46,7 @@ static const struct hook hook_tc = { pcn_netdev_tc__elf_bytes, test_helloworld_t
 /* helloworld with port 1 -> simpleforwarder port 2 as constants of GEN. */
 static int load_wired_hw(struct bpf_object **out, const void *elf, size_t sz, struct bpf_object *share)
 {
-	uint32_t kind[4] = { 0, PCN_PEER_CUBE }, cube[4] = { 0, SF }, port[4] = { 0, 2 }, gen = GEN;
+	uint32_t kind[4] = { 0, PCN_PEER_CUBE }, cube[4] = { 0, SF }, gen = GEN;
 	struct bpf_object *obj;
 	int err = t_obj_open(&obj, "helloworld", elf, sz, HW, 2, share);
 
@@ -52,7 +54,6 @@ static int load_wired_hw(struct bpf_object **out, const void *elf, size_t sz, st
 		return err;
 	if ((err = t_obj_set_rodata(obj, "pcn_wire_kind", kind, sizeof(kind))) ||
 	    (err = t_obj_set_rodata(obj, "pcn_wire_cube", cube, sizeof(cube))) ||
-	    (err = t_obj_set_rodata(obj, "pcn_wire_port", port, sizeof(port))) ||
 	    (err = t_obj_set_rodata(obj, "pcn_wire_gen_c", &gen, sizeof(gen))) || (err = bpf_object__load(obj))) {
 		bpf_object__close(obj);
 		return err;
@@ -61,12 +62,34 @@ static int load_wired_hw(struct bpf_object **out, const void *elf, size_t sz, st
 	return 0;
 }
 
+/* Port 1 of helloworld wired to *peer in pcn_fwd. */
+static void set_peer(struct bpf_object *nd, const struct pcn_fwd_val *peer)
+{
+	uint32_t key = pcn_fwd_slot(HW, 1);
+
+	assert_int_equal(bpf_map_update_elem(t_map_fd(nd, PCN_MAP_FWD), &key, peer, BPF_ANY), 0);
+}
+
+/* One frame into helloworld's port 0; the counters of both afterwards. */
+static void send_one(struct bpf_object *nd, struct bpf_object *hw, const uint8_t *frame, size_t len,
+		     uint32_t *ret, struct pcn_cube_stats *st_sf, struct pcn_cube_stats *st_hw)
+{
+	struct pcn_pkt_md md = { .in_port = 0 };
+
+	assert_int_equal(t_percpu_set(t_map_fd(nd, PCN_MAP_MD), 0, &md, sizeof(md)), 0);
+	assert_int_equal(t_run(t_prog_fd(hw, "pcn_entry"), frame, len, ret), 0);
+	assert_int_equal(t_percpu_sum_u64(t_map_fd(nd, PCN_MAP_STATS), SF, st_sf, sizeof(*st_sf)), 0);
+	assert_int_equal(t_percpu_sum_u64(t_map_fd(nd, PCN_MAP_STATS), HW, st_hw, sizeof(*st_hw)), 0);
+}
+
 static void run_case(const struct hook *h)
 {
-	struct bpf_object *nd = NULL, *hw = NULL, *sf = NULL;
-	struct pcn_pkt_md md = { .in_port = 0 };
+	struct bpf_object *nd = NULL, *hw = NULL, *sf = NULL, *sf2 = NULL;
 	struct pcn_fwd_val none = { .kind = PCN_PEER_NONE };
-	struct pcn_cube_stats st_sf, st_hw;
+	struct pcn_fwd_val to_sf = { .kind = PCN_PEER_CUBE, .cube_index = SF, .port = 2 };
+	struct pcn_fwd_val to_sf2 = { .kind = PCN_PEER_CUBE, .cube_index = SF2, .port = 2 };
+	struct pcn_fwd_val to_lo = { .kind = PCN_PEER_NETDEV, .ifindex = 1 };
+	struct pcn_cube_stats st_sf, st_sf2, st_hw;
 	uint32_t key, val, ret, action = HELLOWORLD_ACTION_FORWARD, zero = 0;
 	uint8_t frame[128];
 	size_t len = t_icmp_frame(frame, sizeof(frame)), sz;
@@ -83,6 +106,7 @@ static void run_case(const struct hook *h)
 	assert_int_equal(err, 0);
 	elf = h->sf_elf(&sz);
 	assert_int_equal(t_obj_load(&sf, "simplefwd", elf, sz, SF, 2, nd), 0);
+	assert_int_equal(t_obj_load(&sf2, "simplefwd", elf, sz, SF2, 2, nd), 0);
 	elf = h->hw_elf(&sz);
 	assert_int_equal(load_wired_hw(&hw, elf, sz, nd), 0);
 
@@ -90,36 +114,52 @@ static void run_case(const struct hook *h)
 	key = SF;
 	fd = t_prog_fd(sf, "pcn_entry");
 	assert_int_equal(bpf_map_update_elem(pp, &key, &fd, BPF_ANY), 0);
+	key = SF2;
+	fd = t_prog_fd(sf2, "pcn_entry");
+	assert_int_equal(bpf_map_update_elem(pp, &key, &fd, BPF_ANY), 0);
 	key = HW;
 	fd = t_prog_fd(hw, "pcn_entry");
 	assert_int_equal(bpf_map_update_elem(pp, &key, &fd, BPF_ANY), 0);
 	assert_int_equal(bpf_map_update_elem(t_map_fd(hw, "helloworld_action"), &zero, &action, BPF_ANY), 0);
-	key = pcn_fwd_slot(HW, 1);
-	assert_int_equal(bpf_map_update_elem(t_map_fd(nd, PCN_MAP_FWD), &key, &none, BPF_ANY), 0);
-
-	/* Current: the constants send it to simpleforwarder. */
+	/* The broker's generation is the constants' own: before pcn_wire.h
+	 * read pcn_fwd on every packet, the constants alone decided then, and
+	 * the rewired cases below failed. */
 	key = HW;
 	val = GEN;
 	assert_int_equal(bpf_map_update_elem(t_map_fd(nd, PCN_MAP_WIRE_GEN), &key, &val, BPF_ANY), 0);
-	assert_int_equal(t_percpu_set(t_map_fd(nd, PCN_MAP_MD), 0, &md, sizeof(md)), 0);
-	assert_int_equal(t_run(t_prog_fd(hw, "pcn_entry"), frame, len, &ret), 0);
-	assert_int_equal(t_percpu_sum_u64(t_map_fd(nd, PCN_MAP_STATS), SF, &st_sf, sizeof(st_sf)), 0);
-	assert_int_equal(t_percpu_sum_u64(t_map_fd(nd, PCN_MAP_STATS), HW, &st_hw, sizeof(st_hw)), 0);
+
+	/* pcn_fwd agrees with the constants: into simpleforwarder. */
+	set_peer(nd, &to_sf);
+	send_one(nd, hw, frame, len, &ret, &st_sf, &st_hw);
 	assert_int_equal(st_sf.rx_packets, 1);
 	assert_int_equal(st_hw.tx_cube, 1);
 	assert_int_equal(st_hw.drop_no_peer, 0);
 
-	/* Stale: pcn_fwd is read, and says no peer. */
-	val = GEN + 1;
-	assert_int_equal(bpf_map_update_elem(t_map_fd(nd, PCN_MAP_WIRE_GEN), &key, &val, BPF_ANY), 0);
-	assert_int_equal(t_percpu_set(t_map_fd(nd, PCN_MAP_MD), 0, &md, sizeof(md)), 0);
-	assert_int_equal(t_run(t_prog_fd(hw, "pcn_entry"), frame, len, &ret), 0);
-	assert_int_equal(t_percpu_sum_u64(t_map_fd(nd, PCN_MAP_STATS), SF, &st_sf, sizeof(st_sf)), 0);
-	assert_int_equal(t_percpu_sum_u64(t_map_fd(nd, PCN_MAP_STATS), HW, &st_hw, sizeof(st_hw)), 0);
+	/* pcn_fwd names another cube: into that one, not the constant's. */
+	set_peer(nd, &to_sf2);
+	send_one(nd, hw, frame, len, &ret, &st_sf, &st_hw);
+	assert_int_equal(t_percpu_sum_u64(t_map_fd(nd, PCN_MAP_STATS), SF2, &st_sf2, sizeof(st_sf2)), 0);
+	assert_int_equal(st_sf.rx_packets, 1);
+	assert_int_equal(st_sf2.rx_packets, 1);
+	assert_int_equal(st_hw.tx_cube, 2);
+
+	/* pcn_fwd says no peer: dropped, whatever the constants say. */
+	set_peer(nd, &none);
+	send_one(nd, hw, frame, len, &ret, &st_sf, &st_hw);
 	assert_int_equal(st_sf.rx_packets, 1);
 	assert_int_equal(st_hw.drop_no_peer, 1);
 
+	/* pcn_fwd says a netdev: redirected there, counted as sent out of
+	 * one by the verdict. */
+	set_peer(nd, &to_lo);
+	send_one(nd, hw, frame, len, &ret, &st_sf, &st_hw);
+	assert_int_equal(ret, h == &hook_xdp ? XDP_REDIRECT : TC_ACT_REDIRECT);
+	assert_int_equal(st_sf.rx_packets, 1);
+	assert_int_equal(st_hw.tx_netdev, 1);
+	assert_int_equal(st_hw.tx_cube, 2);
+
 	bpf_object__close(hw);
+	bpf_object__close(sf2);
 	bpf_object__close(sf);
 	bpf_object__close(nd);
 }

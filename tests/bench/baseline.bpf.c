@@ -1,8 +1,12 @@
 /* Baselines for the benchmarks: what a hand-written eBPF program does
  * without Cubemesh, built for XDP and TC like a cube (-DPCN_HOOK_*).
  *
- * bl_fwd: the paper's xdp_redirect (Table III): swap the MACs and redirect
- * out of one interface. bl_hop: one hop of a chain of plain tail calls; the
+ * bl_sample: the paper's baseline (Table III), the kernel's
+ * samples/bpf/xdp_redirect_kern.c as it was until Linux 5.14: the
+ * interface to redirect to read from a one-entry array (tx_port), the
+ * packet counted in a per-CPU array (rxcnt), the MACs swapped, then
+ * bpf_redirect. bl_fwd: the same with neither map (a load-time constant
+ * interface, no counter), the least a program can do to forward. bl_hop: one hop of a chain of plain tail calls; the
  * next slot is either a load-time constant (the JIT turns the tail call into
  * a direct jump) or read from a map with a per-CPU metadata update, as
  * pcn_pkt_send does. The last hop redirects.
@@ -51,7 +55,24 @@ struct {
 	__type(value, __u32);
 } bl_hops SEC(".maps");
 
-static __always_inline int bl_swap_redirect(struct bl_ctx *ctx)
+/* bl_sample's maps, as the kernel sample names them: the out interface
+ * (written by pcn-bench-baseline) and the received packets per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_port SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rxcnt SEC(".maps");
+
+/* Swaps the MACs and redirects out of ifindex; drops a runt. */
+static __always_inline int bl_swap_redirect(struct bl_ctx *ctx, __u32 ifindex)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -62,13 +83,30 @@ static __always_inline int bl_swap_redirect(struct bl_ctx *ctx)
 	__builtin_memcpy(tmp, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, tmp, ETH_ALEN);
-	return bpf_redirect(bl_cfg.out_ifindex, 0);
+	return bpf_redirect(ifindex, 0);
+}
+
+SEC(BL_SEC)
+int bl_sample(struct bl_ctx *ctx)
+{
+	__u32 port = 0, key = 0, *ifindex;
+	__u64 *count;
+
+	if ((void *)(long)ctx->data + sizeof(struct ethhdr) > (void *)(long)ctx->data_end)
+		return BL_DROP;
+	ifindex = bpf_map_lookup_elem(&tx_port, &port);
+	if (!ifindex)
+		return BL_DROP;
+	count = bpf_map_lookup_elem(&rxcnt, &key);
+	if (count)
+		*count += 1;
+	return bl_swap_redirect(ctx, *ifindex);
 }
 
 SEC(BL_SEC)
 int bl_fwd(struct bl_ctx *ctx)
 {
-	return bl_swap_redirect(ctx);
+	return bl_swap_redirect(ctx, bl_cfg.out_ifindex);
 }
 
 SEC(BL_SEC)

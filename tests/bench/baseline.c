@@ -1,10 +1,11 @@
 /* pcn-bench-baseline: loads and attaches the benchmarks' baselines.
  *
  *   pcn-bench-baseline --hook xdp|xdp-skb|tc --in IF --out IF --pin DIR
- *                      [--hops N] [--key const|map|memconst]
+ *                      [--hops N] [--key const|map|memconst] [--fwd sample|min]
  *
- * --hops 0 (default): bl_fwd, the paper's xdp_redirect, on IF's ingress,
- * redirecting to --out. --hops N: an entry program and N hops of plain tail
+ * --hops 0 (default): a forwarding program on IF's ingress, redirecting to
+ * --out: bl_sample, the paper's xdp_redirect (--fwd sample, the default),
+ * or bl_fwd, the same without its two maps (--fwd min). --hops N: an entry program and N hops of plain tail
  * calls (the last redirects), the baseline of a chain of N cubes. The entry
  * program is pinned at DIR/entry (for `pcn-trafficgen run`) and the chain's
  * array at DIR/chain (the kernel empties a PROG_ARRAY when its last user
@@ -31,6 +32,7 @@ struct bl_opts {
 	const char *hook, *in, *out, *pin;
 	unsigned int hops;
 	int const_key;
+	const char *fwd; /* program of --hops 0 */
 };
 
 static int set_cfg(struct bpf_object *obj, const struct bl_cfg *cfg)
@@ -122,10 +124,18 @@ static int run(const struct bl_opts *o)
 		struct bl_cfg cfg = { .out_ifindex = (__u32)out, .self = i, .last = i + 1 == n,
 				      .const_key = (__u32)o->const_key };
 
-		rc = open_one(file, o->hops ? "bl_hop" : "bl_fwd", &cfg, i ? objs[0] : NULL,
-			      &objs[i]);
+		rc = open_one(file, o->hops ? "bl_hop" : o->fwd, &cfg, i ? objs[0] : NULL, &objs[i]);
 		if (rc)
 			goto out;
+		if (!o->hops && !strcmp(o->fwd, "bl_sample")) {
+			int tx = bpf_map__fd(bpf_object__find_map_by_name(objs[0], "tx_port"));
+			__u32 key = 0, val = (__u32)out;
+
+			if (bpf_map_update_elem(tx, &key, &val, 0)) {
+				rc = -errno;
+				goto out;
+			}
+		}
 		if (o->hops) {
 			int chain = bpf_map__fd(bpf_object__find_map_by_name(objs[0], "bl_chain"));
 			int next = bpf_map__fd(bpf_object__find_map_by_name(objs[0], "bl_next"));
@@ -139,8 +149,7 @@ static int run(const struct bl_opts *o)
 			}
 		}
 	}
-	entry = bpf_program__fd(bpf_object__find_program_by_name(objs[0],
-								 o->hops ? "bl_hop" : "bl_fwd"));
+	entry = bpf_program__fd(bpf_object__find_program_by_name(objs[0], o->hops ? "bl_hop" : o->fwd));
 	snprintf(path, sizeof(path), "%s/entry", o->pin);
 	unlink(path);
 	rc = bpf_obj_pin(entry, path) ? -errno : 0;
@@ -163,9 +172,9 @@ int main(int argc, char **argv)
 		{ "hook", required_argument, NULL, 'H' }, { "in", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },  { "pin", required_argument, NULL, 'p' },
 		{ "hops", required_argument, NULL, 'n' }, { "key", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
+		{ "fwd", required_argument, NULL, 'f' },  { NULL, 0, NULL, 0 },
 	};
-	struct bl_opts o = { .hook = "xdp", .const_key = 0 };
+	struct bl_opts o = { .hook = "xdp", .const_key = 0, .fwd = "bl_sample" };
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -176,6 +185,11 @@ int main(int argc, char **argv)
 		case 'p': o.pin = optarg; break;
 		case 'n': o.hops = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'k': o.const_key = !strcmp(optarg, "const") ? 1 : !strcmp(optarg, "memconst") ? 2 : 0; break;
+		case 'f':
+			if (strcmp(optarg, "sample") && strcmp(optarg, "min"))
+				goto usage;
+			o.fwd = !strcmp(optarg, "min") ? "bl_fwd" : "bl_sample";
+			break;
 		default: goto usage;
 		}
 	}
@@ -187,6 +201,6 @@ int main(int argc, char **argv)
 	return rc ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: pcn-bench-baseline --hook xdp|xdp-skb|tc --in IF --out IF "
-			"--pin DIR [--hops N<%d] [--key const|map|memconst]\n", BL_MAX_HOPS);
+			"--pin DIR [--hops N<%d] [--key const|map|memconst] [--fwd sample|min]\n", BL_MAX_HOPS);
 	return 2;
 }

@@ -98,15 +98,17 @@ bench_settle() {
 }
 
 # bench_ns SERIES X PIN: ns per packet of the pinned program as if a frame
-# arrived on IFA, BENCH_RUNS runs of BENCH_REPEAT each: the wall clock
-# around BPF_PROG_TEST_RUN over the repeats, to a hundredth of a ns (the
+# arrived on IFA, BENCH_RUNS figures: the wall clock around
+# BPF_PROG_TEST_RUN over BENCH_REPEAT repeats, to a hundredth of a ns (the
 # kernel's own figure is whole ns, too coarse for differences of one or
-# two; the syscall's ~1 us adds 0.001 ns at 10^6 repeats).
+# two; the syscall's ~1 us adds 0.001 ns at 10^6 repeats). Unlike the
+# kernel's, the wall clock counts time the CPU spent on other work, which
+# only adds: each figure is the least of 3 runs.
 bench_ns() {
-	local v
-	for v in $("$TG" run --pin "$3" --ifname "$IFA" --repeat "$BENCH_REPEAT" --runs "$BENCH_RUNS" |
-		sed -n 's/.*wall_ns_per_packet=\([0-9.]*\).*/\1/p'); do
-		bench_record "$1" "$2" ns "$v"
+	local r
+	for r in $(seq 1 "$BENCH_RUNS"); do
+		bench_record "$1" "$2" ns "$("$TG" run --pin "$3" --ifname "$IFA" --repeat "$BENCH_REPEAT" --runs 3 |
+			sed -n 's/.*wall_ns_per_packet=\([0-9.]*\).*/\1/p' | sort -g | head -n 1)"
 	done
 }
 
@@ -162,6 +164,27 @@ bench_overhead() {
 	else
 		bench_note "$what: $(awk -v b="$base" -v c="$cube" 'BEGIN { printf "%.2f vs %.2f ns/packet: +%.2f ns (%.1f%%)", c, b, c - b, (c - b) / b * 100 }')"
 	fi
+}
+
+# bench_paired BASE CUBE X: Mpps overhead of CUBE over BASE from the
+# runs taken side by side: the median, over the rounds, of each round's
+# (base - cube) / base, with its min..max. Each round measures both within
+# seconds of each other, so a change of load on the host between rounds
+# (which moves the medians of the series by several %) cancels out.
+bench_paired() {
+	local base=$1 cube=$2 x=$3
+	awk -F '\t' -v b="$base" -v c="$cube" -v x="$x" '
+		$1 == "rec" && $3 == x && $4 == "Mpps" && $2 == b { bv[++nb] = $5 }
+		$1 == "rec" && $3 == x && $4 == "Mpps" && $2 == c { cv[++nc] = $5 }
+		END {
+			n = nb < nc ? nb : nc
+			for (i = 1; i <= n; i++) r[i] = (bv[i] - cv[i]) / bv[i] * 100
+			if (!n) exit 1
+			for (i = 2; i <= n; i++)  # insertion sort: mawk has no asort
+				for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+			m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+			printf "%.2f%% (median of %d side-by-side rounds; %.2f..%.2f)", m, n, r[1], r[n]
+		}' "$BENCH_TSV"
 }
 
 # bench_path_share WHAT BASE_MPPS BASE_NS CUBE_NS: the cube's extra ns per

@@ -76,6 +76,8 @@ for hook in $hooks; do
 		done
 		bench_path_share "$hook simpleforwarder vs $name, per frame" "$(bench_median "$base" "$hook" Mpps)" \
 			"$(bench_median "$base" "$hook" ns)" "$cube_ns"
+		paired=$(bench_paired "$base" "simpleforwarder cube" "$hook") &&
+			bench_note "$hook simpleforwarder vs $name, Mpps overhead round by round: $paired"
 	done
 done
 

@@ -130,17 +130,20 @@ def main():
     term = terminal()
     m = docs[names[0]]["machine"]
     out = ["# Cubemesh benchmarks", "",
-           "Machine: %s, %s cores; kernel %s; run %s on commit %s%s. Every figure is the median of "
-           "%s runs with min and max; each baseline was measured in the same run, "
-           "on the same topology. Produced by `tests/bench/run-all.sh`; the "
-           "numbers are in the JSON files next to this report; what they say, "
-           "and how to read them, is in `tests/bench/README.md`." %
-           (m["cpu"], m["cores"], m["kernel"], m["date"], m.get("commit", "?"),
-            " (-dirty: the tree held uncommitted work of other parts)"
-            if m.get("commit", "").endswith("-dirty") else "", docs[names[0]]["runs_per_figure"]), ""]
+           "Machine: %s, %s cores; kernel %s. Each section says when it was run, on which "
+           "commit, and of how many runs each figure is the median (with min and max); "
+           "each baseline was measured in the same run, on the same topology. Produced by "
+           "`tests/bench/run-all.sh`; the numbers are in the JSON files next to this "
+           "report; what they say, and how to read them, is in `tests/bench/README.md`." %
+           (m["cpu"], m["cores"], m["kernel"]), ""]
     for n in names:
         d = docs[n]
-        out += ["## " + TITLES.get(n, n), ""]
+        dm = d["machine"]
+        out += ["## " + TITLES.get(n, n), "",
+                "Run %s on commit %s%s; median of %s runs." %
+                (dm["date"], dm.get("commit", "?"),
+                 " (-dirty: the tree held uncommitted work)" if dm.get("commit", "").endswith("-dirty") else "",
+                 d["runs_per_figure"]), ""]
         if d["results"]:
             out += ["| series | x | median | min | max | unit |", "|---|---|---:|---:|---:|---|"]
             for r in d["results"]:

@@ -103,6 +103,21 @@ int bl_sample(struct bl_ctx *ctx)
 	return bl_swap_redirect(ctx, *ifindex);
 }
 
+/* On the out interface, as the sample's loader attaches its dummy
+ * program there ("Redirect require an XDP bpf_prog loaded on the TX
+ * device"): a cube attaches its netdev input program to both interfaces,
+ * and a hook on the out interface changes what a frame sent out of it
+ * costs (for TC: a clsact qdisc turns on the egress hook for the device). */
+SEC(BL_SEC)
+int bl_pass(struct bl_ctx *ctx)
+{
+#if defined(PCN_HOOK_XDP)
+	return XDP_PASS;
+#else
+	return TC_ACT_OK;
+#endif
+}
+
 SEC(BL_SEC)
 int bl_fwd(struct bl_ctx *ctx)
 {

@@ -5,13 +5,15 @@
  *
  * --hops 0 (default): a forwarding program on IF's ingress, redirecting to
  * --out: bl_sample, the paper's xdp_redirect (--fwd sample, the default),
- * or bl_fwd, the same without its two maps (--fwd min). --hops N: an entry program and N hops of plain tail
+ * or bl_fwd, the same without its two maps (--fwd min). Either way a
+ * program that passes everything is attached to --out's ingress with the
+ * same hook, as the sample's loader does (and a cube, on both its netdevs). --hops N: an entry program and N hops of plain tail
  * calls (the last redirects), the baseline of a chain of N cubes. The entry
  * program is pinned at DIR/entry (for `pcn-trafficgen run`) and the chain's
  * array at DIR/chain (the kernel empties a PROG_ARRAY when its last user
  * reference goes). Attachments are netlink/tc ones: they outlive this
- * process. Remove them with `ip link set IF xdp off`, `tc qdisc del dev IF
- * clsact` and `rm -r DIR`.
+ * process. Remove them (from both interfaces) with `ip link set IF xdp
+ * off`, `tc qdisc del dev IF clsact` and `rm -r DIR`.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -104,7 +106,7 @@ static int attach(const struct bl_opts *o, int ifindex, int fd)
 
 static int run(const struct bl_opts *o)
 {
-	struct bpf_object *objs[BL_MAX_HOPS] = { 0 };
+	struct bpf_object *objs[BL_MAX_HOPS] = { 0 }, *pass = NULL;
 	int in = (int)if_nametoindex(o->in), out = (int)if_nametoindex(o->out);
 	const char *kind = strcmp(o->hook, "tc") ? "xdp" : "tc";
 	char path[512], file[512];
@@ -160,7 +162,15 @@ static int run(const struct bl_opts *o)
 	}
 	if (!rc)
 		rc = attach(o, in, entry);
+	if (!rc) {
+		struct bl_cfg cfg = { 0 };
+
+		rc = open_one(file, "bl_pass", &cfg, NULL, &pass);
+		if (!rc)
+			rc = attach(o, out, bpf_program__fd(bpf_object__find_program_by_name(pass, "bl_pass")));
+	}
 out:
+	bpf_object__close(pass);
 	for (i = 0; i < BL_MAX_HOPS; i++)
 		bpf_object__close(objs[i]);
 	return rc;

@@ -136,9 +136,12 @@ bl_attach() {
 }
 
 bl_detach() {
-	ip link set dev "$IFA" xdpgeneric off 2>/dev/null
-	ip link set dev "$IFA" xdpdrv off 2>/dev/null
-	tc qdisc del dev "$IFA" clsact 2>/dev/null
+	local i
+	for i in "$IFA" "$IFB"; do
+		ip link set dev "$i" xdpgeneric off 2>/dev/null
+		ip link set dev "$i" xdpdrv off 2>/dev/null
+		tc qdisc del dev "$i" clsact 2>/dev/null
+	done
 	rm -rf "$BL_PIN"
 	return 0
 }

@@ -8,7 +8,7 @@
 # PatchPanel. Per hook: Mpps on one core with pcn-trafficgen, and ns per
 # packet through BPF_PROG_TEST_RUN. Lines of code of each, counted.
 source "$(dirname "$0")/lib.sh"
-bench_begin overhead
+bench_begin "${BENCH_NAME_OVERRIDE:-overhead}"
 cm_mesh_start simpleforwarder helloworld
 bench_topology
 

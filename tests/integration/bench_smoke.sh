@@ -8,7 +8,7 @@ bench=${CM_SRC:-$(dirname "$0")/../..}/tests/bench
 out=$CM_TMP/results
 export BENCH_QUICK=1 BENCH_OUT=$out
 
-for b in overhead chain slowpath control reload bridge; do
+for b in overhead overhead_goal chain slowpath control reload bridge; do
 	bash "$bench/$b.sh" >"$CM_TMP/$b.log" 2>&1
 	cm_check "$b: runs" [ $? -eq 0 ]
 	cm_check "$b: prints figures or says what it did not measure" \

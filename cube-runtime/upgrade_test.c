@@ -121,31 +121,31 @@ static void test_hash_to_array_and_back(void **state)
 	close(back_fd);
 }
 
-static void test_type_change_refused(void **state)
+/* A copy from a map of (old_type, old_key bytes) to one of (new_type,
+ * new_key bytes), both with 8-byte values, is refused with -EINVAL. */
+static void assert_copy_refused(enum bpf_map_type old_type, uint32_t old_key, enum bpf_map_type new_type,
+				uint32_t new_key)
 {
-	int old_fd, new_fd;
+	int old_fd = bpf_map_create(old_type, "mig_old", old_key, 8, 8, NULL);
+	int new_fd = bpf_map_create(new_type, "mig_new", new_key, 8, 8, NULL);
 
-	(void)state;
-	/* per-CPU to shared would sum or split counters: not a copy. */
-	old_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "mig_old", 4, 8, 8, NULL);
-	new_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mig_new", 4, 8, 8, NULL);
 	assert_true(old_fd >= 0 && new_fd >= 0);
 	assert_int_equal(pcn_map_migrate_copy(old_fd, new_fd), -EINVAL);
 	close(old_fd);
 	close(new_fd);
 }
 
+static void test_type_change_refused(void **state)
+{
+	(void)state;
+	/* per-CPU to shared would sum or split counters: not a copy. */
+	assert_copy_refused(BPF_MAP_TYPE_PERCPU_HASH, 4, BPF_MAP_TYPE_ARRAY, 4);
+}
+
 static void test_key_change_refused(void **state)
 {
-	int old_fd, new_fd;
-
 	(void)state;
-	old_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_old", 4, 8, 8, NULL);
-	new_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_new", 8, 8, 8, NULL);
-	assert_true(old_fd >= 0 && new_fd >= 0);
-	assert_int_equal(pcn_map_migrate_copy(old_fd, new_fd), -EINVAL);
-	close(old_fd);
-	close(new_fd);
+	assert_copy_refused(BPF_MAP_TYPE_HASH, 4, BPF_MAP_TYPE_HASH, 8);
 }
 
 static void test_ipc_live(void **state)

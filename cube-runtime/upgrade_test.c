@@ -56,11 +56,28 @@ static void test_percpu_grows(void **state)
 	close(new_fd);
 }
 
+/* The entries of a hash of 4-byte keys and 8-byte values, each checked
+ * to hold ten times its key; returns how many there are. */
+static int hash_tens(int fd)
+{
+	uint32_t key, next;
+	uint64_t got;
+	int n = 0;
+
+	for (int rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0; rc = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		assert_int_equal(bpf_map_lookup_elem(fd, &key, &got), 0);
+		assert_int_equal(got, key * 10);
+		n++;
+	}
+	return n;
+}
+
 static void test_hash_shrinks(void **state)
 {
-	int old_fd, new_fd, n = 0;
-	uint64_t val[2], got;
-	uint32_t key, next;
+	int old_fd, new_fd;
+	uint64_t val[2];
+	uint32_t key;
 
 	(void)state;
 	old_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_old", 4, 16, 8, NULL);
@@ -72,14 +89,7 @@ static void test_hash_shrinks(void **state)
 		assert_int_equal(bpf_map_update_elem(old_fd, &key, val, BPF_ANY), 0);
 	}
 	assert_int_equal(pcn_map_migrate_copy(old_fd, new_fd), 0);
-	for (int rc = bpf_map_get_next_key(new_fd, NULL, &next); rc == 0;
-	     rc = bpf_map_get_next_key(new_fd, &key, &next)) {
-		key = next;
-		assert_int_equal(bpf_map_lookup_elem(new_fd, &key, &got), 0);
-		assert_int_equal(got, key * 10);
-		n++;
-	}
-	assert_int_equal(n, 3);
+	assert_int_equal(hash_tens(new_fd), 3);
 	close(old_fd);
 	close(new_fd);
 }
@@ -89,9 +99,9 @@ static void test_hash_shrinks(void **state)
  * array's zero entries not put in the hash. */
 static void test_hash_to_array_and_back(void **state)
 {
-	int hash_fd, arr_fd, back_fd, n = 0;
+	int hash_fd, arr_fd, back_fd;
 	uint64_t val, got;
-	uint32_t key, next;
+	uint32_t key;
 
 	(void)state;
 	hash_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mig_hash", 4, 8, 16, NULL);
@@ -108,14 +118,7 @@ static void test_hash_to_array_and_back(void **state)
 		assert_int_equal(got, key == 2 || key == 6 ? key * 10 : 0);
 	}
 	assert_int_equal(pcn_map_migrate_copy(arr_fd, back_fd), 0);
-	for (int rc = bpf_map_get_next_key(back_fd, NULL, &next); rc == 0;
-	     rc = bpf_map_get_next_key(back_fd, &key, &next)) {
-		key = next;
-		assert_int_equal(bpf_map_lookup_elem(back_fd, &key, &got), 0);
-		assert_int_equal(got, key * 10);
-		n++;
-	}
-	assert_int_equal(n, 2);
+	assert_int_equal(hash_tens(back_fd), 2);
 	close(hash_fd);
 	close(arr_fd);
 	close(back_fd);

@@ -19,6 +19,12 @@
  * refuses a Register carrying another version. */
 #define PCN_PROTOCOL_VERSION 1
 
+/* The largest message any socket of the mesh accepts (NNG_OPT_RECVMAXSZ on
+ * every nng socket, both sides): a Register carries a YANG module and a
+ * PacketIn batch up to 64 frames of 9 KiB, well below this; a peer that
+ * announces more is dropped by nng before it allocates. */
+#define PCN_WIRE_MAX_MSG (4u << 20)
+
 /* Packs m into a new nng_msg (*out, set only on success; the caller sends or
  * frees it). Returns 0 or -ENOMEM. */
 int pcn_wire_pack(const ProtobufCMessage *m, nng_msg **out);

@@ -1,0 +1,67 @@
+/* Where things live on disk, and the one place their paths are built.
+ *
+ * bpffs, below the root the broker is given (--bpffs-root):
+ *   shared/                 maps and programs every fast path shares
+ *   shared/clsact/<ifindex> a netdev's TC anchors
+ *   cubes/<service>/<name>/ one instance's pins (prog, prog_tc, its maps)
+ *   ns/<namespace>/         table scopes (<ns>__<table> maps)
+ * state directory (--state-dir):
+ *   instances/<service>@<name>.json   one datastore record per instance
+ *
+ * Every path is built from components by pcn_path(), which refuses a
+ * component that is not exactly one safe step (empty, ".", "..", a '/', a
+ * character outside the rule, too long) with -EINVAL and a path that does
+ * not fit with -ENAMETOOLONG: a crafted name can never climb out of its
+ * directory or be cut into another one.
+ */
+#ifndef CUBEMESH_PCN_LAYOUT_H
+#define CUBEMESH_PCN_LAYOUT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* An instance, port or service name's buffer: 1 to 63 characters and the NUL. */
+#define PCN_NAME_MAX 64
+/* A component's longest length (the kernel's NAME_MAX). */
+#define PCN_COMPONENT_MAX 255
+
+#define PCN_LAYOUT_SHARED "shared"
+#define PCN_LAYOUT_CUBES "cubes"
+#define PCN_LAYOUT_NS "ns"
+#define PCN_LAYOUT_CLSACT "clsact"
+#define PCN_LAYOUT_INSTANCES "instances"
+#define PCN_PIN_PROG "prog"
+#define PCN_PIN_PROG_TC "prog_tc"
+
+/* 0 when name may name an instance or a service: 1 to PCN_NAME_MAX - 1
+ * letters, digits, '_' and '-'. No '.': bpffs refuses a name that holds
+ * one (mkdir fails with EPERM), and these names become pin directories.
+ * -EINVAL otherwise (NULL too). */
+int pcn_name_check(const char *name);
+
+/* 0 when c is one safe path component: 1 to PCN_COMPONENT_MAX letters,
+ * digits, '_', '-' and '.', and neither "." nor "..". -EINVAL otherwise. */
+int pcn_component_check(const char *c);
+
+/* buf = root/c1/c2/... for the NULL-terminated components, each checked
+ * with pcn_component_check. root is taken as given (the operator's); NULL
+ * or "" builds a path relative to it ("c1/c2"). 0, -EINVAL (an unsafe
+ * component) or -ENAMETOOLONG (it does not fit in len); on error buf holds
+ * "" (when len > 0), never a cut path. */
+int pcn_path(char *buf, size_t len, const char *root, ...) __attribute__((sentinel));
+int pcn_vpath(char *buf, size_t len, const char *root, va_list ap);
+
+/* <root>/cubes/<service>/<name>, and /<pin> when pin is not NULL. service
+ * and name must pass pcn_name_check. */
+int pcn_layout_cube(char *buf, size_t len, const char *root, const char *service, const char *name,
+		    const char *pin);
+
+/* <root>/shared, and /<pin> when pin is not NULL. */
+int pcn_layout_shared(char *buf, size_t len, const char *root, const char *pin);
+
+/* "<service>@<name>.json", the datastore record's file in instances/ (and
+ * with suffix, e.g. ".tmp", appended when not NULL). service and name are
+ * components of at most PCN_NAME_MAX - 1 characters. */
+int pcn_layout_record(char *buf, size_t len, const char *service, const char *name, const char *suffix);
+
+#endif

@@ -166,7 +166,9 @@ int broker_logsink_start(struct broker *b)
 	if (rc)
 		goto fail;
 	ls->pull_open = true;
-	rc = pcn_wire_errno(nng_listen(ls->pull, url, NULL, 0));
+	rc = pcn_wire_cap(ls->pull);
+	if (!rc)
+		rc = pcn_wire_errno(nng_listen(ls->pull, url, NULL, 0));
 	if (rc) {
 		PCN_ERR("BROKER-LOGS-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
 		goto fail;

@@ -83,6 +83,7 @@ static int svc_open(struct broker_slowpath *sp, struct sp_svc *s)
 	rc = pcn_wire_errno(nng_push0_open(&s->push));
 	if (rc)
 		return rc;
+	pcn_wire_cap(s->push);
 	nng_socket_set_int(s->push, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(s->push, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(s->push, NNG_OPT_RECONNMAXT, 1000);
@@ -333,6 +334,9 @@ static int open_pull(struct broker_slowpath *sp)
 	if (rc)
 		return rc;
 	sp->pull_open = true;
+	rc = pcn_wire_cap(sp->pull);
+	if (rc)
+		return rc;
 	/* Room for bursts of PacketOutBatch; beyond it the cubes' sends fail
 	 * (and they count it) instead of waiting for us. */
 	nng_socket_set_int(sp->pull, NNG_OPT_RECVBUF, SP_SENDBUF);

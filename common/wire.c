@@ -192,3 +192,10 @@ int pcn_wire_peer_is_root(nng_pipe p)
 		return 0;
 	return uid == 0;
 }
+
+int pcn_wire_cap(nng_socket s)
+{
+	/* nng reads the 64-bit length of an ipc frame first and, without a
+	 * cap, allocates and fills whatever it announces. */
+	return pcn_wire_errno(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, PCN_WIRE_MAX_MSG));
+}

@@ -25,6 +25,10 @@
  * announces more is dropped by nng before it allocates. */
 #define PCN_WIRE_MAX_MSG (4u << 20)
 
+/* Sets NNG_OPT_RECVMAXSZ to PCN_WIRE_MAX_MSG on s; call it on every socket
+ * before it listens or dials. Returns 0 or a negative errno. */
+int pcn_wire_cap(nng_socket s);
+
 /* Packs m into a new nng_msg (*out, set only on success; the caller sends or
  * frees it). Returns 0 or -ENOMEM. */
 int pcn_wire_pack(const ProtobufCMessage *m, nng_msg **out);

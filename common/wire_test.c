@@ -20,6 +20,8 @@
 
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
 
 /* ---- sample messages, one of each type ----------------------------------- */
 
@@ -659,6 +661,62 @@ out:
 	assert_int_equal(access(dir, F_OK), -1);
 }
 
+/* A capped socket takes a message of PCN_WIRE_MAX_MSG bytes (a Register with
+ * a large module, a full PacketOutBatch fit below it) and refuses a larger
+ * one: nng hangs up on the sender instead of receiving it. */
+static void test_recv_cap(void **state)
+{
+	char dir[] = "/tmp/pcn-wire-test-XXXXXX", url[256], path[300];
+	nng_socket pull = NNG_SOCKET_INITIALIZER, push = NNG_SOCKET_INITIALIZER;
+	size_t cap = 0, sizes[2] = { PCN_WIRE_MAX_MSG, PCN_WIRE_MAX_MSG + 1 };
+	int rv, got[2] = { -1, -1 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/cap.sock", dir);
+	assert_int_equal(pcn_wire_url(url, sizeof(url), dir, "cap.sock"), 0);
+	assert_int_equal(nng_pull0_open(&pull), 0);
+	assert_int_equal(nng_push0_open(&push), 0);
+	assert_int_equal(pcn_wire_cap(pull), 0);
+	assert_int_equal(nng_socket_get_size(pull, NNG_OPT_RECVMAXSZ, &cap), 0);
+	assert_int_equal(cap, PCN_WIRE_MAX_MSG);
+	nng_socket_set_ms(pull, NNG_OPT_RECVTIMEO, 500);
+	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
+	nng_socket_set_ms(push, NNG_OPT_RECONNMINT, 10);
+	rv = nng_listen(pull, url, NULL, 0);
+	if (!rv)
+		rv = nng_dial(push, url, NULL, 0);
+	for (int i = 0; i < 2 && !rv; i++) {
+		nng_msg *msg = NULL;
+
+		if ((rv = nng_msg_alloc(&msg, sizes[i])))
+			break;
+		memset(nng_msg_body(msg), 0x5a, sizes[i]);
+		if ((rv = nng_sendmsg(push, msg, 0))) {
+			nng_msg_free(msg);
+			break;
+		}
+		got[i] = nng_recvmsg(pull, &msg, 0);
+		if (got[i] == 0) {
+			got[i] = nng_msg_len(msg) == sizes[i] ? 0 : -1;
+			nng_msg_free(msg);
+		}
+	}
+	nng_close(push);
+	nng_close(pull);
+	unlink(path);
+	rmdir(dir);
+	if (rv)
+		fail_msg("nng: %s", nng_strerror(rv));
+	assert_int_equal(got[0], 0);
+	assert_int_equal(got[1], NNG_ETIMEDOUT);
+	{
+		nng_socket none = NNG_SOCKET_INITIALIZER;
+
+		assert_int_equal(pcn_wire_cap(none), -EBADF);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_errno_mapping),
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_ipc_exchange),
+		cmocka_unit_test(test_recv_cap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

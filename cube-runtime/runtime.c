@@ -286,6 +286,9 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 	if (rc)
 		return rc;
 	rt->rep_open = true;
+	rc = pcn_wire_cap(rt->rep);
+	if (rc)
+		return rc;
 	nng_socket_set_ms(rt->rep, NNG_OPT_RECVTIMEO, POLL_MS);
 	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path) &&
 	    pcn__ipc_live(path)) {
@@ -315,6 +318,9 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 	if (rc)
 		return rc;
 	rt->req_open = true;
+	rc = pcn_wire_cap(rt->req);
+	if (rc)
+		return rc;
 	nng_socket_set_ms(rt->req, NNG_OPT_RECVTIMEO, REGISTER_TIMEOUT_MS);
 	nng_socket_set_ms(rt->req, NNG_OPT_SENDTIMEO, REGISTER_TIMEOUT_MS);
 	/* Redial quickly: a broker restart should find us soon. */

@@ -115,6 +115,9 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	if (rc)
 		return rc;
 	sp->pull_open = true;
+	rc = pcn_wire_cap(sp->pull);
+	if (rc)
+		return rc;
 	/* Room for bursts; beyond it the broker's sends fail and it counts
 	 * the drops (queue_full) instead of waiting for us. */
 	nng_socket_set_int(sp->pull, NNG_OPT_RECVBUF, SP_RECVBUF);
@@ -139,6 +142,7 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	if (rc)
 		return rc;
 	sp->push_open = true;
+	pcn_wire_cap(sp->push);
 	nng_socket_set_int(sp->push, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMAXT, 1000);
@@ -185,6 +189,7 @@ static void logs_open(struct pcn__runtime *rt)
 	if (pcn_wire_url(url, sizeof(url), rt->socket_dir, "logs.sock") || nng_push0_open(&sp->logs))
 		return;
 	sp->logs_open = true;
+	pcn_wire_cap(sp->logs);
 	sp->service = rt->desc->service;
 	nng_socket_set_int(sp->logs, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(sp->logs, NNG_OPT_RECONNMINT, 100);

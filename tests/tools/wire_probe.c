@@ -5,11 +5,21 @@
  *                                broker's status; exit 0 when refused
  *   wire_probe garbage URL SEED  sends 200 malformed requests (truncated,
  *                                random); exit 0 when each got an error reply
+ *   wire_probe flood-req URL MIB  speaks nng's ipc framing by hand, as REQ,
+ *   wire_probe flood-push URL MIB or as PUSH: announces a 512 MiB message and
+ *                                streams up to MIB MiB of it; prints how many
+ *                                bytes the peer took before it hung up. A
+ *                                socket with a receive cap hangs up at once;
+ *                                one without buffers all of it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -120,13 +130,70 @@ static int probe_garbage(nng_socket s, unsigned seed)
 	return bad ? 1 : 0;
 }
 
+/* nng's ipc transport by hand (nng/src/sp/transport/ipc): both ends send
+ * "\0SP\0" + their protocol number (16 bits) + two zero bytes, then each
+ * message is a 0x01 byte, its length (64 bits, big endian) and the bytes. */
+static int probe_flood(const char *url, uint16_t proto, unsigned mib)
+{
+	static uint8_t chunk[1 << 16];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	uint8_t hello[8] = { 0, 'S', 'P', 0, (uint8_t)(proto >> 8), (uint8_t)proto, 0, 0 }, peer[8];
+	uint64_t announce = 512ull << 20, sent = 0, limit = (uint64_t)mib << 20;
+	uint8_t head[9] = { 1 };
+	int fd;
+
+	if (strncmp(url, "ipc://", 6) != 0 || strlen(url + 6) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "wire_probe: %s: not an ipc url\n", url);
+		return 2;
+	}
+	strcpy(sun.sun_path, url + 6);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		perror("wire_probe: connect");
+		return 2;
+	}
+	if (write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
+	    recv(fd, peer, sizeof(peer), MSG_WAITALL) != (ssize_t)sizeof(peer)) {
+		fprintf(stderr, "wire_probe: no SP handshake from %s\n", url);
+		close(fd);
+		return 2;
+	}
+	for (int i = 0; i < 8; i++)
+		head[1 + i] = (uint8_t)(announce >> (56 - 8 * i));
+	memset(chunk, 0x5a, sizeof(chunk));
+	if (send(fd, head, sizeof(head), MSG_NOSIGNAL) == (ssize_t)sizeof(head)) {
+		struct timeval tv = { .tv_sec = 2 };
+
+		/* A peer that hangs up makes a send fail; one that stops
+		 * reading makes it time out: both end the stream. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		while (sent < limit) {
+			ssize_t n = send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL);
+
+			if (n <= 0)
+				break;
+			sent += (uint64_t)n;
+		}
+	}
+	printf("sent %llu bytes of a 512 MiB message\n", (unsigned long long)sent);
+	/* Hold the connection a moment: the peer keeps what it buffered while
+	 * it is open, so its peak memory shows it. */
+	usleep(300 * 1000);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	nng_socket s;
 	int rv;
 
+	if (argc == 4 && strcmp(argv[1], "flood-req") == 0)
+		return probe_flood(argv[2], 0x30, (unsigned)atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "flood-push") == 0)
+		return probe_flood(argv[2], 0x50, (unsigned)atoi(argv[3]));
 	if (argc != 4 || (strcmp(argv[1], "version") && strcmp(argv[1], "garbage"))) {
-		fprintf(stderr, "usage: wire_probe version|garbage URL N\n");
+		fprintf(stderr, "usage: wire_probe version|garbage|flood-req|flood-push URL N\n");
 		return 2;
 	}
 	if ((rv = nng_req0_open(&s)) || (rv = nng_dial(s, argv[2], NULL, 0))) {

@@ -38,6 +38,13 @@ struct broker_opts {
 	size_t body_limit;       /* bytes */
 	unsigned call_timeout_ms;
 	int log_level;
+	/* HTTP gateway guards (http.c) */
+	const char **allow_origins; /* web origins whose pages may call the API (CORS); none by default */
+	size_t n_allow_origins;
+	const char **allow_hosts;   /* names accepted in Host besides the listening address */
+	size_t n_allow_hosts;
+	unsigned max_connections;   /* HTTP connections open at once; more are closed at accept */
+	bool http2;                 /* h2c (Upgrade and prior knowledge); off by default */
 };
 
 enum broker_svc_state {

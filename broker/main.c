@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <libyang/libyang.h>
 
@@ -22,6 +23,15 @@ static void usage(FILE *f)
 		"  --http ADDR:PORT     where the REST API listens (default 127.0.0.1:9000);\n"
 		"                       any address but loopback needs --token\n"
 		"  --token TOKEN        require 'Authorization: Bearer TOKEN' (env PCN_TOKEN)\n"
+		"  --allow-origin ORIGIN  let web pages of ORIGIN (e.g. https://ui.example:8443)\n"
+		"                       call the API (CORS); repeatable or a comma list; by\n"
+		"                       default a request carrying any Origin gets 403\n"
+		"  --allow-host NAME    accept NAME in the Host header besides the listening\n"
+		"                       address (and localhost on loopback); repeatable;\n"
+		"                       any other name gets 421 (DNS rebinding)\n"
+		"  --max-connections N  HTTP connections open at once; more are closed at\n"
+		"                       accept (default 256)\n"
+		"  --http2              also speak HTTP/2 in clear (h2c); off by default\n"
 		"  --state-dir DIR      datastore directory (default /var/lib/cubemesh)\n"
 		"  --socket-dir DIR     directory of the nng sockets, mode 0700 (default /run/cubemesh)\n"
 		"  --bpffs-root DIR     where programs and maps are pinned (default /sys/fs/bpf/cubemesh)\n"
@@ -61,9 +71,51 @@ static int parse_http(struct broker_opts *o, const char *arg)
 	return 0;
 }
 
+/* Appends the comma-separated items of arg (origins: scheme://host[:port],
+ * without a trailing '/'; hosts: a name without port) to a list kept for the
+ * life of the process. */
+static int add_list(const char ***list, size_t *n, const char *arg, bool origin)
+{
+	char *copy = strdup(arg), *save = NULL, *item;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		size_t len;
+		const char **l;
+
+		while (*item == ' ')
+			item++;
+		len = strlen(item);
+		while (len && (item[len - 1] == ' ' || item[len - 1] == '/'))
+			item[--len] = '\0';
+		if (!len || (origin ? !strstr(item, "://") || strchr(strstr(item, "://") + 3, '/')
+				    : strpbrk(item, ":/ ") != NULL)) {
+			rc = -EINVAL;
+			break;
+		}
+		l = realloc(*list, (*n + 1) * sizeof(*l));
+		if (!l) {
+			rc = -ENOMEM;
+			break;
+		}
+		*list = l;
+		(*list)[(*n)++] = item;
+	}
+	/* The items point into copy: it stays, as the list does. */
+	if (rc && *n == 0) {
+		free(copy);
+		free(*list);
+		*list = NULL;
+	}
+	return rc;
+}
+
 static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 {
-	enum { O_HTTP = 256, O_TOKEN, O_STATE, O_SOCK, O_BPFFS, O_YANG, O_BODY, O_TIMEOUT, O_LOG, O_FLUSH };
+	enum { O_HTTP = 256, O_TOKEN, O_STATE, O_SOCK, O_BPFFS, O_YANG, O_BODY, O_TIMEOUT, O_LOG, O_FLUSH,
+	       O_ORIGIN, O_HOST, O_MAXCONN, O_HTTP2 };
 	static const struct option longopts[] = {
 		{ "http", required_argument, NULL, O_HTTP },
 		{ "token", required_argument, NULL, O_TOKEN },
@@ -75,6 +127,10 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 		{ "call-timeout", required_argument, NULL, O_TIMEOUT },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "flush", no_argument, NULL, O_FLUSH },
+		{ "allow-origin", required_argument, NULL, O_ORIGIN },
+		{ "allow-host", required_argument, NULL, O_HOST },
+		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "http2", no_argument, NULL, O_HTTP2 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -94,6 +150,7 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 	o->body_limit = 1 << 20;
 	o->call_timeout_ms = 10000;
 	o->log_level = PCN_LOG_INFO;
+	o->max_connections = 256;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_HTTP:
@@ -142,6 +199,29 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 		case O_FLUSH:
 			*flush = true;
 			break;
+		case O_ORIGIN:
+			if (add_list(&o->allow_origins, &o->n_allow_origins, optarg, true)) {
+				fprintf(stderr, "pcn-broker: --allow-origin wants scheme://host[:port], not '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case O_HOST:
+			if (add_list(&o->allow_hosts, &o->n_allow_hosts, optarg, false)) {
+				fprintf(stderr, "pcn-broker: --allow-host wants a host name, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case O_MAXCONN:
+			o->max_connections = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || o->max_connections < 1 || o->max_connections > 1000000) {
+				fprintf(stderr, "pcn-broker: --max-connections wants a number from 1 to 1000000\n");
+				return 2;
+			}
+			break;
+		case O_HTTP2:
+			o->http2 = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -179,6 +259,29 @@ static int flush_all(const struct broker_opts *o)
 	return rc;
 }
 
+/* The soft open-files limit (often 1024) up to the hard one: connections,
+ * pins, sockets and the datastore's files all need descriptors, and a write
+ * that finds none is applied but not saved. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			PCN_WARN("BROKER-FDLIMIT", "cannot raise the open-files limit from %llu to %llu: %s",
+				 (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+			return;
+		}
+	}
+	PCN_INFO("BROKER-FDLIMIT", "open-files limit %llu (was %llu)", (unsigned long long)rl.rlim_cur,
+		 (unsigned long long)was);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct broker *b = h->data;
@@ -214,6 +317,7 @@ int main(int argc, char **argv)
 		return rc;
 	pcn_log_init("pcn-broker", b->opts.log_level);
 	pcn_log_route_libbpf();
+	raise_fd_limit();
 	ly_log_options(LY_LOSTORE);
 	if (flush)
 		return flush_all(&b->opts) ? 1 : 0;

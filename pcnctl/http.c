@@ -94,8 +94,10 @@ int pcnctl_http_request(const char *method, const char *url, const char *body,
 		ret = -ENOMEM;
 		goto out;
 	}
+	/* Every write says JSON, with a body or not: the broker refuses a body
+	 * of any other type (415), and an explicit type costs nothing. */
 	if (add_header(&hdrs, "Accept: application/json") ||
-	    (body && add_header(&hdrs, "Content-Type: application/json")) ||
+	    ((body || strcmp(method, "GET")) && add_header(&hdrs, "Content-Type: application/json")) ||
 	    (opts->token && add_header(&hdrs, auth))) {
 		ret = -ENOMEM;
 		goto out;

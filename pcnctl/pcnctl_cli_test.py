@@ -72,7 +72,8 @@ class StubBroker(http.server.BaseHTTPRequestHandler):
         self.server.log.append({
             "method": self.command, "path": self.path, "body": body,
             "auth": self.headers.get("Authorization"),
-            "ctype": self.headers.get("Content-Type")})
+            "ctype": self.headers.get("Content-Type"),
+            "host": self.headers.get("Host")})
         if not self.path.startswith(PREFIX):
             return self.reply(404, restconf_error("invalid-value", self.path, "no such API"))
         rel = self.path[len(PREFIX):]
@@ -178,6 +179,20 @@ class PcnctlTest(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertEqual(self.requests()[1],
                          ("POST", PREFIX + "helloworld/hw1/ports/port1/", '{"peer":"veth1"}'))
+
+    # --- the broker's gateway refuses other bodies (415) and Hosts (421) ---
+
+    def test_every_write_declares_json_and_names_the_host(self):
+        host = "127.0.0.1:%d" % self.server.server_address[1]
+        for args in (("hw1", "ports", "add", "port1", "peer=veth1"),
+                     ("hw1", "set", "action=FORWARD"), ("hw1", "del")):
+            self.server.log.clear()
+            rc, _, err = self.run_pcnctl(*args)
+            self.assertEqual((rc, err), (0, ""), args)
+            self.assertEqual(len(self.server.log), 2, args)
+            for r in self.server.log:
+                self.assertEqual(r["ctype"], "application/json", r)
+                self.assertEqual(r["host"], host, r)
 
     def test_redirect_loop_is_an_error(self):
         rc, out, err = self.run_pcnctl("loop", "show")

@@ -35,7 +35,7 @@ for hook in TC XDP_DRV; do
 	sleep 0.5
 	cm_check "$hook: REST for hw1 answers 503 while the process is down" [ "$(status_of helloworld/hw1/)" = 503 ]
 	cm_check "$hook: GET /services says down" bash -c "curl -s ${PCN_URL}services/helloworld | grep -q '\"state\": \"down\"'"
-	cm_check "$hook: writes answer 503 too" bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '\"DROP\"' ${PCN_URL}helloworld/hw1/action/) = 503 ]"
+	cm_check "$hook: writes answer 503 too" bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' -d '\"DROP\"' ${PCN_URL}helloworld/hw1/action/) = 503 ]"
 	cm_cube_start helloworld
 	wait "$PING_PID"
 	got=$(ping_received)

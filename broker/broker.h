@@ -38,6 +38,12 @@ struct broker_opts {
 	size_t body_limit;       /* bytes */
 	unsigned call_timeout_ms;
 	int log_level;
+	/* Write queues (loop.c), one per service: a write not answered this
+	 * long after it arrived gets 504; a queue holding write_queue_max
+	 * writes or write_queue_bytes of their bodies refuses more (503). */
+	unsigned write_timeout_ms;
+	unsigned write_queue_max;
+	size_t write_queue_bytes;
 	/* HTTP gateway guards (http.c) */
 	const char **allow_origins; /* web origins whose pages may call the API (CORS); none by default */
 	size_t n_allow_origins;
@@ -77,6 +83,7 @@ struct broker_service {
 	char old_version[64];
 	uint32_t old_pid;
 	bool replay_failed;       /* an instance was not taken over by this registration */
+	bool aborting;            /* cubeconn.c: its calls are being failed; no new call starts */
 };
 
 struct broker_port {
@@ -108,14 +115,25 @@ struct broker;
 struct broker_job;
 typedef void (*broker_job_fn)(struct broker *b, struct broker_job *job);
 
-/* A unit of work that changes state. Jobs run one at a time, in order, so
- * that every write sees the result of the one before (serializable). A job
- * calls broker_job_done() when it has finished, possibly from a callback. */
+/* A unit of work that changes state. Jobs of one key (a service) run one
+ * at a time, in order, so that every write sees the result of the one
+ * before (serializable per service); jobs of different keys do not wait for
+ * each other. A job calls broker_job_done() when it has finished, possibly
+ * from a callback. */
 struct broker_job {
 	struct broker_job *next;
+	struct broker_jobq *q;
 	broker_job_fn run;
 	broker_job_fn free_fn;    /* may be NULL */
 	void *arg;
+	/* A client's write: its body's size counts against the queue's bound,
+	 * and at deadline_ms (0: none) expire runs instead of (waiting) or
+	 * during (running) the job; a running job then calls broker_job_done. */
+	size_t bytes;
+	bool is_write;
+	uint64_t deadline_ms;
+	broker_job_fn expire;
+	bool running;
 };
 
 struct broker {
@@ -147,8 +165,7 @@ struct broker {
 	struct broker_service *services;
 	struct broker_instance *instances;
 
-	struct broker_job *jobs, *jobs_tail;
-	bool job_running;
+	struct broker_jobs *jobs;  /* loop.c: the per-key queues */
 
 	uint64_t started_ms;
 };
@@ -159,9 +176,20 @@ uint64_t broker_now_ms(void);
 void broker_post(struct broker *b, void (*fn)(struct broker *, void *), void *arg);
 int broker_loop_init(struct broker *b);
 void broker_loop_fini(struct broker *b);
-/* Queues a job; it runs when the jobs before it are done. */
-void broker_job_submit(struct broker *b, broker_job_fn run, broker_job_fn free_fn, void *arg);
-void broker_job_done(struct broker *b);
+/* Queues a job behind the jobs of the same key (a service name); it starts
+ * on the loop soon after they are done, never inside this call. */
+struct broker_job *broker_job_submit(struct broker *b, const char *key, broker_job_fn run, broker_job_fn free_fn,
+				     void *arg);
+/* A client's write of body_bytes: -ENOBUFS (nothing queued) when key's
+ * queue already holds opts.write_queue_max writes or their bodies would pass
+ * opts.write_queue_bytes; otherwise queued with a deadline of
+ * opts.write_timeout_ms from now, at which expire(b, job) runs. */
+int broker_job_submit_write(struct broker *b, const char *key, size_t body_bytes, broker_job_fn run,
+			    broker_job_fn expire, void *arg, struct broker_job **out);
+/* The running job is finished: frees it; the next job of its key starts soon. */
+void broker_job_done(struct broker *b, struct broker_job *job);
+/* Calls fn on every running job (for checks across keys). */
+void broker_jobs_running(struct broker *b, void (*fn)(struct broker *, struct broker_job *, void *), void *arg);
 
 /* cubeconn.c ------------------------------------------------------------ */
 /* Starts listening for cube processes on <sock_dir>/broker.sock (root only). */
@@ -178,8 +206,13 @@ typedef void (*broker_call_cb)(struct broker *b, void *arg, const struct broker_
  * error) or the reply (freed after cb returns). */
 int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
 		     broker_call_cb cb, void *arg);
-/* Fails every call in flight toward svc (it went away). */
+/* Fails every call in flight toward svc (it went away, or its model is
+ * being replaced): each callback has run (err 503) when this returns, so
+ * nothing a caller holds for a call outlives it. */
 void broker_cube_calls_abort(struct broker *b, struct broker_service *svc);
+/* Gives the call in flight toward svc whose arg is old_arg to cb/arg
+ * instead (a write that stopped waiting for it). 0, or -ENOENT. */
+int broker_cube_call_rebind(struct broker_service *svc, void *old_arg, broker_call_cb cb, void *arg);
 
 /* registry.c ------------------------------------------------------------- */
 struct broker_service *broker_service_find(struct broker *b, const char *name);

@@ -118,6 +118,10 @@ int broker_cubeconn_start(struct broker *b)
 	if (rv)
 		return pcn_wire_errno(rv);
 	b->rep_open = true;
+	/* A peer announcing a huge frame is dropped before nng allocates it. */
+	rv = pcn_wire_cap(b->rep);
+	if (rv)
+		return rv;
 	nng_pipe_notify(b->rep, NNG_PIPE_EV_ADD_PRE, rep_pipe_cb, b);
 	rv = nng_listen(b->rep, url, NULL, 0);
 	if (rv) {
@@ -216,6 +220,11 @@ int broker_cubeconn_dial(struct broker *b, struct broker_service *svc)
 	}
 	svc->req_open = true;
 	svc->notify = n;
+	rv = pcn_wire_cap(svc->req);
+	if (rv) {
+		broker_cubeconn_close(b, svc);
+		return rv;
+	}
 	/* A request is never re-sent to a new process: it may not be idempotent,
 	 * and the new process gets the whole configuration replayed anyway. */
 	nng_socket_set_ms(svc->req, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
@@ -252,6 +261,8 @@ struct broker_call {
 	nng_msg *reply;
 	broker_call_cb cb;
 	void *arg;
+	bool posted;  /* call_complete is queued on the loop */
+	bool aborted; /* its callback ran already (broker_cube_calls_abort) */
 };
 
 static void call_complete(struct broker *b, void *arg);
@@ -265,17 +276,29 @@ static void call_aio_cb(void *arg)
 		if (rv) {
 			nng_msg_free(nng_aio_get_msg(c->aio));
 			c->result = rv;
+			c->posted = true;
 			broker_post(c->b, call_complete, c);
 			return;
 		}
 		c->state = CALL_RECV;
+		/* After nng_aio_stop this fails at once without a callback. */
 		nng_ctx_recv(c->ctx, c->aio);
 		return;
 	}
 	c->result = rv;
 	if (!rv)
 		c->reply = nng_aio_get_msg(c->aio);
+	c->posted = true;
 	broker_post(c->b, call_complete, c);
+}
+
+static void call_free(struct broker_call *c)
+{
+	if (c->reply)
+		nng_msg_free(c->reply);
+	nng_ctx_close(c->ctx);
+	nng_aio_free(c->aio);
+	free(c);
 }
 
 static void call_unlink(struct broker_call *c)
@@ -294,8 +317,19 @@ static void call_complete(struct broker *b, void *arg)
 	struct broker_error err;
 	const struct broker_error *errp = NULL;
 
+	if (c->aborted) {
+		/* Failed already, synchronously: only the memory is left. */
+		call_free(c);
+		return;
+	}
 	call_unlink(c);
-	if (c->result) {
+	if (c->result == NNG_ETIMEDOUT) {
+		/* It may still act on it: 504, so callers know the outcome is unknown. */
+		broker_error_set(&err, 504, "operation-failed", NULL,
+				 "the %s process did not answer within %u ms", c->svc->name,
+				 b->opts.call_timeout_ms);
+		errp = &err;
+	} else if (c->result) {
 		broker_error_set(&err, 503, "operation-failed", NULL,
 				 "the %s process did not answer (%s); it may be restarting",
 				 c->svc->name, nng_strerror(c->result));
@@ -316,11 +350,7 @@ static void call_complete(struct broker *b, void *arg)
 	c->cb(b, c->arg, errp, errp ? NULL : reply);
 	if (reply)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)reply, NULL);
-	if (c->reply)
-		nng_msg_free(c->reply);
-	nng_ctx_close(c->ctx);
-	nng_aio_free(c->aio);
-	free(c);
+	call_free(c);
 }
 
 int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
@@ -332,6 +362,8 @@ int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemes
 
 	if (!svc->req_open)
 		return -ENOTCONN;
+	if (svc->aborting)
+		return -ECANCELED; /* a callback of broker_cube_calls_abort calling again */
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -362,8 +394,46 @@ fail:
 	return rv;
 }
 
+/* Synchronous: a caller may free what the calls' callbacks hold right
+ * after (an upgrade frees the old model's context, and a write in flight
+ * holds a tree of it: cancelling and letting the completion run later freed
+ * that tree after its context). nng_aio_stop waits for nng's callback, so
+ * afterwards either call_complete is posted (it only frees, c->aborted) or
+ * nothing more happens to c. */
 void broker_cube_calls_abort(struct broker *b, struct broker_service *svc)
 {
+	struct broker_call *c;
+	bool was = svc->aborting;
+
+	svc->aborting = true;
+	while ((c = svc->calls)) {
+		struct broker_error err;
+
+		svc->calls = c->next;
+		nng_aio_stop(c->aio);
+		if (c->reply) {
+			nng_msg_free(c->reply);
+			c->reply = NULL;
+		}
+		broker_error_set(&err, 503, "operation-failed", NULL,
+				 "the %s process went away or is being replaced before it answered",
+				 svc->name);
+		c->cb(b, c->arg, &err, NULL);
+		if (c->posted)
+			c->aborted = true;
+		else
+			call_free(c);
+	}
+	svc->aborting = was;
+}
+
+int broker_cube_call_rebind(struct broker_service *svc, void *old_arg, broker_call_cb cb, void *arg)
+{
 	for (struct broker_call *c = svc->calls; c; c = c->next)
-		nng_aio_cancel(c->aio);
+		if (c->arg == old_arg) {
+			c->cb = cb;
+			c->arg = arg;
+			return 0;
+		}
+	return -ENOENT;
 }

@@ -77,6 +77,7 @@ static const char *reason_phrase(int status)
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
+	case 507: return "Insufficient Storage";
 	default: return status >= 500 ? "Internal Server Error" : "Error";
 	}
 }
@@ -112,6 +113,11 @@ void broker_reply_json(h2o_req_t *req, int status, json_t *body)
 void broker_reply_error(h2o_req_t *req, const struct broker_error *err)
 {
 	char *s = broker_error_json(err);
+
+	/* Every 503 of the broker is passing (a cube restarting, a full write
+	 * queue, no fd left): say when to come back. */
+	if (err->http_status == 503)
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
 
 	if (!s) {
 		broker_reply(req, err->http_status, "text/plain", err->message, strlen(err->message));

@@ -342,9 +342,22 @@ struct replay_ctx {
 	struct broker_service *svc;
 	unsigned gen;
 	struct broker_instance *cur;
+	struct broker_job *job;
 };
 
 static void replay_step(struct broker *b, struct replay_ctx *rc);
+
+static void replay_end(struct broker *b, struct replay_ctx *rc, bool up)
+{
+	if (up && rc->gen == rc->svc->gen) {
+		rc->svc->state = BROKER_SVC_UP;
+		rc->svc->up_since_ms = broker_now_ms();
+		PCN_INFO("BROKER-CUBE-UP", "%s is up: every instance replayed", rc->svc->name);
+		broker_upgrade_replayed(b, rc->svc);
+	}
+	broker_job_done(b, rc->job);
+	free(rc);
+}
 
 static void replay_done_one(struct broker *b, void *arg, const struct broker_error *err,
 			    Cubemesh__CubeReply *reply)
@@ -352,6 +365,12 @@ static void replay_done_one(struct broker *b, void *arg, const struct broker_err
 	struct replay_ctx *rc = arg;
 	struct broker_instance *inst = rc->cur;
 
+	if (err && rc->svc->aborting) {
+		/* Failed by a new registration (or the process going): that
+		 * registration replays everything again; this replay ends. */
+		replay_end(b, rc, false);
+		return;
+	}
 	if (err) {
 		PCN_ERR("BROKER-REPLAY-FAILED", "replaying %s to %s failed: %s", inst->name, rc->svc->name,
 			err->message);
@@ -412,15 +431,12 @@ static void replay_step(struct broker *b, struct replay_ctx *rc)
 		free(json);
 		if (r == 0)
 			return; /* continues in replay_done_one */
+		if (r == -ECANCELED) {
+			replay_end(b, rc, false); /* see replay_done_one */
+			return;
+		}
 	}
-	if (rc->gen == rc->svc->gen) {
-		rc->svc->state = BROKER_SVC_UP;
-		rc->svc->up_since_ms = broker_now_ms();
-		PCN_INFO("BROKER-CUBE-UP", "%s is up: every instance replayed", rc->svc->name);
-		broker_upgrade_replayed(b, rc->svc);
-	}
-	free(rc);
-	broker_job_done(b);
+	replay_end(b, rc, true);
 }
 
 static void replay_run(struct broker *b, struct broker_job *job)
@@ -428,9 +444,9 @@ static void replay_run(struct broker *b, struct broker_job *job)
 	struct replay_ctx *rc = job->arg;
 
 	job->arg = NULL;
+	rc->job = job;
 	if (rc->gen != rc->svc->gen) {
-		free(rc);
-		broker_job_done(b);
+		replay_end(b, rc, false);
 		return;
 	}
 	rc->cur = b->instances;
@@ -445,7 +461,9 @@ void broker_instances_replay(struct broker *b, struct broker_service *svc)
 		return;
 	rc->svc = svc;
 	rc->gen = svc->gen;
-	broker_job_submit(b, replay_run, NULL, rc);
+	/* Behind the writes to svc already queued; other services' writes
+	 * do not wait for it. */
+	broker_job_submit(b, svc->name, replay_run, NULL, rc);
 }
 
 /* ---- ports ------------------------------------------------------------- */

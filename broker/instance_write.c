@@ -1,5 +1,14 @@
 /* A write request on a cube resource, from the URL to the committed change.
- * See instance.c for the order of the steps and why. */
+ * See instance.c for the order of the steps and why.
+ *
+ * Writes queue per service (loop.c). A write is applied by the cube, then
+ * saved, then committed in the broker and answered: a change that cannot be
+ * saved is sent back out of the cube (its previous configuration applied
+ * again) before the error is answered, so the API, the datastore and the
+ * data plane never disagree. A write not done by its deadline is answered
+ * 504 and leaves the broker's configuration as it was; if the cube may have
+ * acted on it (it answers late, or never), the broker sends the cube that
+ * configuration again (a "resync" job) once the call is over. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +38,29 @@ struct write_req {
 	uint32_t new_ids[PCN_MAX_PORTS];
 	size_t n_new;
 	bool index_taken;
+
+	struct broker_job *job;
+	struct broker_service *svc;   /* the service called, while a call is in flight */
+	uint64_t queued_ms;
+	bool rolling_back;            /* the cube applied it, saving failed: undoing */
+	struct broker_error save_err; /* answered once the undo is done */
 };
+
+/* What is left of a write the broker stopped waiting for while its call
+ * was in flight (or whose outcome is unknown): enough to bring the cube
+ * back to the broker's configuration of that instance. */
+struct write_late {
+	struct broker_service *svc;
+	unsigned gen;
+	char name[BROKER_NAME_MAX];
+	uint32_t index;
+	enum broker_hook hook;
+	bool slot_held;               /* a create's slot, kept until the cube forgot it */
+	unsigned tries;
+	struct broker_job *job;
+};
+
+static void resync_run(struct broker *b, struct broker_job *job);
 
 static const char *const reserved_names[] = {
 	"services", "cubes", "netdevs", "connect", "disconnect", "attach", "detach",
@@ -58,8 +89,19 @@ static int check_name(struct broker *b, const char *name, struct broker_error *e
 	return 0;
 }
 
+static void write_free(struct write_req *w)
+{
+	broker_target_fini(&w->t);
+	free(w->plan.ports);
+	free(w->path);
+	free(w->body);
+	free(w);
+}
+
 static void write_finish(struct broker *b, struct write_req *w, const struct broker_error *err, int status)
 {
+	struct broker_job *job = w->job;
+
 	w->done(b, w->arg, err, status);
 	if (err) {
 		/* Give back what this request took. */
@@ -72,12 +114,294 @@ static void write_finish(struct broker *b, struct write_req *w, const struct bro
 		if (w->creating)
 			broker_instance_free(w->inst);
 	}
-	broker_target_fini(&w->t);
-	free(w->plan.ports);
-	free(w->path);
-	free(w->body);
-	free(w);
-	broker_job_done(b);
+	write_free(w);
+	broker_job_done(b, job);
+}
+
+/* ---- writes whose outcome in the cube is unknown ------------------------ */
+
+static struct write_late *late_new(struct write_req *w)
+{
+	struct write_late *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->svc = w->svc;
+	l->gen = w->svc->gen;
+	snprintf(l->name, sizeof(l->name), "%s", w->inst ? w->inst->name : w->t.instance);
+	if (w->inst) {
+		l->index = w->inst->index;
+		l->hook = w->inst->hook;
+	}
+	/* The cube may hold a new instance in that slot: not reused before
+	 * the cube has been told to forget it. */
+	if (w->index_taken) {
+		l->slot_held = true;
+		w->index_taken = false;
+	}
+	return l;
+}
+
+static void late_queue(struct broker *b, struct write_late *l)
+{
+	broker_job_submit(b, l->svc->name, resync_run, NULL, l);
+}
+
+/* The call of a write that was answered 504 is over: whatever its result,
+ * the cube may have applied the change; send it the broker's view. */
+static void late_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+{
+	struct write_late *l = arg;
+
+	(void)reply;
+	PCN_WARN("BROKER-WRITE-LATE", "%s answered a write to %s after its deadline (%s): the broker kept its "
+		 "configuration and sends it again", l->svc->name, l->name, err ? err->message : "applied");
+	late_queue(b, l);
+}
+
+/* Stops waiting for w's call (answered 504 now); the call finishes into
+ * late_done. */
+static void write_detach(struct broker *b, struct write_req *w)
+{
+	struct write_late *l;
+
+	if (!w->svc)
+		return;
+	l = late_new(w);
+	if (!l) {
+		PCN_ERR("BROKER-OOM", "out of memory: %s may keep a change the broker does not know", w->t.instance);
+		/* Nothing to rebind to: keep the call's arg valid by failing loudly. */
+		abort();
+	}
+	if (broker_cube_call_rebind(w->svc, w, late_done, l)) {
+		/* No call in flight after all: only the resync is needed. */
+		late_queue(b, l);
+	}
+	w->svc = NULL;
+}
+
+static void resync_end(struct broker *b, struct write_late *l)
+{
+	if (l->slot_held)
+		broker_idalloc_put(&b->cube_ids, l->index);
+	broker_job_done(b, l->job);
+	free(l);
+}
+
+static void resync_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+{
+	struct write_late *l = arg;
+	struct broker_instance *inst = broker_instance_find(b, l->name);
+
+	if (err && err->http_status == 504 && l->gen == l->svc->gen) {
+		/* Still not answering: try again behind the writes queued since. */
+		if (l->tries++ == 0)
+			PCN_WARN("BROKER-WRITE-RESYNC", "%s still does not answer: %s is sent again later", l->svc->name,
+				 l->name);
+		broker_job_done(b, l->job);
+		l->job = NULL;
+		late_queue(b, l);
+		return;
+	}
+	if (err) {
+		if (!l->svc->aborting && l->gen == l->svc->gen)
+			PCN_ERR("BROKER-WRITE-DESYNC", "%s did not take the broker's configuration of %s back: %s; "
+				"they may differ until %s restarts", l->svc->name, l->name, err->message, l->svc->name);
+	} else {
+		if (inst && strcmp(inst->service, l->svc->name) == 0 && inst->config) {
+			broker_inst_install_programs(b, inst, reply);
+			inst->in_cube = true;
+		}
+		PCN_INFO("BROKER-WRITE-RESYNCED", "%s has the broker's configuration of %s again", l->svc->name,
+			 l->name);
+	}
+	resync_end(b, l);
+}
+
+static void resync_run(struct broker *b, struct broker_job *job)
+{
+	struct write_late *l = job->arg;
+	struct broker_instance *inst = broker_instance_find(b, l->name);
+	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
+	Cubemesh__ApplyConfig ac = CUBEMESH__APPLY_CONFIG__INIT;
+	Cubemesh__PortInfo *pis[PCN_MAX_PORTS], pstore[PCN_MAX_PORTS];
+	char *json = NULL;
+	int rc;
+
+	l->job = job;
+	if (l->gen != l->svc->gen || l->svc->state == BROKER_SVC_DOWN) {
+		/* Another process now: the registration's replay did it. */
+		resync_end(b, l);
+		return;
+	}
+	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_APPLY;
+	req.apply = &ac;
+	if (inst && strcmp(inst->service, l->svc->name) == 0 && inst->config) {
+		/* A replay: creates it if the cube deleted it, else updates. */
+		rc = broker_inst_fill_apply(b, inst, inst->config, &ac, pis, pstore, inst->ports, inst->n_ports,
+					    &json);
+		ac.op = CUBEMESH__APPLY_OP__APPLY_CREATE;
+		ac.has_replay = 1;
+		ac.replay = 1;
+	} else {
+		/* The broker has no such instance of this service. */
+		ac.instance = l->name;
+		ac.op = CUBEMESH__APPLY_OP__APPLY_DELETE;
+		ac.index = l->index;
+		ac.hook = (Cubemesh__Hook)l->hook;
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = broker_cube_call(b, l->svc, &req, resync_done, l);
+	free(json);
+	if (rc) {
+		PCN_ERR("BROKER-WRITE-DESYNC", "cannot send %s its configuration of %s again: %s", l->svc->name,
+			l->name, strerror(-rc));
+		resync_end(b, l);
+	}
+}
+
+/* A call of w failed. 504: the cube may act on it yet. */
+static void write_call_failed(struct broker *b, struct write_req *w, const struct broker_error *err)
+{
+	if (err->http_status == 504) {
+		struct write_late *l = late_new(w);
+
+		if (l)
+			late_queue(b, l);
+	}
+	w->svc = NULL;
+	write_finish(b, w, err, 0);
+}
+
+/* ---- saving, and undoing what cannot be saved --------------------------- */
+
+static int save_error(struct broker *b, struct write_req *w, int rc, struct broker_error *err)
+{
+	switch (-rc) {
+	case ENOSPC:
+	case EDQUOT:
+		return broker_error_set(err, 507, "resource-denied", w->t.rest_path,
+					"no space left to save the change in %s: it was not applied",
+					b->opts.state_dir);
+	case EMFILE:
+	case ENFILE:
+		return broker_error_set(err, 503, "resource-denied", w->t.rest_path,
+					"the broker has no file descriptor left to save the change: it was not "
+					"applied; retry later");
+	default:
+		return broker_error_set(err, 500, "operation-failed", w->t.rest_path,
+					"cannot save the change in %s (%s): it was not applied", b->opts.state_dir,
+					strerror(-rc));
+	}
+}
+
+/* The record of the instance as it will be once w is committed. */
+static int save_candidate(struct broker *b, struct write_req *w)
+{
+	struct broker_record rec = { 0 };
+	char *json = NULL;
+	int rc;
+
+	rc = broker_config_print(w->cand, &json);
+	if (rc)
+		return rc;
+	snprintf(rec.service, sizeof(rec.service), "%s", w->inst->service);
+	snprintf(rec.name, sizeof(rec.name), "%s", w->inst->name);
+	snprintf(rec.uuid, sizeof(rec.uuid), "%s", w->inst->uuid);
+	rec.index = w->inst->index;
+	rec.config_json = json;
+	rec.n_ports = w->plan.n;
+	rec.ports = calloc(w->plan.n ? w->plan.n : 1, sizeof(*rec.ports));
+	if (!rec.ports) {
+		free(json);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < w->plan.n; i++) {
+		snprintf(rec.ports[i].name, sizeof(rec.ports[i].name), "%s", w->plan.ports[i].name);
+		rec.ports[i].index = w->plan.ports[i].index;
+	}
+	rc = broker_datastore_put(b->ds, &rec);
+	free(rec.ports);
+	free(json);
+	return rc;
+}
+
+static void rollback_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+{
+	struct write_req *w = arg;
+	struct broker_error serr = w->save_err;
+	int rc = 0;
+
+	if (err) {
+		PCN_ERR("BROKER-WRITE-DESYNC", "%s could not be undone in %s after it could not be saved: %s",
+			w->t.instance, w->svc->name, err->message);
+		if (err->http_status == 504 || err->http_status == 503) {
+			struct write_late *l = late_new(w);
+
+			if (l)
+				late_queue(b, l);
+		}
+	} else if (!w->creating) {
+		broker_inst_install_programs(b, w->inst, reply);
+	}
+	w->svc = NULL;
+	w->rolling_back = false;
+	/* The store keeps what it had: put replaces a record atomically, so a
+	 * failed one left the old file (or none). A failure after its rename
+	 * (the directory's fsync) is the exception: write the old one back. */
+	if (w->creating)
+		rc = broker_datastore_delete(b->ds, w->inst->service, w->inst->name);
+	else if (w->cand && w->save_err.http_status == 500)
+		rc = broker_inst_persist(b, w->inst);
+	if (rc && rc != -ENOENT)
+		PCN_WARN("BROKER-DS-WRITE", "the record of %s may not match it until the next write: %s",
+			 w->inst->name, strerror(-rc));
+	PCN_WARN("BROKER-WRITE-UNDONE", "%s: the change could not be saved and was undone: %s", w->inst->name,
+		 serr.message);
+	write_finish(b, w, &serr, 0);
+}
+
+/* Sends the cube the committed configuration of w's instance (nothing of
+ * it for a create) and answers save_err once it is done. */
+static void rollback(struct broker *b, struct write_req *w)
+{
+	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
+	Cubemesh__ApplyConfig ac = CUBEMESH__APPLY_CONFIG__INIT;
+	Cubemesh__PortInfo *pis[PCN_MAX_PORTS], pstore[PCN_MAX_PORTS];
+	struct broker_instance *inst = w->inst;
+	char *json = NULL;
+	int rc = 0;
+
+	w->rolling_back = true;
+	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_APPLY;
+	req.apply = &ac;
+	if (w->creating) {
+		ac.instance = inst->name;
+		ac.op = CUBEMESH__APPLY_OP__APPLY_DELETE;
+		ac.index = inst->index;
+		ac.hook = (Cubemesh__Hook)inst->hook;
+	} else {
+		rc = broker_inst_fill_apply(b, inst, inst->config, &ac, pis, pstore, inst->ports, inst->n_ports,
+					    &json);
+		/* After a delete the cube has it no more: a replay recreates it
+		 * (and adopts what is pinned); after an update it updates. */
+		ac.op = !w->cand ? CUBEMESH__APPLY_OP__APPLY_CREATE : CUBEMESH__APPLY_OP__APPLY_UPDATE;
+		if (ac.op == CUBEMESH__APPLY_OP__APPLY_CREATE) {
+			ac.has_replay = 1;
+			ac.replay = 1;
+		}
+	}
+	if (rc == 0)
+		rc = broker_cube_call(b, w->svc, &req, rollback_done, w);
+	free(json);
+	if (rc) {
+		struct broker_error cerr;
+
+		broker_error_set(&cerr, 503, "operation-failed", NULL, "cannot reach %s: %s", w->svc->name,
+				 strerror(-rc));
+		rollback_done(b, w, &cerr, NULL);
+	}
 }
 
 static void delete_done(struct broker *b, void *arg, const struct broker_error *err,
@@ -89,9 +413,18 @@ static void delete_done(struct broker *b, void *arg, const struct broker_error *
 
 	(void)reply;
 	if (err) {
-		write_finish(b, w, err, 0);
+		write_call_failed(b, w, err);
 		return;
 	}
+	/* The record goes first: a delete the store cannot make is undone. */
+	rc = broker_datastore_delete(b->ds, inst->service, inst->name);
+	if (rc && rc != -ENOENT) {
+		PCN_ERR("BROKER-DS-WRITE", "cannot remove %s from the datastore: %s", inst->name, strerror(-rc));
+		save_error(b, w, rc, &w->save_err);
+		rollback(b, w);
+		return;
+	}
+	w->svc = NULL;
 	broker_chain_port_gone(b, inst, NULL);
 	broker_attach_forget(b, inst);
 	for (size_t i = 0; i < inst->n_ports; i++)
@@ -101,9 +434,6 @@ static void delete_done(struct broker *b, void *arg, const struct broker_error *
 	broker_chain_stats_reset(b, inst->index);
 	broker_slowpath_reset(b, inst->index);
 	broker_inst_remove_pins(b, inst);
-	rc = broker_datastore_delete(b->ds, inst->service, inst->name);
-	if (rc && rc != -ENOENT)
-		PCN_ERR("BROKER-DS-WRITE", "cannot remove %s from the datastore: %s", inst->name, strerror(-rc));
 	broker_idalloc_put(&b->cube_ids, inst->index);
 	broker_inst_unlink(b, inst);
 	PCN_INFO("BROKER-INSTANCE-DELETED", "deleted %s (%s, slot %u)", inst->name, inst->service, inst->index);
@@ -166,12 +496,21 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 {
 	struct write_req *w = arg;
 	struct broker_instance *inst = w->inst;
-	int status;
+	int status, rc;
 
 	if (err) {
-		write_finish(b, w, err, 0);
+		write_call_failed(b, w, err);
 		return;
 	}
+	/* Durable before anything else commits: the record of the candidate
+	 * is written first; if it cannot be, the cube is brought back. */
+	rc = save_candidate(b, w);
+	if (rc) {
+		save_error(b, w, rc, &w->save_err);
+		rollback(b, w);
+		return;
+	}
+	w->svc = NULL;
 	if (w->creating) {
 		broker_inst_link(b, inst);
 		inst->in_cube = true;
@@ -188,17 +527,35 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 	inst->config = w->cand;
 	w->cand = NULL;
 	broker_chain_cfg_apply(b, inst);
-	if (broker_inst_persist(b, inst)) {
-		struct broker_error perr;
-
-		broker_error_set(&perr, 500, "operation-failed", w->t.rest_path,
-				 "the change is applied but could not be saved in %s: it is lost if the "
-				 "broker restarts", b->opts.state_dir);
-		write_finish(b, w, &perr, 0);
-		return;
-	}
 	status = w->method == BROKER_POST ? 201 : 200;
 	write_finish(b, w, NULL, status);
+}
+
+/* Writes of other services run meanwhile (loop.c): what they are about to
+ * commit counts too, for what must be unique across services (an instance
+ * name, a netdev's one peer). */
+struct clash {
+	const struct write_req *self;
+	const char *name;   /* an instance being created */
+	const char *peer;   /* a netdev being peered */
+	const char *found;  /* the instance of the clashing write */
+};
+
+static void write_run(struct broker *b, struct broker_job *job);
+
+static void clash_check(struct broker *b, struct broker_job *job, void *arg)
+{
+	struct clash *c = arg;
+	const struct write_req *o = job->arg;
+
+	(void)b;
+	if (job->run != write_run || !o || o == c->self || !o->inst || c->found)
+		return;
+	if (c->name && o->creating && strcmp(o->inst->name, c->name) == 0)
+		c->found = o->inst->name;
+	for (size_t i = 0; c->peer && i < o->plan.n; i++)
+		if (strcmp(o->plan.ports[i].peer, c->peer) == 0)
+			c->found = o->inst->name;
 }
 
 /* Numbers the candidate's ports and checks their peers. */
@@ -233,9 +590,17 @@ static int plan_ports(struct broker *b, struct write_req *w, struct broker_error
 			w->new_ids[w->n_new++] = (uint32_t)id;
 		}
 		if (np->peer[0] && (!old || strcmp(old->peer, np->peer) != 0)) {
+			struct clash c = { .self = w, .peer = np->peer };
+
 			rc = broker_topology_check_peer(b, inst, np->name, np->peer, err);
 			if (rc)
 				return rc;
+			if (!strchr(np->peer, ':'))
+				broker_jobs_running(b, clash_check, &c);
+			if (c.found)
+				return broker_error_set(err, 409, "data-exists", w->t.rest_path,
+							"%s is being peered with a port of %s by a write in flight",
+							np->peer, c.found);
 		}
 	}
 	return 0;
@@ -252,7 +617,7 @@ static void write_run(struct broker *b, struct broker_job *job)
 	char *json = NULL;
 	int rc;
 
-	job->arg = NULL;
+	w->job = job;
 	rc = broker_target_parse(b->models, w->path, w->path_len, &w->t, &err);
 	if (rc)
 		goto fail;
@@ -276,6 +641,16 @@ static void write_run(struct broker *b, struct broker_job *job)
 		}
 		if (check_name(b, w->t.instance, &err))
 			goto fail;
+		{
+			struct clash c = { .self = w, .name = w->t.instance };
+
+			broker_jobs_running(b, clash_check, &c);
+			if (c.found) {
+				broker_error_set(&err, 409, "data-exists", w->t.rest_path,
+						 "an instance named %s is being created", w->t.instance);
+				goto fail;
+			}
+		}
 	}
 	if (broker_service_require_up(b, w->t.service, &err))
 		goto fail;
@@ -296,8 +671,10 @@ static void write_run(struct broker *b, struct broker_job *job)
 		ac.op = CUBEMESH__APPLY_OP__APPLY_DELETE;
 		ac.index = w->inst->index;
 		ac.hook = (Cubemesh__Hook)w->inst->hook;
+		w->svc = svc;
 		rc = broker_cube_call(b, svc, &req, delete_done, w);
 		if (rc) {
+			w->svc = NULL;
 			broker_error_set(&err, 503, "resource-denied", w->t.rest_path, "cannot reach %s: %s",
 					 svc->name, strerror(-rc));
 			goto fail;
@@ -327,10 +704,12 @@ static void write_run(struct broker *b, struct broker_job *job)
 		goto fail;
 	rc = broker_inst_fill_apply(b, w->inst, w->cand, &ac, pis, pstore, w->plan.ports, w->plan.n, &json);
 	ac.op = w->creating ? CUBEMESH__APPLY_OP__APPLY_CREATE : CUBEMESH__APPLY_OP__APPLY_UPDATE;
+	w->svc = svc;
 	if (rc == 0)
 		rc = broker_cube_call(b, svc, &req, apply_done, w);
 	free(json);
 	if (rc) {
+		w->svc = NULL;
 		broker_error_set(&err, 503, "resource-denied", w->t.rest_path, "cannot reach %s: %s", svc->name,
 				 strerror(-rc));
 		goto fail;
@@ -340,11 +719,55 @@ fail:
 	write_finish(b, w, &err, 0);
 }
 
+/* The deadline passed: waiting, the write is dropped; running, the broker
+ * stops waiting for the cube (write_detach). Either way 504, and the
+ * broker's configuration is the one before the write. */
+static void write_expire(struct broker *b, struct broker_job *job)
+{
+	struct write_req *w = job->arg;
+	struct broker_error err;
+	uint64_t waited = broker_now_ms() - w->queued_ms;
+
+	if (!job->running) {
+		broker_error_set(&err, 504, "operation-failed", NULL,
+				 "the write waited %llu ms behind earlier writes to the same service that its "
+				 "cube process has not answered; nothing was changed",
+				 (unsigned long long)waited);
+		PCN_WARN("BROKER-WRITE-TIMEOUT", "a write to %.*s waited %llu ms in its queue: 504", (int)w->path_len,
+			 w->path, (unsigned long long)waited);
+		w->done(b, w->arg, &err, 0);
+		write_free(w);
+		return; /* loop.c frees the job */
+	}
+	broker_error_set(&err, 504, "operation-failed", w->t.rest_path,
+			 "the %s process did not answer within %llu ms; the configuration stays as it was (the "
+			 "cube gets it again when it answers)",
+			 w->svc ? w->svc->name : w->t.service, (unsigned long long)waited);
+	PCN_WARN("BROKER-WRITE-TIMEOUT", "%s: %s did not answer a write within %llu ms: 504, configuration kept",
+		 w->t.instance, w->svc ? w->svc->name : w->t.service, (unsigned long long)waited);
+	write_detach(b, w);
+	write_finish(b, w, &err, 0);
+}
+
+/* The queue of a write: the service, the URL's first segment. */
+static void write_key(const char *path, size_t len, char *key, size_t n)
+{
+	size_t i = 0, k = 0;
+
+	while (i < len && path[i] == '/')
+		i++;
+	while (i < len && path[i] != '/' && k + 1 < n)
+		key[k++] = path[i++];
+	key[k] = '\0';
+}
+
 void broker_instance_write(struct broker *b, const char *path, size_t path_len, enum broker_method method,
 			   const char *body, size_t body_len, broker_write_done done, void *arg)
 {
 	struct write_req *w = calloc(1, sizeof(*w));
 	struct broker_error err;
+	char key[BROKER_NAME_MAX];
+	int rc;
 
 	if (!w || !(w->path = malloc(path_len + 1)) || !(w->body = malloc(body_len + 1))) {
 		if (w)
@@ -363,5 +786,16 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 	w->method = method;
 	w->done = done;
 	w->arg = arg;
-	broker_job_submit(b, write_run, NULL, w);
+	w->queued_ms = broker_now_ms();
+	write_key(path, path_len, key, sizeof(key));
+	rc = broker_job_submit_write(b, key, body_len, write_run, write_expire, w, NULL);
+	if (rc) {
+		/* Bounded: a cube that does not answer holds up at most this. */
+		broker_error_set(&err, 503, "resource-denied", NULL,
+				 "too many writes to %s are waiting (at most %u, or %zu bytes of bodies): retry later",
+				 key, b->opts.write_queue_max, b->opts.write_queue_bytes);
+		PCN_WARN("BROKER-WRITE-QUEUE-FULL", "a write to %s refused: its queue is full", key);
+		write_free(w);
+		done(b, arg, &err, 0);
+	}
 }

@@ -38,6 +38,13 @@ static void usage(FILE *f)
 		"  --yang-dir DIR       directory of the base YANG models (default %s)\n"
 		"  --body-limit BYTES   largest request body accepted (default 1048576)\n"
 		"  --call-timeout MS    how long to wait for a cube process's answer (default 10000)\n"
+		"  --write-timeout MS   a write (queued and then applied) not done in MS gets\n"
+		"                       504; the broker keeps the old configuration and sends it\n"
+		"                       to the cube again once the cube answers (default 10000)\n"
+		"  --write-queue-max N  writes waiting per service; more get 503 with\n"
+		"                       Retry-After (default 64)\n"
+		"  --write-queue-bytes B  bytes of request bodies waiting per service; more\n"
+		"                       get 503 with Retry-After (default 8388608)\n"
 		"  --log-level LEVEL    TRACE, DEBUG, INFO, WARN, ERR, CRITICAL or OFF (default INFO)\n"
 		"  --flush              remove every pin under --bpffs-root and every record in\n"
 		"                       --state-dir and the mesh's leftover injector veth pair,\n"
@@ -115,7 +122,7 @@ static int add_list(const char ***list, size_t *n, const char *arg, bool origin)
 static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 {
 	enum { O_HTTP = 256, O_TOKEN, O_STATE, O_SOCK, O_BPFFS, O_YANG, O_BODY, O_TIMEOUT, O_LOG, O_FLUSH,
-	       O_ORIGIN, O_HOST, O_MAXCONN, O_HTTP2 };
+	       O_ORIGIN, O_HOST, O_MAXCONN, O_HTTP2, O_WTIMEOUT, O_WQMAX, O_WQBYTES };
 	static const struct option longopts[] = {
 		{ "http", required_argument, NULL, O_HTTP },
 		{ "token", required_argument, NULL, O_TOKEN },
@@ -125,6 +132,9 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 		{ "yang-dir", required_argument, NULL, O_YANG },
 		{ "body-limit", required_argument, NULL, O_BODY },
 		{ "call-timeout", required_argument, NULL, O_TIMEOUT },
+		{ "write-timeout", required_argument, NULL, O_WTIMEOUT },
+		{ "write-queue-max", required_argument, NULL, O_WQMAX },
+		{ "write-queue-bytes", required_argument, NULL, O_WQBYTES },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "flush", no_argument, NULL, O_FLUSH },
 		{ "allow-origin", required_argument, NULL, O_ORIGIN },
@@ -149,6 +159,9 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 	o->yang_dir = CUBEMESH_DEFAULT_YANG_DIR;
 	o->body_limit = 1 << 20;
 	o->call_timeout_ms = 10000;
+	o->write_timeout_ms = 10000;
+	o->write_queue_max = 64;
+	o->write_queue_bytes = 8 << 20;
 	o->log_level = PCN_LOG_INFO;
 	o->max_connections = 256;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
@@ -185,6 +198,27 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 			o->call_timeout_ms = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || o->call_timeout_ms < 100) {
 				fprintf(stderr, "pcn-broker: --call-timeout wants milliseconds >= 100\n");
+				return 2;
+			}
+			break;
+		case O_WTIMEOUT:
+			o->write_timeout_ms = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || o->write_timeout_ms < 100) {
+				fprintf(stderr, "pcn-broker: --write-timeout wants milliseconds >= 100\n");
+				return 2;
+			}
+			break;
+		case O_WQMAX:
+			o->write_queue_max = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || o->write_queue_max < 1) {
+				fprintf(stderr, "pcn-broker: --write-queue-max wants a number >= 1\n");
+				return 2;
+			}
+			break;
+		case O_WQBYTES:
+			o->write_queue_bytes = strtoul(optarg, &end, 10);
+			if (*end || o->write_queue_bytes < 1024) {
+				fprintf(stderr, "pcn-broker: --write-queue-bytes wants a number of bytes >= 1024\n");
 				return 2;
 			}
 			break;

@@ -89,8 +89,9 @@ static int replace_model(struct broker *b, struct broker_service *svc, const Cub
 			names[k] = i->name;
 			trees[k++] = i->config;
 		}
-	/* Calls in flight hold trees of the old context: fail them first (the
-	 * registration below would anyway). */
+	/* Calls in flight hold trees of the old context (a write's candidate):
+	 * fail them first, synchronously, so that each has freed what it holds
+	 * before the context goes (the registration below would anyway). */
 	if (svc)
 		broker_cube_calls_abort(b, svc);
 	rc = broker_models_replace(b->models, r->service_name, r->yang_module, trees, names, n, err);
@@ -157,6 +158,8 @@ void broker_upgrade_replayed(struct broker *b, struct broker_service *svc)
 	 * process. The old one answers at once (it only sets its stop flag),
 	 * so the loop waits at most a few ms here. */
 	rc = pcn_wire_errno(nng_req0_open(&s));
+	if (!rc)
+		rc = pcn_wire_cap(s);
 	if (!rc) {
 		nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, RETIRE_TIMEOUT_MS);
 		nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, RETIRE_TIMEOUT_MS);

@@ -48,7 +48,7 @@ static int check_input(const struct broker_target *t, const char *body, size_t l
 		len--;
 	if (!len)
 		return 0;
-	j = json_loadb(body, len, 0, NULL);
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
 		return broker_error_set(err, 400, "malformed-message", t->rest_path, "the body is not a JSON object");

@@ -167,77 +167,129 @@ static void multi_done(struct broker *b, void *arg, const struct broker_error *e
 	free(m);
 }
 
-static int port_path(struct broker *b, const char *peer, char *out, size_t n, struct broker_error *err)
+#define NOT_A_PORT 1
+
+/* The REST path of the peer leaf of "cube:port" in out: 0, NOT_A_PORT (peer
+ * names no cube port: a netdev, whose names hold no ':'), or an error set in
+ * err. Both names are checked and the path is never cut: cut short, the path
+ * of one port's peer became the path of the whole ports list, and DELETE
+ * removed them all. */
+static int port_path(struct broker *b, const char *where, const char *peer, char *out, size_t n,
+		     struct broker_error *err)
 {
-	const char *colon = strchr(peer, ':');
-	char cube[BROKER_NAME_MAX];
+	const char *colon = strchr(peer, ':'), *port;
+	char cube[PCN_NAME_MAX];
 	struct broker_instance *inst;
+	size_t clen;
+	int len;
 
 	if (!colon)
-		return -EINVAL;
-	snprintf(cube, sizeof(cube), "%.*s", (int)(colon - peer), peer);
+		return NOT_A_PORT;
+	clen = (size_t)(colon - peer);
+	port = colon + 1;
+	if (clen == 0 || clen >= sizeof(cube))
+		return broker_error_set(err, 400, "invalid-value", where,
+					"\"%.80s\" does not start with an instance name (1 to %d characters)", peer,
+					PCN_NAME_MAX - 1);
+	memcpy(cube, peer, clen);
+	cube[clen] = '\0';
+	if (pcn_name_check(cube))
+		return broker_error_set(err, 400, "invalid-value", where, "\"%s\" is not an instance name", cube);
+	if (strnlen(port, PCN_NAME_MAX) >= PCN_NAME_MAX || pcn_component_check(port))
+		return broker_error_set(err, 400, "invalid-value", where,
+					"\"%.80s\" is not a port name: 1 to %d letters, digits, '_', '-' and '.'", port,
+					PCN_NAME_MAX - 1);
 	inst = broker_instance_find(b, cube);
 	if (!inst)
-		return broker_error_set(err, 404, "invalid-value", "/connect", "no instance named %s", cube);
-	snprintf(out, n, "/%s/%s/ports/%s/peer", inst->service, inst->name, colon + 1);
+		return broker_error_set(err, 404, "invalid-value", where, "no instance named %s", cube);
+	len = snprintf(out, n, "/%s/%s/ports/%s/peer", inst->service, inst->name, port);
+	if (len < 0 || (size_t)len >= n)
+		return broker_error_set(err, 400, "invalid-value", where, "the path of %.80s is too long", peer);
 	return 0;
+}
+
+/* A JSON string holding s, escaped by jansson (never formatted by hand: a
+ * '"' or '\' in s must stay inside the value). NULL when out of memory. */
+static char *json_string_text(const char *s)
+{
+	json_t *v = json_string(s);
+	char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+	json_decref(v);
+	return text;
 }
 
 static void post_connect(struct broker *b, h2o_req_t *req, bool connect)
 {
+	const char *where = connect ? "/connect" : "/disconnect";
 	const char *p[2];
-	char paths[2][256], body[2][300];
+	/* "/<service>/<instance>/ports/<port>/peer": three names and 15 bytes. */
+	char paths[2][3 * PCN_NAME_MAX + 16];
+	char *body[2] = { NULL, NULL };
 	bool is_port[2];
 	struct broker_error err;
 	json_error_t jerr;
 	json_t *j;
 	struct multi *m;
-	int n = 0;
 
-	j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, &jerr);
+	j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j || !json_is_object(j)) {
-		broker_error_set(&err, 400, "malformed-message", "/connect",
-				 "the body must be {\"peer1\": \"cube:port\", \"peer2\": \"netdev or cube:port\"}");
+		broker_error_set(&err, 400, "malformed-message", where,
+				 "the body must be {\"peer1\": \"cube:port\", \"peer2\": \"netdev or cube:port\"}%s%s",
+				 j ? "" : ": ", j ? "" : jerr.text);
 		json_decref(j);
 		return broker_reply_error(req, &err);
 	}
 	p[0] = json_string_value(json_object_get(j, "peer1"));
 	p[1] = json_string_value(json_object_get(j, "peer2"));
 	if (!p[0] || !p[1]) {
-		broker_error_set(&err, 400, "missing-element", "/connect", "peer1 and peer2 are both needed");
+		broker_error_set(&err, 400, "missing-element", where, "peer1 and peer2 are both needed");
 		json_decref(j);
 		return broker_reply_error(req, &err);
 	}
 	for (int i = 0; i < 2; i++) {
-		int rc = port_path(b, p[i], paths[i], sizeof(paths[i]), &err);
+		int rc = port_path(b, where, p[i], paths[i], sizeof(paths[i]), &err);
 
 		is_port[i] = rc == 0;
-		if (rc && rc != -EINVAL) {
+		if (rc < 0) {
 			json_decref(j);
 			return broker_reply_error(req, &err);
 		}
-		snprintf(body[i], sizeof(body[i]), "\"%s\"", p[1 - i]);
 	}
 	if (!is_port[0] && !is_port[1]) {
-		broker_error_set(&err, 400, "invalid-value", "/connect",
+		broker_error_set(&err, 400, "invalid-value", where,
 				 "at least one peer must be a cube port, written cube:port");
 		json_decref(j);
 		return broker_reply_error(req, &err);
 	}
+	for (int i = 0; connect && i < 2; i++) {
+		if (is_port[i] && !(body[i] = json_string_text(p[1 - i]))) {
+			free(body[0]);
+			json_decref(j);
+			broker_error_set(&err, 500, "operation-failed", where, "out of memory");
+			return broker_reply_error(req, &err);
+		}
+	}
 	m = calloc(1, sizeof(*m));
+	if (!m) {
+		free(body[0]);
+		free(body[1]);
+		json_decref(j);
+		broker_error_set(&err, 500, "operation-failed", where, "out of memory");
+		return broker_reply_error(req, &err);
+	}
 	m->pd = broker_pending_new(b, req);
 	m->remaining = is_port[0] + is_port[1];
 	for (int i = 0; i < 2; i++) {
 		if (!is_port[i])
 			continue;
-		n++;
 		if (connect)
-			broker_instance_write(b, paths[i], strlen(paths[i]), BROKER_PATCH, body[i],
-					      strlen(body[i]), multi_done, m);
+			broker_instance_write(b, paths[i], strlen(paths[i]), BROKER_PATCH, body[i], strlen(body[i]),
+					      multi_done, m);
 		else
 			broker_instance_write(b, paths[i], strlen(paths[i]), BROKER_DELETE, "", 0, multi_done, m);
+		free(body[i]);
 	}
-	(void)n;
 	json_decref(j);
 }
 
@@ -250,14 +302,17 @@ static void post_cubes(struct broker *b, h2o_req_t *req)
 	struct multi *m;
 	size_t idx;
 
-	j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, &jerr);
+	j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j || !json_is_array(j) || json_array_size(j) == 0) {
 		broker_error_set(&err, 400, "malformed-message", "/cubes",
-				 "the body must be a non-empty array of {\"service-name\": ..., \"name\": ..., ...}");
+				 "the body must be a non-empty array of {\"service-name\": ..., \"name\": ..., ...}%s%s",
+				 j ? "" : ": ", j ? "" : jerr.text);
 		json_decref(j);
 		return broker_reply_error(req, &err);
 	}
 	json_array_foreach(j, idx, item) {
+		const char *svc, *name;
+
 		if (!json_is_object(item) || !json_is_string(json_object_get(item, "service-name")) ||
 		    !json_is_string(json_object_get(item, "name"))) {
 			broker_error_set(&err, 400, "missing-element", "/cubes",
@@ -265,12 +320,30 @@ static void post_cubes(struct broker *b, h2o_req_t *req)
 			json_decref(j);
 			return broker_reply_error(req, &err);
 		}
+		/* Each becomes one step of the path below: "hw/ports" would
+		 * address another resource than an instance. */
+		svc = json_string_value(json_object_get(item, "service-name"));
+		name = json_string_value(json_object_get(item, "name"));
+		if (pcn_name_check(svc) || pcn_name_check(name)) {
+			broker_error_set(&err, 400, "invalid-value", "/cubes",
+					 "item %zu: \"%.80s\" / \"%.80s\" is not a service and instance name "
+					 "(1 to %d letters, digits, '_' and '-')",
+					 idx, svc, name, PCN_NAME_MAX - 1);
+			json_decref(j);
+			return broker_reply_error(req, &err);
+		}
 	}
 	m = calloc(1, sizeof(*m));
+	if (!m) {
+		json_decref(j);
+		broker_error_set(&err, 500, "operation-failed", "/cubes", "out of memory");
+		return broker_reply_error(req, &err);
+	}
 	m->pd = broker_pending_new(b, req);
 	m->remaining = (int)json_array_size(j);
 	json_array_foreach(j, idx, item) {
-		char path[300], *body;
+		/* Two checked names: "/<service>/<name>" always fits. */
+		char path[2 * PCN_NAME_MAX + 2], *body;
 		json_t *cfg = json_deep_copy(item);
 
 		snprintf(path, sizeof(path), "/%s/%s", json_string_value(json_object_get(item, "service-name")),

@@ -52,7 +52,8 @@ static int load_obj(struct broker *b, const void *elf, size_t sz, const char *na
 	struct bpf_object *obj;
 	int rc;
 
-	snprintf(shared, sizeof(shared), "%s/shared", b->opts.bpffs_root);
+	if (pcn_layout_shared(shared, sizeof(shared), b->opts.bpffs_root, NULL))
+		return -ENAMETOOLONG;
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .pin_root_path = shared);
 	obj = bpf_object__open_mem(elf, sz, &opts);
 	if (!obj)
@@ -543,7 +544,8 @@ void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach)
 {
 	struct broker_error err;
 	json_error_t jerr;
-	json_t *j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, 0, &jerr);
+	json_t *j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, JSON_REJECT_DUPLICATES,
+			       &jerr);
 
 	if (!j || !json_is_object(j)) {
 		broker_error_set(&err, 400, "malformed-message", attach ? "/attach" : "/detach",

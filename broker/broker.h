@@ -22,6 +22,7 @@
 #include "idalloc.h"
 #include "model.h"
 #include "pcn_kern_user.h"
+#include "pcn_layout.h"
 #include "slowpath.h"
 
 #define BROKER_API_PREFIX "/polycube/v1"

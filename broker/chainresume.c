@@ -22,8 +22,7 @@ void broker_chain_cfg_apply(struct broker *b, const struct broker_instance *inst
 	char path[PATH_MAX];
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/shared/%s", b->opts.bpffs_root, PCN_MAP_CHAIN_CFG) >=
-	    (int)sizeof(path))
+	if (pcn_layout_shared(path, sizeof(path), b->opts.bpffs_root, PCN_MAP_CHAIN_CFG))
 		return;
 	fd = bpf_obj_get(path);
 	if (fd < 0)

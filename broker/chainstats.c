@@ -23,9 +23,10 @@ static int chain_map_open(struct broker *b)
 	char path[PATH_MAX];
 	int fd;
 
-	if (snprintf(path, sizeof(path), "%s/shared/%s", b->opts.bpffs_root, PCN_MAP_CHAIN_STATS) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
+	int rc = pcn_layout_shared(path, sizeof(path), b->opts.bpffs_root, PCN_MAP_CHAIN_STATS);
+
+	if (rc)
+		return rc;
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
 }

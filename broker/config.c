@@ -302,7 +302,9 @@ int broker_config_apply(struct broker_models *m, const struct broker_target *t, 
 	if (method != BROKER_DELETE) {
 		json_error_t jerr;
 		if (body && body_len) {
-			jbody = json_loadb(body, body_len, JSON_DECODE_ANY, &jerr);
+			/* A key given twice is refused, not "last wins": the
+			 * writer meant one of them, and we cannot know which. */
+			jbody = json_loadb(body, body_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 			if (!jbody)
 				return broker_error_set(err, 400, "malformed-message", t->rest_path,
 							"the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pcn_layout.h"
 #include "pcn_netdev_tc.skel.h"
 #include "pcn_netdev_xdp.skel.h"
 
@@ -133,10 +134,9 @@ static int load_netdev(const void *elf, size_t sz, const char *objname, const ch
 		PCN_ERR("BROKER-DP-LOAD", "cannot load %s: %s", objname, strerror(-rc));
 		goto out;
 	}
-	if (snprintf(path, sizeof(path), "%s/%s", shared, pin_name) >= (int)sizeof(path)) {
-		rc = -ENAMETOOLONG;
+	rc = pcn_path(path, sizeof(path), shared, pin_name, (const char *)NULL);
+	if (rc)
 		goto out;
-	}
 	rc = broker__pin_replace(bpf_program__fd(prog), path);
 	if (rc < 0) {
 		PCN_ERR("BROKER-DP-PIN", "cannot pin %s: %s", path, strerror(-rc));
@@ -164,8 +164,8 @@ int broker_dp_create(struct broker_dp **out, const char *bpffs_root)
 	if (!dp)
 		return -ENOMEM;
 	if (snprintf(dp->root, sizeof(dp->root), "%s", bpffs_root) >= (int)sizeof(dp->root) ||
-	    snprintf(shared, sizeof(shared), "%s/shared", bpffs_root) >= (int)sizeof(shared) ||
-	    snprintf(cubes, sizeof(cubes), "%s/cubes", bpffs_root) >= (int)sizeof(cubes)) {
+	    pcn_layout_shared(shared, sizeof(shared), bpffs_root, NULL) ||
+	    pcn_path(cubes, sizeof(cubes), bpffs_root, PCN_LAYOUT_CUBES, (const char *)NULL)) {
 		rc = -ENAMETOOLONG;
 		goto out;
 	}

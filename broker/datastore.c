@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pcn_layout.h"
 
 #define NAME_MAX_LEN 63
 /* "<service>@<name>.json.corrupt" and the NUL, with room to spare. */
@@ -64,9 +65,10 @@ static bool ports_unique(const struct broker_record_port *ports, size_t n)
 	return true;
 }
 
-static void file_name(char *buf, const char *service, const char *name)
+/* 0, or -EINVAL/-ENAMETOOLONG with buf "" (which names no record). */
+static int file_name(char *buf, const char *service, const char *name)
 {
-	snprintf(buf, FILE_NAME_LEN, "%s@%s.json", service, name);
+	return pcn_layout_record(buf, FILE_NAME_LEN, service, name, NULL);
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -360,7 +362,7 @@ int broker_datastore_open(struct broker_datastore **out, const char *state_dir)
 	if (!ds)
 		return -ENOMEM;
 	ds->dirfd = -1;
-	if (asprintf(&ds->dir, "%s/instances", state_dir) < 0) {
+	if (asprintf(&ds->dir, "%s/" PCN_LAYOUT_INSTANCES, state_dir) < 0) {
 		ds->dir = NULL;
 		rc = -ENOMEM;
 		goto out;
@@ -426,8 +428,9 @@ int broker_datastore_put(struct broker_datastore *ds, const struct broker_record
 		rc = -ENOMEM;
 		goto out;
 	}
-	file_name(fname, rec->service, rec->name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", fname);
+	if ((rc = file_name(fname, rec->service, rec->name)) ||
+	    (rc = pcn_layout_record(tmp, sizeof(tmp), rec->service, rec->name, ".tmp")))
+		goto out;
 	fd = openat(ds->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		rc = -errno;
@@ -485,7 +488,8 @@ int broker_datastore_delete(struct broker_datastore *ds, const char *service, co
 
 	if (!ds || !broker_datastore_name_valid(service) || !broker_datastore_name_valid(name))
 		return -EINVAL;
-	file_name(fname, service, name);
+	if (file_name(fname, service, name))
+		return -EINVAL;
 	if (unlinkat(ds->dirfd, fname, 0))
 		return -errno;
 	if (fsync(ds->dirfd))

@@ -24,6 +24,7 @@
 
 #include "inject.h"
 #include "log.h"
+#include "pcn_layout.h"
 #include "pcn_inject_tc.skel.h"
 #include "pcn_inject_xdp.skel.h"
 
@@ -139,9 +140,10 @@ int broker_inject_create(struct broker_inject **out, const char *bpffs_root)
 	if (!inj)
 		return -ENOMEM;
 	inj->fwd = inj->pkt_fd = -1;
-	snprintf(shared, sizeof(shared), "%s/shared", bpffs_root);
+	rc = pcn_layout_shared(shared, sizeof(shared), bpffs_root, NULL);
 	elf = pcn_inject_xdp__elf_bytes(&sz);
-	rc = load(elf, sz, "pcn_inject_xdp", shared, &inj->obj_xdp, &inj->prog_xdp);
+	if (!rc)
+		rc = load(elf, sz, "pcn_inject_xdp", shared, &inj->obj_xdp, &inj->prog_xdp);
 	if (!rc) {
 		elf = pcn_inject_tc__elf_bytes(&sz);
 		rc = load(elf, sz, "pcn_inject_tc", shared, &inj->obj_tc, &inj->prog_tc);
@@ -150,10 +152,10 @@ int broker_inject_create(struct broker_inject **out, const char *bpffs_root)
 		PCN_ERR("BROKER-INJECT-LOAD", "cannot load the injector: %s", strerror(-rc));
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/%s", shared, PCN_MAP_FWD);
-	inj->fwd = bpf_obj_get(path);
+	rc = pcn_path(path, sizeof(path), shared, PCN_MAP_FWD, (const char *)NULL);
+	inj->fwd = rc ? -1 : bpf_obj_get(path);
 	if (inj->fwd < 0) {
-		rc = -errno;
+		rc = rc ? rc : -errno;
 		goto out;
 	}
 	inj->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);

@@ -125,7 +125,11 @@ void broker_inst_remove_pins(struct broker *b, const struct broker_instance *ins
 {
 	char dir[512];
 
-	snprintf(dir, sizeof(dir), "%s/cubes/%s/%s", b->opts.bpffs_root, inst->service, inst->name);
+	/* Never a cut or climbing path: nftw would remove what it names. */
+	if (pcn_layout_cube(dir, sizeof(dir), b->opts.bpffs_root, inst->service, inst->name, NULL)) {
+		PCN_WARN("BROKER-PIN-LEFT", "%s: no pin directory can be named for %s", inst->name, inst->service);
+		return;
+	}
 	if (access(dir, F_OK) == 0 && nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
 		PCN_WARN("BROKER-PIN-LEFT", "could not remove every pin under %s", dir);
 }

@@ -20,6 +20,7 @@
 #include "broker.h"
 #include "instance_int.h"
 #include "log.h"
+#include "pcn_layout.h"
 
 struct write_req {
 	char *path;
@@ -74,11 +75,11 @@ static int check_name(struct broker *b, const char *name, struct broker_error *e
 	if (n == 0 || n >= BROKER_NAME_MAX)
 		return broker_error_set(err, 400, "invalid-value", NULL,
 					"an instance name has 1 to %d characters", BROKER_NAME_MAX - 1);
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-' && name[i] != '.')
-			return broker_error_set(err, 400, "invalid-value", NULL,
-						"\"%s\" is not a valid instance name: use letters, digits, "
-						"'_', '-' and '.'", name);
+	/* The name becomes a bpffs directory: the layout's rule, nothing looser. */
+	if (pcn_name_check(name))
+		return broker_error_set(err, 400, "invalid-value", NULL,
+					"\"%s\" is not a valid instance name: use letters, digits, '_' and '-' "
+					"(bpffs refuses '.')", name);
 	for (int i = 0; reserved_names[i]; i++)
 		if (strcmp(name, reserved_names[i]) == 0)
 			return broker_error_set(err, 400, "invalid-value", NULL,

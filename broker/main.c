@@ -276,17 +276,21 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 
 static int flush_all(const struct broker_opts *o)
 {
-	char dir[512];
+	char dir[PATH_MAX], cmd[PATH_MAX + 16];
 	int rc;
 
 	rc = broker_dp_flush(o->bpffs_root);
 	broker_inject_sweep(o->bpffs_root);
-	snprintf(dir, sizeof(dir), "rm -rf -- '%s/instances'", o->state_dir);
-	if (system(dir) != 0)
+	/* A cut or quote-breaking command could remove another directory. */
+	if (pcn_path(dir, sizeof(dir), o->state_dir, PCN_LAYOUT_INSTANCES, (const char *)NULL) || strchr(dir, '\'') ||
+	    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir) >= (int)sizeof(cmd))
+		rc = rc ? rc : -EINVAL;
+	else if (system(cmd) != 0)
 		rc = rc ? rc : -EIO;
 	/* The transparent stacks (attach_store.c) go with the instances. */
-	snprintf(dir, sizeof(dir), "%s/attachments.json", o->state_dir);
-	if (unlink(dir) && errno != ENOENT)
+	if (pcn_path(dir, sizeof(dir), o->state_dir, "attachments.json", (const char *)NULL))
+		rc = rc ? rc : -ENAMETOOLONG;
+	else if (unlink(dir) && errno != ENOENT)
 		rc = rc ? rc : -errno;
 	PCN_INFO("BROKER-FLUSHED", "removed the pins under %s and the datastore in %s", o->bpffs_root,
 		 o->state_dir);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pcn_layout.h"
 
 /* Our ingress filter's place in the clsact qdisc. Fixed, so a second
  * attach (another broker run) replaces the first instead of stacking. */
@@ -55,9 +56,10 @@ static bool netdev_exists(int ifindex)
 
 static int marker_path(const struct broker_dp *dp, int ifindex, char *buf, size_t len)
 {
-	if (snprintf(buf, len, "%s/shared/clsact/%d", dp->root, ifindex) >= (int)len)
-		return -ENAMETOOLONG;
-	return 0;
+	char idx[16];
+
+	snprintf(idx, sizeof(idx), "%d", ifindex);
+	return pcn_path(buf, len, dp->root, PCN_LAYOUT_SHARED, PCN_LAYOUT_CLSACT, idx, (const char *)NULL);
 }
 
 static int marker_set(const struct broker_dp *dp, int ifindex)

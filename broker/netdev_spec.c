@@ -26,15 +26,17 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pcn_layout.h"
 #include "pcn_netdev_tc.skel.h"
 #include "pcn_netdev_xdp.skel.h"
 #include "pcn_transparent_kern_user.h"
 
 static int spec_path(const struct broker_dp *dp, int ifindex, bool tc, char *buf, size_t len)
 {
-	if (snprintf(buf, len, "%s/shared/netdev_%s_%d", dp->root, tc ? "tc" : "xdp", ifindex) >= (int)len)
-		return -ENAMETOOLONG;
-	return 0;
+	char pin[32];
+
+	snprintf(pin, sizeof(pin), "netdev_%s_%d", tc ? "tc" : "xdp", ifindex);
+	return pcn_layout_shared(buf, len, dp->root, pin);
 }
 
 /* Whether pcn_tstack holds an ingress position of netdev ifindex. Its keys
@@ -74,7 +76,7 @@ static int load_copy(const struct broker_dp *dp, bool tc, uint32_t cube_index, u
 	char shared[PATH_MAX];
 	int fd = -EINVAL, rc;
 
-	if (snprintf(shared, sizeof(shared), "%s/shared", dp->root) >= (int)sizeof(shared))
+	if (pcn_layout_shared(shared, sizeof(shared), dp->root, NULL))
 		return -ENAMETOOLONG;
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = shared);
 	/* The two skeletons differ only in their types: same constants. */

@@ -292,9 +292,9 @@ static int open_ring(struct broker_slowpath *sp)
 	char path[PATH_MAX];
 	int fd, rc;
 
-	if (snprintf(path, sizeof(path), "%s/shared/%s", sp->b->opts.bpffs_root, PCN_MAP_SLOWPATH) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
+	rc = pcn_layout_shared(path, sizeof(path), sp->b->opts.bpffs_root, PCN_MAP_SLOWPATH);
+	if (rc)
+		return rc;
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		rc = -errno;

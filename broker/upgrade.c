@@ -37,8 +37,8 @@ static int check_maps(struct broker *b, const Cubemesh__Register *r, struct brok
 			char path[512];
 			int fd, same;
 
-			if (snprintf(path, sizeof(path), "%s/cubes/%s/%s/%s", b->opts.bpffs_root, i->service,
-				     i->name, l->name) >= (int)sizeof(path))
+			if (pcn_layout_cube(path, sizeof(path), b->opts.bpffs_root, i->service, i->name,
+					    l->name))
 				continue;
 			fd = bpf_obj_get(path);
 			if (fd < 0)

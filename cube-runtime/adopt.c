@@ -42,7 +42,7 @@ uint64_t pcn__object_hash(const void *bytes, size_t size, uint32_t cube_index, u
 
 static int pin_path(char *buf, size_t n, const char *dir, const char *name)
 {
-	return (size_t)snprintf(buf, n, "%s/%s", dir, name) >= n ? -ENAMETOOLONG : 0;
+	return pcn_path(buf, n, dir, name, (const char *)NULL);
 }
 
 static int prog_id_at(const char *path, uint32_t *id)
@@ -83,7 +83,7 @@ int pcn__adopt(struct bpf_object **out, const void *bytes, size_t size, const st
 	close(fd);
 	if (rc || rec.hash != pcn__object_hash(bytes, size, o->cube_index, o->log_level))
 		return -ENOENT;
-	rc = pin_path(path, sizeof(path), o->pin_dir, "prog");
+	rc = pin_path(path, sizeof(path), o->pin_dir, PCN_PIN_PROG);
 	if (rc)
 		return rc;
 	if (prog_id_at(path, &id) || id != rec.prog_id)
@@ -133,7 +133,7 @@ int pcn__adopt_record(const char *pin_dir, const void *bytes, size_t size, uint3
 
 	rc = pin_path(path, sizeof(path), pin_dir, HASH_PIN);
 	if (!rc)
-		rc = pin_path(prog, sizeof(prog), pin_dir, "prog");
+		rc = pin_path(prog, sizeof(prog), pin_dir, PCN_PIN_PROG);
 	if (!rc)
 		rc = prog_id_at(prog, &rec.prog_id);
 	if (rc)
@@ -172,7 +172,7 @@ int pcn__adopt_instance(struct pcn_instance *inst, const char *bpffs, int loglev
 	int rc;
 
 	bytes = instance_bytes(inst, &size);
-	if (!bytes || (size_t)snprintf(shared, sizeof(shared), "%s/shared", bpffs) >= sizeof(shared))
+	if (!bytes || pcn_layout_shared(shared, sizeof(shared), bpffs, NULL))
 		return -ENOENT;
 	struct pcn__load_opts o = {
 		.shared_pin_root = shared,

@@ -67,19 +67,6 @@ static int copy_ports(const struct pcn__apply_req *req, struct pcn__port **out)
 	return 0;
 }
 
-/* snprintf that reports truncation: paths must never be cut silently. */
-static int path_fmt(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int path_fmt(char *buf, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = vsnprintf(buf, n, fmt, ap);
-	va_end(ap);
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
-}
-
 static int tree_loglevel(const struct lyd_node *tree)
 {
 	const char *s = pcn__config_leaf(tree, "loglevel");
@@ -149,7 +136,7 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		return -ENOTSUP;
 	}
 	bytes = bytes_fn(&size);
-	rc = path_fmt(shared, sizeof(shared), "%s/shared", bpffs);
+	rc = pcn_layout_shared(shared, sizeof(shared), bpffs, NULL);
 	if (!rc)
 		rc = pcn__mkdirs(shared);
 	if (rc)
@@ -220,10 +207,14 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 		res->http = 503;
 		goto out;
 	}
-	rc = path_fmt(inst->pin_dir, sizeof(inst->pin_dir), "%s/cubes/%s/%s", bpffs, rt->desc->service,
-		      inst->name);
-	if (rc)
+	/* req->instance, not the copy: a cut name must not name another directory. */
+	rc = pcn_layout_cube(inst->pin_dir, sizeof(inst->pin_dir), bpffs, rt->desc->service, req->instance, NULL);
+	if (rc) {
+		snprintf(res->msg, sizeof(res->msg), "\"%.80s\" cannot name a pin directory: %s", req->instance,
+			 strerror(-rc));
+		res->http = 400;
 		goto out;
+	}
 	/* From here on, a failure may leave maps pinned by a partial load. */
 	may_have_pins = true;
 	/* A replay to a restarted process: the pinned program may be the very
@@ -246,7 +237,7 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 		snprintf(res->msg, sizeof(res->msg), "%s", inst->err_msg);
 		goto out;
 	}
-	rc = path_fmt(prog, sizeof(prog), "%s/prog", inst->pin_dir);
+	rc = pcn_path(prog, sizeof(prog), inst->pin_dir, PCN_PIN_PROG, (const char *)NULL);
 	if (!rc && !adopted) {
 		rc = pcn__fastpath_pin_prog(inst->obj, prog);
 		if (!rc)
@@ -330,7 +321,7 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 		goto out;
 	}
 	if (reload) {
-		rc = path_fmt(prog, sizeof(prog), "%s/prog", inst->pin_dir);
+		rc = pcn_path(prog, sizeof(prog), inst->pin_dir, PCN_PIN_PROG, (const char *)NULL);
 		if (!rc)
 			rc = pcn__fastpath_pin_prog(obj, prog);
 		if (!rc)

@@ -14,6 +14,7 @@
 
 #include "cubemesh.pb-c.h"
 #include "pcn_cube.h"
+#include "pcn_layout.h"
 
 /* Longest instance, port and service name the base model allows, plus NUL. */
 #define PCN__NAME_MAX 64

@@ -331,9 +331,10 @@ static int reload(struct pcn_instance *inst, const struct pcn_code *code, int id
 		bytes = compiled;
 	}
 	rc = pcn__runtime_bpffs(inst->rt, bpffs, sizeof(bpffs), 0);
+	if (!rc)
+		rc = pcn_layout_shared(shared, sizeof(shared), bpffs, NULL);
 	if (rc)
 		goto out;
-	snprintf(shared, sizeof(shared), "%s/shared", bpffs);
 	log = malloc(RELOAD_LOG_SIZE);
 	if (!log) {
 		rc = -ENOMEM;

@@ -8,7 +8,7 @@
 int pcn__ns_pin_path(const char *shared_root, const char *map, char *path, size_t n)
 {
 	const char *sep = strstr(map, "__"), *slash;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], root[PATH_MAX], ns[PCN_COMPONENT_MAX + 1];
 	int rc;
 
 	/* "<ns>__<table>" with both parts non-empty; libbpf's internal maps
@@ -19,13 +19,18 @@ int pcn__ns_pin_path(const char *shared_root, const char *map, char *path, size_
 	slash = strrchr(shared_root, '/');
 	if (!slash)
 		return -EINVAL;
-	if (snprintf(dir, sizeof(dir), "%.*s/ns/%.*s", (int)(slash - shared_root), shared_root, (int)(sep - map),
-		     map) >= (int)sizeof(dir))
+	if ((size_t)(slash - shared_root) >= sizeof(root) || (size_t)(sep - map) >= sizeof(ns))
 		return -ENAMETOOLONG;
-	rc = pcn__mkdirs(dir);
+	memcpy(root, shared_root, (size_t)(slash - shared_root));
+	root[slash - shared_root] = '\0';
+	memcpy(ns, map, (size_t)(sep - map));
+	ns[sep - map] = '\0';
+	rc = pcn_path(dir, sizeof(dir), root[0] ? root : "/", PCN_LAYOUT_NS, ns, (const char *)NULL);
+	if (!rc)
+		rc = pcn__mkdirs(dir);
+	if (!rc)
+		rc = pcn_path(path, n, dir, map, (const char *)NULL);
 	if (rc)
 		return rc;
-	if ((size_t)snprintf(path, n, "%s/%s", dir, map) >= n)
-		return -ENAMETOOLONG;
 	return 1;
 }

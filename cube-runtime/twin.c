@@ -48,11 +48,11 @@ int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, b
 	pin[0] = '\0';
 	if (!pcn__twin_wanted(inst))
 		return 0;
-	if ((size_t)snprintf(pin, pin_len, "%s/prog_tc", inst->pin_dir) >= pin_len ||
-	    (size_t)snprintf(shared, sizeof(shared), "%s/shared", bpffs) >= sizeof(shared)) {
-		rc = -ENAMETOOLONG;
+	rc = pcn_path(pin, pin_len, inst->pin_dir, PCN_PIN_PROG_TC, (const char *)NULL);
+	if (!rc)
+		rc = pcn_layout_shared(shared, sizeof(shared), bpffs, NULL);
+	if (rc)
 		goto out;
-	}
 	/* An adopted instance (unchanged program, restarted process) keeps
 	 * its twin as well. */
 	if (keep_pinned && access(pin, F_OK) == 0)

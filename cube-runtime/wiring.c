@@ -63,8 +63,10 @@ static int map_at(const char *shared, const char *name)
 	char path[PATH_MAX];
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", shared, name) >= sizeof(path))
-		return -ENAMETOOLONG;
+	int rc = pcn_path(path, sizeof(path), shared, name, (const char *)NULL);
+
+	if (rc)
+		return rc;
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
 }
@@ -181,7 +183,7 @@ static int kernel_gen(const struct pcn_instance *inst, uint32_t *gen)
 	char path[PATH_MAX], *val = NULL;
 	int fd, rc = -ENOENT;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/prog", inst->pin_dir) >= sizeof(path))
+	if (pcn_path(path, sizeof(path), inst->pin_dir, PCN_PIN_PROG, (const char *)NULL))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
@@ -281,7 +283,7 @@ int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs)
 	int rc;
 
 	if (gen_fd < 0) {
-		if ((size_t)snprintf(shared, sizeof(shared), "%s/shared", bpffs) >= sizeof(shared))
+		if (pcn_layout_shared(shared, sizeof(shared), bpffs, NULL))
 			return -ENAMETOOLONG;
 		gen_fd = map_at(shared, PCN_MAP_WIRE_GEN);
 		if (gen_fd < 0)

@@ -27,6 +27,8 @@
 
 #define BROKER_API_PREFIX "/polycube/v1"
 #define BROKER_NAME_MAX 64
+/* Bytes of a service's token (RegisterReply.token). */
+#define BROKER_TOKEN_LEN 16
 
 struct broker_opts {
 	const char *http_addr;
@@ -85,6 +87,11 @@ struct broker_service {
 	uint32_t old_pid;
 	bool replay_failed;       /* an instance was not taken over by this registration */
 	bool aborting;            /* cubeconn.c: its calls are being failed; no new call starts */
+	/* registry.c: the credential its processes get in RegisterReply and
+	 * must show to install programs or send packets out (random, made
+	 * when the broker first hears of the service; kept across its
+	 * processes' restarts and upgrades, new at each broker start). */
+	uint8_t token[BROKER_TOKEN_LEN];
 };
 
 struct broker_port {
@@ -225,6 +232,15 @@ void broker_service_lost(struct broker *b, struct broker_service *svc, unsigned 
 const char *broker_svc_state_name(enum broker_svc_state s);
 /* 503 unless the service's process is up. */
 int broker_service_require_up(struct broker *b, const char *service, struct broker_error *err);
+/* The registered service whose token is tok[0..len), or NULL (wrong length,
+ * unknown). Compared in constant time. */
+struct broker_service *broker_service_by_token(struct broker *b, const void *tok, size_t len);
+/* Logs BROKER-CUBE-FORBIDDEN for a cube process that named an instance
+ * not its service's (what: "install a program", "send a packet out"; svc
+ * NULL: it showed no valid token), at most once a second with a count of
+ * those left unsaid. */
+void broker_forbidden_log(struct broker *b, const char *what, const char *svc, const char *instance,
+			  const char *owner);
 
 /* upgrade.c --------------------------------------------------------------- */
 /* Before a registration changes anything: refuses (409, err) a process whose

@@ -1,9 +1,23 @@
-/* Registered cube types: registration, loss and return of their processes. */
+/* Registered cube types: registration, loss and return of their processes.
+ *
+ * Who may act on what. Every cube container shares the socket directory
+ * (docker-compose), so any of them can reach broker.sock and slowpath.sock.
+ * A process that registers as a service gets that service's token in its
+ * RegisterReply; installing a program (here) and sending packets out
+ * (slowpath_out.c) need the token and may name only that service's
+ * instances. A request without a valid token may only Register (or ask
+ * for Health). The token is the service's, not the process's: a restarted
+ * process or an upgrade's new one gets the same token, so the old process
+ * of an upgrade goes on working until it is retired; a new broker makes
+ * new tokens and every process registers again anyway. Registering as a
+ * service that runs replaces its process (BROKER-CUBE-REPLACED): that is
+ * how upgrades work, and it is logged. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "broker.h"
 #include "instance_int.h"
@@ -39,6 +53,10 @@ struct broker_service *broker_service_get(struct broker *b, const char *name)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	if (getrandom(s->token, sizeof(s->token), 0) != (ssize_t)sizeof(s->token)) {
+		free(s);
+		return NULL;
+	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	/* Keep the list sorted by name: GET /services prints it as it is. */
 	for (pp = &b->services; *pp && strcmp((*pp)->name, name) < 0; pp = &(*pp)->next)
@@ -58,6 +76,48 @@ int broker_service_require_up(struct broker *b, const char *service, struct brok
 				"the %s process is %s; its instances keep forwarding, "
 				"and the API answers again when it is back",
 				service, s ? broker_svc_state_name(s->state) : "not registered");
+}
+
+struct broker_service *broker_service_by_token(struct broker *b, const void *tok, size_t len)
+{
+	struct broker_service *found = NULL;
+
+	if (!tok || len != BROKER_TOKEN_LEN)
+		return NULL;
+	/* Every byte of every service, whatever matches: the time taken says
+	 * nothing about how close a guess was. */
+	for (struct broker_service *s = b->services; s; s = s->next) {
+		uint8_t diff = 0;
+
+		for (size_t i = 0; i < BROKER_TOKEN_LEN; i++)
+			diff |= s->token[i] ^ ((const uint8_t *)tok)[i];
+		if (!diff && s->registered && !found)
+			found = s;
+	}
+	return found;
+}
+
+void broker_forbidden_log(struct broker *b, const char *what, const char *svc, const char *instance,
+			  const char *owner)
+{
+	static uint64_t last_ms;
+	static unsigned unsaid;
+	uint64_t now = broker_now_ms();
+
+	(void)b;
+	if (last_ms && now - last_ms < 1000) {
+		unsaid++;
+		return;
+	}
+	last_ms = now;
+	if (svc)
+		PCN_WARN("BROKER-CUBE-FORBIDDEN", "refused: a process of %s tried to %s for %s, an instance of %s "
+			 "(%u more refusals in the last second were not logged)",
+			 svc, what, instance, owner, unsaid);
+	else
+		PCN_WARN("BROKER-CUBE-FORBIDDEN", "refused: a process without a valid registration token tried to "
+			 "%s for %s (%u more refusals in the last second were not logged)", what, instance, unsaid);
+	unsaid = 0;
 }
 
 static void set_status(Cubemesh__BrokerReply *reply, int code, char *errbuf, size_t errlen,
@@ -136,6 +196,10 @@ static void handle_register(struct broker *b, const Cubemesh__Register *r, Cubem
 		 svc->version, svc->pid, svc->registrations);
 	rr.broker_version = CUBEMESH_VERSION;
 	rr.bpffs_root = (char *)b->opts.bpffs_root;
+	/* The reply goes back on the pipe the Register came on only. */
+	rr.has_token = 1;
+	rr.token.data = svc->token;
+	rr.token.len = sizeof(svc->token);
 	reply->body_case = CUBEMESH__BROKER_REPLY__BODY_REGISTER;
 	reply->register_ = &rr;
 	/* The replay runs after this reply is sent: it goes through the job
@@ -155,11 +219,26 @@ void broker_registry_handle(struct broker *b, Cubemesh__BrokerRequest *req, Cube
 		break;
 	case CUBEMESH__BROKER_REQUEST__BODY_PROGRAM_INSTALL: {
 		const Cubemesh__ProgramInstall *pi = req->program_install;
+		struct broker_service *from = broker_service_by_token(b, pi->token.data, pi->has_token ? pi->token.len : 0);
 		struct broker_instance *inst = broker_instance_find(b, pi->instance);
 		int rc;
 
+		/* Checked before the instance exists: a process that is not
+		 * registered learns nothing about the instances. */
+		if (!from) {
+			broker_forbidden_log(b, "install a program", NULL, pi->instance, "?");
+			set_status(reply, -EACCES, errbuf, errlen,
+				   "register first: installing a program needs the token of a registration");
+			break;
+		}
 		if (!inst) {
 			set_status(reply, -ENOENT, errbuf, errlen, "no instance %s", pi->instance);
+			break;
+		}
+		if (strcmp(inst->service, from->name) != 0) {
+			broker_forbidden_log(b, "install a program", from->name, inst->name, inst->service);
+			set_status(reply, -EACCES, errbuf, errlen, "%s is an instance of %s, not of %s", inst->name,
+				   inst->service, from->name);
 			break;
 		}
 		/* A transparent instance at XDP reloads its TC build too (hook

@@ -24,6 +24,7 @@ struct broker_sp_global {
 	uint64_t bad_records;   /* ring records that made no sense */
 	uint64_t bad_messages;  /* malformed or unauthorised messages on slowpath.sock */
 	uint64_t out_no_target; /* packets out for an unknown instance */
+	uint64_t out_forbidden; /* packets out for another service's instance, or without a token */
 };
 
 /* start/stop (activity): opens the ring pinned by the data plane and

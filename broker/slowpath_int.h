@@ -32,6 +32,8 @@
 #define SP_OUT_PER_TURN 256
 /* Frames out to netdevs sent with one sendmmsg. */
 #define SP_MMSG 64
+/* The longest frame out a cube may send (as cube-runtime/slowpath.c). */
+#define SP_MAX_FRAME 9000
 
 /* Packets of one service waiting for the end of this turn. */
 struct sp_svc {

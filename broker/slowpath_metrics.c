@@ -112,6 +112,11 @@ char *broker_slowpath_metrics(struct broker *b)
 			   "# HELP cubemesh_slowpath_out_unknown_instance_packets Packets out naming no instance.\n"
 			   "cubemesh_slowpath_out_unknown_instance_packets_total %llu\n",
 			(unsigned long long)g.out_no_target);
+		fprintf(f, "# TYPE cubemesh_slowpath_out_refused_packets counter\n"
+			   "# HELP cubemesh_slowpath_out_refused_packets Packets out a cube process may not send: "
+			   "for another service's instance, or without a registration token.\n"
+			   "cubemesh_slowpath_out_refused_packets_total %llu\n",
+			(unsigned long long)g.out_forbidden);
 		fprintf(f, "# TYPE cubemesh_wire_rejected_messages counter\n# HELP cubemesh_wire_rejected_messages "
 			   "Malformed or refused messages received, by socket.\n"
 			   "cubemesh_wire_rejected_messages_total{socket=\"slowpath\"} %llu\n"

@@ -51,8 +51,9 @@ static void send_netdev(struct broker_slowpath *sp, int ifindex, const Cubemesh_
 
 /* EGRESS: out of the port toward its peer (a netdev, or a cube port, which
  * then receives it as ingress). INGRESS: into the instance itself, as if it
- * had arrived on the port. */
-static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po)
+ * had arrived on the port. from: the service whose token the batch
+ * carried (NULL: none); only its own instances are served. */
+static void packet_out(struct broker_slowpath *sp, const struct broker_service *from, const Cubemesh__PacketOut *po)
 {
 	struct broker_instance *inst = broker_instance_find(sp->b, po->instance), *peer_inst;
 	struct broker_port *port = NULL;
@@ -64,11 +65,21 @@ static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po
 		sp->g.out_no_target++;
 		return;
 	}
+	if (!from || strcmp(from->name, inst->service) != 0) {
+		sp->g.out_forbidden++;
+		broker_forbidden_log(sp->b, "send a packet out", from ? from->name : NULL, inst->name, inst->service);
+		return;
+	}
+	if (inst->index >= PCN_MAX_CUBES)
+		return;
 	c = &sp->ctr[inst->index];
 	for (size_t k = 0; k < inst->n_ports; k++)
 		if (inst->ports[k].index == po->port)
 			port = &inst->ports[k];
-	if (!port || po->data.len < ETH_HLEN) {
+	/* A frame no netdev or injector takes is refused here, where it is
+	 * counted, not deep in a send. */
+	if (!port || port->index >= PCN_MAX_PORTS || po->data.len < ETH_HLEN || po->data.len > SP_MAX_FRAME ||
+	    (po->direction != CUBEMESH__DIRECTION__DIR_INGRESS && po->direction != CUBEMESH__DIRECTION__DIR_EGRESS)) {
 		c->out_errors++;
 		return;
 	}
@@ -96,14 +107,16 @@ static void packet_out(struct broker_slowpath *sp, const Cubemesh__PacketOut *po
 }
 
 /* Keeps the sender's count of packets out it lost, under the pid it
- * registered with (the one /services shows). A process reports as soon as
- * it starts, often before its registration is through: the table takes any
- * name (it is bounded, and the socket is root's) and /metrics shows only
- * the processes the broker knows (slowpath_metrics.c). */
-static void report_proc(struct broker_slowpath *sp, const Cubemesh__PacketOutBatch *batch)
+ * registered with (the one /services shows) and the service its token
+ * names (whatever the batch claims: one service must not fill another's
+ * series). A process without a token yet keeps its count, and reports it
+ * again once registered (cube-runtime/slowpath.c). /metrics shows only the
+ * processes the broker knows (slowpath_metrics.c). */
+static void report_proc(struct broker_slowpath *sp, const struct broker_service *from,
+			const Cubemesh__PacketOutBatch *batch)
 {
-	if (batch->service && batch->has_pid)
-		broker_sp_procs_report(&sp->procs, batch->service, batch->pid, batch->out_lost);
+	if (from && batch->has_pid)
+		broker_sp_procs_report(&sp->procs, from->name, batch->pid, batch->out_lost);
 }
 
 void broker__sp_on_pull(uv_poll_t *h, int status, int events)
@@ -115,6 +128,7 @@ void broker__sp_on_pull(uv_poll_t *h, int status, int events)
 		return;
 	for (int k = 0; k < SP_OUT_PER_TURN; k++) {
 		Cubemesh__PacketOutBatch *batch = NULL;
+		struct broker_service *from;
 		nng_msg *msg;
 
 		if (nng_recvmsg(sp->pull, &msg, NNG_FLAG_NONBLOCK))
@@ -132,11 +146,12 @@ void broker__sp_on_pull(uv_poll_t *h, int status, int events)
 			nng_msg_free(msg);
 			continue;
 		}
+		from = broker_service_by_token(sp->b, batch->token.data, batch->has_token ? batch->token.len : 0);
 		if (batch->has_out_lost)
-			report_proc(sp, batch);
+			report_proc(sp, from, batch);
 		nng_msg_free(msg);
 		for (size_t i = 0; i < batch->n_packets; i++)
-			packet_out(sp, batch->packets[i]);
+			packet_out(sp, from, batch->packets[i]);
 		flush_netdev(sp);
 		protobuf_c_message_free_unpacked(&batch->base, NULL);
 	}

@@ -17,7 +17,9 @@
 
 /* Bumped on any incompatible change to proto/cubemesh.proto; the broker
  * refuses a Register carrying another version. */
-#define PCN_PROTOCOL_VERSION 1
+/* 2: ProgramInstall and PacketOutBatch carry the token of the Register
+ * (a cube of version 1 would register, then be refused everything). */
+#define PCN_PROTOCOL_VERSION 2
 
 /* The largest message any socket of the mesh accepts (NNG_OPT_RECVMAXSZ on
  * every nng socket, both sides): a Register carries a YANG module and a

@@ -271,6 +271,13 @@ int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms);
 /* Handles one PacketInBatch message body (also for tests). */
 int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len);
 void pcn__slowpath_stop(struct pcn__runtime *rt);
+/* The token of our registration (RegisterReply.token, at most
+ * PCN__TOKEN_MAX bytes): packets out and ProgramInstall carry it. set keeps
+ * a copy (any thread); get copies it into out and returns its length (0:
+ * none yet). */
+#define PCN__TOKEN_MAX 32
+void pcn__slowpath_set_token(struct pcn__runtime *rt, const uint8_t *tok, size_t len);
+size_t pcn__slowpath_token(struct pcn__runtime *rt, uint8_t out[PCN__TOKEN_MAX]);
 
 /* The instance the serving thread works for (NULL: none), which tags the
  * process's log lines sent to the broker (slowpath.c). */

@@ -165,6 +165,7 @@ static int broker_install(struct pcn_instance *inst, const char *pin, bool twin)
 	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
 	Cubemesh__ProgramInstall pi = CUBEMESH__PROGRAM_INSTALL__INIT;
 	Cubemesh__BrokerReply *rep = NULL;
+	uint8_t token[PCN__TOKEN_MAX];
 	nng_aio *aio = NULL;
 	nng_msg *msg = NULL;
 	nng_ctx ctx;
@@ -175,6 +176,10 @@ static int broker_install(struct pcn_instance *inst, const char *pin, bool twin)
 		  : inst->attach == PCN_ATTACH_XDP_SKB ? CUBEMESH__HOOK__HOOK_XDP_SKB
 						       : CUBEMESH__HOOK__HOOK_XDP_DRV;
 	pi.pin_path = (char *)pin;
+	/* The broker installs only for the service that registered. */
+	pi.token.data = token;
+	pi.token.len = pcn__slowpath_token(inst->rt, token);
+	pi.has_token = pi.token.len > 0;
 	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_PROGRAM_INSTALL;
 	req.program_install = &pi;
 	rc = pcn_wire_errno(nng_ctx_open(&ctx, inst->rt->req));

@@ -165,6 +165,10 @@ static int do_register(struct pcn__runtime *rt)
 		rc = -EPROTO;
 		goto out;
 	}
+	/* Before anyone learns we are registered: a packet out or a program
+	 * install without it would be refused. */
+	pcn__slowpath_set_token(rt, rep->register_->has_token ? rep->register_->token.data : NULL,
+				rep->register_->has_token ? rep->register_->token.len : 0);
 	pthread_mutex_lock(&rt->lock);
 	snprintf(rt->bpffs_root, sizeof(rt->bpffs_root), "%s", rep->register_->bpffs_root);
 	pthread_cond_broadcast(&rt->cond);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,41 @@ struct pcn__slowpath {
 	 * nng's thread when a broker connects (it may be a new one). */
 	uint64_t out_lost_reported;
 	atomic_bool report_again;
+	/* Our registration's token (runtime.c sets it from its register
+	 * thread); the broker serves no packet out without it. */
+	pthread_mutex_t token_mu;
+	uint8_t token[PCN__TOKEN_MAX];
+	size_t token_len;
 };
+
+void pcn__slowpath_set_token(struct pcn__runtime *rt, const uint8_t *tok, size_t len)
+{
+	struct pcn__slowpath *sp = rt->sp;
+
+	if (!sp || len > sizeof(sp->token))
+		return;
+	pthread_mutex_lock(&sp->token_mu);
+	if (len)
+		memcpy(sp->token, tok, len);
+	sp->token_len = len;
+	pthread_mutex_unlock(&sp->token_mu);
+	/* Reports sent before (without a token) were not taken: again. */
+	atomic_store(&sp->report_again, true);
+}
+
+size_t pcn__slowpath_token(struct pcn__runtime *rt, uint8_t out[PCN__TOKEN_MAX])
+{
+	struct pcn__slowpath *sp = rt->sp;
+	size_t len;
+
+	if (!sp)
+		return 0;
+	pthread_mutex_lock(&sp->token_mu);
+	len = sp->token_len;
+	memcpy(out, sp->token, len);
+	pthread_mutex_unlock(&sp->token_mu);
+	return len;
+}
 
 /* Listens for packets in on cube-<svc>-pkt.sock and sets pull_fd. */
 static int sp_listen(struct pcn__runtime *rt, bool quiet)
@@ -108,6 +143,7 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	if (!sp)
 		return -ENOMEM;
 	rt->sp = sp;
+	pthread_mutex_init(&sp->token_mu, NULL);
 	sp->pull_fd = -1;
 	sp->service = rt->desc->service;
 	sp->out_lost_reported = UINT64_MAX;
@@ -214,6 +250,7 @@ void pcn__slowpath_stop(struct pcn__runtime *rt)
 		nng_close(sp->push);
 	for (size_t i = 0; i < sp->n_out; i++)
 		free(sp->out_data[i]);
+	pthread_mutex_destroy(&sp->token_mu);
 	free(sp);
 	rt->sp = NULL;
 }
@@ -224,11 +261,18 @@ static int flush_out(struct pcn__slowpath *sp, bool report)
 {
 	Cubemesh__PacketOutBatch batch = CUBEMESH__PACKET_OUT_BATCH__INIT;
 	uint64_t lost = sp->out_lost;
+	uint8_t token[PCN__TOKEN_MAX];
 	nng_msg *msg = NULL;
 	int rc = 0;
 
 	if (!sp->n_out && !report)
 		return 0;
+	pthread_mutex_lock(&sp->token_mu);
+	batch.token.len = sp->token_len;
+	memcpy(token, sp->token, sp->token_len);
+	pthread_mutex_unlock(&sp->token_mu);
+	batch.has_token = batch.token.len > 0;
+	batch.token.data = token;
 	batch.n_packets = sp->n_out;
 	batch.packets = sp->out_ptrs;
 	batch.has_out_lost = batch.has_pid = 1;

@@ -11,6 +11,23 @@
  *                                bytes the peer took before it hung up. A
  *                                socket with a receive cap hangs up at once;
  *                                one without buffers all of it.
+ *
+ * A cube process acting on another service's instances (docker-compose
+ * shares the socket directory with every container), SOCKDIR holding
+ * broker.sock and slowpath.sock; SERVICE "-" registers as nobody, else the
+ * probe registers as SERVICE with the module in YANG (its token is what a
+ * compromised process of that service would hold):
+ *   wire_probe install SOCKDIR SERVICE YANG INSTANCE PIN
+ *                                asks the broker to put the program pinned
+ *                                at PIN into INSTANCE's slot; prints the
+ *                                status; exit 0 when refused with EACCES
+ *   wire_probe packetout SOCKDIR SERVICE YANG INSTANCE
+ *                                sends INSTANCE's ports 0-3 a broadcast frame
+ *                                out, each way; exit 0 once sent
+ *
+ *   wire_probe log URL LEVEL N   sends the log sink one LogBatch of N records
+ *                                at LEVEL, service "probe", cube "p<i>", each
+ *                                message holding invalid UTF-8
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +39,7 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
+#include <nng/protocol/pipeline0/push.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include "cubemesh.pb-c.h"
@@ -183,10 +201,215 @@ static int probe_flood(const char *url, uint16_t proto, unsigned mib)
 	return 0;
 }
 
+/* Registers on s as service with the module text in file yang (or not at
+ * all when service is "-"); copies the token the broker gave into tok
+ * (*tok_len 0: none). Returns 0, or 2 when refused or unreachable. */
+static int register_as(nng_socket s, const char *sockdir, const char *service, const char *yang,
+		       uint8_t *tok, size_t *tok_len)
+{
+	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
+	Cubemesh__Register reg = CUBEMESH__REGISTER__INIT;
+	Cubemesh__BrokerReply *rep = NULL;
+	char endpoint[512], *text = NULL, modname[128];
+	uint8_t *buf;
+	size_t len = 0;
+	FILE *f;
+	int rv;
+
+	*tok_len = 0;
+	if (strcmp(service, "-") == 0)
+		return 0;
+	f = fopen(yang, "r");
+	if (!f || getdelim(&text, &len, '\0', f) < 0) {
+		fprintf(stderr, "wire_probe: cannot read %s\n", yang);
+		if (f)
+			fclose(f);
+		free(text);
+		return 2;
+	}
+	fclose(f);
+	/* The module's name is the file's ("x/simpleforwarder.yang"). */
+	snprintf(modname, sizeof(modname), "%s", strrchr(yang, '/') ? strrchr(yang, '/') + 1 : yang);
+	modname[strcspn(modname, ".")] = '\0';
+	snprintf(endpoint, sizeof(endpoint), "ipc://%s/probe-%d.sock", sockdir, (int)getpid());
+	/* WIRE_PROBE_PROTOCOL: speak to a broker of an older build. */
+	reg.protocol_version = getenv("WIRE_PROBE_PROTOCOL") ? (uint32_t)atoi(getenv("WIRE_PROBE_PROTOCOL"))
+							    : PCN_PROTOCOL_VERSION;
+	reg.service_name = (char *)service;
+	reg.version = "0.0.1";
+	reg.kind = CUBEMESH__KIND__KIND_STANDARD;
+	reg.yang_module_name = modname;
+	reg.yang_module = text;
+	reg.endpoint = endpoint;
+	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_REGISTER;
+	req.register_ = &reg;
+	len = cubemesh__broker_request__get_packed_size(&req);
+	buf = malloc(len);
+	if (!buf) {
+		free(text);
+		return 2;
+	}
+	cubemesh__broker_request__pack(&req, buf);
+	rv = roundtrip(s, buf, len, &rep);
+	free(buf);
+	free(text);
+	if (rv || rep->status->code) {
+		fprintf(stderr, "wire_probe: Register as %s: %s\n", service,
+			rv ? "no reply" : (rep->status->message ? rep->status->message : "refused"));
+		if (!rv)
+			protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
+		return 2;
+	}
+	if (rep->body_case == CUBEMESH__BROKER_REPLY__BODY_REGISTER && rep->register_->has_token &&
+	    rep->register_->token.len <= 64) {
+		memcpy(tok, rep->register_->token.data, rep->register_->token.len);
+		*tok_len = rep->register_->token.len;
+	}
+	printf("registered as %s (token of %zu bytes)\n", service, *tok_len);
+	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
+	return 0;
+}
+
+static int probe_install(nng_socket s, uint8_t *tok, size_t tok_len, const char *instance, const char *pin)
+{
+	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
+	Cubemesh__ProgramInstall pi = CUBEMESH__PROGRAM_INSTALL__INIT;
+	Cubemesh__BrokerReply *rep = NULL;
+	uint8_t buf[1024];
+	size_t len;
+	int refused;
+
+	pi.instance = (char *)instance;
+	pi.hook = CUBEMESH__HOOK__HOOK_XDP_SKB; /* the instance's own hook */
+	pi.pin_path = (char *)pin;
+	pi.has_token = tok_len > 0;
+	pi.token.data = tok;
+	pi.token.len = tok_len;
+	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_PROGRAM_INSTALL;
+	req.program_install = &pi;
+	if (cubemesh__broker_request__get_packed_size(&req) > sizeof(buf))
+		return 2;
+	len = cubemesh__broker_request__pack(&req, buf);
+	if (roundtrip(s, buf, len, &rep)) {
+		fprintf(stderr, "wire_probe: no reply to ProgramInstall\n");
+		return 2;
+	}
+	printf("install %s into %s: status %d: %s\n", pin, instance, rep->status->code,
+	       rep->status->message ? rep->status->message : "");
+	refused = rep->status->code == -EACCES;
+	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
+	return refused ? 0 : 1;
+}
+
+static int probe_packetout(const char *sockdir, uint8_t *tok, size_t tok_len, const char *instance)
+{
+	Cubemesh__PacketOutBatch batch = CUBEMESH__PACKET_OUT_BATCH__INIT;
+	Cubemesh__PacketOut po[8], *pos[8];
+	uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0xba, 0xd0, 1, 0x88, 0xb5 };
+	char url[512];
+	nng_msg *msg = NULL;
+	nng_socket push;
+	int rv;
+
+	memcpy(frame + 14, "not yours", 9);
+	for (int i = 0; i < 8; i++) {
+		cubemesh__packet_out__init(&po[i]);
+		po[i].instance = (char *)instance;
+		po[i].port = (uint32_t)(i / 2);
+		po[i].direction = i % 2 ? CUBEMESH__DIRECTION__DIR_INGRESS : CUBEMESH__DIRECTION__DIR_EGRESS;
+		po[i].data.data = frame;
+		po[i].data.len = sizeof(frame);
+		pos[i] = &po[i];
+	}
+	batch.n_packets = 8;
+	batch.packets = pos;
+	batch.has_token = tok_len > 0;
+	batch.token.data = tok;
+	batch.token.len = tok_len;
+	snprintf(url, sizeof(url), "ipc://%s/slowpath.sock", sockdir);
+	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
+		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+		return 2;
+	}
+	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
+	if ((rv = pcn_wire_pack(&batch.base, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
+		nng_msg_free(msg);
+	/* Let the message leave before the socket closes. */
+	usleep(200 * 1000);
+	nng_close(push);
+	printf("sent 8 packets out for %s: %s\n", instance, rv ? "failed" : "ok");
+	return rv ? 2 : 0;
+}
+
+static int probe_log(const char *url, unsigned level, unsigned n)
+{
+	Cubemesh__LogBatch batch = CUBEMESH__LOG_BATCH__INIT;
+	Cubemesh__LogRecord *recs;
+	Cubemesh__LogRecord **ptrs;
+	char (*names)[16];
+	nng_msg *msg = NULL;
+	nng_socket push;
+	int rv;
+
+	recs = calloc(n ? n : 1, sizeof(*recs));
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!recs || !ptrs || !names)
+		return 2;
+	for (unsigned i = 0; i < n; i++) {
+		cubemesh__log_record__init(&recs[i]);
+		snprintf(names[i], sizeof(names[i]), "p%u", i);
+		recs[i].level = level;
+		recs[i].service = "probe";
+		recs[i].instance = names[i];
+		/* A stray byte, a cut character, then a good one. */
+		recs[i].message = "PROBE-LOG: bad \xff byte, cut \xc3 and caf\xc3\xa9";
+		ptrs[i] = &recs[i];
+	}
+	batch.n_records = n;
+	batch.records = ptrs;
+	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
+		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+		return 2;
+	}
+	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
+	if ((rv = pcn_wire_pack(&batch.base, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
+		nng_msg_free(msg);
+	usleep(200 * 1000);
+	nng_close(push);
+	free(recs);
+	free(ptrs);
+	free(names);
+	printf("sent %u log records at level %u: %s\n", n, level, rv ? "failed" : "ok");
+	return rv ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	nng_socket s;
 	int rv;
+
+	if (argc == 5 && strcmp(argv[1], "log") == 0)
+		return probe_log(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
+
+	if ((argc == 7 && strcmp(argv[1], "install") == 0) || (argc == 6 && strcmp(argv[1], "packetout") == 0)) {
+		uint8_t tok[64];
+		size_t tok_len;
+		char url[512];
+
+		snprintf(url, sizeof(url), "ipc://%s/broker.sock", argv[2]);
+		if ((rv = nng_req0_open(&s)) || (rv = nng_dial(s, url, NULL, 0))) {
+			fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+			return 2;
+		}
+		nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+		rv = register_as(s, argv[2], argv[3], argv[4], tok, &tok_len);
+		if (!rv)
+			rv = argc == 7 ? probe_install(s, tok, tok_len, argv[5], argv[6])
+				       : probe_packetout(argv[2], tok, tok_len, argv[5]);
+		nng_close(s);
+		return rv;
+	}
 
 	if (argc == 4 && strcmp(argv[1], "flood-req") == 0)
 		return probe_flood(argv[2], 0x30, (unsigned)atoi(argv[3]));

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A cube process may act only on its own service's instances. docker-compose
+# shares the socket directory with every cube container, so a crafted client
+# (tests/tools/wire_probe) stands in for a compromised one: registered as
+# nobody, or as simpleforwarder, it tries to put another helloworld
+# instance's DROP program into hw1's slot and to send packets out of hw1's
+# ports. The broker refuses and logs it; hw1 keeps forwarding and has sent
+# nothing out. A restarted helloworld still owns its instances.
+# (integ_slowpath_out and integ_reload show a process's own packets out and
+# program installs still go through.)
+#
+# Against an older build: WIRE_PROBE=<new wire_probe> WIRE_PROBE_PROTOCOL=1.
+source "$(dirname "$0")/../lib/mesh.sh"
+PROBE=${WIRE_PROBE:-$CM_BUILD/tests/tools/wire_probe}
+YANG=${CM_SRC:-$(dirname "$0")/../..}/yang/simpleforwarder.yang
+
+cm_mesh_start helloworld
+cm_host a 10.206.0.1/24; IFA=$CM_IF
+cm_host b 10.206.0.2/24; IFB=$CM_IF
+metric() { curl -s "${PCN_URL}metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+forbidden_logged() { grep -q BROKER-CUBE-FORBIDDEN "$CM_TMP/broker.log"; }
+
+cm_check "hw1 forwards between a and b" bash -c "$PCNCTL helloworld add hw1 action=FORWARD && \
+	$PCNCTL hw1 ports add port1 peer=$IFA && $PCNCTL hw1 ports add port2 peer=$IFB"
+cm_check "hw2 drops (its program is the weapon)" $PCNCTL helloworld add hw2 action=DROP
+cm_check "hw1 forwards (1)" cm_ping a 10.206.0.2 2
+PIN=$CM_BPFFS/cubes/helloworld/hw2/prog
+cm_check "hw2's program is pinned at $PIN" test -e "$PIN"
+
+out=$($PROBE install "$CM_SOCK" - - hw1 "$PIN")
+cm_check "unregistered: installing into hw1 is refused ($out)" [ $? = 0 ]
+out=$($PROBE install "$CM_SOCK" simpleforwarder "$YANG" hw1 "$PIN")
+cm_check "as simpleforwarder: installing into hw1 is refused ($out)" [ $? = 0 ]
+cm_check "with a message naming the owner" grep -q "hw1 is an instance of helloworld" <<<"$out"
+cm_check "the broker logged it" forbidden_logged
+cm_check "hw1 forwards (2)" cm_ping a 10.206.0.2 2
+
+cm_check "as simpleforwarder: packets out of hw1 are sent" $PROBE packetout "$CM_SOCK" simpleforwarder "$YANG" hw1
+cm_check "unregistered: packets out of hw1 are sent" $PROBE packetout "$CM_SOCK" - - hw1
+sleep 0.3
+cm_check "none went out: hw1 sent nothing ($(metric 'cubemesh_slowpath_out_packets_total{service="helloworld",cube="hw1"}'))" \
+	[ "$(metric 'cubemesh_slowpath_out_packets_total{service="helloworld",cube="hw1"}')" = 0 ]
+cm_check "the broker counted 16 refused ($(metric cubemesh_slowpath_out_refused_packets_total))" \
+	[ "$(metric cubemesh_slowpath_out_refused_packets_total)" = 16 ]
+cm_check "hw1 forwards (3)" cm_ping a 10.206.0.2 2
+
+# A restarted helloworld process gets its service's token again: its
+# instances stay its own, and the probe is still refused.
+kill "${CM_CUBE_PID[helloworld]}"
+wait "${CM_CUBE_PID[helloworld]}" 2>/dev/null
+cm_cube_start helloworld
+cm_check "after a restart helloworld still changes hw1" bash -c "$PCNCTL hw1 set action=DROP && \
+	! ip netns exec $(cm_ns a) ping -c 1 -W 1 10.206.0.2 >/dev/null && $PCNCTL hw1 set action=FORWARD"
+cm_check "hw1 forwards (4)" cm_ping a 10.206.0.2 2
+out=$($PROBE install "$CM_SOCK" simpleforwarder "$YANG" hw1 "$PIN")
+cm_check "and the probe is still refused ($out)" [ $? = 0 ]
+cm_check "hw1 forwards (5)" cm_ping a 10.206.0.2 2
+cm_check "delete hw1 and hw2" bash -c "$PCNCTL hw1 del && $PCNCTL hw2 del"
+cm_done

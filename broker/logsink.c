@@ -34,6 +34,9 @@
 #define LS_PAGE 500
 /* Messages taken from logs.sock per loop iteration. */
 #define LS_PER_TURN 256
+/* Records one LogBatch may carry (a cube sends one per batch): a batch
+ * must not flush the whole ring by itself. Beyond it, counted rejected. */
+#define LS_RECORDS_MAX 64
 /* The service the broker's own lines are filed under. */
 #define LS_BROKER_SERVICE "pcn-broker"
 
@@ -81,11 +84,14 @@ static void ls_add(struct broker_logsink *ls, int level, enum ls_source source, 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	l->seq = ls->next_seq++;
 	l->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	l->level = level;
+	/* Callers check the level; a bad one must not reach the output. */
+	l->level = level >= PCN_LOG_TRACE && level < PCN_LOG_OFF ? level : PCN_LOG_INFO;
 	l->source = source;
-	snprintf(l->service, sizeof(l->service), "%s", service ? service : "");
-	snprintf(l->cube, sizeof(l->cube), "%s", cube ? cube : "");
-	snprintf(l->message, sizeof(l->message), "%s", message ? message : "");
+	/* Shown as JSON strings, which must be UTF-8: a bad byte (or a cut
+	 * in the middle of a character) would turn the whole string null. */
+	pcn_log_utf8_copy(l->service, sizeof(l->service), service);
+	pcn_log_utf8_copy(l->cube, sizeof(l->cube), cube);
+	pcn_log_utf8_copy(l->message, sizeof(l->message), message);
 	pthread_mutex_unlock(&ls->mu);
 }
 
@@ -138,6 +144,12 @@ static void on_pull(uv_poll_t *h, int status, int events)
 		for (size_t i = 0; i < batch->n_records; i++) {
 			const Cubemesh__LogRecord *r = batch->records[i];
 
+			/* A level that names none (common/log.h) or a batch
+			 * longer than any cube sends: refused, counted. */
+			if (r->level >= PCN_LOG_OFF || i >= LS_RECORDS_MAX) {
+				ls->bad++;
+				continue;
+			}
 			broker_logsink_add(ls->b, (int)r->level, r->has_source && r->source == CUBEMESH__LOG_SOURCE__LOG_FASTPATH,
 					   r->service, r->instance, r->message);
 		}

@@ -106,3 +106,66 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 void pcn_log_route_libbpf(void) { libbpf_set_print(libbpf_print); }
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629, table 3-7 of
+ * Unicode), or 0. s is NUL-terminated: a NUL ends a short sequence. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	/* The second byte's range rules out overlong forms, surrogates and
+	 * code points past U+10FFFF. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+size_t pcn_log_utf8_copy(char *dst, size_t n, const char *src)
+{
+	static const char repl[] = "\xef\xbf\xbd"; /* U+FFFD */
+	const unsigned char *s = (const unsigned char *)(src ? src : "");
+	size_t out = 0;
+
+	if (!dst || n == 0)
+		return 0;
+	while (*s) {
+		size_t len = utf8_seq(s);
+		const void *from = s;
+		size_t take = len;
+
+		if (!len) {
+			from = repl;
+			take = sizeof(repl) - 1;
+			len = 1;
+		}
+		if (out + take > n - 1)
+			break;
+		memcpy(dst + out, from, take);
+		out += take;
+		s += len;
+	}
+	dst[out] = '\0';
+	return out;
+}

@@ -8,6 +8,7 @@
 #define CUBEMESH_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Same order and numbers as the YANG loglevel enumeration and LogRecord.level. */
 enum pcn_log_level {
@@ -41,6 +42,15 @@ void pcn_log_set_sink(pcn_log_sink_fn fn, void *arg);
 
 /* Routes libbpf's messages into this logger (warnings at WARN, the rest at DEBUG). */
 void pcn_log_route_libbpf(void);
+
+/* Copies the string src (NULL: "") into dst, n > 0 bytes with its NUL, as
+ * well-formed UTF-8: each byte that does not begin a well-formed sequence
+ * (stray continuation, overlong form, surrogate, beyond U+10FFFF, cut
+ * short) becomes U+FFFD, and the copy stops before a character that would
+ * not fit whole. A line from another process is shown in JSON (GET /logs),
+ * where one bad byte would otherwise lose the whole line. Returns the
+ * length of dst. */
+size_t pcn_log_utf8_copy(char *dst, size_t n, const char *src);
 
 #define PCN_TRACE(id, ...) pcn_logf(PCN_LOG_TRACE, id, __VA_ARGS__)
 #define PCN_DEBUG(id, ...) pcn_logf(PCN_LOG_DEBUG, id, __VA_ARGS__)

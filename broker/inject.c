@@ -31,6 +31,10 @@
 #define INJECT_PROG "pcn_inject_entry"
 #define INJECT_MAX_FRAME 9000
 
+/* inject_tc packs the slot and the port into the mark's low 18 bits
+ * (pcn_inject.bpf.c unpacks them): any larger table would alias. */
+_Static_assert(PCN_MAX_CUBES <= 1024 && PCN_MAX_PORTS <= 256, "the TC injector's mark holds 10 + 8 bits");
+
 struct broker_inject {
 	struct bpf_object *obj_xdp, *obj_tc;
 	int prog_xdp, prog_tc;
@@ -63,6 +67,17 @@ static int load(const void *elf, size_t sz, const char *name, const char *shared
 	return 0;
 }
 
+/* True for a name veth_setup makes: "pcnj", digits, "a". Only those go into
+ * the shell command below: a netdev name may hold ';', '$' or '`', and any
+ * process with CAP_NET_ADMIN on the host (every cube container) can name
+ * one and give it our alias. */
+static bool our_veth_name(const char *name)
+{
+	size_t n = strlen(name), digits = strspn(name + 4, "0123456789");
+
+	return n >= 6 && strncmp(name, "pcnj", 4) == 0 && digits == n - 5 && name[n - 1] == 'a';
+}
+
 /* Deletes the pairs an earlier broker of the same mesh left behind (killed,
  * or failed to start after making its pair): they carry its bpffs root as
  * their alias. Pairs of other meshes, live or not, are not ours to judge. */
@@ -72,10 +87,9 @@ void broker_inject_sweep(const char *bpffs_root)
 	char path[64 + IF_NAMESIZE], alias[PATH_MAX], cmd[64 + IF_NAMESIZE];
 
 	for (i = ifs; i && i->if_index; i++) {
-		size_t n = strlen(i->if_name);
 		FILE *f;
 
-		if (strncmp(i->if_name, "pcnj", 4) != 0 || n < 6 || i->if_name[n - 1] != 'a')
+		if (!our_veth_name(i->if_name))
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/net/%s/ifalias", i->if_name);
 		f = fopen(path, "r");

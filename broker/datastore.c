@@ -265,6 +265,24 @@ bad:
 	return -EBADMSG;
 }
 
+int broker_record_parse(const char *buf, size_t len, const char *service, const char *name,
+			struct broker_record *rec, const char **why)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	*why = "not JSON";
+	/* The flags of load_one's json_loadfd: the same bytes, the same verdict. */
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return -EBADMSG;
+	rc = record_from_json(root, service, name, rec, why);
+	json_decref(root);
+	return rc;
+}
+
 /* ---- files --------------------------------------------------------------- */
 
 static int write_all(int fd, const char *buf, size_t len)

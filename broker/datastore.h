@@ -77,6 +77,13 @@ int broker_datastore_delete(struct broker_datastore *ds, const char *service, co
 int broker_datastore_load(struct broker_datastore *ds, int (*fn)(void *arg, const struct broker_record *rec),
 			  void *arg);
 
+/* What load does with one file's bytes, from a buffer (for the fuzz target
+ * tests/fuzz/fuzz_datastore.c): fills rec from the record of service/name
+ * in buf[0..len). 0 (release rec with broker_record_fini), -EBADMSG with
+ * *why saying what is wrong, -EPROTONOSUPPORT (another format), -ENOMEM. */
+int broker_record_parse(const char *buf, size_t len, const char *service, const char *name,
+			struct broker_record *rec, const char **why);
+
 /* Frees what rec owns and zeroes it. Accepts NULL and zeroed records. */
 void broker_record_fini(struct broker_record *rec);
 /* Deep-copies src into dst (caller's storage, overwritten without being

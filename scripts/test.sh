@@ -29,3 +29,7 @@ CM_SKIP_DOCKER=1 \
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	run_suite "$root/build-sanitize" -DCUBEMESH_SANITIZE=ON
+echo "== fuzz targets (libFuzzer, ASan + UBSan), 30 s each"
+# A crash, leak or broken invariant fails the pass and names the input
+# (scripts/fuzz.sh; docs/SECURITY.md).
+bash "$root/scripts/fuzz.sh" all 30

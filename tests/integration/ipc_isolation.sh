@@ -44,6 +44,26 @@ cm_check "the broker counted 16 refused ($(metric cubemesh_slowpath_out_refused_
 	[ "$(metric cubemesh_slowpath_out_refused_packets_total)" = 16 ]
 cm_check "hw1 forwards (3)" cm_ping a 10.206.0.2 2
 
+# Nor may a batch speak for another process: a report of 999999 packets
+# out lost under helloworld's name and pid is not what /metrics shows.
+HWPID=${CM_CUBE_PID[helloworld]}
+lost() { metric "cubemesh_cube_slowpath_out_lost_packets_total{service=\"helloworld\",pid=\"$HWPID\"}"; }
+cm_check "a report claiming to be helloworld is sent" \
+	env PROBE_CLAIM="helloworld $HWPID" $PROBE packetout "$CM_SOCK" simpleforwarder "$YANG" nosuch
+sleep 0.3
+cm_check "/metrics does not show it ($(lost))" [ "$(lost)" != 999999 ]
+
+# Even the owner's packets out are checked: a direction that is neither
+# ingress nor egress is refused, not sent as egress. (The probe registers as
+# helloworld, taking the service over until the real process comes back.)
+cm_check "as helloworld: packets out of hw1 with direction 7 are sent" \
+	env PROBE_DIRECTION=7 $PROBE packetout "$CM_SOCK" helloworld "${YANG%/*}/helloworld.yang" hw1
+sleep 0.3
+cm_check "none went out ($(metric 'cubemesh_slowpath_out_packets_total{service="helloworld",cube="hw1"}'))" \
+	[ "$(metric 'cubemesh_slowpath_out_packets_total{service="helloworld",cube="hw1"}')" = 0 ]
+cm_check "they are counted as errors" \
+	[ "$(metric 'cubemesh_slowpath_dropped_packets_total{service="helloworld",cube="hw1",reason="out_error"}')" = 8 ]
+
 # A restarted helloworld process gets its service's token again: its
 # instances stay its own, and the probe is still refused.
 kill "${CM_CUBE_PID[helloworld]}"

@@ -23,7 +23,11 @@
  *                                status; exit 0 when refused with EACCES
  *   wire_probe packetout SOCKDIR SERVICE YANG INSTANCE
  *                                sends INSTANCE's ports 0-3 a broadcast frame
- *                                out, each way; exit 0 once sent
+ *                                out, each way; exit 0 once sent. From the
+ *                                environment: PROBE_DIRECTION (a number: every
+ *                                packet that way), PROBE_CLAIM="SERVICE PID"
+ *                                (the batch reports 999999 packets lost under
+ *                                that name and pid)
  *
  *   wire_probe log URL LEVEL N   sends the log sink one LogBatch of N records
  *                                at LEVEL, service "probe", cube "p<i>", each
@@ -306,7 +310,7 @@ static int probe_packetout(const char *sockdir, uint8_t *tok, size_t tok_len, co
 	Cubemesh__PacketOutBatch batch = CUBEMESH__PACKET_OUT_BATCH__INIT;
 	Cubemesh__PacketOut po[8], *pos[8];
 	uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0xba, 0xd0, 1, 0x88, 0xb5 };
-	char url[512];
+	char url[512], claim[64];
 	nng_msg *msg = NULL;
 	nng_socket push;
 	int rv;
@@ -317,6 +321,8 @@ static int probe_packetout(const char *sockdir, uint8_t *tok, size_t tok_len, co
 		po[i].instance = (char *)instance;
 		po[i].port = (uint32_t)(i / 2);
 		po[i].direction = i % 2 ? CUBEMESH__DIRECTION__DIR_INGRESS : CUBEMESH__DIRECTION__DIR_EGRESS;
+		if (getenv("PROBE_DIRECTION"))
+			po[i].direction = (Cubemesh__Direction)atoi(getenv("PROBE_DIRECTION"));
 		po[i].data.data = frame;
 		po[i].data.len = sizeof(frame);
 		pos[i] = &po[i];
@@ -326,6 +332,11 @@ static int probe_packetout(const char *sockdir, uint8_t *tok, size_t tok_len, co
 	batch.has_token = tok_len > 0;
 	batch.token.data = tok;
 	batch.token.len = tok_len;
+	if (getenv("PROBE_CLAIM") && sscanf(getenv("PROBE_CLAIM"), "%63s %u", claim, &batch.pid) == 2) {
+		batch.service = claim;
+		batch.has_pid = batch.has_out_lost = 1;
+		batch.out_lost = 999999;
+	}
 	snprintf(url, sizeof(url), "ipc://%s/slowpath.sock", sockdir);
 	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
 		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));

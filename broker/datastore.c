@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "pcn_layout.h"
+#include "pcn_kern_user.h"
 
 #define NAME_MAX_LEN 63
 /* "<service>@<name>.json.corrupt" and the NUL, with room to spare. */
@@ -97,6 +98,44 @@ static bool parse_file_name(const char *f, char *service, char *name)
 	return broker_datastore_name_valid(service) && broker_datastore_name_valid(name);
 }
 
+/* A uuid as the broker writes it (36 characters of hex digits and dashes),
+ * or empty (records written by hand, by tests). It is printed into JSON
+ * and port uuids: nothing else gets through. */
+static bool uuid_valid(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0)
+		return true;
+	if (n != 36)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		char c = u[i];
+
+		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+/* The bounds every count and number in a record keeps: what the broker's
+ * arrays (PatchPanel, pcn_fwd, the stack arrays of a replay) are sized
+ * for. A record past them is refused whole, never cut to fit. */
+static const char *record_bounds(const struct broker_record *rec)
+{
+	if (rec->index == 0 || rec->index >= PCN_MAX_CUBES)
+		return "slot out of range";
+	if (rec->n_ports > PCN_MAX_PORTS)
+		return "more ports than an instance may have";
+	for (size_t i = 0; i < rec->n_ports; i++)
+		if (rec->ports[i].index >= PCN_MAX_PORTS)
+			return "port number out of range";
+	if (!uuid_valid(rec->uuid))
+		return "uuid is not a uuid";
+	return NULL;
+}
+
 /* ---- records ------------------------------------------------------------ */
 
 void broker_record_fini(struct broker_record *rec)
@@ -135,7 +174,7 @@ static int record_to_json(const struct broker_record *rec, json_t **out)
 
 	if (!broker_datastore_name_valid(rec->service) || !broker_datastore_name_valid(rec->name) ||
 	    strnlen(rec->uuid, sizeof(rec->uuid)) == sizeof(rec->uuid) || (rec->n_ports && !rec->ports) ||
-	    !ports_unique(rec->ports, rec->n_ports))
+	    record_bounds(rec) || !ports_unique(rec->ports, rec->n_ports))
 		return -EINVAL;
 	if (rec->config_json) {
 		json_error_t jerr;
@@ -144,6 +183,12 @@ static int record_to_json(const struct broker_record *rec, json_t **out)
 		if (!config) {
 			PCN_WARN("BROKER-DS-BADCONFIG", "refused to store %s@%s: its config is not JSON (%s)",
 				 rec->service, rec->name, jerr.text);
+			return -EINVAL;
+		}
+		if (!json_is_object(config)) {
+			PCN_WARN("BROKER-DS-BADCONFIG", "refused to store %s@%s: its config is not a JSON object",
+				 rec->service, rec->name);
+			json_decref(config);
 			return -EINVAL;
 		}
 	} else {
@@ -232,6 +277,12 @@ static int record_from_json(json_t *root, const char *service, const char *name,
 	ports = json_object_get(root, "ports");
 	if (!json_is_array(ports))
 		return -EBADMSG;
+	/* Checked before anything is allocated or compared: ports_unique is
+	 * quadratic, and the replay's arrays hold PCN_MAX_PORTS. */
+	*why = "more ports than an instance may have";
+	if (json_array_size(ports) > PCN_MAX_PORTS)
+		return -EBADMSG;
+	*why = "ports missing or invalid";
 	if (json_array_size(ports)) {
 		rec->ports = calloc(json_array_size(ports), sizeof(*rec->ports));
 		if (!rec->ports)
@@ -248,9 +299,12 @@ static int record_from_json(json_t *root, const char *service, const char *name,
 	*why = "two ports share a name or a number";
 	if (!ports_unique(rec->ports, rec->n_ports))
 		goto bad;
-	*why = "config missing";
+	*why = record_bounds(rec);
+	if (*why)
+		goto bad;
+	*why = "config missing or not an object";
 	config = json_object_get(root, "config");
-	if (!config)
+	if (!config || !(json_is_object(config) || json_is_null(config)))
 		goto bad;
 	if (!json_is_null(config)) {
 		rec->config_json = json_dumps(config, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -584,13 +638,65 @@ static void set_aside(struct broker_datastore *ds, const char *fname, const char
 	}
 }
 
-/* Loads one record file. 0 (rec filled), 1 (skipped), or -ENOMEM. */
-static int load_one(struct broker_datastore *ds, const struct entry *e, struct broker_record *rec)
+/* Reads fd (size bytes, by fstat) into *text (malloc'd); a file that grew
+ * meanwhile is read up to BROKER_DS_MAX_FILE and then refused by the
+ * parser, as a cut one is. 0 or -errno. */
+static int read_whole(int fd, size_t size, char **text, size_t *len)
+{
+	size_t cap = size + 1, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *grown = cap < BROKER_DS_MAX_FILE ? realloc(buf, 2 * cap) : NULL;
+
+			if (!grown)
+				break;
+			buf = grown;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int rc = -errno;
+
+			PCN_ERR("BROKER-DS-READ", "cannot read a record: %s", strerror(errno));
+			free(buf);
+			return rc;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* What one file turned out to be. */
+enum load_result {
+	LOAD_OK,       /* rec filled */
+	LOAD_GONE,     /* vanished or unreadable: nothing to say about it */
+	LOAD_CORRUPT,  /* not a record we can trust: set it aside */
+	LOAD_FOREIGN,  /* another format: left in place */
+};
+
+/* Loads one record file into rec. LOAD_*, or -ENOMEM. *why says why a
+ * file is corrupt; why_buf holds it when it is built here. */
+static int load_one(struct broker_datastore *ds, const struct entry *e, struct broker_record *rec,
+		    const char **why, char *why_buf, size_t why_len)
 {
 	char fname[FILE_NAME_LEN];
 	json_error_t jerr;
-	const char *why = "";
+	struct stat st;
 	json_t *root;
+	char *text = NULL;
+	size_t len = 0;
 	int fd, rc;
 
 	file_name(fname, e->service, e->name);
@@ -598,36 +704,62 @@ static int load_one(struct broker_datastore *ds, const struct entry *e, struct b
 	if (fd < 0) {
 		if (errno != ENOENT)
 			PCN_ERR("BROKER-DS-READ", "cannot read %s/%s: %s", ds->dir, fname, strerror(errno));
-		return 1;
+		return LOAD_GONE;
 	}
-	root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	/* Not a regular file (a FIFO would block the start) or larger than any
+	 * record the broker writes: refused before reading a byte. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > BROKER_DS_MAX_FILE) {
+		close(fd);
+		*why = "not a regular file, or larger than a record may be";
+		return LOAD_CORRUPT;
+	}
+	/* Read whole, then parsed: json_loadfd reads a byte per system call
+	 * (seconds for a large config). */
+	rc = read_whole(fd, (size_t)st.st_size, &text, &len);
 	close(fd);
+	if (rc)
+		return rc == -ENOMEM ? rc : LOAD_GONE;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	if (!root) {
-		char why_buf[200];
-
-		snprintf(why_buf, sizeof(why_buf), "line %d: %s", jerr.line, jerr.text);
-		set_aside(ds, fname, why_buf);
-		return 1;
+		snprintf(why_buf, why_len, "line %d: %s", jerr.line, jerr.text);
+		*why = why_buf;
+		return LOAD_CORRUPT;
 	}
-	rc = record_from_json(root, e->service, e->name, rec, &why);
+	rc = record_from_json(root, e->service, e->name, rec, why);
 	json_decref(root);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc == -EPROTONOSUPPORT) {
 		PCN_ERR("BROKER-DS-FORMAT", "%s/%s has a format this broker does not know (it knows %d): "
 			"skipped and left in place", ds->dir, fname, BROKER_DS_FORMAT);
-		return 1;
+		return LOAD_FOREIGN;
 	}
-	if (rc) {
-		set_aside(ds, fname, why);
-		return 1;
-	}
-	return 0;
+	return rc ? LOAD_CORRUPT : LOAD_OK;
 }
 
-int broker_datastore_load(struct broker_datastore *ds, int (*fn)(void *arg, const struct broker_record *rec),
-			  void *arg)
+/* The slots the records loaded so far hold: each belongs to one record
+ * (the first in the walk's order that claims it). */
+struct claims {
+	uint64_t slots[(PCN_MAX_CUBES + 63) / 64];
+};
+
+static const char *claims_check(const struct claims *c, const struct broker_record *rec)
 {
+	if (c->slots[rec->index / 64] & (1ull << (rec->index % 64)))
+		return "its slot belongs to another record";
+	return NULL;
+}
+
+static void claims_add(struct claims *c, const struct broker_record *rec)
+{
+	c->slots[rec->index / 64] |= 1ull << (rec->index % 64);
+}
+
+int broker_datastore_load_ex(struct broker_datastore *ds, int (*fn)(void *arg, const struct broker_record *rec),
+			     void (*skipped)(void *arg, const struct broker_ds_skipped *s), void *arg)
+{
+	struct claims claims = { 0 };
 	struct entry *v = NULL;
 	size_t n = 0;
 	int rc;
@@ -638,20 +770,54 @@ int broker_datastore_load(struct broker_datastore *ds, int (*fn)(void *arg, cons
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
+		struct broker_ds_skipped sk = { .service = v[i].service, .name = v[i].name };
 		struct broker_record rec;
+		char why_buf[200], fname[FILE_NAME_LEN];
+		const char *why = "";
+		int res;
 
-		rc = load_one(ds, &v[i], &rec);
-		if (rc == 1) {
-			rc = 0;
-			continue;
+		res = load_one(ds, &v[i], &rec, &why, why_buf, sizeof(why_buf));
+		if (res < 0) {
+			rc = res;
+			break;
 		}
-		if (rc)
-			break;
-		rc = fn(arg, &rec);
-		broker_record_fini(&rec);
-		if (rc)
-			break;
+		if (res == LOAD_GONE)
+			continue;
+		if (res == LOAD_OK) {
+			why = claims_check(&claims, &rec);
+			if (!why) {
+				rc = fn(arg, &rec);
+				if (rc == BROKER_DS_REFUSE) {
+					why = "refused by the broker (see above)";
+					rc = 0;
+				} else if (rc == 0) {
+					claims_add(&claims, &rec);
+				}
+			}
+			sk.has_index = true;
+			sk.index = rec.index;
+			broker_record_fini(&rec);
+			if (rc)
+				break;
+			if (!why)
+				continue;
+			res = LOAD_CORRUPT;
+		}
+		if (res == LOAD_CORRUPT) {
+			file_name(fname, v[i].service, v[i].name);
+			set_aside(ds, fname, why);
+			sk.set_aside = true;
+		}
+		sk.why = why;
+		if (skipped)
+			skipped(arg, &sk);
 	}
 	free(v);
 	return rc;
+}
+
+int broker_datastore_load(struct broker_datastore *ds, int (*fn)(void *arg, const struct broker_record *rec),
+			  void *arg)
+{
+	return broker_datastore_load_ex(ds, fn, NULL, arg);
 }

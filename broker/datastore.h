@@ -56,8 +56,9 @@ void broker_datastore_close(struct broker_datastore *ds);
 /* Persists rec, replacing any record of the same service and name,
  * atomically: write <file>.tmp, fsync, rename, fsync the directory. Files
  * are mode 0600. Returns 0; -EINVAL for an invalid service, instance or
- * port name, two ports sharing a name or a number, or config_json that is
- * not JSON; -EIO if the crash hook
+ * port name, two ports sharing a name or a number, a number or count
+ * past the bounds load_ex enforces, or config_json that is not a JSON
+ * object; -EIO if the crash hook
  * refused (the .tmp is left behind, as a crash would); or -errno. */
 int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec);
 
@@ -83,6 +84,34 @@ int broker_datastore_load(struct broker_datastore *ds, int (*fn)(void *arg, cons
  * *why saying what is wrong, -EPROTONOSUPPORT (another format), -ENOMEM. */
 int broker_record_parse(const char *buf, size_t len, const char *service, const char *name,
 			struct broker_record *rec, const char **why);
+
+/* The largest record file load reads; a larger one is set aside unread. */
+#define BROKER_DS_MAX_FILE (64 << 20)
+
+/* What load_ex could not hand to fn. The strings live for the call. */
+struct broker_ds_skipped {
+	const char *service;  /* from the file name */
+	const char *name;
+	bool set_aside;       /* moved to <file>.corrupt: its instance is gone. false:
+			       * a format this broker does not know, left in place */
+	bool has_index;       /* the record was readable and claims this slot */
+	uint32_t index;
+	const char *why;
+};
+
+/* What fn returns to refuse a record: it is set aside as a corrupt one
+ * (and reported to skipped), and the walk goes on. */
+#define BROKER_DS_REFUSE 1000
+
+/* broker_datastore_load, and also: every number and count in a record is
+ * bounded (slot 1 .. PCN_MAX_CUBES - 1, at most PCN_MAX_PORTS ports, port
+ * numbers below PCN_MAX_PORTS, a uuid that is one, a config that is an
+ * object or null, a file of at most BROKER_DS_MAX_FILE bytes) and a slot
+ * belongs to the first record in the walk's order that claims it; a record
+ * past a bound or claiming a slot another holds is set aside as corrupt. Each record set aside or left in place is reported to
+ * skipped (may be NULL), after it is moved. */
+int broker_datastore_load_ex(struct broker_datastore *ds, int (*fn)(void *arg, const struct broker_record *rec),
+			     void (*skipped)(void *arg, const struct broker_ds_skipped *s), void *arg);
 
 /* Frees what rec owns and zeroes it. Accepts NULL and zeroed records. */
 void broker_record_fini(struct broker_record *rec);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "datastore.h"
+#include "pcn_kern_user.h"
 
 struct fixture {
 	char root[64];      /* the test's own directory, removed at teardown */
@@ -504,6 +505,252 @@ static void test_record_copy(void **state)
 	broker_record_fini(NULL);
 }
 
+
+/* ---- hostile records: every number and count bounded ---------------------- */
+
+/* A well-formed record of svc/name with n ports numbered 0 .. n-1, to be
+ * spoiled by the test; written with json_dump_file. */
+static json_t *rec_json(const char *svc, const char *name, json_int_t index, size_t n_ports)
+{
+	json_t *ports = json_array();
+
+	for (size_t i = 0; i < n_ports; i++) {
+		char pn[32];
+
+		snprintf(pn, sizeof(pn), "p%zu", i);
+		json_array_append_new(ports, json_pack("{s:s, s:I}", "name", pn, "index", (json_int_t)i));
+	}
+	return json_pack("{s:i, s:s, s:s, s:I, s:s, s:o, s:{}}", "format", 1, "service", svc, "name", name,
+			 "index", index, "uuid", "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "ports", ports, "config");
+}
+
+static void dump_rec(const struct fixture *f, json_t *j)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s@%s.json", f->inst, json_string_value(json_object_get(j, "service")),
+		 json_string_value(json_object_get(j, "name")));
+	assert_int_equal(json_dump_file(j, path, JSON_COMPACT), 0);
+	json_decref(j);
+}
+
+/* Loads everything; asserts exactly the names in want (sorted, NULL-ended)
+ * came back and every other record file was set aside. */
+static void assert_loaded_only(struct fixture *f, const char *const *want)
+{
+	struct seen s = { 0 };
+	size_t n = 0;
+
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	for (; want[n]; n++) {
+		assert_true(n < s.n);
+		assert_string_equal(s.recs[n].name, want[n]);
+	}
+	assert_int_equal(s.n, n);
+	seen_fini(&s);
+}
+
+/* The replay's arrays hold PCN_MAX_PORTS (256) ports: a record with more
+ * used to overflow them on every start. */
+static void test_oversized_ports(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const want[] = { "full", "ok", NULL };
+	json_t *j;
+
+	dump_rec(f, rec_json("bridge", "big", 2, 300));
+	dump_rec(f, rec_json("bridge", "full", 3, 256)); /* exactly the bound: fine */
+	dump_rec(f, rec_json("bridge", "ok", 4, 2));
+	j = rec_json("bridge", "portnum", 5, 1); /* port number past the bound */
+	json_integer_set(json_object_get(json_array_get(json_object_get(j, "ports"), 0), "index"), 256);
+	dump_rec(f, j);
+	assert_loaded_only(f, want);
+	assert_true(file_exists(f, "bridge@big.json.corrupt"));
+	assert_true(file_exists(f, "bridge@portnum.json.corrupt"));
+	assert_false(file_exists(f, "bridge@big.json"));
+}
+
+static void test_slot_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const want[] = { "last", NULL };
+
+	dump_rec(f, rec_json("bridge", "zero", 0, 1)); /* slot 0 is never an instance's */
+	dump_rec(f, rec_json("bridge", "max", 1024, 1));
+	dump_rec(f, rec_json("bridge", "huge", 4000000000LL, 1));
+	dump_rec(f, rec_json("bridge", "last", 1023, 1));
+	assert_loaded_only(f, want);
+	assert_true(file_exists(f, "bridge@zero.json.corrupt"));
+	assert_true(file_exists(f, "bridge@max.json.corrupt"));
+	assert_true(file_exists(f, "bridge@huge.json.corrupt"));
+}
+
+static void note_skip(void *arg, const struct broker_ds_skipped *sk)
+{
+	struct seen *s = arg;
+	struct broker_record *r = &s->recs[s->n++];
+
+	assert_true(s->n < 16);
+	snprintf(r->service, sizeof(r->service), "%s", sk->service);
+	snprintf(r->name, sizeof(r->name), "%s", sk->name);
+	r->index = sk->has_index ? sk->index : 9999;
+	r->n_ports = sk->set_aside; /* 1: moved aside, 0: left in place */
+}
+
+static int accept_all(void *arg, const struct broker_record *rec)
+{
+	(void)arg;
+	/* A record the caller refuses is set aside like a corrupt one. */
+	return strcmp(rec->name, "refused") == 0 ? BROKER_DS_REFUSE : 0;
+}
+
+/* Two records on one slot: the first in the walk's order keeps it, the
+ * other is set aside and reported, with the slot it claimed. */
+static void test_duplicate_slots(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const want[] = { "a1", "c1", NULL };
+	struct seen sk = { 0 };
+
+	dump_rec(f, rec_json("bridge", "a1", 7, 1));
+	dump_rec(f, rec_json("bridge", "b1", 7, 1));
+	dump_rec(f, rec_json("bridge", "c1", 8, 1));
+	assert_loaded_only(f, want);
+	assert_true(file_exists(f, "bridge@b1.json.corrupt"));
+
+	/* load_ex says what it set aside or left in place, and why. */
+	dump_rec(f, rec_json("bridge", "d1", 8, 1));
+	dump_rec(f, rec_json("bridge", "refused", 9, 1));
+	write_file(f, "bridge@e1.json", "{\"format\": 2}");
+	write_file(f, "bridge@f1.json", "{\"format\": 1, \"serv");
+	assert_int_equal(broker_datastore_load_ex(f->ds, accept_all, note_skip, &sk), 0);
+	assert_int_equal(sk.n, 4);
+	assert_string_equal(sk.recs[0].name, "d1");
+	assert_int_equal(sk.recs[0].index, 8);
+	assert_int_equal(sk.recs[0].n_ports, 1);
+	assert_string_equal(sk.recs[1].name, "e1");
+	assert_int_equal(sk.recs[1].index, 9999);
+	assert_int_equal(sk.recs[1].n_ports, 0);
+	assert_string_equal(sk.recs[2].name, "f1");
+	assert_int_equal(sk.recs[2].n_ports, 1);
+	assert_string_equal(sk.recs[3].name, "refused");
+	assert_int_equal(sk.recs[3].index, 9);
+	assert_true(file_exists(f, "bridge@refused.json.corrupt"));
+	assert_true(file_exists(f, "bridge@e1.json"));
+}
+
+/* Members of the wrong JSON type, and strings that are too long or not
+ * what they claim to be. */
+static void test_wrong_types_and_huge_strings(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const want[] = { "good", NULL };
+	static const char *const spoil[][2] = {
+		{ "index", "\"3\"" },	     { "index", "3.5" },	   { "index", "-1" },
+		{ "ports", "{}" },	     { "ports", "[3]" },	   { "ports", "[{\"name\": 1, \"index\": 0}]" },
+		{ "config", "\"x\"" },	     { "config", "[1, 2]" },	   { "config", "42" },
+		{ "uuid", "\"../../../../../../../../../../etc/xx\"" }, { "uuid", "7" },
+		{ "format", "\"1\"" },
+	};
+	char *big = malloc(1 << 20);
+	json_t *j;
+
+	assert_non_null(big);
+	for (size_t i = 0; i < sizeof(spoil) / sizeof(spoil[0]); i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "w%zu", i);
+		j = rec_json("bridge", name, (json_int_t)(10 + i), 1);
+		json_object_set_new(j, spoil[i][0], json_loads(spoil[i][1], JSON_DECODE_ANY, NULL));
+		dump_rec(f, j);
+	}
+	/* A megabyte where a name, a port name and a uuid go. */
+	memset(big, 'x', (1 << 20) - 1);
+	big[(1 << 20) - 1] = '\0';
+	j = rec_json("bridge", "h1", 40, 1);
+	json_object_set_new(j, "uuid", json_string(big));
+	dump_rec(f, j);
+	j = rec_json("bridge", "h2", 41, 1);
+	json_object_set_new(json_array_get(json_object_get(j, "ports"), 0), "name", json_string(big));
+	dump_rec(f, j);
+	free(big);
+	dump_rec(f, rec_json("bridge", "good", 50, 1));
+	assert_loaded_only(f, want);
+	assert_true(file_exists(f, "bridge@w6.json.corrupt"));
+	assert_true(file_exists(f, "bridge@w9.json.corrupt"));
+	assert_true(file_exists(f, "bridge@h1.json.corrupt"));
+}
+
+/* 10 MB of record: 300,000 ports. Refused at once, not after comparing
+ * every pair of ports (quadratic: minutes) nor allocating for them all. */
+static void test_ten_mb_record(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const want[] = { "cfg", NULL };
+	char path[512];
+	struct stat st;
+	json_t *j, *cfg = json_object(), *rules = json_array();
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/bridge@huge.json", f->inst);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{\"format\": 1, \"service\": \"bridge\", \"name\": \"huge\", \"index\": 3, \"uuid\": \"\", "
+	      "\"config\": {}, \"ports\": [", fp);
+	for (int i = 0; i < 300000; i++)
+		fprintf(fp, "%s{\"name\": \"port%07d\", \"index\": %d}", i ? ", " : "", i, i);
+	fputs("]}", fp);
+	fclose(fp);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 10 * 1000 * 1000);
+	/* A large config (about 10 MB of rules) is a record like any other. */
+	for (int i = 0; i < 200000; i++)
+		json_array_append_new(rules, json_pack("{s:i, s:s}", "id", i, "action", "DROP-THIS-PACKET-NOW"));
+	json_object_set_new(cfg, "fw:rules", rules);
+	j = rec_json("bridge", "cfg", 4, 1);
+	json_object_set_new(j, "config", cfg);
+	dump_rec(f, j);
+	assert_loaded_only(f, want);
+	assert_true(file_exists(f, "bridge@huge.json.corrupt"));
+}
+
+/* The store never writes what it would refuse to read back. */
+static void test_put_refuses_past_bounds(void **state)
+{
+	struct fixture *f = *state;
+	struct broker_record r;
+	struct broker_record_port *many = calloc(PCN_MAX_PORTS + 1, sizeof(*many));
+	struct broker_record_port far[] = { { "p1", PCN_MAX_PORTS } };
+
+	assert_non_null(many);
+	for (uint32_t i = 0; i <= PCN_MAX_PORTS; i++) {
+		snprintf(many[i].name, sizeof(many[i].name), "p%u", i);
+		many[i].index = i;
+	}
+	make_record(&r, "router", "r1", 1, NULL);
+	r.ports = many;
+	r.n_ports = PCN_MAX_PORTS + 1;
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	r.n_ports = PCN_MAX_PORTS;
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	make_record(&r, "router", "r2", 1, NULL);
+	r.ports = far;
+	r.n_ports = 1;
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	make_record(&r, "router", "r3", 0, NULL);
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	make_record(&r, "router", "r3", PCN_MAX_CUBES, NULL);
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	make_record(&r, "router", "r3", 2, "\"not an object\"");
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	make_record(&r, "router", "r3", 2, NULL);
+	snprintf(r.uuid, sizeof(r.uuid), "../../x");
+	assert_int_equal(broker_datastore_put(f->ds, &r), -EINVAL);
+	assert_false(file_exists(f, "router@r2.json"));
+	assert_false(file_exists(f, "router@r3.json"));
+	free(many);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -513,6 +760,8 @@ int main(void)
 		T(test_walk_stops),
 		T(test_bad_names_refused),   T(test_permissions),    T(test_open_errors),
 		T(test_record_copy),
+		T(test_oversized_ports),     T(test_slot_out_of_range), T(test_duplicate_slots),
+		T(test_wrong_types_and_huge_strings), T(test_ten_mb_record), T(test_put_refuses_past_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <libyang/libyang.h>
 
 #include "broker.h"
+#include "inst_purge.h"
 #include "instance_int.h"
 #include "log.h"
 
@@ -246,12 +247,32 @@ json_t *broker_instance_summary(struct broker *b, const struct broker_instance *
 
 /* ---- restore and replay ------------------------------------------------- */
 
+struct restore_ctx {
+	struct broker *b;
+	struct broker_purge_item *skipped; /* what load could not restore */
+	size_t n_skipped, cap;
+};
+
 static int restore_one(void *arg, const struct broker_record *rec)
 {
-	struct broker *b = arg;
+	struct restore_ctx *ctx = arg;
+	struct broker *b = ctx->b;
 	struct broker_instance *inst;
 	int rc;
 
+	/* The datastore bounds every number; what it cannot know is what the
+	 * broker holds already. A refused record is set aside, and what it
+	 * left in the kernel is removed after the walk (inst_purge.h). */
+	if (broker_instance_find(b, rec->name)) {
+		PCN_ERR("BROKER-DS-CONFLICT", "%s (%s): another service has an instance of that name: not "
+			"restored", rec->name, rec->service);
+		return BROKER_DS_REFUSE;
+	}
+	if (rec->n_ports > PCN_MAX_PORTS || broker_idalloc_used(&b->cube_ids, rec->index)) {
+		PCN_ERR("BROKER-DS-CONFLICT", "%s claims slot %u, which is taken, or more ports than an "
+			"instance may have: not restored", rec->name, rec->index);
+		return BROKER_DS_REFUSE;
+	}
 	rc = broker_inst_new(&inst, rec->service, rec->name);
 	if (rc)
 		return rc;
@@ -266,16 +287,22 @@ static int restore_one(void *arg, const struct broker_record *rec)
 	for (size_t i = 0; i < rec->n_ports; i++) {
 		snprintf(inst->ports[i].name, sizeof(inst->ports[i].name), "%s", rec->ports[i].name);
 		inst->ports[i].index = rec->ports[i].index;
-		broker_idalloc_reserve(&inst->port_ids, rec->ports[i].index);
+		if (broker_idalloc_reserve(&inst->port_ids, rec->ports[i].index)) {
+			PCN_ERR("BROKER-DS-CONFLICT", "%s: port %s has number %u, out of range or taken: not "
+				"restored", rec->name, rec->ports[i].name, rec->ports[i].index);
+			broker_instance_free(inst);
+			return BROKER_DS_REFUSE;
+		}
 	}
 	inst->n_ports = rec->n_ports;
 	if (broker_idalloc_reserve(&b->cube_ids, rec->index)) {
-		PCN_ERR("BROKER-DS-CONFLICT", "%s claims slot %u, which is taken: not restored", rec->name,
-			rec->index);
+		PCN_ERR("BROKER-DS-CONFLICT", "%s claims slot %u, which is taken or out of range: not restored",
+			rec->name, rec->index);
 		broker_instance_free(inst);
-		return 0;
+		return BROKER_DS_REFUSE;
 	}
 	if (!broker_service_get(b, rec->service)) {
+		broker_idalloc_put(&b->cube_ids, rec->index);
 		broker_instance_free(inst);
 		return -ENOMEM;
 	}
@@ -285,9 +312,42 @@ static int restore_one(void *arg, const struct broker_record *rec)
 	return 0;
 }
 
+static void restore_skipped(void *arg, const struct broker_ds_skipped *sk)
+{
+	struct restore_ctx *ctx = arg;
+	struct broker_purge_item *it;
+
+	if (ctx->n_skipped == ctx->cap) {
+		size_t cap = ctx->cap ? 2 * ctx->cap : 8;
+		struct broker_purge_item *v = realloc(ctx->skipped, cap * sizeof(*v));
+
+		if (!v) {
+			PCN_ERR("BROKER-DS-PURGE", "out of memory: what %s/%s left in the kernel stays", sk->service,
+				sk->name);
+			return;
+		}
+		ctx->skipped = v;
+		ctx->cap = cap;
+	}
+	it = &ctx->skipped[ctx->n_skipped++];
+	memset(it, 0, sizeof(*it));
+	snprintf(it->service, sizeof(it->service), "%s", sk->service);
+	snprintf(it->name, sizeof(it->name), "%s", sk->name);
+	it->foreign = !sk->set_aside;
+}
+
 int broker_instances_restore(struct broker *b)
 {
-	return broker_datastore_load(b->ds, restore_one, b);
+	struct restore_ctx ctx = { .b = b };
+	int rc;
+
+	rc = broker_datastore_load_ex(b->ds, restore_one, restore_skipped, &ctx);
+	/* Only once every good record holds its slot: a purge never empties a
+	 * slot a restored instance owns. */
+	if (rc == 0)
+		broker_inst_purge(b, ctx.skipped, ctx.n_skipped);
+	free(ctx.skipped);
+	return rc;
 }
 
 int broker_inst_fill_apply(struct broker *b, const struct broker_instance *inst, const struct lyd_node *cfg,
@@ -297,6 +357,12 @@ int broker_inst_fill_apply(struct broker *b, const struct broker_instance *inst,
 	int rc = 0;
 
 	(void)b;
+	/* Both callers' arrays hold PCN_MAX_PORTS: never write past them. */
+	if (n_ports > PCN_MAX_PORTS) {
+		PCN_ERR("BROKER-PORTS-BOUND", "%s has %zu ports, more than %d: not sent", inst->name, n_ports,
+			PCN_MAX_PORTS);
+		return -E2BIG;
+	}
 	ac->instance = (char *)inst->name;
 	ac->index = inst->index;
 	ac->hook = (Cubemesh__Hook)inst->hook;

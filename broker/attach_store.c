@@ -5,15 +5,33 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attach_int.h"
 #include "log.h"
 
 #define ATTACH_STORE_FILE "attachments.json"
+
+/* The largest attachments file read back: 16 stacks of 16 names on each
+ * of PCN_MAX_NETDEVS netdevs fit in far less. */
+#define ATTACH_STORE_MAX (4 << 20)
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
 
 int broker_attach_store_save(struct broker *b, json_t *stacks)
 {
@@ -32,8 +50,13 @@ int broker_attach_store_save(struct broker *b, json_t *stacks)
 		rc = -errno ? -errno : -EIO;
 		goto out;
 	}
-	if (rename(tmp, path))
+	if (rename(tmp, path)) {
 		rc = -errno;
+		goto out;
+	}
+	/* The rename is durable only once the directory is on disk (as the
+	 * instance records, datastore.c). */
+	rc = fsync_dir(b->opts.state_dir);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -48,13 +71,17 @@ out:
 json_t *broker_attach_store_load(struct broker *b)
 {
 	char path[PATH_MAX];
-	json_error_t jerr;
-	json_t *j;
+	json_error_t jerr = { .text = "" };
+	struct stat st;
+	json_t *j = NULL;
 
 	snprintf(path, sizeof(path), "%s/%s", b->opts.state_dir, ATTACH_STORE_FILE);
-	if (access(path, F_OK))
+	if (stat(path, &st))
 		return NULL;
-	j = json_load_file(path, 0, &jerr);
+	if (S_ISREG(st.st_mode) && st.st_size <= ATTACH_STORE_MAX)
+		j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	else
+		snprintf(jerr.text, sizeof(jerr.text), "not a regular file of at most %d bytes", ATTACH_STORE_MAX);
 	if (!j || !json_is_array(j)) {
 		PCN_ERR("BROKER-ATTACH-LOAD", "%s is not a list of stacks (%s): transparent cubes are not "
 			"restored", path, jerr.text);
@@ -90,6 +117,62 @@ void attach_save(struct broker *b)
 	json_decref(all);
 }
 
+/* A saved slot: absent (0: take a fresh one) or a slot number in range;
+ * false for anything else. */
+static bool slot_member(json_t *o, const char *key, __u32 *out)
+{
+	json_t *j = json_object_get(o, key);
+
+	*out = 0;
+	if (!j)
+		return true;
+	if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) >= PCN_MAX_CUBES)
+		return false;
+	*out = (__u32)json_integer_value(j);
+	return true;
+}
+
+/* True if inst is in a stack already restored (a cube sits in one stack). */
+static bool in_a_stack(const struct broker_instance *inst, const struct tnetdev *cur)
+{
+	for (const struct tnetdev *d = A.devs; d; d = d->next)
+		for (size_t p = 0; p < d->n; p++)
+			if (d->stack[p] == inst)
+				return true;
+	for (size_t p = 0; p < cur->n; p++)
+		if (cur->stack[p] == inst)
+			return true;
+	return false;
+}
+
+/* Why entry o of the file cannot be a stack, or NULL. The file is the
+ * broker's own, but a hand edit or a bad disk must cost only that stack:
+ * every member is checked before it is used as a name, a hook or a slot. */
+static const char *entry_refused(json_t *o, const char **name, json_t **names, int *hook)
+{
+	json_t *h = json_object_get(o, "hook");
+	const char *colon;
+
+	*name = json_string_value(json_object_get(o, "netdev"));
+	*names = json_object_get(o, "stack");
+	if (!json_is_object(o) || !*name)
+		return "no netdev named";
+	colon = strchr(*name, ':');
+	if (!colon && (strlen(*name) >= IF_NAMESIZE || !**name || strchr(*name, '/')))
+		return "not a netdev name";
+	if (colon && (strlen(*name) >= sizeof(((struct tnetdev *)0)->name) || strchr(colon + 1, ':')))
+		return "not a cube:port name";
+	if (!json_is_integer(h) || json_integer_value(h) < BROKER_HOOK_TC ||
+	    json_integer_value(h) > BROKER_HOOK_XDP_DRV)
+		return "unknown hook";
+	*hook = (int)json_integer_value(h);
+	if (!json_is_array(*names))
+		return "no stack";
+	if (attach_find(*name))
+		return "a second stack on the same parent";
+	return NULL;
+}
+
 void broker_attach_restore(struct broker *b)
 {
 	json_t *all = broker_attach_store_load(b), *o;
@@ -103,17 +186,26 @@ void broker_attach_restore(struct broker *b)
 		return;
 	}
 	json_array_foreach(all, i, o) {
-		const char *name = json_string_value(json_object_get(o, "netdev"));
-		json_t *names = json_object_get(o, "stack"), *n;
+		const char *name, *why;
+		json_t *names, *n;
 		struct tnetdev *d;
 		struct broker_error err;
 		size_t k;
-		bool port = name && strchr(name, ':');
-		int ifindex = name && !port ? broker_netdev_ifindex(name) : -ENODEV;
+		bool port;
+		int ifindex, hook = 0;
+		__u32 slot_in, slot_eg;
 
-		if ((!port && ifindex < 0) || !json_is_array(names)) {
-			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: no such netdev",
-				 name ? name : "?");
+		why = entry_refused(o, &name, &names, &hook);
+		if (!why && (!slot_member(o, "slot-in", &slot_in) || !slot_member(o, "slot-eg", &slot_eg)))
+			why = "a slot out of range";
+		if (why) {
+			PCN_WARN("BROKER-ATTACH-RESTORE", "stack %zu of the saved ones not restored: %s", i, why);
+			continue;
+		}
+		port = strchr(name, ':') != NULL;
+		ifindex = !port ? broker_netdev_ifindex(name) : -ENODEV;
+		if (!port && ifindex < 0) {
+			PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s not restored: no such netdev", name);
 			continue;
 		}
 		d = calloc(1, sizeof(*d));
@@ -124,20 +216,32 @@ void broker_attach_restore(struct broker *b)
 			free(d);
 			continue;
 		}
-		d->slot_in = (__u32)json_integer_value(json_object_get(o, "slot-in"));
-		d->slot_eg = (__u32)json_integer_value(json_object_get(o, "slot-eg"));
+		d->slot_in = slot_in;
+		d->slot_eg = slot_eg;
 		if (!port) {
 			d->ifindex = ifindex;
 			d->parent = (__u32)ifindex;
 			snprintf(d->name, sizeof(d->name), "%s", name);
 		}
-		d->hook = (enum broker_hook)json_integer_value(json_object_get(o, "hook"));
+		d->hook = (enum broker_hook)hook;
 		attach_stack_gen_load(d);
 		json_array_foreach(names, k, n) {
-			struct broker_instance *inst = broker_instance_find(b, json_string_value(n) ?: "");
+			const char *cube = json_string_value(n);
+			struct broker_instance *inst =
+				cube && broker_datastore_name_valid(cube) ? broker_instance_find(b, cube) : NULL;
 
-			if (inst && d->n < ATTACH_MAX_STACK)
+			if (!inst) {
+				PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s: position %zu names no instance; "
+					 "skipped", name, k);
+			} else if (in_a_stack(inst, d)) {
+				PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s: %s is in a stack already; skipped",
+					 name, inst->name);
+			} else if (d->n == ATTACH_MAX_STACK) {
+				PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s: more than %d cubes; %s skipped", name,
+					 ATTACH_MAX_STACK, inst->name);
+			} else {
 				d->stack[d->n++] = inst;
+			}
 		}
 		if (!d->n) {
 			free(d);

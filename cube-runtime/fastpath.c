@@ -152,8 +152,10 @@ int pcn__unpin_dir(const char *dir)
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path) && errno != ENOENT)
+		/* A cut path would unlink another file: skip it (rmdir then fails). */
+		if (pcn_path(path, sizeof(path), dir, e->d_name, (const char *)NULL))
+			rc = -ENAMETOOLONG;
+		else if (unlink(path) && errno != ENOENT)
 			rc = -errno;
 	}
 	closedir(d);

@@ -82,6 +82,16 @@ cm_check "every pin is still there" [ "$(pins)" = "$pins_before" ]
 cm_check "both records are still there" [ "$(records)" = "$records_before" ]
 cm_check "hw1 still answers" curl -fs -o /dev/null "${PCN_URL}helloworld/hw1/"
 
+# A port name is one step of the REST path (/connect builds it): it may hold
+# dots, but may not be one of the dot segments.
+for port in . .. %2E %2E%2E; do
+	refused POST "/helloworld/hw1/ports/$port/" '{}'
+done
+got=$(req POST "/helloworld/hw1/ports/p.1/" '{}')
+cm_check "a port may be named p.1 (${got%% *})" [ "${got%% *}" = 201 ]
+cm_check "hw1 has that one port only" [ "$(curl -s "${PCN_URL}helloworld/hw1/ports/" |
+	python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)))')" = "p.1" ]
+
 # What a name may be: letters, digits, '_' and '-', up to 63.
 ok63=$(printf 'm%.0s' $(seq 1 63))
 got=$(req POST "/helloworld/Web_1-x/" '{}')

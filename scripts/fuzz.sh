@@ -59,11 +59,15 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	log=$work/$t/run.log
+	dict=()
+	if [ -f "$root/tests/fuzz/$t.dict" ]; then
+		dict=(-dict="$root/tests/fuzz/$t.dict")
+	fi
 	echo "== $t: ${secs}s (log $log)"
 	rc=0
 	# shellcheck disable=SC2086
 	"$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
-		-artifact_prefix="$art/" ${FUZZ_ARGS:-} "$scratch" "$seeds" >"$log" 2>&1 || rc=$?
+		-artifact_prefix="$art/" "${dict[@]}" ${FUZZ_ARGS:-} "$scratch" "$seeds" >"$log" 2>&1 || rc=$?
 	grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec' "$log" | tail -3 || true
 	if [ $rc -ne 0 ]; then
 		failed=1

@@ -5,6 +5,8 @@
 # tests and docs, the REST paths and bodies pcnctl makes of them, packed
 # messages of every type and slow-path records (seedgen), and datastore
 # records as the broker writes them (docs/DESIGN.md, broker/datastore.h).
+# Also writes the libFuzzer dictionaries tests/fuzz/<target>.dict (names of
+# the models, JSON and record keys, pcnctl's words), which fuzz.sh passes.
 # Usage: seeds.sh BUILD_DIR DIR
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,3 +48,24 @@ rec sf1 '{"format":1,"service":"simpleforwarder","name":"sf1","index":4,"uuid":"
 rec null-config '{"format":1,"service":"helloworld","name":"hw2","index":5,"uuid":"8a1c3e0e-5b1f-4a35-9f0e-2b0c1d2e3f41","ports":[],"config":null}'
 rec format2 '{"format":2,"service":"helloworld","name":"hw1"}'
 rec truncated '{"format":1,"service":"helloworld","name":"hw1","index":1,"uuid":"8a1c3e0e-5b1f-4a35-9f0e-2b0c'
+
+# Dictionaries: what the fuzzer cannot guess from comparisons it sees (the
+# models' names are compared inside libyang, which is not instrumented).
+here=$(cd "$(dirname "$0")" && pwd)
+quote() { sed -E 's/.*/"&"/'; }
+yang_words() {
+	grep -hoE '^\s*(module|leaf|list|container|leaf-list|enum|action|input|output) [a-zA-Z0-9_.-]+' \
+		"$src"/yang/*.yang "$src"/broker/testdata/*.yang | awk '{print $2}'
+	for m in "$src"/yang/*.yang "$src"/broker/testdata/*.yang; do
+		n=$(basename "$m" .yang)
+		echo "$n:$n"
+	done
+}
+json_words() { printf '%s\n' '{' '}' '[' ']' ':' ',' 'true' 'false' 'null' '\"' '%2F' '%25' '/' '=' "'"; }
+{ yang_words; json_words; } | sort -u | quote >"$here/fuzz_target.dict"
+cp "$here/fuzz_target.dict" "$here/fuzz_config.dict"
+{ yang_words; json_words; printf '%s\n' format service name index uuid ports config; } | sort -u | quote \
+	>"$here/fuzz_datastore.dict"
+printf '%s\n' add del set show connect disconnect attach detach services cubes topology netdevs version \
+	metrics logs -j --json -v --verbose -f --follow --service --url --token -h --help -V --version -- '?' = \
+	position=first position=last before= after= | quote >"$here/fuzz_pcnctl.dict"

@@ -42,8 +42,11 @@ int broker_attach_store_save(struct broker *b, json_t *stacks)
 
 	if (!text)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/%s", b->opts.state_dir, ATTACH_STORE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (pcn_path(path, sizeof(path), b->opts.state_dir, ATTACH_STORE_FILE, (const char *)NULL) ||
+	    pcn_path(tmp, sizeof(tmp), b->opts.state_dir, ATTACH_STORE_FILE ".tmp", (const char *)NULL)) {
+		free(text);
+		return -ENAMETOOLONG;
+	}
 	len = strlen(text);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd)) {
@@ -75,8 +78,7 @@ json_t *broker_attach_store_load(struct broker *b)
 	struct stat st;
 	json_t *j = NULL;
 
-	snprintf(path, sizeof(path), "%s/%s", b->opts.state_dir, ATTACH_STORE_FILE);
-	if (stat(path, &st))
+	if (pcn_path(path, sizeof(path), b->opts.state_dir, ATTACH_STORE_FILE, (const char *)NULL) || stat(path, &st))
 		return NULL;
 	if (S_ISREG(st.st_mode) && st.st_size <= ATTACH_STORE_MAX)
 		j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);

@@ -681,7 +681,8 @@ static int read_whole(int fd, size_t size, char **text, size_t *len)
 /* What one file turned out to be. */
 enum load_result {
 	LOAD_OK,       /* rec filled */
-	LOAD_GONE,     /* vanished or unreadable: nothing to say about it */
+	LOAD_GONE,     /* vanished since the listing: nothing to say about it */
+	LOAD_UNREAD,   /* there but unreadable (EACCES, EIO): left in place */
 	LOAD_CORRUPT,  /* not a record we can trust: set it aside */
 	LOAD_FOREIGN,  /* another format: left in place */
 };
@@ -702,9 +703,12 @@ static int load_one(struct broker_datastore *ds, const struct entry *e, struct b
 	file_name(fname, e->service, e->name);
 	fd = openat(ds->dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		if (errno != ENOENT)
-			PCN_ERR("BROKER-DS-READ", "cannot read %s/%s: %s", ds->dir, fname, strerror(errno));
-		return LOAD_GONE;
+		if (errno == ENOENT)
+			return LOAD_GONE;
+		PCN_ERR("BROKER-DS-READ", "cannot read %s/%s: %s; left in place", ds->dir, fname,
+			strerror(errno));
+		*why = "unreadable";
+		return LOAD_UNREAD;
 	}
 	/* Not a regular file (a FIFO would block the start) or larger than any
 	 * record the broker writes: refused before reading a byte. */
@@ -717,8 +721,10 @@ static int load_one(struct broker_datastore *ds, const struct entry *e, struct b
 	 * (seconds for a large config). */
 	rc = read_whole(fd, (size_t)st.st_size, &text, &len);
 	close(fd);
-	if (rc)
-		return rc == -ENOMEM ? rc : LOAD_GONE;
+	if (rc) {
+		*why = "unreadable";
+		return rc == -ENOMEM ? rc : LOAD_UNREAD;
+	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!root) {

@@ -93,7 +93,8 @@ struct broker_ds_skipped {
 	const char *service;  /* from the file name */
 	const char *name;
 	bool set_aside;       /* moved to <file>.corrupt: its instance is gone. false:
-			       * a format this broker does not know, left in place */
+			       * a format this broker does not know, or a file it
+			       * cannot read (a symlink, EIO): left in place */
 	bool has_index;       /* the record was readable and claims this slot */
 	uint32_t index;
 	const char *why;

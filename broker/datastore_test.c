@@ -611,6 +611,7 @@ static void test_duplicate_slots(void **state)
 	struct fixture *f = *state;
 	static const char *const want[] = { "a1", "c1", NULL };
 	struct seen sk = { 0 };
+	char link[512];
 
 	dump_rec(f, rec_json("bridge", "a1", 7, 1));
 	dump_rec(f, rec_json("bridge", "b1", 7, 1));
@@ -623,8 +624,11 @@ static void test_duplicate_slots(void **state)
 	dump_rec(f, rec_json("bridge", "refused", 9, 1));
 	write_file(f, "bridge@e1.json", "{\"format\": 2}");
 	write_file(f, "bridge@f1.json", "{\"format\": 1, \"serv");
+	/* Unreadable (O_NOFOLLOW): left in place, as another format is. */
+	snprintf(link, sizeof(link), "%s/bridge@g1.json", f->inst);
+	assert_int_equal(symlink("bridge@c1.json", link), 0);
 	assert_int_equal(broker_datastore_load_ex(f->ds, accept_all, note_skip, &sk), 0);
-	assert_int_equal(sk.n, 4);
+	assert_int_equal(sk.n, 5);
 	assert_string_equal(sk.recs[0].name, "d1");
 	assert_int_equal(sk.recs[0].index, 8);
 	assert_int_equal(sk.recs[0].n_ports, 1);
@@ -633,10 +637,13 @@ static void test_duplicate_slots(void **state)
 	assert_int_equal(sk.recs[1].n_ports, 0);
 	assert_string_equal(sk.recs[2].name, "f1");
 	assert_int_equal(sk.recs[2].n_ports, 1);
-	assert_string_equal(sk.recs[3].name, "refused");
-	assert_int_equal(sk.recs[3].index, 9);
+	assert_string_equal(sk.recs[3].name, "g1");
+	assert_int_equal(sk.recs[3].n_ports, 0);
+	assert_string_equal(sk.recs[4].name, "refused");
+	assert_int_equal(sk.recs[4].index, 9);
 	assert_true(file_exists(f, "bridge@refused.json.corrupt"));
 	assert_true(file_exists(f, "bridge@e1.json"));
+	assert_true(file_exists(f, "bridge@g1.json"));
 }
 
 /* Members of the wrong JSON type, and strings that are too long or not

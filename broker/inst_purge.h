@@ -24,7 +24,7 @@
 struct broker_purge_item {
 	char service[BROKER_NAME_MAX];
 	char name[BROKER_NAME_MAX];
-	bool foreign; /* another format, left in place: hold its slots, touch nothing */
+	bool foreign; /* left in place (another format, unreadable): hold its slots, touch nothing */
 };
 
 /* For each set-aside record, and for each pin directory under

@@ -73,9 +73,11 @@ static int load(const void *elf, size_t sz, const char *name, const char *shared
  * one and give it our alias. */
 static bool our_veth_name(const char *name)
 {
-	size_t n = strlen(name), digits = strspn(name + 4, "0123456789");
+	size_t n = strlen(name);
 
-	return n >= 6 && strncmp(name, "pcnj", 4) == 0 && digits == n - 5 && name[n - 1] == 'a';
+	/* The prefix first: a shorter name has nothing past its NUL to read. */
+	return n >= 6 && strncmp(name, "pcnj", 4) == 0 && strspn(name + 4, "0123456789") == n - 5 &&
+	       name[n - 1] == 'a';
 }
 
 /* Deletes the pairs an earlier broker of the same mesh left behind (killed,

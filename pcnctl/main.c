@@ -25,23 +25,28 @@ enum { EXIT_OK = 0, EXIT_HTTP = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 static void usage(FILE *out)
 {
+	/* One usage line per string, each ending in \n, none wider than 80
+	 * columns (pcnctl_cli_test.py checks both). */
 	fputs("Usage: pcnctl [options] <path words...> [add|del|set|show] [keys...] [k=v ...]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  pcnctl <svc> add <name> [k=v ...]      create an instance (POST /<svc>/<name>/)\n"
+	      "  pcnctl <svc> add <name> [k=v ...]      create an instance (POST)\n"
 	      "  pcnctl <name> [words...] show [keys]   read a node (GET); show is the default\n"
 	      "  pcnctl <name> [words...] set k=v ...   change leaves (PATCH)\n"
 	      "  pcnctl <name> <list> add <keys> [k=v]  add a list entry (POST)\n"
 	      "  pcnctl <name> [<list> <keys>] del      delete (DELETE)\n"
 	      "  pcnctl connect <cube:port> <peer>      wire a port to a netdev or a cube port\n"
 	      "  pcnctl disconnect <cube:port> <peer>\n"
-	      "  pcnctl attach <cube> <port> [position=auto|first|last | before=<c> | after=<c>]\n"
+	      "  pcnctl attach <cube> <port> [where]    where: position=auto|first|last,\n"
+	      "                                         before=<c> or after=<c>\n"
 	      "  pcnctl detach <cube> <port>\n"
 	      "  pcnctl cubes | services [<svc>] | topology | netdevs | version\n"
-	      "  pcnctl logs [<cube>] [--service S] [-f]  log lines the broker keeps: fast-path\n"
-	      "                                         pcn_log, cube processes, the broker's own\n"
-	      "                                         (service pcn-broker); -f follows new ones"
-	      "  pcnctl <words...> ?                     help for that node, from its model\n"
+	      "  pcnctl logs [<cube>] [--service S] [-f]\n"
+	      "                                         log lines the broker keeps: fast-path\n"
+	      "                                         pcn_log, cube processes, the broker's\n"
+	      "                                         own (service pcn-broker); -f follows\n"
+	      "                                         new ones\n"
+	      "  pcnctl <words...> ?                    help for that node, from its model\n"
 	      "\n"
 	      "Options:\n"
 	      "  -j, --json         print the answer as JSON\n"
@@ -54,7 +59,8 @@ static void usage(FILE *out)
 	      "  -h, --help         this text\n"
 	      "  -V, --version      pcnctl's version (the broker's: pcnctl version)\n"
 	      "\n"
-	      "Exit status: 0 success, 1 the broker refused, 2 usage error, 3 broker unreachable.\n",
+	      "Exit status: 0 success, 1 the broker refused, 2 usage error,\n"
+	      "             3 broker unreachable.\n",
 	      out);
 }
 

@@ -290,6 +290,15 @@ class PcnctlTest(unittest.TestCase):
         rc, out, _ = self.run_pcnctl("--help", url=False)
         self.assertEqual(rc, 0)
         self.assertIn("Usage: pcnctl", out)
+        # Each command's usage is a line of its own: a "pcnctl <...>" after
+        # other text on a line is two entries run together (a lost newline).
+        commands = out.split("Commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+        self.assertTrue(any(l.startswith("  pcnctl <words...> ?") for l in commands), commands)
+        for line in out.splitlines():
+            self.assertNotRegex(line, r"\S.*\bpcnctl <", "two usage lines run together")
+            self.assertLessEqual(len(line), 80, "wider than a terminal: %r" % line)
+        for line in commands:
+            self.assertTrue(line.startswith("  pcnctl ") or line.startswith(" " * 20), line)
         rc, out, _ = self.run_pcnctl("--version", url=False)
         self.assertEqual(rc, 0)
         self.assertRegex(out, r"^pcnctl \d+\.\d+")

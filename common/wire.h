@@ -22,10 +22,13 @@
 #define PCN_PROTOCOL_VERSION 2
 
 /* The largest message any socket of the mesh accepts (NNG_OPT_RECVMAXSZ on
- * every nng socket, both sides): a Register carries a YANG module and a
- * PacketIn batch up to 64 frames of 9 KiB, well below this; a peer that
- * announces more is dropped by nng before it allocates. */
-#define PCN_WIRE_MAX_MSG (4u << 20)
+ * every nng socket, both sides); a peer that announces more is hung up on
+ * before anything is allocated. The largest legitimate ones: a Register
+ * carries a YANG module (tens of KiB); a PacketInBatch 256 snaps of 1514
+ * bytes (~400 KiB); a PacketOutBatch 256 frames of 9000 (~2.3 MiB); and a
+ * ReadReply the state of a whole instance: a ddosmitigator with both its
+ * 65536-entry blacklists full and their counters is ~5.7 MiB of JSON. */
+#define PCN_WIRE_MAX_MSG (16u << 20)
 
 /* Sets NNG_OPT_RECVMAXSZ to PCN_WIRE_MAX_MSG on s; call it on every socket
  * before it listens or dials. Returns 0 or a negative errno. */

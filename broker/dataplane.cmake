@@ -4,6 +4,7 @@
 add_library(broker_dp STATIC
   ${CMAKE_CURRENT_LIST_DIR}/dataplane.c
   ${CMAKE_CURRENT_LIST_DIR}/netdev.c
+  ${CMAKE_CURRENT_LIST_DIR}/netdev_offload.c
   ${CMAKE_CURRENT_LIST_DIR}/netdev_spec.c
   ${CMAKE_CURRENT_LIST_DIR}/netdevs.c
   ${CMAKE_CURRENT_LIST_DIR}/netmon.c)
@@ -15,7 +16,7 @@ target_link_libraries(broker_dp
 # These tests create veths, load and attach programs: they need root and a
 # kernel with BPF, like the broker itself. Each uses its own bpffs root and
 # netdev names, so they may run in parallel.
-foreach(_t dataplane netdev netdevs netmon)
+foreach(_t dataplane netdev netdev_offload netdevs netmon)
   if(NOT EXISTS ${CMAKE_CURRENT_LIST_DIR}/${_t}_test.c)
     continue()
   endif()

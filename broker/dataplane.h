@@ -67,7 +67,10 @@ int broker_fwd_del(struct broker_dp *dp, uint32_t cube_index, uint32_t port);
  * netdev program holds that XDP hook, or XDP is attached in the other mode.
  * Attaching again (another port, or after a broker restart) replaces ours.
  * For XDP_DRV on a veth whose peer has neither an XDP program nor GRO on,
- * logs BROKER-XDP-VETH-GRO: native XDP redirect into that veth drops. */
+ * logs BROKER-XDP-VETH-GRO: native XDP redirect into that veth drops.
+ * XDP on a veth: turns off on its other end the offloads XDP breaks (tx
+ * checksum at XDP_DRV, segmentation at XDP_SKB), detach turns them on
+ * again (netdev_offload.c; a failure there is logged, not returned). */
 int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index, uint32_t port);
 /* Undoes attach: removes our filter (and the clsact qdisc if we created it),
  * or our XDP program, and the pcn_netdev_in entry. A netdev that is gone

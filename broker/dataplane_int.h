@@ -56,6 +56,7 @@ struct broker_link {
 	unsigned short type;    /* ARPHRD_* */
 	int link;               /* IFLA_LINK: a veth's peer; 0 if none */
 	bool link_other_ns;     /* the IFLA_LINK ifindex is in another netns */
+	int link_netnsid;       /* IFLA_LINK_NETNSID: that netns's id, when link_other_ns */
 };
 
 /* Up and running, as the API's "status" means it. */
@@ -74,5 +75,16 @@ typedef int (*broker__link_cb)(void *arg, const struct broker_link *l);
 int broker__link_dump(broker__link_cb cb, void *arg);
 /* One link by ifindex (name NULL) or by name. -ENODEV if none. */
 int broker__link_get(int ifindex, const char *name, struct broker_link *out);
+
+/* Offloads an XDP port breaks on the veth it is peered with
+ * (netdev_offload.c): off turns off, on the veth's other end (in whatever
+ * namespace), tx checksum offload for XDP_DRV or segmentation offload for
+ * XDP_SKB, remembers in bpffs what was on, and logs BROKER-XDP-VETH-CSUM /
+ * -TSO (a WARN with the command to run when it cannot); at TC it restores.
+ * restore turns back on what off turned off. Not a veth: nothing, 0.
+ * offload_json: what GET /netdevs shows for ifindex, or NULL. */
+int broker__offload_off(struct broker_dp *dp, int ifindex, enum broker_hook hook);
+int broker__offload_restore(struct broker_dp *dp, int ifindex);
+json_t *broker__offload_json(int ifindex);
 
 #endif /* BROKER_DATAPLANE_INT_H */

@@ -344,6 +344,10 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 	}
 	if (hook == BROKER_HOOK_XDP_DRV)
 		warn_veth_gro(ifindex);
+	/* XDP on a veth breaks offloads its other end relies on: turn them off
+	 * there (TC: give back any a former XDP attach turned off). Failing
+	 * that, the port stays wired (pings pass) and the log says what to run. */
+	broker__offload_off(dp, ifindex, hook);
 	PCN_INFO("BROKER-NETDEV-ATTACH", "ifindex %d (%s) -> cube %u port %u", ifindex, hook_name(hook), cube_index,
 		 port);
 out:
@@ -375,6 +379,8 @@ int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 	if (bpf_map_delete_elem(dp->netdev_in, &key) < 0 && errno != ENOENT && rc == 0)
 		rc = -errno;
 	broker__nd_spec_unpin(dp, ifindex);
+	/* After the program is off: no frame meets XDP with offloads back on. */
+	broker__offload_restore(dp, ifindex);
 	if (rc < 0)
 		PCN_ERR("BROKER-NETDEV-DETACH", "cannot detach from ifindex %d (%s): %s", ifindex, hook_name(hook),
 			strerror(-rc));

@@ -68,6 +68,8 @@ int broker__link_parse(const struct nlmsghdr *nh, struct broker_link *out)
 			break;
 		case IFLA_LINK_NETNSID:
 			out->link_other_ns = true;
+			if (plen >= sizeof(int))
+				memcpy(&out->link_netnsid, data, sizeof(int));
 			break;
 		case IFLA_LINKINFO:
 			parse_linkinfo(a, out);
@@ -218,8 +220,16 @@ static json_t *link_json(const struct broker_link *l)
 
 	for (unsigned int i = 0; i < l->mac_len; i++)
 		p += sprintf(p, "%s%02x", i ? ":" : "", l->mac[i]);
-	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s}", "name", l->name, "ifindex", l->ifindex, "mac", mac, "mtu",
-			 (int)l->mtu, "status", broker__link_up(l) ? "UP" : "DOWN", "type", link_type(l));
+	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s}", "name", l->name, "ifindex", l->ifindex, "mac", mac,
+			      "mtu", (int)l->mtu, "status", broker__link_up(l) ? "UP" : "DOWN", "type", link_type(l));
+	json_t *off = broker__offload_json(l->ifindex);
+
+	/* Offloads Cubemesh turned off on this veth's other end (netdev_offload.c). */
+	if (o && off)
+		json_object_set_new(o, "peer-offload", off);
+	else
+		json_decref(off);
+	return o;
 }
 
 static int append_link(void *arg, const struct broker_link *l)

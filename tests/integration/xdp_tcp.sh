@@ -115,6 +115,14 @@ for hook in TC XDP_SKB XDP_DRV; do
 			cm_check "$hook $svc: $f untouched at TC" feat_is "$NSA" "$f" on
 			cm_check_not "$hook $svc: GET /netdevs/$IFA claims nothing" netdev_says "$IFA" "$f"
 		fi
+		if [ "$hook" = XDP_DRV ] && [ "$svc" = helloworld ]; then
+			# A broker restarted meanwhile still knows what to give back.
+			kill "$CM_BROKER_PID"; wait "$CM_BROKER_PID" 2>/dev/null
+			cm_check "$hook $svc: broker restarted" cm_broker_start
+			cm_wait_service_up helloworld
+			cm_check "$hook $svc: TCP after the restart" tcp_ok
+			cm_check "$hook $svc: GET /netdevs/$IFA still says so" netdev_says "$IFA" "$f"
+		fi
 		cm_check "$hook $svc: delete" $PCNCTL "$name" del
 		cm_check "$hook $svc: a's $f is back on" feat_is "$NSA" "$f" on
 		cm_check "$hook $svc: b's $f is as it was ($preset_b)" feat_is "$NSB" "$f" "$preset_b"

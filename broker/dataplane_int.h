@@ -86,5 +86,8 @@ int broker__link_get(int ifindex, const char *name, struct broker_link *out);
 int broker__offload_off(struct broker_dp *dp, int ifindex, enum broker_hook hook);
 int broker__offload_restore(struct broker_dp *dp, int ifindex);
 json_t *broker__offload_json(int ifindex);
+/* GRO on the other end of veth ifindex, in whatever namespace: 1 on, 0 off,
+ * -errno (not reachable); name gets that end's name when it is reached. */
+int broker__peer_gro(int ifindex, char *name, size_t len);
 
 #endif /* BROKER_DATAPLANE_INT_H */

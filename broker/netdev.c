@@ -287,10 +287,16 @@ static void warn_veth_gro(int ifindex)
 	if (broker__link_get(ifindex, NULL, &self) < 0 || strcmp(self.kind, "veth") != 0)
 		return;
 	if (self.link_other_ns || self.link <= 0) {
+		char name[IF_NAMESIZE] = "<peer>";
+
+		/* Its GRO can be read there (netdev_offload.c); its XDP programs
+		 * are another namespace's: a peer with GRO off is warned about. */
+		if (broker__peer_gro(ifindex, name, sizeof(name)) == 1)
+			return;
 		PCN_WARN("BROKER-XDP-VETH-GRO",
-			 "%s is a veth in XDP_DRV mode whose peer is in another namespace: unless that peer has an "
-			 "XDP program or GRO on (ethtool -K <peer> gro on), packets redirected into %s are dropped silently",
-			 self.name, self.name);
+			 "%s is a veth in XDP_DRV mode whose peer %s is in another namespace: unless that peer has an "
+			 "XDP program or GRO on (ethtool -K %s gro on, there), packets redirected into %s are dropped "
+			 "silently", self.name, name, name, self.name);
 		return;
 	}
 	if (broker__link_get(self.link, NULL, &peer) < 0)

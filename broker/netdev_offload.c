@@ -711,3 +711,21 @@ int broker__offload_restore(struct broker_dp *dp, int ifindex)
 		close(p.sock);
 	return rc;
 }
+
+int broker__peer_gro(int ifindex, char *name, size_t len)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GGRO };
+	char err[200];
+	struct peer p;
+	int rc = peer_open(ifindex, &p, err, sizeof(err));
+
+	if (rc == 0) {
+		snprintf(name, len, "%s", p.name);
+		rc = ethtool(p.sock, p.name, &ev);
+		if (rc >= 0)
+			rc = ev.data != 0;
+	}
+	if (p.sock >= 0)
+		close(p.sock);
+	return rc;
+}

@@ -201,6 +201,43 @@ static void namespace_out_of_reach(void **state)
 	close(nsfd);
 }
 
+/* Runs attach with stderr captured; returns 1 if the log has needle. */
+static int attach_logs(struct fx *f, enum broker_hook hook, const char *needle)
+{
+	char tmpl[] = "/tmp/cmt-log-XXXXXX", buf[16384];
+	int fd = mkstemp(tmpl), saved = dup(STDERR_FILENO), rc;
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	rc = broker_netdev_attach(f->dp, f->ifa, hook, 2, 0);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(tmpl);
+	buf[n > 0 ? n : 0] = '\0';
+	assert_int_equal(rc, 0);
+	return strstr(buf, needle) != NULL;
+}
+
+/* The GRO warning reads GRO on the far end in its namespace: none when it
+ * is on, one naming it when it is off. */
+static void gro_read_in_the_peer_namespace(void **state)
+{
+	struct fx *f = *state;
+	char needle[64];
+
+	snprintf(needle, sizeof(needle), "peer %s is in another namespace", f->b);
+	assert_int_equal(dpt_sh("ip netns exec %s ethtool -K %s gro on", f->ns, f->b), 0);
+	assert_false(attach_logs(f, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO"));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(dpt_sh("ip netns exec %s ethtool -K %s gro off", f->ns, f->b), 0);
+	assert_true(attach_logs(f, BROKER_HOOK_XDP_DRV, needle));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(user_setting_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(veth_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(namespace_out_of_reach, setup, teardown),
+		cmocka_unit_test_setup_teardown(gro_read_in_the_peer_namespace, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

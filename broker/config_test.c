@@ -409,6 +409,77 @@ static void test_transparent(void **state)
 	lyd_free_all(t);
 }
 
+/* Enum values in any case take the model's spelling, in bodies, bare leaf
+ * values, leaf-lists, unions, nested lists and list keys in the URL; two
+ * enums differing only in case leave the value as given. */
+static void test_enum_case(void **state)
+{
+	struct fx *f = *state;
+	struct broker_error err = { 0 };
+	struct lyd_node *e, *e2;
+	char *text = mt_read_file(CUBEMESH_TESTDATA_DIR "/enum-test.yang"), *s;
+
+	assert_non_null(text);
+	if (broker_models_add(f->m, "enum-test", text, &err))
+		fail_msg("adding enum-test: %s", err.message);
+	free(text);
+	e = expect_ok(f->m, "/enum-test/e1", BROKER_POST, NULL,
+		      "{\"capture\":\"bidirectional\",\"limit\":\"unlimited\",\"protos\":[\"tcp\",\"Udp\"],"
+		      "\"note\":\"tcp\",\"rule\":[{\"proto\":\"icmp\",\"action\":\"pass\","
+		      "\"match\":[{\"dir\":\"in\",\"port\":80}]}]}");
+	s = mt_read(f->m, "/enum-test/e1", e);
+	assert_non_null(strstr(s, "\"capture\":\"BIDIRECTIONAL\""));
+	assert_non_null(strstr(s, "\"limit\":\"UNLIMITED\""));
+	assert_non_null(strstr(s, "\"protos\":[\"TCP\",\"UDP\"]"));
+	assert_non_null(strstr(s, "\"note\":\"tcp\"")); /* a string is not an enum */
+	assert_non_null(strstr(s, "\"rule\":[{\"proto\":\"ICMP\",\"action\":\"PASS\","
+				  "\"match\":[{\"dir\":\"IN\",\"port\":80}]}]"));
+	free(s);
+	/* A bare value, and a key in the URL in another case. */
+	e2 = expect_ok(f->m, "/enum-test/e1/capture/", BROKER_PATCH, e, "\"Ingress\"");
+	assert_string_equal(broker_config_leaf(e2, "capture"), "INGRESS");
+	lyd_free_all(e2);
+	e2 = expect_ok(f->m, "/enum-test/e1/rule/icmp/action/", BROKER_PATCH, e, "\"drop\"");
+	assert_string_equal(broker_config_leaf(e2, "rule[proto='ICMP']/action"), "DROP");
+	s = mt_read(f->m, "/enum-test/e1/rule/Icmp/match/in/80/", e2);
+	assert_string_equal(s, "{\"dir\":\"IN\",\"port\":80}");
+	free(s);
+	lyd_free_all(e2);
+	/* An entry created by its key in the URL; the body's key agrees in
+	 * any case. */
+	e2 = expect_ok(f->m, "/enum-test/e1/rule/udp/", BROKER_POST, e, "{\"proto\":\"uDP\",\"action\":\"Pass\"}");
+	assert_string_equal(broker_config_leaf(e2, "rule[proto='UDP']/action"), "PASS");
+	lyd_free_all(e2);
+	e2 = expect_ok(f->m, "/enum-test/e1/rule/icmp/", BROKER_DELETE, e, NULL);
+	assert_null(broker_config_leaf(e2, "rule[proto='ICMP']/action"));
+	lyd_free_all(e2);
+	/* A union keeps its other members. */
+	e2 = expect_ok(f->m, "/enum-test/e1/limit/", BROKER_PATCH, e, "5");
+	assert_string_equal(broker_config_leaf(e2, "limit"), "5");
+	lyd_free_all(e2);
+	/* "up" and "UP" are two enums: "Up" matches both and stays as given. */
+	err = expect_fail(f->m, "/enum-test/e1/mode/", BROKER_PATCH, e, "\"Up\"", 400);
+	assert_non_null(strstr(err.message, "\"Up\" is not one of up, UP, Down"));
+	e2 = expect_ok(f->m, "/enum-test/e1/mode/", BROKER_PATCH, e, "\"UP\"");
+	assert_string_equal(broker_config_leaf(e2, "mode"), "UP");
+	lyd_free_all(e2);
+	e2 = expect_ok(f->m, "/enum-test/e1/mode/", BROKER_PATCH, e, "\"up\"");
+	assert_string_equal(broker_config_leaf(e2, "mode"), "up");
+	lyd_free_all(e2);
+	e2 = expect_ok(f->m, "/enum-test/e1/mode/", BROKER_PATCH, e, "\"DOWN\"");
+	assert_string_equal(broker_config_leaf(e2, "mode"), "Down");
+	lyd_free_all(e2);
+	/* A word that is no enum in any case is still refused. */
+	expect_fail(f->m, "/enum-test/e1/capture/", BROKER_PATCH, e, "\"sideways\"", 400);
+	/* The shipped models: helloworld's action (a typedef) and the base's
+	 * loglevel (a typedef in another module). */
+	e2 = expect_ok(f->m, "/helloworld/hw1", BROKER_PATCH, f->hw1, "{\"action\":\"forward\",\"loglevel\":\"debug\"}");
+	assert_string_equal(broker_config_leaf(e2, "action"), "FORWARD");
+	assert_string_equal(broker_config_leaf(e2, "loglevel"), "DEBUG");
+	lyd_free_all(e2);
+	lyd_free_all(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,7 +492,7 @@ int main(void)
 		cmocka_unit_test(test_list_post),       cmocka_unit_test(test_key_mismatch),
 		cmocka_unit_test(test_number_coercion), cmocka_unit_test(test_leaflist),
 		cmocka_unit_test(test_container),       cmocka_unit_test(test_not_config),
-		cmocka_unit_test(test_transparent),
+		cmocka_unit_test(test_transparent),     cmocka_unit_test(test_enum_case),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -28,6 +28,7 @@ if(YANGLINT)
   file(GLOB _yang_models ${CUBEMESH_YANG_DIR}/*.yang)
   add_test(NAME yang_models_lint
     COMMAND ${YANGLINT} -p ${CUBEMESH_YANG_DIR} -p ${CMAKE_CURRENT_LIST_DIR}/testdata ${_yang_models}
-            ${CMAKE_CURRENT_LIST_DIR}/testdata/router-test.yang ${CMAKE_CURRENT_LIST_DIR}/testdata/transparent-test.yang)
+            ${CMAKE_CURRENT_LIST_DIR}/testdata/router-test.yang ${CMAKE_CURRENT_LIST_DIR}/testdata/transparent-test.yang
+            ${CMAKE_CURRENT_LIST_DIR}/testdata/enum-test.yang)
   set_tests_properties(yang_models_lint PROPERTIES LABELS unit TIMEOUT 30)
 endif()

@@ -60,7 +60,14 @@ int broker_model_check_value(struct ly_ctx *ctx, const struct lysc_node *snode, 
  * bad values (400), naming them with path (the REST path of parent). */
 int broker_model_reshape(struct ly_ctx *ctx, const struct lysc_node *parent, json_t *in, unsigned flags,
 			 const char *path, json_t **out, struct broker_error *err);
-/* Reshapes one value of a leaf or leaf-list (snode) into RFC 7951. */
+/* The model's spelling of value when snode's type is an enumeration (also
+ * inside a union, a typedef or a leafref's target) and value names one of
+ * its enums in another case ("forward" -> "FORWARD"); NULL when value is
+ * spelled exactly so already, matches no enum, or matches two enums that
+ * differ only in case (it then stays as given). */
+const char *broker_model_enum_spelling(const struct lysc_node *snode, const char *value);
+/* Reshapes one value of a leaf or leaf-list (snode) into RFC 7951; an enum
+ * value takes the model's spelling. */
 int broker_model_reshape_value(struct ly_ctx *ctx, const struct lysc_node *snode, json_t *in, unsigned flags,
 			       const char *path, json_t **out, struct broker_error *err);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model_int.h"
 
@@ -93,9 +94,67 @@ static const char *kind_name(json_t *v)
 	}
 }
 
+/* ---- enum values in any case ---------------------------------------------
+ * Polycube's API takes "forward" for FORWARD, and users' polycubectl scripts
+ * rely on it (capture=bidirectional, tcp). libyang does not: the value is
+ * given the model's spelling before libyang sees it. */
+
+struct enum_match {
+	const char *exact; /* an enum spelled exactly so */
+	const char *found; /* the one enum matching in another case */
+	bool ambiguous;    /* two enums differing only in case match */
+};
+
+static void enum_scan(const struct lysc_type *type, const char *value, struct enum_match *mt, int depth)
+{
+	LY_ARRAY_COUNT_TYPE u;
+
+	if (!type || depth > 8)
+		return;
+	switch (type->basetype) {
+	case LY_TYPE_LEAFREF:
+		enum_scan(((const struct lysc_type_leafref *)type)->realtype, value, mt, depth + 1);
+		break;
+	case LY_TYPE_UNION:
+		LY_ARRAY_FOR(((const struct lysc_type_union *)type)->types, u)
+		enum_scan(((const struct lysc_type_union *)type)->types[u], value, mt, depth + 1);
+		break;
+	case LY_TYPE_ENUM:
+		LY_ARRAY_FOR(((const struct lysc_type_enum *)type)->enums, u)
+		{
+			const char *name = ((const struct lysc_type_enum *)type)->enums[u].name;
+
+			if (!strcmp(name, value))
+				mt->exact = name;
+			else if (!strcasecmp(name, value)) {
+				/* The same name in two members of a union is one enum. */
+				if (mt->found && strcmp(mt->found, name))
+					mt->ambiguous = true;
+				mt->found = name;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+const char *broker_model_enum_spelling(const struct lysc_node *snode, const char *value)
+{
+	struct enum_match mt = { 0 };
+
+	if (!snode || !value || !(snode->nodetype & LYD_NODE_TERM))
+		return NULL;
+	enum_scan(((const struct lysc_node_leaf *)snode)->type, value, &mt, 0);
+	if (mt.exact || mt.ambiguous)
+		return NULL;
+	return mt.found;
+}
+
 int broker_model_reshape_value(struct ly_ctx *ctx, const struct lysc_node *snode, json_t *in, unsigned flags,
 			       const char *path, json_t **out, struct broker_error *err)
 {
+	const char *spelled;
 	char text[4096];
 	const char *canon = NULL;
 	const struct lysc_type *rt = NULL;
@@ -114,6 +173,8 @@ int broker_model_reshape_value(struct ly_ctx *ctx, const struct lysc_node *snode
 	if (scalar_text(in, text, sizeof(text)))
 		return broker_error_set(err, 400, "invalid-value", path, "%s wants a single value, not %s",
 					snode->name, kind_name(in));
+	if (json_is_string(in) && (spelled = broker_model_enum_spelling(snode, text)))
+		snprintf(text, sizeof(text), "%s", spelled);
 	rc = broker_model_check_value(ctx, snode, text, path, &canon, err);
 	if (rc)
 		return rc;

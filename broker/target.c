@@ -108,7 +108,6 @@ static const struct lysc_node *child_find(const struct lysc_node *snode, const c
 	return NULL;
 }
 
-/* Adds [key='value'] after checking value against the key's type. */
 /* Appends "/<raw segment>" to the REST path (kept percent-encoded, so a key
  * holding '/' stays one segment). */
 static void append_seg(char *rest, const struct seg *sg)
@@ -118,12 +117,17 @@ static void append_seg(char *rest, const struct seg *sg)
 	snprintf(rest + o, XPATH_MAX - o, "/%.*s", (int)sg->n, sg->raw);
 }
 
+/* Adds [key='value'] after checking value against the key's type. */
 static int add_key(struct ly_ctx *ctx, const struct lysc_node *key, const char *value, char *xpath,
 		   const char *rest, struct broker_error *err)
 {
 	char pred[SEG_MAX + 64];
+	const char *spelled = broker_model_enum_spelling(key, value);
 	int rc;
 
+	/* A key typed by an enum, in any case: the entry is the model's. */
+	if (spelled)
+		value = spelled;
 	rc = broker_model_check_value(ctx, key, value, rest, NULL, err);
 	if (rc)
 		return rc;

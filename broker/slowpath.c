@@ -129,6 +129,10 @@ static void svc_flush(struct broker_slowpath *sp, struct sp_svc *s)
 	}
 	batch.n_packets = s->n;
 	batch.packets = s->ptrs;
+	/* Only we know it besides the cube: it drops batches without it. */
+	batch.has_token = 1;
+	batch.token.data = svc->token;
+	batch.token.len = sizeof(svc->token);
 	rc = pcn_wire_pack(&batch.base, &msg);
 	if (!rc) {
 		rc = pcn_wire_errno(nng_sendmsg(s->push, msg, NNG_FLAG_NONBLOCK));

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nng/protocol/pipeline0/pull.h>
@@ -65,7 +66,17 @@ struct pcn__slowpath {
 	pthread_mutex_t token_mu;
 	uint8_t token[PCN__TOKEN_MAX];
 	size_t token_len;
+	uint64_t forbidden_logged_ms; /* CUBE-SP-FORBIDDEN, once a second */
+	uint64_t forbidden_unsaid;
 };
+
+static uint64_t now_ms_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 void pcn__slowpath_set_token(struct pcn__runtime *rt, const uint8_t *tok, size_t len)
 {
@@ -333,7 +344,40 @@ int pcn_send_packet_out(struct pcn_instance *inst, uint32_t port, enum pcn_direc
 	return sp->in_batch ? 0 : flush_out(sp, false);
 }
 
-int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
+/* True when batch carries our registration's token: it comes from the
+ * broker, not from another container that shares the socket directory.
+ * Compared in constant time. */
+static bool from_broker(struct pcn__slowpath *sp, const Cubemesh__PacketInBatch *batch)
+{
+	uint8_t diff = 0;
+	bool ok;
+
+	pthread_mutex_lock(&sp->token_mu);
+	ok = sp->token_len && batch->has_token && batch->token.len == sp->token_len;
+	for (size_t i = 0; ok && i < sp->token_len; i++)
+		diff |= sp->token[i] ^ batch->token.data[i];
+	pthread_mutex_unlock(&sp->token_mu);
+	return ok && !diff;
+}
+
+/* Logs a refused batch at most once a second, with the count since. */
+static void log_forbidden(struct pcn__slowpath *sp)
+{
+	uint64_t now = now_ms_mono();
+
+	if (sp->forbidden_logged_ms && now - sp->forbidden_logged_ms < 1000) {
+		sp->forbidden_unsaid++;
+		return;
+	}
+	PCN_WARN("CUBE-SP-FORBIDDEN", "refused a packet batch without this service's token: not from the "
+		 "broker (%llu more in the last second not logged)", (unsigned long long)sp->forbidden_unsaid);
+	sp->forbidden_logged_ms = now;
+	sp->forbidden_unsaid = 0;
+}
+
+/* check: refuse a batch that does not carry our token (the socket's path;
+ * tests hand batches in directly). */
+static int handle(struct pcn__runtime *rt, const void *buf, size_t len, bool check)
 {
 	struct pcn__slowpath *sp = rt->sp;
 	Cubemesh__PacketInBatch *batch = NULL;
@@ -345,6 +389,14 @@ int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
 			sp->bad_messages++;
 		PCN_WARN("CUBE-SP-BAD", "malformed packet batch from the broker (%zu bytes)", len);
 		return rc;
+	}
+	if (check && (!sp || !from_broker(sp, batch))) {
+		if (sp) {
+			sp->bad_messages++;
+			log_forbidden(sp);
+		}
+		protobuf_c_message_free_unpacked(&batch->base, NULL);
+		return -EACCES;
 	}
 	if (sp)
 		sp->in_batch = true;
@@ -387,6 +439,11 @@ int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
 	return 0;
 }
 
+int pcn__slowpath_handle(struct pcn__runtime *rt, const void *buf, size_t len)
+{
+	return handle(rt, buf, len, false);
+}
+
 static void drain_packets(struct pcn__runtime *rt)
 {
 	struct pcn__slowpath *sp = rt->sp;
@@ -396,11 +453,12 @@ static void drain_packets(struct pcn__runtime *rt)
 
 		if (nng_recvmsg(sp->pull, &msg, NNG_FLAG_NONBLOCK))
 			break;
-		/* Only the broker (root) may hand us packets. */
+		/* Only the broker (root, and holding our token) may hand us
+		 * packets. */
 		if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg)))
 			sp->bad_messages++;
 		else
-			pcn__slowpath_handle(rt, nng_msg_body(msg), nng_msg_len(msg));
+			handle(rt, nng_msg_body(msg), nng_msg_len(msg), true);
 		nng_msg_free(msg);
 	}
 }

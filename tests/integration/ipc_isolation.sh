@@ -5,7 +5,8 @@
 # nobody, or as simpleforwarder, it tries to put another helloworld
 # instance's DROP program into hw1's slot and to send packets out of hw1's
 # ports. The broker refuses and logs it; hw1 keeps forwarding and has sent
-# nothing out. A restarted helloworld still owns its instances.
+# nothing out; nor can it hand helloworld packets in. A restarted
+# helloworld still owns its instances.
 # (integ_slowpath_out and integ_reload show a process's own packets out and
 # program installs still go through.)
 #
@@ -52,6 +53,15 @@ cm_check "a report claiming to be helloworld is sent" \
 	env PROBE_CLAIM="helloworld $HWPID" $PROBE packetout "$CM_SOCK" simpleforwarder "$YANG" nosuch
 sleep 0.3
 cm_check "/metrics does not show it ($(lost))" [ "$(lost)" != 999999 ]
+
+# Nor can another container hand helloworld packets in (a bridge would
+# learn from them): its packet socket takes only batches with its token.
+pkt_in_lines() { grep -c 'HELLOWORLD-PKT-IN: hw1' "$CM_TMP/helloworld.log" || true; }
+cm_check "packets in for hw1 are sent to helloworld's packet socket" \
+	$PROBE packetin "ipc://$CM_SOCK/cube-helloworld-pkt.sock" hw1
+sleep 0.3
+cm_check "helloworld's pkt_in did not see them ($(pkt_in_lines) lines)" [ "$(pkt_in_lines)" = 0 ]
+cm_check "helloworld logged the refusal" grep -q CUBE-SP-FORBIDDEN "$CM_TMP/helloworld.log"
 
 # Even the owner's packets out are checked: a direction that is neither
 # ingress nor egress is refused, not sent as egress. (The probe registers as

@@ -29,6 +29,11 @@
  *                                (the batch reports 999999 packets lost under
  *                                that name and pid)
  *
+ *   wire_probe packetin URL INSTANCE
+ *                                sends a cube's packet socket a batch of 3
+ *                                packets in for INSTANCE, as the broker does
+ *                                but without its token; exit 0 once sent
+ *
  *   wire_probe log URL LEVEL N   sends the log sink one LogBatch of N records
  *                                at LEVEL, service "probe", cube "p<i>", each
  *                                message holding invalid UTF-8
@@ -352,6 +357,38 @@ static int probe_packetout(const char *sockdir, uint8_t *tok, size_t tok_len, co
 	return rv ? 2 : 0;
 }
 
+static int probe_packetin(const char *url, const char *instance)
+{
+	Cubemesh__PacketInBatch batch = CUBEMESH__PACKET_IN_BATCH__INIT;
+	Cubemesh__PacketIn p[3], *ps[3];
+	uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0xba, 0xd0, 1, 0x08, 0x06 };
+	nng_msg *msg = NULL;
+	nng_socket push;
+	int rv;
+
+	for (int i = 0; i < 3; i++) {
+		cubemesh__packet_in__init(&p[i]);
+		p[i].instance = (char *)instance;
+		p[i].data.data = frame;
+		p[i].data.len = sizeof(frame);
+		p[i].orig_len = sizeof(frame);
+		ps[i] = &p[i];
+	}
+	batch.n_packets = 3;
+	batch.packets = ps;
+	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
+		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+		return 2;
+	}
+	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
+	if ((rv = pcn_wire_pack(&batch.base, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
+		nng_msg_free(msg);
+	usleep(200 * 1000);
+	nng_close(push);
+	printf("sent 3 packets in for %s: %s\n", instance, rv ? "failed" : "ok");
+	return rv ? 2 : 0;
+}
+
 static int probe_log(const char *url, unsigned level, unsigned n)
 {
 	Cubemesh__LogBatch batch = CUBEMESH__LOG_BATCH__INIT;
@@ -400,6 +437,8 @@ int main(int argc, char **argv)
 	nng_socket s;
 	int rv;
 
+	if (argc == 4 && strcmp(argv[1], "packetin") == 0)
+		return probe_packetin(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "log") == 0)
 		return probe_log(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 

@@ -248,6 +248,139 @@ static void hold_slot(struct broker *b, const char *who, uint32_t slot, const ch
 			 "removing %s's pins frees it at the next start", who, slot, why, who);
 }
 
+/* ---- the cube processes that outlived the broker ------------------------ */
+
+/* Names purged at start, until their service's process has been told to
+ * drop them: a process that outlived the broker still holds the instance,
+ * and would pin it again (its wiring timer reloads it when the slot's
+ * wiring changes) or take a new instance of that name for an update of
+ * the old one. */
+struct purged {
+	struct purged *next;
+	char service[BROKER_NAME_MAX];
+	char name[BROKER_NAME_MAX];
+};
+static struct purged *purged_list;
+
+static void purged_add(const char *service, const char *name)
+{
+	struct purged *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return;
+	snprintf(p->service, sizeof(p->service), "%s", service);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->next = purged_list;
+	purged_list = p;
+}
+
+struct forget_ctx {
+	struct broker_service *svc;
+	unsigned gen;
+	struct broker_job *job;
+	struct purged *cur;
+};
+
+static struct purged *purged_next(const char *service)
+{
+	for (struct purged *p = purged_list; p; p = p->next)
+		if (strcmp(p->service, service) == 0)
+			return p;
+	return NULL;
+}
+
+static void purged_remove(struct purged *gone)
+{
+	for (struct purged **pp = &purged_list; *pp; pp = &(*pp)->next)
+		if (*pp == gone) {
+			*pp = gone->next;
+			free(gone);
+			return;
+		}
+}
+
+static void forget_end(struct broker *b, struct forget_ctx *fc)
+{
+	broker_job_done(b, fc->job);
+	free(fc);
+}
+
+static void forget_step(struct broker *b, struct forget_ctx *fc);
+
+static void forget_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+{
+	struct forget_ctx *fc = arg;
+
+	(void)reply;
+	if (err) {
+		/* Kept for the next registration; the replay behind us goes on. */
+		PCN_WARN("BROKER-DS-FORGET", "cannot tell %s to drop %s: %s", fc->svc->name, fc->cur->name,
+			 err->message);
+		forget_end(b, fc);
+		return;
+	}
+	PCN_INFO("BROKER-DS-FORGET", "told %s to drop %s (its record was set aside)", fc->svc->name,
+		 fc->cur->name);
+	purged_remove(fc->cur);
+	forget_step(b, fc);
+}
+
+static void forget_step(struct broker *b, struct forget_ctx *fc)
+{
+	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
+	Cubemesh__ApplyConfig ac = CUBEMESH__APPLY_CONFIG__INIT;
+
+	for (;;) {
+		if (fc->gen != fc->svc->gen || !(fc->cur = purged_next(fc->svc->name))) {
+			forget_end(b, fc);
+			return;
+		}
+		/* An instance of that name exists again: it is not ours to drop. */
+		if (!broker_instance_find(b, fc->cur->name))
+			break;
+		purged_remove(fc->cur);
+	}
+	ac.instance = fc->cur->name;
+	ac.op = CUBEMESH__APPLY_OP__APPLY_DELETE;
+	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_APPLY;
+	req.apply = &ac;
+	if (broker_cube_call(b, fc->svc, &req, forget_done, fc))
+		forget_end(b, fc);
+}
+
+static void forget_run(struct broker *b, struct broker_job *job)
+{
+	struct forget_ctx *fc = job->arg;
+
+	job->arg = NULL;
+	fc->job = job;
+	forget_step(b, fc);
+}
+
+/* A job dropped before it ran (the broker stopping). */
+static void forget_free(struct broker *b, struct broker_job *job)
+{
+	(void)b;
+	free(job->arg);
+	job->arg = NULL;
+}
+
+void broker_inst_purge_forget(struct broker *b, struct broker_service *svc)
+{
+	struct forget_ctx *fc;
+
+	if (!purged_next(svc->name))
+		return;
+	fc = calloc(1, sizeof(*fc));
+	if (!fc)
+		return;
+	fc->svc = svc;
+	fc->gen = svc->gen;
+	/* Same key as the replay queued next: it runs first. */
+	if (!broker_job_submit(b, svc->name, forget_run, forget_free, fc))
+		free(fc);
+}
+
 /* Adopts and removes what the pins in dir show of one instance; hold:
  * touch nothing, only keep its slots (a record of another format). */
 static int purge_one(struct broker *b, const char *service, const char *name, bool hold)
@@ -289,6 +422,7 @@ static int purge_one(struct broker *b, const char *service, const char *name, bo
 	}
 	if (hold)
 		goto out;
+	purged_add(service, name);
 	for (uint32_t slot = 1; slot < PCN_MAX_CUBES; slot++) {
 		int r;
 

@@ -35,7 +35,15 @@ struct broker_purge_item {
  * resets their counters and removes the pins (BROKER-DS-PURGE, one line
  * per thing removed). A slot is reserved in b->cube_ids, so no new
  * instance gets it, whenever a step fails and for foreign records
- * (BROKER-DS-SLOT-HELD). Returns how many slots stay reserved. */
+ * (BROKER-DS-SLOT-HELD). Remembers each name purged, for
+ * broker_inst_purge_forget. Returns how many slots stay reserved. */
 int broker_inst_purge(struct broker *b, const struct broker_purge_item *items, size_t n_items);
+
+/* A cube process that outlived the broker may still hold a purged
+ * instance. Called when svc registers, before its replay is queued:
+ * queues (on svc's key, so ahead of the replay) an APPLY_DELETE of each
+ * name purged for svc (BROKER-DS-FORGET), unless an instance of that name
+ * exists again. A name is forgotten once a process acknowledged it. */
+void broker_inst_purge_forget(struct broker *b, struct broker_service *svc);
 
 #endif

@@ -20,6 +20,7 @@
 #include <sys/random.h>
 
 #include "broker.h"
+#include "inst_purge.h"
 #include "instance_int.h"
 #include "log.h"
 #include "wire.h"
@@ -203,7 +204,9 @@ static void handle_register(struct broker *b, const Cubemesh__Register *r, Cubem
 	reply->body_case = CUBEMESH__BROKER_REPLY__BODY_REGISTER;
 	reply->register_ = &rr;
 	/* The replay runs after this reply is sent: it goes through the job
-	 * queue, behind any write already waiting. */
+	 * queue, behind any write already waiting (and behind dropping what a
+	 * record set aside at start left in this process: inst_purge.h). */
+	broker_inst_purge_forget(b, svc);
 	broker_instances_replay(b, svc);
 }
 

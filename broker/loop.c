@@ -90,6 +90,15 @@ void broker_loop_fini(struct broker *b)
 {
 	uv_close((uv_handle_t *)&b->wake, NULL);
 	jobs_fini(b);
+	/* Events posted too late to run: only their carriers are ours. */
+	uv_mutex_lock(&b->post_lock);
+	while (b->posted) {
+		struct broker_event *n = b->posted->next;
+
+		free(b->posted);
+		b->posted = n;
+	}
+	uv_mutex_unlock(&b->post_lock);
 }
 
 /* ---- job queues --------------------------------------------------------- */

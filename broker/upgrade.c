@@ -130,16 +130,64 @@ int broker_upgrade_prepare(struct broker *b, const Cubemesh__Register *r, struct
 	return 0;
 }
 
+/* Telling the old process to exit runs beside the loop: a process that
+ * does not answer (stopped, hung) must not hold up every other service's
+ * requests while nng waits for it (it blocked the loop 10 s, nng's
+ * handshake timeout, before). */
+struct retire {
+	struct broker *b;
+	nng_socket s;
+	nng_aio *aio;
+	bool receiving;
+	int result;
+	char service[BROKER_NAME_MAX], old_version[64], version[64], endpoint[256];
+	uint32_t old_pid;
+};
+
+static void retire_done(struct broker *b, void *arg)
+{
+	struct retire *r = arg;
+
+	(void)b;
+	if (r->result)
+		PCN_WARN("BROKER-UPGRADE-RETIRE", "cannot tell the old %s process (pid %u, %s) to exit: %s",
+			 r->service, r->old_pid, r->endpoint, nng_strerror(r->result));
+	else
+		PCN_INFO("BROKER-UPGRADED", "%s %s -> %s: every instance taken over, the old process (pid %u) "
+			 "exits", r->service, r->old_version, r->version, r->old_pid);
+	nng_aio_free(r->aio); /* waits for retire_cb to return */
+	nng_close(r->s);
+	free(r);
+}
+
+/* On nng's threads: only hands over to the loop. */
+static void retire_cb(void *arg)
+{
+	struct retire *r = arg;
+	int rv = nng_aio_result(r->aio);
+
+	if (!r->receiving && rv == 0) {
+		r->receiving = true;
+		nng_recv_aio(r->s, r->aio);
+		return;
+	}
+	if (!r->receiving)
+		nng_msg_free(nng_aio_get_msg(r->aio));
+	else if (rv == 0)
+		nng_msg_free(nng_aio_get_msg(r->aio));
+	r->result = rv;
+	broker_post(r->b, retire_done, r);
+}
+
 void broker_upgrade_replayed(struct broker *b, struct broker_service *svc)
 {
 	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
 	Cubemesh__Shutdown sd = CUBEMESH__SHUTDOWN__INIT;
-	nng_socket s = NNG_SOCKET_INITIALIZER;
+	struct retire *r = NULL;
 	nng_msg *msg = NULL;
 	char reason[160];
 	int rc;
 
-	(void)b;
 	if (!svc->old_endpoint[0])
 		return;
 	if (svc->replay_failed) {
@@ -155,34 +203,44 @@ void broker_upgrade_replayed(struct broker *b, struct broker_service *svc)
 	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_SHUTDOWN;
 	req.shutdown = &sd;
 	/* A one-off socket: the service's REQ socket now talks to the new
-	 * process. The old one answers at once (it only sets its stop flag),
-	 * so the loop waits at most a few ms here. */
-	rc = pcn_wire_errno(nng_req0_open(&s));
-	if (!rc)
-		rc = pcn_wire_cap(s);
+	 * process. */
+	r = calloc(1, sizeof(*r));
+	rc = r ? 0 : -ENOMEM;
 	if (!rc) {
-		nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, RETIRE_TIMEOUT_MS);
-		nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, RETIRE_TIMEOUT_MS);
-		rc = pcn_wire_errno(nng_dial(s, svc->old_endpoint, NULL, 0));
+		r->b = b;
+		r->old_pid = svc->old_pid;
+		snprintf(r->service, sizeof(r->service), "%s", svc->name);
+		snprintf(r->old_version, sizeof(r->old_version), "%s", svc->old_version);
+		snprintf(r->version, sizeof(r->version), "%s", svc->version);
+		snprintf(r->endpoint, sizeof(r->endpoint), "%s", svc->old_endpoint);
+		rc = pcn_wire_errno(nng_req0_open(&r->s));
+		if (rc) {
+			free(r);
+			r = NULL;
+		}
 	}
+	if (!rc)
+		rc = pcn_wire_cap(r->s);
+	if (!rc)
+		rc = pcn_wire_errno(nng_dial(r->s, r->endpoint, NULL, NNG_FLAG_NONBLOCK));
+	if (!rc)
+		rc = pcn_wire_errno(nng_aio_alloc(&r->aio, retire_cb, r));
 	if (!rc)
 		rc = pcn_wire_pack(&req.base, &msg);
 	if (!rc) {
-		rc = pcn_wire_errno(nng_sendmsg(s, msg, 0));
-		if (rc)
-			nng_msg_free(msg);
-		msg = NULL;
-	}
-	if (!rc)
-		rc = pcn_wire_errno(nng_recvmsg(s, &msg, 0));
-	if (msg)
-		nng_msg_free(msg);
-	nng_close(s);
-	if (rc)
+		/* For the send (the dial included) and then the reply. */
+		nng_aio_set_timeout(r->aio, RETIRE_TIMEOUT_MS);
+		nng_aio_set_msg(r->aio, msg);
+		nng_send_aio(r->s, r->aio);
+	} else {
 		PCN_WARN("BROKER-UPGRADE-RETIRE", "cannot tell the old %s process (pid %u, %s) to exit: %s",
 			 svc->name, svc->old_pid, svc->old_endpoint, strerror(-rc));
-	else
-		PCN_INFO("BROKER-UPGRADED", "%s %s -> %s: every instance taken over, the old process (pid %u) "
-			 "exits", svc->name, svc->old_version, svc->version, svc->old_pid);
+		if (r) {
+			if (r->aio)
+				nng_aio_free(r->aio);
+			nng_close(r->s);
+			free(r);
+		}
+	}
 	svc->old_endpoint[0] = '\0';
 }

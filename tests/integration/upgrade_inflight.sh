@@ -47,6 +47,7 @@ curl -s -o "$CM_TMP/w.body" -w '%{http_code}' -X PATCH -H 'Content-Type: applica
 	--data-binary '{"action":"FORWARD"}' "${PCN_URL}helloworld/hw1/" >"$CM_TMP/w.code" &
 WPID=$!
 sleep 0.5
+t0=$(date +%s%3N)
 "$V2" --socket-dir "$CM_SOCK" --log-level "${CM_LOG_LEVEL:-INFO}" >>"$CM_TMP/helloworld-v2.log" 2>&1 &
 CM_PIDS+=("$!")
 # The answer comes when the upgrade fails the call, well before the deadline.
@@ -65,6 +66,12 @@ memory_clean() {
 }
 cm_check "no invalid memory access in the broker (ASan or valgrind)" memory_clean
 cm_check "1.1.0 took over" wait_version 1.1.0
+ms=$(( $(date +%s%3N) - t0 ))
+# The old process is still stopped: telling it to exit must not hold the
+# broker up (it blocked the loop for nng's 10 s handshake timeout).
+cm_check "within 5 s, the old process still stopped ($ms ms)" [ "$ms" -lt 5000 ]
+t0=$(date +%s%3N); curl -s -o /dev/null "${PCN_URL}version"; ms=$(( $(date +%s%3N) - t0 ))
+cm_check "and the API answers at once ($ms ms)" [ "$ms" -lt 1000 ]
 cm_check "GET: the action is the broker's, DROP" [ "$(action)" = DROP ]
 cm_check_not "and the new process drops" cm_ping a 10.214.0.2 2
 kill -CONT "$OLD"; STOPPED=

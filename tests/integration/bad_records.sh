@@ -103,7 +103,8 @@ cm_check_not "c -> d no longer passes" cm_ping c 10.212.1.4 2
 cm_check "hw3 is restored" in_cubes hw3
 cm_check "hw3 forwards a -> b" cm_ping a 10.212.0.2
 cm_check "t1 is still on $IFE" bash -c "curl -s ${PCN_URL}transparenthelloworld/t1/ | grep -q '\"parent\": *\"$IFE\"'"
-cm_check_not "the broker did not abort" grep -q "stack smashing\|AddressSanitizer" "$CM_TMP/broker.log"
+cm_check "the broker runs" kill -0 "$CM_BROKER_PID"
+cm_check_not "no stack overflow was seen" grep -q "stack smashing\|stack-buffer-overflow" "$CM_TMP/broker.log"
 
 echo "# restart 3: attachments.json hostile"
 kill "$CM_BROKER_PID"

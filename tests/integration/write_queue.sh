@@ -15,6 +15,7 @@ cm_cube_start helloworld
 cm_cube_start simpleforwarder
 cm_host a 10.213.0.1/24; IFA=$CM_IF
 cm_host b 10.213.0.2/24; IFB=$CM_IF
+cm_host c 10.213.0.3/24; IFC=$CM_IF
 cm_neigh_static a b
 HW=${CM_CUBE_PID[helloworld]}
 STOPPED=
@@ -57,6 +58,20 @@ echo "  helloworld write: $code in $ms ms"
 cm_check "the write to the stopped cube: 504 after about $TIMEOUT_MS ms" \
 	bash -c "[ $code = 504 ] && [ $ms -ge $((TIMEOUT_MS - 100)) ] && [ $ms -lt $((TIMEOUT_MS + 2500)) ]"
 cm_check "with a RESTCONF error body" grep -q '"error-tag"' "$CM_TMP/hw.body"
+
+# What must be unique across services counts the writes in flight of the
+# others: a name being created, a netdev being peered.
+write POST /helloworld/dup/ "{\"ports\":[{\"name\":\"p1\",\"peer\":\"$IFC\"}]}" "$CM_TMP/dup" &
+DUPJOB=$!
+sleep 0.3
+write POST /simpleforwarder/dup/ '{}' "$CM_TMP/sfdup"
+cm_check "a simpleforwarder 'dup' while helloworld's is being created: 409" grep -q '^409 ' "$CM_TMP/sfdup"
+write POST /simpleforwarder/sfc/ "{\"ports\":[{\"name\":\"p1\",\"peer\":\"$IFC\"}]}" "$CM_TMP/sfc"
+cm_check "a port peered with $IFC while a helloworld port is being: 409" grep -q '^409 ' "$CM_TMP/sfc"
+wait "$DUPJOB"
+cm_check "the helloworld create: 504" grep -q '^504 ' "$CM_TMP/dup"
+write POST /simpleforwarder/dup/ "{\"ports\":[{\"name\":\"p1\",\"peer\":\"$IFC\"}]}" "$CM_TMP/sfdup2"
+cm_check "then simpleforwarder gets both: 201" grep -q '^201 ' "$CM_TMP/sfdup2"
 
 # Bounded: 1 MB bodies to the stopped service, 8 at once.
 head -c 1000000 /dev/zero | tr '\0' ' ' >"$CM_TMP/pad"
@@ -101,4 +116,6 @@ read -r code ms <"$CM_TMP/hw2"
 cm_check "helloworld works again: PATCH FORWARD $code in $ms ms" [ "$code" = 200 ]
 cm_check "FORWARD passes pings" cm_ping a 10.213.0.2
 cm_check "GET: FORWARD" [ "$(action)" = FORWARD ]
+cm_check "helloworld has no 'dup' (its late create was undone)" \
+	bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' ${PCN_URL}helloworld/dup/)\" != 200 ] && [ ! -e $CM_BPFFS/cubes/helloworld/dup ]"
 cm_done

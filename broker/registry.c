@@ -104,6 +104,8 @@ void broker_forbidden_log(struct broker *b, const char *what, const char *svc, c
 	static uint64_t last_ms;
 	static unsigned unsaid;
 	uint64_t now = broker_now_ms();
+	char name[BROKER_NAME_MAX];
+	size_t k;
 
 	(void)b;
 	if (last_ms && now - last_ms < 1000) {
@@ -111,6 +113,12 @@ void broker_forbidden_log(struct broker *b, const char *what, const char *svc, c
 		return;
 	}
 	last_ms = now;
+	/* The name is the sender's: bounded, and no line breaks or escapes
+	 * into the log. */
+	for (k = 0; instance && instance[k] && k < sizeof(name) - 1; k++)
+		name[k] = instance[k] > 0x20 && instance[k] < 0x7f ? instance[k] : '?';
+	name[k] = '\0';
+	instance = name;
 	if (svc)
 		PCN_WARN("BROKER-CUBE-FORBIDDEN", "refused: a process of %s tried to %s for %s, an instance of %s "
 			 "(%u more refusals in the last second were not logged)",

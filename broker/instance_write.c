@@ -43,7 +43,6 @@ struct write_req {
 	struct broker_job *job;
 	struct broker_service *svc;   /* the service called, while a call is in flight */
 	uint64_t queued_ms;
-	bool rolling_back;            /* the cube applied it, saving failed: undoing */
 	struct broker_error save_err; /* answered once the undo is done */
 };
 
@@ -347,7 +346,6 @@ static void rollback_done(struct broker *b, void *arg, const struct broker_error
 		broker_inst_install_programs(b, w->inst, reply);
 	}
 	w->svc = NULL;
-	w->rolling_back = false;
 	/* The store keeps what it had: put replaces a record atomically, so a
 	 * failed one left the old file (or none). A failure after its rename
 	 * (the directory's fsync) is the exception: write the old one back. */
@@ -374,7 +372,6 @@ static void rollback(struct broker *b, struct write_req *w)
 	char *json = NULL;
 	int rc = 0;
 
-	w->rolling_back = true;
 	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_APPLY;
 	req.apply = &ac;
 	if (w->creating) {

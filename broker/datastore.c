@@ -328,7 +328,7 @@ int broker_record_parse(const char *buf, size_t len, const char *service, const 
 
 	memset(rec, 0, sizeof(*rec));
 	*why = "not JSON";
-	/* The flags of load_one's json_loadfd: the same bytes, the same verdict. */
+	/* The flags of load_one's json_loadb: the same bytes, the same verdict. */
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return -EBADMSG;

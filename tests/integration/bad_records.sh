@@ -19,7 +19,10 @@ cm_host b 10.212.0.2/24; IFB=$CM_IF
 cm_host c 10.212.1.3/24; IFC=$CM_IF
 cm_host d 10.212.1.4/24; IFD=$CM_IF
 cm_host e 10.212.2.5/24; IFE=$CM_IF
+cm_host f 10.212.0.6/24; IFF=$CM_IF
 cm_neigh_static a b
+cm_neigh_static a f
+cm_neigh_static f b
 cm_neigh_static c d
 DS=$CM_STATE/instances
 PINS=$CM_BPFFS/cubes/helloworld
@@ -45,11 +48,13 @@ sys.exit(0 if [(s["parent"], s["stack"]) for s in t] == [(sys.argv[1], ["t1"])] 
 }
 in_cubes() { curl -s "${PCN_URL}cubes" | grep -q "\"$1\""; }
 
-echo "# setup: hw1 (TC) between a and b, hw2 (XDP_SKB) between c and d, t1 on e"
-cm_check "create hw1" bash -c "$PCNCTL helloworld add hw1 type=TC && $PCNCTL hw1 ports add port1 peer=$IFA && $PCNCTL hw1 ports add port2 peer=$IFB && $PCNCTL hw1 set action=FORWARD"
+echo "# setup: hw1 and hw4 (TC) between a and f, hw2 (XDP_SKB) between c and d, t1 on e"
+# a - hw1 - hw4 - f: after hw1 is gone, hw4's wire into hw1's port2 must
+# not lead into whatever takes hw1's slot.
+cm_check "create hw1 and hw4: a - hw1 - hw4 - f" bash -c "$PCNCTL helloworld add hw1 type=TC && $PCNCTL hw1 ports add port1 peer=$IFA && $PCNCTL hw1 ports add port2 && $PCNCTL hw1 set action=FORWARD && $PCNCTL helloworld add hw4 type=TC && $PCNCTL hw4 ports add port1 && $PCNCTL hw4 ports add port2 peer=$IFF && $PCNCTL hw4 set action=FORWARD && $PCNCTL connect hw1:port2 hw4:port1"
 cm_check "create hw2" bash -c "$PCNCTL helloworld add hw2 type=XDP_SKB && $PCNCTL hw2 ports add port1 peer=$IFC && $PCNCTL hw2 ports add port2 peer=$IFD && $PCNCTL hw2 set action=FORWARD"
 cm_check "create and attach t1" bash -c "$PCNCTL transparenthelloworld add t1 type=TC && $PCNCTL attach t1 $IFE"
-cm_check "hw1 forwards a -> b" cm_ping a 10.212.0.2
+cm_check "a -> f through hw1 and hw4" cm_ping a 10.212.0.6
 cm_check "hw2 forwards c -> d" cm_ping c 10.212.1.4
 SLOT1=$(slot_of "$DS/helloworld@hw1.json")
 cm_check "hw1 has pins, and its input program on $IFA" bash -c "[ -d $PINS/hw1 ] && [ \$(tc filter show dev $IFA ingress | grep -c .) -gt 0 ] && bpftool net show dev $IFA | grep -q pcn_netdev"
@@ -67,17 +72,27 @@ cm_check_not "hw1 is not in GET /cubes" in_cubes hw1
 cm_check "hw1's pins are gone" bash -c "[ ! -e $PINS/hw1 ]"
 cm_check "the input program on $IFA is gone" bash -c "[ \$(tc filter show dev $IFA ingress | grep -c .) = 0 ] && ! bpftool net show dev $IFA | grep -q pcn_netdev"
 cm_check "the purge is logged" grep -q "BROKER-DS-PURGE.*helloworld/hw1.*slot $SLOT1" "$CM_TMP/broker.log"
-cm_check_not "a -> b no longer passes" cm_ping a 10.212.0.2 2
+cm_check_not "a -> f no longer passes" cm_ping a 10.212.0.6 2
 cm_check "hw2 is restored and forwards" cm_ping c 10.212.1.4
 cm_check "hw2 still has its XDP program" has_xdp "$IFC"
+cm_check "the wire from hw4 into hw1 now leads nowhere (logged)" grep -q "BROKER-DS-PURGE.*wire of slot .* into slot $SLOT1" "$CM_TMP/broker.log"
+cm_check "hw4 is restored, its port to hw1 DOWN" bash -c "$PCNCTL -j hw4 ports show | grep -c '\"DOWN\"' | grep -qx 1"
 echo "# a new instance on the freed slot gets none of hw1's traffic"
+# helloworld forwards port 0 -> 1 and 1 -> 0: what enters hw3 on hw1's old
+# port1 (a's netdev) leaves by its port2, what enters on hw1's old port2
+# (hw4's wire) by its port1. Each in turn is peered with b, who counts.
 cm_check "create hw3: port1 unpeered, port2 to b" bash -c "$PCNCTL helloworld add hw3 type=TC && $PCNCTL hw3 ports add port1 && $PCNCTL hw3 ports add port2 peer=$IFB && $PCNCTL hw3 set action=FORWARD"
 echo "# hw3 is in slot $(slot_of "$DS/helloworld@hw3.json") (hw1 was in $SLOT1)"
 before=$(echo_b)
 ip netns exec "$(cm_ns a)" ping -c 5 -i 0.2 -W 1 -q 10.212.0.2 >/dev/null 2>&1
 after=$(echo_b)
 cm_check "b received nothing a sent toward hw1's old port ($before -> $after)" [ "$after" = "$before" ]
-cm_check "hw3's port1 peered with a: a -> b passes through hw3" bash -c "$PCNCTL hw3 ports port1 set peer=$IFA && sleep 0.3"
+cm_check "hw3: port1 to b, port2 unpeered" bash -c "$PCNCTL hw3 ports port2 set peer= 2>/dev/null || $PCNCTL hw3 ports port2 del; $PCNCTL hw3 ports port1 set peer=$IFB"
+before=$(echo_b)
+ip netns exec "$(cm_ns f)" ping -c 5 -i 0.2 -W 1 -q 10.212.0.2 >/dev/null 2>&1
+after=$(echo_b)
+cm_check "b received nothing f sent through hw4's old wire into hw1 ($before -> $after)" [ "$after" = "$before" ]
+cm_check "hw3 rewired: port1 to a, port2 to b" bash -c "$PCNCTL hw3 ports port1 set peer=$IFA && ($PCNCTL hw3 ports port2 set peer=$IFB 2>/dev/null || $PCNCTL hw3 ports add port2 peer=$IFB) && sleep 0.3"
 cm_check "a -> b through hw3" cm_ping a 10.212.0.2
 # The helloworld process outlived the broker and still held hw1: it is told
 # to drop it, so slot 1's new wiring does not make it reload and pin hw1.

@@ -787,7 +787,11 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 	w->queued_ms = broker_now_ms();
 	write_key(path, path_len, key, sizeof(key));
 	rc = broker_job_submit_write(b, key, body_len, write_run, write_expire, w, NULL);
-	if (rc) {
+	if (rc == -ESHUTDOWN) {
+		broker_error_set(&err, 503, "resource-denied", NULL, "the broker is stopping");
+		write_free(w);
+		done(b, arg, &err, 0);
+	} else if (rc) {
 		/* Bounded: a cube that does not answer holds up at most this. */
 		broker_error_set(&err, 503, "resource-denied", NULL,
 				 "too many writes to %s are waiting (at most %u, or %zu bytes of bodies): retry later",

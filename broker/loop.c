@@ -302,8 +302,11 @@ static void queue_append(struct broker *b, struct broker_jobq *q, struct broker_
 struct broker_job *broker_job_submit(struct broker *b, const char *key, broker_job_fn run, broker_job_fn free_fn,
 				     void *arg)
 {
-	struct broker_job *job = job_new(run, free_fn, arg);
+	struct broker_job *job;
 
+	if (!b->jobs)
+		return NULL; /* stopping: nothing runs any more */
+	job = job_new(run, free_fn, arg);
 	queue_append(b, queue_find(b, key ? key : "", true), job);
 	return job;
 }
@@ -311,9 +314,12 @@ struct broker_job *broker_job_submit(struct broker *b, const char *key, broker_j
 int broker_job_submit_write(struct broker *b, const char *key, size_t body_bytes, broker_job_fn run,
 			    broker_job_fn expire, void *arg, struct broker_job **out)
 {
-	struct broker_jobq *q = queue_find(b, key ? key : "", false);
+	struct broker_jobq *q;
 	struct broker_job *job;
 
+	if (!b->jobs)
+		return -ESHUTDOWN;
+	q = queue_find(b, key ? key : "", false);
 	if (q && (q->n_writes >= b->opts.write_queue_max || q->bytes + body_bytes > b->opts.write_queue_bytes))
 		return -ENOBUFS;
 	if (!q && body_bytes > b->opts.write_queue_bytes)

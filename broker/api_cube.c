@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libyang/libyang.h>
+
 #include "broker.h"
 #include "log.h"
 
@@ -14,7 +16,7 @@ static int method_of(const h2o_req_t *req, enum broker_method *m)
 		const char *name;
 		enum broker_method m;
 	} tab[] = {
-		{ "GET", BROKER_GET }, { "POST", BROKER_POST }, { "PUT", BROKER_PUT },
+		{ "GET", BROKER_GET }, { "HEAD", BROKER_GET }, { "POST", BROKER_POST }, { "PUT", BROKER_PUT },
 		{ "PATCH", BROKER_PATCH }, { "DELETE", BROKER_DELETE },
 	};
 
@@ -24,6 +26,43 @@ static int method_of(const h2o_req_t *req, enum broker_method *m)
 			return 0;
 		}
 	return -EOPNOTSUPP;
+}
+
+/* The methods a resource of the model supports. Actions are POSTed (RFC
+ * 8040 3.6), state is read only, a leaf is PATCHed with a bare value or
+ * deleted (a key only goes with its entry), the rest takes every method. */
+static const char *allowed_methods(const struct broker_target *t)
+{
+	if (t->kind == BROKER_T_ACTION)
+		return "POST, OPTIONS";
+	if (t->kind == BROKER_T_SERVICE || !t->config)
+		return "GET, HEAD, OPTIONS";
+	if (t->kind == BROKER_T_LEAF)
+		return lysc_is_key(t->snode) ? "GET, HEAD, PATCH, OPTIONS" : "GET, HEAD, PATCH, DELETE, OPTIONS";
+	return "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+}
+
+/* 1 when the request was answered: a method the resource does not support
+ * (405 with Allow) or OPTIONS. A path that names nothing is left to the
+ * handlers, whose 404 says why. GET ?help describes any resource. */
+static int check_method(struct broker *b, h2o_req_t *req, const char *path, size_t len, bool help)
+{
+	struct broker_target t;
+	struct broker_error err;
+	int answered;
+
+	if (help && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
+		return 0;
+	if (broker_target_parse(b->models, path, len, &t, &err)) {
+		if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+			broker_reply_error(req, &err);
+			return 1;
+		}
+		return 0;
+	}
+	answered = broker_method_check(req, allowed_methods(&t));
+	broker_target_fini(&t);
+	return answered;
 }
 
 static void write_done(struct broker *b, void *arg, const struct broker_error *err, int status)
@@ -203,9 +242,14 @@ int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t l
 		broker_reply_error(req, &err);
 		return 0;
 	}
+	if (check_method(b, req, path, len, help))
+		return 0;
 	if (method_of(req, &m)) {
+		/* A path that names nothing, with a method nothing takes. */
 		broker_error_set(&err, 405, "operation-not-supported", NULL, "method %.*s is not supported",
-				 (int)req->method.len, req->method.base);
+				 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base);
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
+			       H2O_STRLIT("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"));
 		broker_reply_error(req, &err);
 		return 0;
 	}

@@ -9,24 +9,43 @@
 #include "log.h"
 #include "wire.h"
 
-static bool is_get(h2o_req_t *req)
-{
-	return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
-}
-
 static bool is_post(h2o_req_t *req)
 {
 	return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
 }
 
-static void reply_405(h2o_req_t *req, const char *allowed)
+/* A method a resource does not support is a 405 naming the ones it does
+ * (RFC 9110 15.5.6), on every resource; OPTIONS answers with the same list
+ * (RFC 8040 4.1). HEAD goes with GET: h2o sends the headers of the GET
+ * without its body. */
+int broker_method_check(h2o_req_t *req, const char *allow)
 {
+	const char *p = allow;
+	size_t n = strlen(allow);
 	struct broker_error err;
 
-	broker_error_set(&err, 405, "operation-not-supported", NULL, "use %s here", allowed);
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allowed, strlen(allowed));
+	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"))) {
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, n);
+		broker_reply(req, 204, NULL, NULL, 0);
+		return 1;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ", ");
+
+		if (len && h2o_memis(req->method.base, req->method.len, p, len))
+			return 0;
+		p += len;
+		p += strspn(p, ", ");
+	}
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, allow, n);
+	broker_error_set(&err, 405, "operation-not-supported", NULL, "%.*s is not supported here: use %s",
+			 (int)(req->method.len > 16 ? 16 : req->method.len), req->method.base, allow);
 	broker_reply_error(req, &err);
+	return 1;
 }
+
+#define ALLOW_GET "GET, HEAD, OPTIONS"
+#define ALLOW_POST "POST, OPTIONS"
 
 static void reply_404(h2o_req_t *req, const char *what, const char *name)
 {
@@ -169,6 +188,27 @@ static void multi_done(struct broker *b, void *arg, const struct broker_error *e
 
 #define NOT_A_PORT 1
 
+struct port_seek {
+	const char *name;
+	char list[160]; /* the ports there are, for the message */
+	size_t len;
+};
+
+static int port_seek_one(void *arg, const char *name, const char *peer)
+{
+	struct port_seek *ps = arg;
+	int n;
+
+	(void)peer;
+	if (strcmp(name, ps->name) == 0)
+		return 1;
+	if (ps->len < sizeof(ps->list)) {
+		n = snprintf(ps->list + ps->len, sizeof(ps->list) - ps->len, "%s%s", ps->len ? ", " : "", name);
+		ps->len += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
 /* The REST path of the peer leaf of "cube:port" in out: 0, NOT_A_PORT (peer
  * names no cube port: a netdev, whose names hold no ':'), or an error set in
  * err. Both names are checked and the path is never cut: cut short, the path
@@ -202,6 +242,20 @@ static int port_path(struct broker *b, const char *where, const char *peer, char
 	inst = broker_instance_find(b, cube);
 	if (!inst)
 		return broker_error_set(err, 404, "invalid-value", where, "no instance named %s", cube);
+	/* Connect and disconnect act on ports that exist: the write of a
+	 * missing port's peer would create the port (a typo changed the
+	 * configuration), and one peer written before the other is refused
+	 * leaves half a connection. Both are checked before either write; the
+	 * write itself refuses a PATCH below a missing entry, for a port
+	 * deleted in between. An instance whose model is not loaded yet has no
+	 * config to look in: its write answers for it. */
+	if (inst->config) {
+		struct port_seek ps = { .name = port };
+
+		if (broker_config_ports(inst->config, port_seek_one, &ps) != 1)
+			return broker_error_set(err, 404, "invalid-value", where, "%s has no port named %s (%s%s)",
+						cube, port, ps.len ? "its ports: " : "it has no ports", ps.list);
+	}
 	len = snprintf(out, n, "/%s/%s/ports/%s/peer", inst->service, inst->name, port);
 	if (len < 0 || (size_t)len >= n)
 		return broker_error_set(err, 400, "invalid-value", where, "the path of %.80s is too long", peer);
@@ -451,60 +505,45 @@ int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const ch
 
 	sub_segment(rest, rest_len, name, sizeof(name));
 	if (seg[0] == '\0') {
-		if (!is_get(req))
-			reply_405(req, "GET");
-		else
+		if (!broker_method_check(req, ALLOW_GET))
 			get_root(req);
 	} else if (strcmp(seg, "services") == 0) {
-		if (!is_get(req))
-			reply_405(req, "GET");
-		else
+		if (!broker_method_check(req, ALLOW_GET))
 			get_services(b, req, name);
 	} else if (strcmp(seg, "cubes") == 0) {
-		if (is_post(req) && !name[0])
+		if (broker_method_check(req, name[0] ? ALLOW_GET : "GET, HEAD, POST, OPTIONS"))
+			return 0;
+		if (is_post(req))
 			post_cubes(b, req);
-		else if (!is_get(req))
-			reply_405(req, name[0] ? "GET" : "GET, POST");
 		else
 			get_cubes(b, req, name);
 	} else if (strcmp(seg, "netdevs") == 0) {
-		if (!is_get(req))
-			reply_405(req, "GET");
-		else
+		if (!broker_method_check(req, ALLOW_GET))
 			get_netdevs(b, req, name);
 	} else if (strcmp(seg, "connect") == 0 || strcmp(seg, "disconnect") == 0) {
-		if (!is_post(req))
-			reply_405(req, "POST");
-		else
+		if (!broker_method_check(req, ALLOW_POST))
 			post_connect(b, req, seg[0] == 'c');
 	} else if (strcmp(seg, "attach") == 0 || strcmp(seg, "detach") == 0) {
-		struct broker_error err;
-
-		(void)err;
-		if (!is_post(req))
-			return reply_405(req, "POST"), 0;
-		broker_attach_post(b, req, seg[0] == 'a');
+		if (!broker_method_check(req, ALLOW_POST))
+			broker_attach_post(b, req, seg[0] == 'a');
 	} else if (strcmp(seg, "topology") == 0) {
-		if (!is_get(req))
-			reply_405(req, "GET");
-		else
+		if (!broker_method_check(req, ALLOW_GET))
 			broker_reply_json(req, 200, broker_topology_json(b, name[0] ? name : NULL));
 	} else if (strcmp(seg, "version") == 0) {
-		json_t *v = json_object();
+		json_t *v;
 
+		if (broker_method_check(req, ALLOW_GET))
+			return 0;
+		v = json_object();
 		json_object_set_new(v, "name", json_string("cubemesh"));
 		json_object_set_new(v, "version", json_string(CUBEMESH_VERSION));
 		json_object_set_new(v, "protocol-version", json_integer(PCN_PROTOCOL_VERSION));
 		broker_reply_json(req, 200, v);
 	} else if (strcmp(seg, "metrics") == 0) {
-		if (!is_get(req))
-			reply_405(req, "GET");
-		else
+		if (!broker_method_check(req, ALLOW_GET))
 			get_metrics(b, req);
 	} else if (strcmp(seg, "logs") == 0) {
-		if (!is_get(req))
-			reply_405(req, "GET");
-		else
+		if (!broker_method_check(req, ALLOW_GET))
 			broker_logs_get(b, req);
 	} else {
 		return -ENOENT;

@@ -301,6 +301,10 @@ h2o_req_t *broker_pending_take(struct broker_pending *pd);
 /* api_fixed.c / api_cube.c ------------------------------------------------ */
 int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len);
 int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
+/* allow: the methods a resource supports ("GET, HEAD, OPTIONS"). Answers
+ * OPTIONS (204) and any other method (405), both with an Allow header, and
+ * returns 1; 0 when the request's method is in allow and not OPTIONS. */
+int broker_method_check(h2o_req_t *req, const char *allow);
 /* logsink.c: fast-path and cube log lines, kept for GET /logs. start/stop
  * (activity) listen on <sock_dir>/logs.sock. */
 int broker_logsink_start(struct broker *b);

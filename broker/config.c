@@ -263,6 +263,36 @@ static int check_absent(struct lyd_node *cand, struct lyd_node *edit, const stru
 	return rc;
 }
 
+/* PATCH changes what exists (RFC 8040, 4.6.1; Polycube's ports/<name>/peer
+ * answers 404 for a port that is not there): a PATCH below a list entry
+ * that does not exist is refused, not turned into the entry. Without this a
+ * typo (ports/prot1/peer) created a port. */
+static int check_entry_there(struct lyd_node *cand, const struct broker_target *t, struct broker_error *err)
+{
+	char *entry = strdup(t->xpath), *up;
+	struct ly_set *set = NULL;
+	size_t n;
+	int rc = 0;
+
+	/* Up to the nearest list entry: the last step with a predicate. */
+	while (entry && (n = strlen(entry)) && entry[n - 1] != ']') {
+		up = parent_xpath(entry);
+		free(entry);
+		entry = up;
+	}
+	if (!entry)
+		return broker_error_set(err, 500, "operation-failed", t->rest_path, "out of memory");
+	if (entry[0] && (!cand || (lyd_find_xpath(cand, entry, &set) == LY_SUCCESS && !set->count))) {
+		char rest[512];
+
+		broker_model_rest_path(entry, rest, sizeof(rest));
+		rc = broker_error_set(err, 404, "data-missing", rest, "%s does not exist", rest);
+	}
+	ly_set_free(set, NULL);
+	free(entry);
+	return rc;
+}
+
 int broker_config_apply(struct broker_models *m, const struct broker_target *t, enum broker_method method,
 			const struct lyd_node *cur, const char *body, size_t body_len, struct lyd_node **out,
 			struct broker_error *err)
@@ -361,6 +391,8 @@ int broker_config_apply(struct broker_models *m, const struct broker_target *t, 
 			rc = broker_error_set(err, 404, "data-missing", t->rest_path, "%s does not exist", t->rest_path);
 			goto out;
 		}
+		if (t->kind != BROKER_T_ENTRY && (rc = check_entry_there(cand, t, err)))
+			goto out;
 		break;
 	default:
 		break;

@@ -409,6 +409,31 @@ static void test_transparent(void **state)
 	lyd_free_all(t);
 }
 
+/* PATCH changes what exists: below an entry that is not there it is a 404
+ * naming the entry, and nothing is created. */
+static void test_patch_missing_entry(void **state)
+{
+	struct fx *f = *state;
+	struct broker_error err;
+	struct lyd_node *hw;
+
+	err = expect_fail(f->m, "/helloworld/hw1/ports/nosuchport/peer", BROKER_PATCH, f->hw1, "\"veth9\"", 404);
+	assert_string_equal(err.tag, "data-missing");
+	assert_string_equal(err.path, "/helloworld/hw1/ports/nosuchport");
+	err = expect_fail(f->m, "/router-test/r1/route/10.0.9.0%2F24/0.0.0.0/pathcost", BROKER_PATCH, f->r1, "3",
+			  404);
+	/* broker_model_rest_path does not escape a key's '/'. */
+	assert_non_null(strstr(err.path, "/router-test/r1/route/10.0.9.0"));
+	assert_non_null(strstr(err.message, "does not exist"));
+	/* An existing entry's leaf, and a whole list merged, still work. */
+	hw = expect_ok(f->m, "/helloworld/hw1/ports/p2/peer", BROKER_PATCH, f->hw1, "\"veth2\"");
+	assert_string_equal(broker_config_leaf(hw, "ports[name='p2']/peer"), "veth2");
+	lyd_free_all(hw);
+	hw = expect_ok(f->m, "/helloworld/hw1/ports", BROKER_PATCH, f->hw1, "[{\"name\":\"p3\"}]");
+	assert_non_null(broker_config_leaf(hw, "ports[name='p3']/name"));
+	lyd_free_all(hw);
+}
+
 /* Enum values in any case take the model's spelling, in bodies, bare leaf
  * values, leaf-lists, unions, nested lists and list keys in the URL; two
  * enums differing only in case leave the value as given. */
@@ -493,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_number_coercion), cmocka_unit_test(test_leaflist),
 		cmocka_unit_test(test_container),       cmocka_unit_test(test_not_config),
 		cmocka_unit_test(test_transparent),     cmocka_unit_test(test_enum_case),
+		cmocka_unit_test(test_patch_missing_entry),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -30,7 +30,8 @@ static int method_of(const h2o_req_t *req, enum broker_method *m)
 
 /* The methods a resource of the model supports. Actions are POSTed (RFC
  * 8040 3.6), state is read only, a leaf is PATCHed with a bare value or
- * deleted (a key only goes with its entry), the rest takes every method. */
+ * deleted, a key is read only (it names its entry, which is created or
+ * deleted), the rest takes every method. */
 static const char *allowed_methods(const struct broker_target *t)
 {
 	if (t->kind == BROKER_T_ACTION)
@@ -38,7 +39,7 @@ static const char *allowed_methods(const struct broker_target *t)
 	if (t->kind == BROKER_T_SERVICE || !t->config)
 		return "GET, HEAD, OPTIONS";
 	if (t->kind == BROKER_T_LEAF)
-		return lysc_is_key(t->snode) ? "GET, HEAD, PATCH, OPTIONS" : "GET, HEAD, PATCH, DELETE, OPTIONS";
+		return lysc_is_key(t->snode) ? "GET, HEAD, OPTIONS" : "GET, HEAD, PATCH, DELETE, OPTIONS";
 	return "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 }
 

@@ -318,9 +318,11 @@ int broker_config_apply(struct broker_models *m, const struct broker_target *t, 
 	if (t->kind == BROKER_T_LEAF && (method == BROKER_POST || method == BROKER_PUT))
 		return broker_error_set(err, 405, "operation-not-supported", t->rest_path,
 					"%s is a leaf: PATCH it with a bare value", t->snode->name);
-	if (t->kind == BROKER_T_LEAF && method == BROKER_DELETE && lysc_is_key(t->snode))
+	/* A key is the entry's name: PATCHing another value into it made a
+	 * second entry, and deleting it leaves no entry. */
+	if (t->kind == BROKER_T_LEAF && (method == BROKER_DELETE || method == BROKER_PATCH) && lysc_is_key(t->snode))
 		return broker_error_set(err, 405, "operation-not-supported", t->rest_path,
-					"%s is a key: delete the entry", t->snode->name);
+					"%s is a key: create or delete the entry", t->snode->name);
 	if (partial_keys(t) && method != BROKER_DELETE)
 		return broker_error_set(err, 400, "missing-element", t->rest_path, "name every key of %s",
 					t->snode->name);

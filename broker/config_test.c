@@ -425,6 +425,8 @@ static void test_patch_missing_entry(void **state)
 	/* broker_model_rest_path does not escape a key's '/'. */
 	assert_non_null(strstr(err.path, "/router-test/r1/route/10.0.9.0"));
 	assert_non_null(strstr(err.message, "does not exist"));
+	/* A key is not PATCHed: another value made a second entry. */
+	expect_fail(f->m, "/helloworld/hw1/ports/p1/name", BROKER_PATCH, f->hw1, "\"p9\"", 405);
 	/* An existing entry's leaf, and a whole list merged, still work. */
 	hw = expect_ok(f->m, "/helloworld/hw1/ports/p2/peer", BROKER_PATCH, f->hw1, "\"veth2\"");
 	assert_string_equal(broker_config_leaf(hw, "ports[name='p2']/peer"), "veth2");

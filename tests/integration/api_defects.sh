@@ -116,7 +116,10 @@ for p in /connect /disconnect /attach /detach; do
 done
 allow_check /helloworld/ "$GET" POST PUT PATCH DELETE
 allow_check /helloworld/hw1/action/ "GET, HEAD, PATCH, DELETE, OPTIONS" POST PUT
-allow_check /helloworld/hw1/name/ "GET, HEAD, PATCH, OPTIONS" POST PUT DELETE
+allow_check /helloworld/hw1/name/ "$GET" POST PUT PATCH DELETE
+# A key names its entry: PATCHing another value into it made a second port.
+allow_check /helloworld/hw2/ports/port1/name/ "$GET" POST PUT PATCH DELETE
+cm_check "hw2 still has port1 alone" bash -c "[ \"\$(curl -s ${PCN_URL}helloworld/hw2/ports/ | python3 -c 'import json,sys; print(\" \".join(p[\"name\"] for p in json.load(sys.stdin)))')\" = port1 ]"
 allow_check /helloworld/hw1/uuid/ "$GET" POST PUT PATCH DELETE
 allow_check /helloworld/hw1/stats/ "$GET" POST PUT PATCH DELETE
 allow_check /helloworld/hw1/ports/port1/status/ "$GET" POST PUT PATCH DELETE

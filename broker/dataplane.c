@@ -32,7 +32,7 @@ static bool on_bpffs(const char *path)
 	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
 }
 
-/* bpffs is not always mounted on this kind of host (STACK.md); mount it
+/* bpffs is not always mounted on this kind of host (docs/KERNEL.md); mount it
  * only where the standard place is meant, never over another path. */
 static int ensure_bpffs(const char *root)
 {

@@ -1,6 +1,6 @@
 /* Injecting packets out of a cube's slow path into an instance.
  *
- * How, measured here (STACK.md): BPF_PROG_TEST_RUN with live frames costs
+ * How, measured here (docs/KERNEL.md): BPF_PROG_TEST_RUN with live frames costs
  * ~11 us per single frame and really transmits what the program redirects,
  * but only for XDP: for a TC program it returns the verdict and ignores the
  * redirect. An AF_PACKET send costs ~2.3 us. So XDP instances get the

@@ -107,9 +107,10 @@ void broker_target_fini(struct broker_target *t);
 
 enum broker_method { BROKER_GET, BROKER_POST, BROKER_PUT, BROKER_PATCH, BROKER_DELETE };
 
-/* Computes the candidate config of ONE instance after a write request (see
- * API.md). cur: the instance's current config or NULL if it does not exist;
- * it is never modified. On success *out is a new validated instance tree
+/* Computes the candidate config of ONE instance after a write request
+ * (RESTCONF as Polycube's API has it: README, "Using it"). cur: the
+ * instance's current config or NULL if it does not exist; it is never
+ * modified. On success *out is a new validated instance tree
  * (free with lyd_free_all), or NULL after the instance was deleted. On error
  * *out is untouched, err is filled and -errno returned. */
 int broker_config_apply(struct broker_models *m, const struct broker_target *t, enum broker_method method,

@@ -275,7 +275,7 @@ static int gro_enabled(const char *name)
 }
 
 /* Native XDP redirect into a veth delivers only when the veth's other end
- * runs NAPI: it has a native XDP program or GRO on (STACK.md). Otherwise
+ * runs NAPI: it has a native XDP program or GRO on (docs/KERNEL.md). Otherwise
  * frames a cube redirects into this netdev vanish without a counter, so
  * say so once, when the user wires it up. The peer is the user's; we do not
  * change it. */

@@ -4,7 +4,7 @@
  * Up: every fast path writes records into one BPF ring buffer
  * (pcn_slowpath, pinned in <bpffs>/shared). The loop polls the ring's epoll
  * fd (uv_poll) and consumes it; the ring wakes us only when we had caught
- * up, so under load one wakeup drains many records (STACK.md: a consumer
+ * up, so under load one wakeup drains many records (docs/KERNEL.md: a consumer
  * like this one reached ~2.3 Mpps here, a perf buffer with a wakeup per
  * event ~0.1 Mpps). Records are grouped per cube process and sent as one
  * PacketInBatch over a PUSH socket dialed to <sock_dir>/cube-<svc>-pkt.sock

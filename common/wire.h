@@ -2,7 +2,7 @@
  *
  * Every process speaks proto/cubemesh.proto over nng; these functions are the
  * one place where protobuf-c and nng meet, and where their errors become
- * negative errnos (STYLE.md: convert once, at the boundary).
+ * negative errnos (converted once, at the boundary).
  */
 #ifndef CUBEMESH_WIRE_H
 #define CUBEMESH_WIRE_H

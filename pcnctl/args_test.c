@@ -27,7 +27,7 @@ struct tcase {
 #define BAD(line, err) { line, NULL, NULL, NULL, err }
 
 static const struct tcase cases[] = {
-	/* The examples of API.md and the brief. */
+	/* The examples of the README and of Polycube's API. */
 	OK("helloworld add hw1 type=XDP_DRV", "POST", "helloworld/hw1/", "{\"type\":\"XDP_DRV\"}"),
 	OK("hw1 ports add port1 peer=veth1", "POST", "hw1/ports/port1/", "{\"peer\":\"veth1\"}"),
 	OK("hw1 set action=FORWARD", "PATCH", "hw1/action/", "\"FORWARD\""),

@@ -18,7 +18,7 @@ bench_topology
 hooks=${BENCH_HOOKS:-XDP_DRV XDP_SKB TC}
 [ "$BENCH_QUICK" = 1 ] && hooks=${BENCH_HOOKS:-XDP_DRV TC}
 
-# With br_netfilter loaded, bridged frames cross iptables (STACK.md: Docker
+# With br_netfilter loaded, bridged frames cross iptables (docs/KERNEL.md: Docker
 # sets FORWARD to DROP); turn that off for the run and put it back after.
 NF=/proc/sys/net/bridge/bridge-nf-call-iptables
 nf_old=

@@ -67,7 +67,7 @@ bench_finish() {
 
 # bench_topology: hosts a and b; IFA and IFB are their host-side ends. GRO on
 # both host ends too: a TC or generic-XDP device under test receives the
-# generator's XDP frames only so (STACK.md), and the bridge as well.
+# generator's XDP frames only so (docs/KERNEL.md), and the bridge as well.
 bench_topology() {
 	cm_host a 10.250.0.1/24; IFA=$CM_IF
 	cm_host b 10.250.0.2/24; IFB=$CM_IF

@@ -8,7 +8,7 @@
 #
 # Installs docker.io and docker-compose when missing, starts dockerd when it
 # is not running (and stops it after), makes debian:bookworm-slim locally
-# when it cannot be pulled (STACK.md). Skipped (77) when CM_SKIP_DOCKER=1:
+# when it cannot be pulled (docs/KERNEL.md). Skipped (77) when CM_SKIP_DOCKER=1:
 # the sanitizer pass builds the same images again for nothing.
 if [ "${CM_SKIP_DOCKER:-0}" = 1 ]; then
 	echo "skipped: CM_SKIP_DOCKER=1"
@@ -49,7 +49,7 @@ fi
 if ! docker info >/dev/null 2>&1; then
 	cm_log "starting dockerd"
 	# Its iptables rules would break bridged and routed test traffic, and
-	# the containers use the host network anyway (STACK.md).
+	# the containers use the host network anyway (docs/KERNEL.md).
 	dockerd --iptables=false --bridge=none >"$CM_TMP/dockerd.log" 2>&1 &
 	DOCKERD_PID=$!
 	for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done

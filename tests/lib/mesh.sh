@@ -137,7 +137,7 @@ cm_host() {
 	ip -n "$ns" link set eth0 up
 	ip link set "$hostif" up
 	# Native XDP redirect into a veth drops silently unless the far end has
-	# GRO on (STACK.md): turn it on inside the namespace.
+	# GRO on (docs/KERNEL.md): turn it on inside the namespace.
 	ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null 2>&1 || true
 	CM_IF=$hostif
 }

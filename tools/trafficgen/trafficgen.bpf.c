@@ -5,7 +5,7 @@
  * tg_out_ifindex. tg_sink is attached (XDP) to the receiving interface in
  * the destination namespace: it counts frames per CPU and drops them, and
  * being an XDP program it also keeps the veth from dropping redirected
- * frames (STACK.md: the peer of a veth needs XDP or GRO).
+ * frames (docs/KERNEL.md: the peer of a veth needs XDP or GRO).
  */
 #include <linux/types.h>
 #include <linux/bpf.h>

@@ -17,7 +17,7 @@
  *
  * The generator is BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: a tiny
  * XDP program redirects each frame to --src-if, and the kernel really
- * transmits it (STACK.md: xdp-trafficgen fails on this kernel). It runs
+ * transmits it (docs/KERNEL.md: xdp-trafficgen fails on this kernel). It runs
  * with the thread inside the source namespace (setns) so that the redirect
  * target is looked up there; the sink is attached from inside the
  * destination namespace. Only the network namespace changes: bpffs and

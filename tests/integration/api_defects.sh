@@ -20,26 +20,9 @@ cm_check "setup hw2" $PCNCTL helloworld add hw2
 cm_check "setup hw2 port1" $PCNCTL hw2 ports add port1
 cm_check "setup sb1" $PCNCTL simplebridge add sb1
 
-# expect STATUS METHOD PATH [BODY] [TEXT]: the status, a RESTCONF error
-# body for an error, and when given a piece of it.
-expect() {
-	local want=$1 m=$2 p=$3 body=${4-} text=${5-} got
-	got=$(cm_http "$m" "$p" "$body")
-	local status=${got%% *} rest=${got#* }
-	CM_CHECKS=$((CM_CHECKS + 1))
-	if [ "$status" != "$want" ]; then
-		echo "FAIL - $m $p $body: status $status, want $want: $rest"
-		CM_FAILS=$((CM_FAILS + 1))
-	elif [ "$want" -ge 400 ] && ! grep -q '"ietf-restconf:errors".*"error-message"' <<<"$rest"; then
-		echo "FAIL - $m $p: no RESTCONF error body: $rest"
-		CM_FAILS=$((CM_FAILS + 1))
-	elif [ -n "$text" ] && ! grep -qi -- "$text" <<<"$rest"; then
-		echo "FAIL - $m $p: message lacks '$text': $rest"
-		CM_FAILS=$((CM_FAILS + 1))
-	else
-		echo "ok - $want for $m $p $body"
-	fi
-}
+# cm_expect (tests/lib/mesh.sh), with the error body in the RESTCONF
+# envelope, not only an error-message.
+CM_EXPECT_ERRBODY='"ietf-restconf:errors".*"error-message"'
 
 # The configuration of hw1 and hw2 as the API shows it (counters aside).
 snapshot() {
@@ -52,26 +35,26 @@ snapshot() {
 echo "# 1. connect and disconnect need existing ports"
 before=$(snapshot)
 # hw2 has room for another port: the typo would make one.
-expect 404 POST /connect "{\"peer1\":\"hw2:nosuchport\",\"peer2\":\"$IFB\"}" "nosuchport"
-expect 404 POST /connect "{\"peer1\":\"$IFB\",\"peer2\":\"hw2:nosuchport\"}" "nosuchport"
-expect 404 POST /connect "{\"peer1\":\"hw1:nosuchport\",\"peer2\":\"$IFB\"}" "nosuchport"
-expect 404 POST /connect '{"peer1":"hw1:port2","peer2":"hw2:nosuchport"}' "nosuchport"
-expect 404 POST /connect '{"peer1":"hw2:nosuchport","peer2":"hw1:port2"}' "nosuchport"
-expect 404 POST /disconnect "{\"peer1\":\"hw1:nosuchport\",\"peer2\":\"$IFA\"}" "nosuchport"
-expect 404 POST /disconnect "{\"peer1\":\"$IFA\",\"peer2\":\"hw1:nosuchport\"}" "nosuchport"
-expect 404 POST /disconnect '{"peer1":"hw1:port1","peer2":"hw2:nosuchport"}' "nosuchport"
-expect 404 POST /disconnect '{"peer1":"hw2:nosuchport","peer2":"hw1:port1"}' "nosuchport"
+cm_expect 404 POST /connect "{\"peer1\":\"hw2:nosuchport\",\"peer2\":\"$IFB\"}" "nosuchport"
+cm_expect 404 POST /connect "{\"peer1\":\"$IFB\",\"peer2\":\"hw2:nosuchport\"}" "nosuchport"
+cm_expect 404 POST /connect "{\"peer1\":\"hw1:nosuchport\",\"peer2\":\"$IFB\"}" "nosuchport"
+cm_expect 404 POST /connect '{"peer1":"hw1:port2","peer2":"hw2:nosuchport"}' "nosuchport"
+cm_expect 404 POST /connect '{"peer1":"hw2:nosuchport","peer2":"hw1:port2"}' "nosuchport"
+cm_expect 404 POST /disconnect "{\"peer1\":\"hw1:nosuchport\",\"peer2\":\"$IFA\"}" "nosuchport"
+cm_expect 404 POST /disconnect "{\"peer1\":\"$IFA\",\"peer2\":\"hw1:nosuchport\"}" "nosuchport"
+cm_expect 404 POST /disconnect '{"peer1":"hw1:port1","peer2":"hw2:nosuchport"}' "nosuchport"
+cm_expect 404 POST /disconnect '{"peer1":"hw2:nosuchport","peer2":"hw1:port1"}' "nosuchport"
 # The same typo written directly: PATCH changes what exists.
-expect 404 PATCH /helloworld/hw2/ports/nosuchport/peer/ "\"$IFB\"" "nosuchport"
+cm_expect 404 PATCH /helloworld/hw2/ports/nosuchport/peer/ "\"$IFB\"" "nosuchport"
 after=$(snapshot)
 cm_check "hw1 and hw2 read back unchanged" [ "$before" = "$after" ]
 cm_check_not "no port nosuchport anywhere" grep -q nosuchport <<<"$after"
 cm_check "hw1:port1 still peers $IFA" bash -c "curl -s ${PCN_URL}helloworld/hw1/ports/port1/peer/ | grep -qx '\"$IFA\"'"
 # What works keeps working.
-expect 200 POST /connect '{"peer1":"hw1:port2","peer2":"hw2:port1"}'
+cm_expect 200 POST /connect '{"peer1":"hw1:port2","peer2":"hw2:port1"}'
 cm_check "hw1:port2 peers hw2:port1" bash -c "curl -s ${PCN_URL}helloworld/hw1/ports/port2/peer/ | grep -qx '\"hw2:port1\"'"
-expect 200 POST /disconnect '{"peer1":"hw1:port2","peer2":"hw2:port1"}'
-expect 200 PATCH /helloworld/hw1/ports/port2/peer/ "\"$IFB\""
+cm_expect 200 POST /disconnect '{"peer1":"hw1:port2","peer2":"hw2:port1"}'
+cm_expect 200 PATCH /helloworld/hw1/ports/port2/peer/ "\"$IFB\""
 
 echo "# 2. 405 with Allow on every resource"
 # allow_check PATH ALLOWED WRONG...: each wrong method is a 405 whose Allow
@@ -126,7 +109,7 @@ allow_check /helloworld/hw1/ports/port1/status/ "$GET" POST PUT PATCH DELETE
 allow_check /simplebridge/sb1/fdb/flush/ "$POST" GET PUT PATCH DELETE
 allow_check /helloworld/hw1/ "$ALL" COPY
 # The supported methods answer as before (HEAD as GET, without a body).
-expect 200 GET /version
+cm_expect 200 GET /version
 cm_check "HEAD /version: 200, no body" bash -c "[ \"\$(curl -s -I -o /dev/null -w '%{http_code}' ${PCN_URL}version)\" = 200 ]"
 # HEAD then GET on one connection: a HEAD answered with a body would be
 # read as the start of the GET's answer.
@@ -142,28 +125,28 @@ PY
 }
 cm_check "HEAD of /metrics: 200 without a body, then GET" head_then_get /metrics
 cm_check "HEAD of hw1's action: 200 without a body, then GET" head_then_get /helloworld/hw1/action/
-expect 204 POST /simplebridge/sb1/fdb/flush/
-expect 404 GET /helloworld/hw1/nosuchleaf/ "" nosuchleaf
+cm_expect 204 POST /simplebridge/sb1/fdb/flush/
+cm_expect 404 GET /helloworld/hw1/nosuchleaf/ "" nosuchleaf
 cm_check "GET ?help still describes an action" bash -c "curl -fs '${PCN_URL}simplebridge/sb1/fdb/flush/?help' >/dev/null"
 
 echo "# 3. enum values in any case"
-expect 200 PATCH /helloworld/hw1/action/ '"forward"'
+cm_expect 200 PATCH /helloworld/hw1/action/ '"forward"'
 cm_check "GET shows FORWARD" bash -c "curl -s ${PCN_URL}helloworld/hw1/action/ | grep -qx '\"FORWARD\"'"
 cm_check "a pings b through hw1 (forwarded)" cm_ping a 10.207.0.2
-expect 200 PATCH /helloworld/hw1/ '{"action":"Drop","loglevel":"debug"}'
+cm_expect 200 PATCH /helloworld/hw1/ '{"action":"Drop","loglevel":"debug"}'
 cm_check "GET shows DROP and DEBUG" bash -c "curl -s ${PCN_URL}helloworld/hw1/ | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if (d[\"action\"],d[\"loglevel\"])==(\"DROP\",\"DEBUG\") else 1)'"
 cm_check_not "a no longer reaches b (dropped)" cm_ping a 10.207.0.2 2
 cm_check "pcnctl hw1 set action=forward" $PCNCTL hw1 set action=forward
 cm_check "a pings b again" cm_ping a 10.207.0.2
-expect 201 POST /helloworld/hw3/ '{"type":"xdp_skb","action":"slowpath"}'
+cm_expect 201 POST /helloworld/hw3/ '{"type":"xdp_skb","action":"slowpath"}'
 cm_check "hw3 is XDP_SKB, SLOWPATH" bash -c "curl -s ${PCN_URL}helloworld/hw3/ | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if (d[\"type\"],d[\"action\"])==(\"XDP_SKB\",\"SLOWPATH\") else 1)'"
 # A list entry's enum, in a nested body and in a PUT of the whole instance.
 cm_check "setup sf1" $PCNCTL simpleforwarder add sf1
-expect 200 PATCH /simpleforwarder/sf1/ '{"ports":[{"name":"p1"},{"name":"p2"}],"actions":[{"inport":"p1","action":"forward","outport":"p2"}]}'
+cm_expect 200 PATCH /simpleforwarder/sf1/ '{"ports":[{"name":"p1"},{"name":"p2"}],"actions":[{"inport":"p1","action":"forward","outport":"p2"}]}'
 cm_check "sf1 p1's action is FORWARD" bash -c "curl -s ${PCN_URL}simpleforwarder/sf1/actions/p1/action/ | grep -qx '\"FORWARD\"'"
-expect 200 PATCH /simpleforwarder/sf1/actions/p1/ '{"action":"slowPath"}'
+cm_expect 200 PATCH /simpleforwarder/sf1/actions/p1/ '{"action":"slowPath"}'
 cm_check "sf1 p1's action is SLOWPATH" bash -c "curl -s ${PCN_URL}simpleforwarder/sf1/actions/p1/action/ | grep -qx '\"SLOWPATH\"'"
-expect 400 PATCH /helloworld/hw1/action/ '"sideways"' "sideways"
+cm_expect 400 PATCH /helloworld/hw1/action/ '"sideways"' "sideways"
 # Query parameters: none of the API's takes an enum value (?help, and
 # GET /logs's service, cube and since), so there is nothing to fold there.
 

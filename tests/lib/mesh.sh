@@ -200,6 +200,29 @@ cm_http() {
 	cat "$CM_TMP/body"
 }
 
+# cm_expect STATUS METHOD PATH [BODY] [TEXT]: one check that the request
+# gets STATUS, that an error (>= 400) carries a RESTCONF error body (the
+# grep pattern CM_EXPECT_ERRBODY, '"error-message"' unless set) and, when
+# TEXT is given, that the body holds TEXT (any case).
+cm_expect() {
+	local want=$1 m=$2 p=$3 body=${4-} text=${5-} got
+	got=$(cm_http "$m" "$p" "$body")
+	local status=${got%% *} rest=${got#* }
+	CM_CHECKS=$((CM_CHECKS + 1))
+	if [ "$status" != "$want" ]; then
+		echo "FAIL - $m $p $body: status $status, want $want: $rest"
+		CM_FAILS=$((CM_FAILS + 1))
+	elif [ "$want" -ge 400 ] && ! grep -q "${CM_EXPECT_ERRBODY:-\"error-message\"}" <<<"$rest"; then
+		echo "FAIL - $m $p: no RESTCONF error body: $rest"
+		CM_FAILS=$((CM_FAILS + 1))
+	elif [ -n "$text" ] && ! grep -qi -- "$text" <<<"$rest"; then
+		echo "FAIL - $m $p: message lacks '$text': $rest"
+		CM_FAILS=$((CM_FAILS + 1))
+	else
+		echo "ok - $want for $m $p $body"
+	fi
+}
+
 cm_done() {
 	echo "$((CM_CHECKS - CM_FAILS)) passed, $CM_FAILS failed"
 	[ "$CM_FAILS" -eq 0 ]

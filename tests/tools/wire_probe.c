@@ -310,14 +310,33 @@ static int probe_install(nng_socket s, uint8_t *tok, size_t tok_len, const char 
 	return refused ? 0 : 1;
 }
 
+/* Sends m once on a push socket dialled to url and lets it leave before the
+ * socket closes. Returns 0, the nng error of the send, or -1 (said on
+ * stderr) when url cannot be reached. */
+static int push_once(const char *url, const ProtobufCMessage *m)
+{
+	nng_msg *msg = NULL;
+	nng_socket push;
+	int rv;
+
+	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
+		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+		return -1;
+	}
+	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
+	if ((rv = pcn_wire_pack(m, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
+		nng_msg_free(msg);
+	usleep(200 * 1000);
+	nng_close(push);
+	return rv;
+}
+
 static int probe_packetout(const char *sockdir, uint8_t *tok, size_t tok_len, const char *instance)
 {
 	Cubemesh__PacketOutBatch batch = CUBEMESH__PACKET_OUT_BATCH__INIT;
 	Cubemesh__PacketOut po[8], *pos[8];
 	uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0xba, 0xd0, 1, 0x88, 0xb5 };
 	char url[512], claim[64];
-	nng_msg *msg = NULL;
-	nng_socket push;
 	int rv;
 
 	memcpy(frame + 14, "not yours", 9);
@@ -343,16 +362,8 @@ static int probe_packetout(const char *sockdir, uint8_t *tok, size_t tok_len, co
 		batch.out_lost = 999999;
 	}
 	snprintf(url, sizeof(url), "ipc://%s/slowpath.sock", sockdir);
-	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
-		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+	if ((rv = push_once(url, &batch.base)) < 0)
 		return 2;
-	}
-	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
-	if ((rv = pcn_wire_pack(&batch.base, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
-		nng_msg_free(msg);
-	/* Let the message leave before the socket closes. */
-	usleep(200 * 1000);
-	nng_close(push);
 	printf("sent 8 packets out for %s: %s\n", instance, rv ? "failed" : "ok");
 	return rv ? 2 : 0;
 }
@@ -362,8 +373,6 @@ static int probe_packetin(const char *url, const char *instance)
 	Cubemesh__PacketInBatch batch = CUBEMESH__PACKET_IN_BATCH__INIT;
 	Cubemesh__PacketIn p[3], *ps[3];
 	uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0xba, 0xd0, 1, 0x08, 0x06 };
-	nng_msg *msg = NULL;
-	nng_socket push;
 	int rv;
 
 	for (int i = 0; i < 3; i++) {
@@ -376,15 +385,8 @@ static int probe_packetin(const char *url, const char *instance)
 	}
 	batch.n_packets = 3;
 	batch.packets = ps;
-	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
-		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+	if ((rv = push_once(url, &batch.base)) < 0)
 		return 2;
-	}
-	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
-	if ((rv = pcn_wire_pack(&batch.base, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
-		nng_msg_free(msg);
-	usleep(200 * 1000);
-	nng_close(push);
 	printf("sent 3 packets in for %s: %s\n", instance, rv ? "failed" : "ok");
 	return rv ? 2 : 0;
 }
@@ -395,8 +397,6 @@ static int probe_log(const char *url, unsigned level, unsigned n)
 	Cubemesh__LogRecord *recs;
 	Cubemesh__LogRecord **ptrs;
 	char (*names)[16];
-	nng_msg *msg = NULL;
-	nng_socket push;
 	int rv;
 
 	recs = calloc(n ? n : 1, sizeof(*recs));
@@ -416,18 +416,12 @@ static int probe_log(const char *url, unsigned level, unsigned n)
 	}
 	batch.n_records = n;
 	batch.records = ptrs;
-	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
-		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
-		return 2;
-	}
-	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
-	if ((rv = pcn_wire_pack(&batch.base, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
-		nng_msg_free(msg);
-	usleep(200 * 1000);
-	nng_close(push);
+	rv = push_once(url, &batch.base);
 	free(recs);
 	free(ptrs);
 	free(names);
+	if (rv < 0)
+		return 2;
 	printf("sent %u log records at level %u: %s\n", n, level, rv ? "failed" : "ok");
 	return rv ? 2 : 0;
 }

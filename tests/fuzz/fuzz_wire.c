@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "fuzz_pb.h"
 #include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -95,36 +96,13 @@ static void walk(const ProtobufCMessage *m, int depth)
 		const char *base = (const char *)m + f->offset;
 
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n, sz;
+			size_t n, sz = fz_pb_value_size(f);
 			const char *arr;
 
 			memcpy(&n, (const char *)m + f->quantifier_offset, sizeof(n));
 			memcpy(&arr, base, sizeof(arr));
 			if (n && !arr)
 				fz_fail("repeated field %s: %zu elements at NULL", f->name, n);
-			switch (f->type) {
-			case PROTOBUF_C_TYPE_STRING:
-			case PROTOBUF_C_TYPE_MESSAGE:
-				sz = sizeof(void *);
-				break;
-			case PROTOBUF_C_TYPE_BYTES:
-				sz = sizeof(ProtobufCBinaryData);
-				break;
-			case PROTOBUF_C_TYPE_INT64:
-			case PROTOBUF_C_TYPE_SINT64:
-			case PROTOBUF_C_TYPE_SFIXED64:
-			case PROTOBUF_C_TYPE_UINT64:
-			case PROTOBUF_C_TYPE_FIXED64:
-			case PROTOBUF_C_TYPE_DOUBLE:
-				sz = 8;
-				break;
-			case PROTOBUF_C_TYPE_BOOL:
-				sz = sizeof(protobuf_c_boolean);
-				break;
-			default:
-				sz = 4;
-				break;
-			}
 			for (size_t k = 0; k < n; k++)
 				walk_value(f, arr + k * sz, depth);
 			continue;

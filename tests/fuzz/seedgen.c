@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "fuzz_pb.h"
 #include "pcn_chain_kern_user.h"
 #include "pcn_kern_user.h"
 #include "wire.h"
@@ -118,28 +119,6 @@ static void set_value(const ProtobufCFieldDescriptor *f, void *v, int depth)
 	}
 }
 
-static size_t value_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	default:
-		return 4;
-	}
-}
-
 /* A message of type d with every field set; of the fields of a oneof,
  * only the oneof_pick-th (counted over all oneof fields). */
 static ProtobufCMessage *fill(const ProtobufCMessageDescriptor *d, int depth, int oneof_pick)
@@ -161,10 +140,10 @@ static ProtobufCMessage *fill(const ProtobufCMessageDescriptor *d, int depth, in
 		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = 2;
-			char *arr = alloc(n * value_size(f));
+			char *arr = alloc(n * fz_pb_value_size(f));
 
 			for (size_t j = 0; j < n; j++)
-				set_value(f, arr + j * value_size(f), depth);
+				set_value(f, arr + j * fz_pb_value_size(f), depth);
 			memcpy((char *)m + f->quantifier_offset, &n, sizeof(n));
 			memcpy(base, &arr, sizeof(arr));
 			continue;

@@ -24,4 +24,9 @@ void fz_quiet(void);
  * not hold: libFuzzer records the input like any crash. */
 void fz_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* Reads every one of the n bytes at p (into a sum the compiler must keep):
+ * a length the code under test got wrong becomes a read past the end of
+ * the input, which ASan reports. */
+void fz_touch(const void *p, size_t n);
+
 #endif

@@ -23,24 +23,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static volatile size_t sink;
-
-static void touch(const void *p, size_t n)
-{
-	const volatile uint8_t *b = p;
-	size_t s = 0;
-
-	for (size_t i = 0; i < n; i++)
-		s += b[i];
-	sink += s;
-}
-
 /* ---- stand-ins ----------------------------------------------------------- */
 
 struct broker_service *broker_service_find(struct broker *b, const char *name)
 {
 	(void)b;
-	touch(name, strlen(name));
+	fz_touch(name, strlen(name));
 	return NULL;
 }
 
@@ -61,7 +49,7 @@ struct broker_service *broker_service_by_token(struct broker *b, const void *tok
 	(void)b;
 	if (!len)
 		return NULL;
-	touch(tok, len);
+	fz_touch(tok, len);
 	return &svcs[((const uint8_t *)tok)[0] & 1 ? 0 : 1];
 }
 
@@ -69,11 +57,11 @@ void broker_forbidden_log(struct broker *b, const char *what, const char *svc, c
 			  const char *inst_svc)
 {
 	(void)b;
-	touch(what, strlen(what));
+	fz_touch(what, strlen(what));
 	if (svc)
-		touch(svc, strlen(svc));
-	touch(instance, strlen(instance));
-	touch(inst_svc, strlen(inst_svc));
+		fz_touch(svc, strlen(svc));
+	fz_touch(instance, strlen(instance));
+	fz_touch(inst_svc, strlen(inst_svc));
 }
 
 int broker_chain_resume(struct broker *b, struct broker_inject *inj, uint32_t index, uint32_t port,
@@ -81,7 +69,7 @@ int broker_chain_resume(struct broker *b, struct broker_inject *inj, uint32_t in
 {
 	(void)b;
 	(void)inj;
-	touch(data, len);
+	fz_touch(data, len);
 	return index < PCN_MAX_CUBES && port < PCN_MAX_PORTS ? 0 : -EINVAL;
 }
 
@@ -92,9 +80,9 @@ void broker_logsink_add(struct broker *b, int level, bool fastpath, const char *
 	(void)fastpath;
 	if (level < PCN_LOG_TRACE || level >= PCN_LOG_OFF)
 		fz_fail("log line of level %d", level);
-	touch(service, strlen(service));
-	touch(cube, strlen(cube));
-	touch(message, strlen(message));
+	fz_touch(service, strlen(service));
+	fz_touch(cube, strlen(cube));
+	fz_touch(message, strlen(message));
 }
 
 int broker_inject_create(struct broker_inject **out, const char *bpffs_root)
@@ -116,7 +104,7 @@ int broker_inject(struct broker_inject *inj, enum broker_hook hook, uint32_t ind
 	(void)hook;
 	if (index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS)
 		fz_fail("inject into slot %u port %u", index, port);
-	touch(data, len);
+	fz_touch(data, len);
 	return 0;
 }
 

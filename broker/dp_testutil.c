@@ -115,3 +115,22 @@ uint32_t dpt_prog_id(int fd)
 		return 0;
 	return info.id;
 }
+
+int dpt_attach_logs(struct broker_dp *dp, int ifindex, enum broker_hook hook, const char *needle, int *rc)
+{
+	char tmpl[] = "/tmp/cmt-log-XXXXXX", buf[16384];
+	int fd = mkstemp(tmpl), saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	*rc = broker_netdev_attach(dp, ifindex, hook, 2, 0);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(tmpl);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, needle) != NULL;
+}

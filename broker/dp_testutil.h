@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane.h"
+
 /* Fills root with /sys/fs/bpf/cubemesh-test-<pid>-<tag>. */
 void dpt_root(char *buf, size_t len, const char *tag);
 /* Fills a/b with cmt<pid><tag>a / ...b (at most 15 characters). */
@@ -27,5 +29,10 @@ void dpt_veth_del(const char *a);
 int dpt_prog_pin(bool xdp, int verdict, const char *path);
 /* The id of the program behind fd, or 0. */
 uint32_t dpt_prog_id(int fd);
+
+/* Attaches ifindex at hook to cube 2, port 0, with stderr captured; sets
+ * *rc to what broker_netdev_attach returned. Returns 1 if what it logged
+ * has needle, 0 if not. */
+int dpt_attach_logs(struct broker_dp *dp, int ifindex, enum broker_hook hook, const char *needle, int *rc);
 
 #endif

@@ -227,26 +227,6 @@ static void test_xdp_skb(void **state)
 	assert_false(has_entry(f, f->ifa));
 }
 
-/* Runs attach with stderr captured; returns 1 if the log has needle. */
-static int attach_logs(struct fx *f, enum broker_hook hook, const char *needle, int *rc)
-{
-	char tmpl[] = "/tmp/cmt-log-XXXXXX", buf[8192];
-	int fd = mkstemp(tmpl), saved = dup(STDERR_FILENO);
-	ssize_t n;
-
-	fflush(stderr);
-	dup2(fd, STDERR_FILENO);
-	*rc = broker_netdev_attach(f->dp, f->ifa, hook, 2, 0);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	unlink(tmpl);
-	buf[n > 0 ? n : 0] = '\0';
-	return strstr(buf, needle) != NULL;
-}
-
 static void test_xdp_drv(void **state)
 {
 	struct fx *f = *state;
@@ -254,7 +234,7 @@ static void test_xdp_drv(void **state)
 
 	/* Peer b has no XDP program and GRO off: a warning, still attached. */
 	dpt_sh("ethtool -K %s gro off", f->b);
-	assert_true(attach_logs(f, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
+	assert_true(dpt_attach_logs(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
 	assert_int_equal(rc, 0);
 	assert_true(dpt_sh_grep("prog/xdp ", "ip -d link show dev %s", f->a));
 	assert_false(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
@@ -263,7 +243,7 @@ static void test_xdp_drv(void **state)
 
 	/* With GRO on at the peer, no warning. */
 	assert_int_equal(dpt_sh("ethtool -K %s gro on", f->b), 0);
-	assert_false(attach_logs(f, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
+	assert_false(dpt_attach_logs(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
 	assert_int_equal(rc, 0);
 	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
 	assert_false(dpt_sh_grep("xdp", "ip link show dev %s", f->a));

@@ -33,13 +33,7 @@ cm_check "on 0.0.0.0, Host 127.0.0.1: 200" [ "$(hcode "127.0.0.1:$CM_PORT")" = 2
 cm_check "on 0.0.0.0, Host [::1]: 200" [ "$(hcode "[::1]:$CM_PORT")" = 200 ]
 cm_check "on 0.0.0.0, Host localhost: 200" [ "$(hcode localhost)" = 200 ]
 cm_check "on 0.0.0.0, Host rebind.evil.example, right token: 421" [ "$(hcode rebind.evil.example)" = 421 ]
-nohost=$(python3 - "$CM_PORT" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"GET /polycube/v1/version HTTP/1.0\r\nAuthorization: Bearer s3cret\r\n\r\n")
-print(s.recv(64).split(b"\r\n")[0].decode())
-EOF
-)
+nohost=$(cm_http10_nohost 'Authorization: Bearer s3cret')
 cm_check "on 0.0.0.0, HTTP/1.0 without Host: 421 ($nohost)" [ "$nohost" = "HTTP/1.1 421 Misdirected Request" ]
 kill "${CM_PIDS[-1]}"
 wait "${CM_PIDS[-1]}" 2>/dev/null

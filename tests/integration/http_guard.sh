@@ -69,13 +69,7 @@ for h in "localhost:$CM_PORT" "127.0.0.1" "LOCALHOST"; do
 	s=$(code -H "Host: $h" "$API/version")
 	cm_check "Host $h: 200 (got $s)" [ "$s" = 200 ]
 done
-s=$(python3 - "$CM_PORT" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"GET /polycube/v1/version HTTP/1.0\r\n\r\n")
-print(s.recv(64).split(b"\r\n")[0].decode())
-EOF
-)
+s=$(cm_http10_nohost)
 cm_check "HTTP/1.0 without Host, on loopback: 200 ($s)" [ "$s" = "HTTP/1.1 200 OK" ]
 
 echo "# HTTP/2 in clear is off by default"

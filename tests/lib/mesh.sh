@@ -223,6 +223,18 @@ cm_expect() {
 	fi
 }
 
+# cm_http10_nohost [HEADER]...: sends GET /polycube/v1/version as HTTP/1.0
+# with no Host (curl always adds one) and with the given header lines,
+# straight to 127.0.0.1:$CM_PORT; prints the reply's status line.
+cm_http10_nohost() {
+	python3 - "$CM_PORT" "$@" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /polycube/v1/version HTTP/1.0\r\n" + b"".join(h.encode() + b"\r\n" for h in sys.argv[2:]) + b"\r\n")
+print(s.recv(64).split(b"\r\n")[0].decode())
+EOF
+}
+
 cm_done() {
 	echo "$((CM_CHECKS - CM_FAILS)) passed, $CM_FAILS failed"
 	[ "$CM_FAILS" -eq 0 ]

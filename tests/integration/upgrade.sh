@@ -21,20 +21,11 @@ ping_received() { grep -o '[0-9]* received' "$CM_TMP/ping.out" | awk '{print $1}
 stat_of() { # stat_of INSTANCE LEAF
 	curl -s "${PCN_URL}helloworld/$1/stats/" | grep -o "\"$2\": *\"*[0-9]*" | grep -o '[0-9]*$'
 }
-svc_json() { curl -s "${PCN_URL}services/helloworld"; }
 # start_bin BINARY: a cube process beside the running one; its pid in NEW_PID.
 start_bin() {
 	"$1" --socket-dir "$CM_SOCK" --log-level "${CM_LOG_LEVEL:-INFO}" >>"$CM_TMP/$(basename "$1").log" 2>&1 &
 	NEW_PID=$!
 	CM_PIDS+=("$NEW_PID")
-}
-# wait_version V: until the service runs version V (10 s at most).
-wait_version() {
-	for _ in $(seq 1 100); do
-		svc_json | grep -q "\"version\": \"$1\"" && svc_json | grep -q '"state": "running"' && return 0
-		sleep 0.1
-	done
-	return 1
 }
 # gone PID: the process exited within 5 s.
 gone() {
@@ -62,7 +53,7 @@ for hook in TC XDP_DRV; do
 	wait "$NEW_PID"
 	cm_check "$hook: 1.1.0 without a migration exits refused" [ $? -ne 0 ]
 	cm_check "$hook: the refusal names the map" grep -q "helloworld_stats changed layout" "$CM_TMP/broker.log"
-	cm_check "$hook: 1.0.0 is still the running version" wait_version 1.0.0
+	cm_check "$hook: 1.0.0 is still the running version" cm_wait_version helloworld 1.0.0
 	cm_check "$hook: and its process still runs" kill -0 "$old"
 	cm_check "$hook: the API still answers through it" bash -c "$PCNCTL -j hw1 action show | grep -q FORWARD"
 	wait "$PING_PID"
@@ -74,7 +65,7 @@ for hook in TC XDP_DRV; do
 	sleep 1
 	before=$(stat_of hw2 forwarded)
 	start_bin "$V2/pcn-helloworld-v2"
-	cm_check "$hook: GET /services/helloworld shows 1.1.0" wait_version 1.1.0
+	cm_check "$hook: GET /services/helloworld shows 1.1.0" cm_wait_version helloworld 1.1.0
 	cm_check "$hook: the old process exited" gone "$old"
 	wait "$PING_PID"
 	got=$(ping_received)
@@ -93,7 +84,7 @@ for hook in TC XDP_DRV; do
 	before=$(stat_of hw2 forwarded)
 	start_bin "$HW/pcn-helloworld"
 	CM_CUBE_PID[helloworld]=$NEW_PID
-	cm_check "$hook: rolled back: GET /services/helloworld shows 1.0.0" wait_version 1.0.0
+	cm_check "$hook: rolled back: GET /services/helloworld shows 1.0.0" cm_wait_version helloworld 1.0.0
 	cm_check "$hook: the 1.1.0 process exited" gone "$old"
 	wait "$PING_PID"
 	got=$(ping_received)

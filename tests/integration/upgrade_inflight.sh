@@ -23,26 +23,16 @@ cm_host a 10.214.0.1/24; IFA=$CM_IF
 cm_host b 10.214.0.2/24; IFB=$CM_IF
 cm_neigh_static a b
 OLD=${CM_CUBE_PID[helloworld]}
-STOPPED=
-trap 'rc=$?; [ -n "$STOPPED" ] && kill -CONT "$STOPPED" 2>/dev/null; (exit $rc); cm_cleanup' EXIT
 
-svc_json() { curl -s "${PCN_URL}services/helloworld"; }
-wait_version() {
-	for _ in $(seq 1 100); do
-		svc_json | grep -q "\"version\": \"$1\"" && svc_json | grep -q '"state": "running"' && return 0
-		sleep 0.1
-	done
-	return 1
-}
 action() { curl -s "${PCN_URL}helloworld/hw1/action" | tr -d '"{} \n' | sed 's/.*://'; }
 broker_alive() { kill -0 "$CM_BROKER_PID" 2>/dev/null && curl -fs -o /dev/null "${PCN_URL}version"; }
 
 cm_check "hw1 between a and b (DROP)" bash -c "$PCNCTL helloworld add hw1 &&
 	$PCNCTL hw1 ports add port1 peer=$IFA && $PCNCTL hw1 ports add port2 peer=$IFB"
-cm_check "1.0.0 runs" wait_version 1.0.0
+cm_check "1.0.0 runs" cm_wait_version helloworld 1.0.0
 
 # The old process stops answering with a write in flight.
-kill -STOP "$OLD"; STOPPED=$OLD
+cm_stop "$OLD"
 curl -s -o "$CM_TMP/w.body" -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' \
 	--data-binary '{"action":"FORWARD"}' "${PCN_URL}helloworld/hw1/" >"$CM_TMP/w.code" &
 WPID=$!
@@ -65,7 +55,7 @@ memory_clean() {
 	return 1
 }
 cm_check "no invalid memory access in the broker (ASan or valgrind)" memory_clean
-cm_check "1.1.0 took over" wait_version 1.1.0
+cm_check "1.1.0 took over" cm_wait_version helloworld 1.1.0
 ms=$(( $(date +%s%3N) - t0 ))
 # The old process is still stopped: telling it to exit must not hold the
 # broker up (it blocked the loop for nng's 10 s handshake timeout).
@@ -74,7 +64,7 @@ t0=$(date +%s%3N); curl -s -o /dev/null "${PCN_URL}version"; ms=$(( $(date +%s%3
 cm_check "and the API answers at once ($ms ms)" [ "$ms" -lt 1000 ]
 cm_check "GET: the action is the broker's, DROP" [ "$(action)" = DROP ]
 cm_check_not "and the new process drops" cm_ping a 10.214.0.2 2
-kill -CONT "$OLD"; STOPPED=
+cm_cont "$OLD"
 cm_check "PATCH FORWARD to 1.1.0: 200" [ "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH \
 	-H 'Content-Type: application/json' --data-binary '{"action":"FORWARD"}' "${PCN_URL}helloworld/hw1/")" = 200 ]
 cm_check "FORWARD passes pings" cm_ping a 10.214.0.2

@@ -18,9 +18,6 @@ cm_host b 10.213.0.2/24; IFB=$CM_IF
 cm_host c 10.213.0.3/24; IFC=$CM_IF
 cm_neigh_static a b
 HW=${CM_CUBE_PID[helloworld]}
-STOPPED=
-# A stopped process keeps the cleanup's SIGTERM pending forever.
-trap 'rc=$?; [ -n "$STOPPED" ] && kill -CONT "$STOPPED" 2>/dev/null; (exit $rc); cm_cleanup' EXIT
 
 # write METHOD PATH BODY OUTFILE: "STATUS MS" into OUTFILE, headers into OUTFILE.h.
 write() {
@@ -39,7 +36,7 @@ cm_check "hw1 between a and b, DROP" $PCNCTL helloworld add hw1 &&
 cm_check_not "DROP stops pings" cm_ping a 10.213.0.2 2
 cm_check "sf1 created" $PCNCTL simpleforwarder add sf1
 
-kill -STOP "$HW"; STOPPED=$HW
+cm_stop "$HW"
 write PATCH /helloworld/hw1/ '{"action":"FORWARD"}' "$CM_TMP/hw" &
 HWJOB=$!
 sleep 0.3
@@ -99,7 +96,7 @@ cm_check "the queue took at most 3 of them (3.5 MB), the rest got 503" \
 cm_check "every 503 says Retry-After" [ "$ra" = "$n503" ]
 cm_check "the broker grew by less than 30 MB" [ $((rss1 - rss0)) -lt 30000 ]
 
-kill -CONT "$HW"; STOPPED=
+cm_cont "$HW"
 # The cube now applies the late FORWARD; the broker sends it DROP again.
 resynced() {
 	for _ in $(seq 1 50); do

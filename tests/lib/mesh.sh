@@ -33,6 +33,7 @@ CM_LINKS=()
 CM_FAILS=0
 CM_CHECKS=0
 CM_BROKER_PID=
+CM_STOPPED=
 declare -A CM_CUBE_PID
 
 PCNCTL=$CM_BUILD/pcnctl/pcnctl
@@ -43,6 +44,8 @@ cm_log() { echo "[$(date +%T)] $*"; }
 cm_cleanup() {
 	local rc=$?
 	set +e
+	# A stopped process keeps the SIGTERM below pending forever.
+	[ -n "$CM_STOPPED" ] && kill -CONT "$CM_STOPPED" 2>/dev/null
 	for p in "${CM_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	# A process that ignores SIGTERM must not hang the cleanup: 5 s, then KILL.
 	for _ in $(seq 1 50); do
@@ -118,6 +121,21 @@ cm_wait_service_up() {
 	echo "service $1 did not come up" >&2
 	return 1
 }
+
+# cm_wait_version SERVICE VERSION: until SERVICE runs VERSION (10 s at most).
+cm_wait_version() {
+	for _ in $(seq 1 100); do
+		curl -s "${PCN_URL}services/$1" | grep -q "\"version\": \"$2\"" &&
+			curl -s "${PCN_URL}services/$1" | grep -q '"state": "running"' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# cm_stop PID / cm_cont PID: SIGSTOP and SIGCONT a process (one at a time);
+# the cleanup resumes one left stopped, so that it can end it.
+cm_stop() { kill -STOP "$1"; CM_STOPPED=$1; }
+cm_cont() { kill -CONT "$1"; CM_STOPPED=; }
 
 cm_mesh_start() {
 	cm_broker_start

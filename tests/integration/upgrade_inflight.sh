@@ -9,6 +9,7 @@
 # test. Then: the broker still answers, the new version took the instance
 # over with the broker's configuration, and writes work again.
 source "$(dirname "$0")/../lib/mesh.sh"
+source "$(dirname "$0")/../lib/writes.sh"
 
 V2=$CM_BUILD/cubes/helloworld/variants/pcn-helloworld-v2
 if ! ldd "$BROKER" | grep -q libasan && command -v valgrind >/dev/null; then
@@ -24,7 +25,6 @@ cm_host b 10.214.0.2/24; IFB=$CM_IF
 cm_neigh_static a b
 OLD=${CM_CUBE_PID[helloworld]}
 
-action() { curl -s "${PCN_URL}helloworld/hw1/action" | tr -d '"{} \n' | sed 's/.*://'; }
 broker_alive() { kill -0 "$CM_BROKER_PID" 2>/dev/null && curl -fs -o /dev/null "${PCN_URL}version"; }
 
 cm_check "hw1 between a and b (DROP)" bash -c "$PCNCTL helloworld add hw1 &&
@@ -62,7 +62,7 @@ ms=$(( $(date +%s%3N) - t0 ))
 cm_check "within 5 s, the old process still stopped ($ms ms)" [ "$ms" -lt 5000 ]
 t0=$(date +%s%3N); curl -s -o /dev/null "${PCN_URL}version"; ms=$(( $(date +%s%3N) - t0 ))
 cm_check "and the API answers at once ($ms ms)" [ "$ms" -lt 1000 ]
-cm_check "GET: the action is the broker's, DROP" [ "$(action)" = DROP ]
+cm_check "GET: the action is the broker's, DROP" [ "$(cm_hw1_action)" = DROP ]
 cm_check_not "and the new process drops" cm_ping a 10.214.0.2 2
 cm_cont "$OLD"
 cm_check "PATCH FORWARD to 1.1.0: 200" [ "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH \

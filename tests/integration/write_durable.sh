@@ -6,6 +6,7 @@
 # configuration, also after a broker restart; with space again the same
 # write succeeds.
 source "$(dirname "$0")/../lib/mesh.sh"
+source "$(dirname "$0")/../lib/writes.sh"
 
 mkdir -p "$CM_STATE"
 mount -t tmpfs -o size=1m,mode=0700 "cmtest$CM_ID" "$CM_STATE"
@@ -22,17 +23,11 @@ REC=$CM_STATE/instances/helloworld@hw1.json
 status() { # status METHOD PATH [BODY]: the HTTP status; the body in $CM_TMP/body
 	cm_http "$@" | cut -d' ' -f1
 }
-action() { curl -s "${PCN_URL}helloworld/hw1/action" | tr -d '"{} \n' | sed 's/.*://'; }
 fill() { dd if=/dev/zero of="$CM_STATE/fill" bs=4k 2>/dev/null; sync; }
 restart_broker() {
 	kill "$CM_BROKER_PID"
 	wait "$CM_BROKER_PID" 2>/dev/null
 	cm_broker_start && cm_wait_service_up helloworld
-}
-agree_forward() { # API, datastore, data plane and the cube all say FORWARD
-	[ "$(action)" = FORWARD ] || { echo "  (GET says $(action))"; return 1; }
-	grep -q '"FORWARD"' "$REC" || { echo "  (the record says otherwise)"; return 1; }
-	cm_ping a 10.215.0.2 || { echo "  (pings do not pass)"; return 1; }
 }
 
 cm_check "hw1 between a and b, FORWARD" bash -c "$PCNCTL helloworld add hw1 && $PCNCTL hw1 ports add port1 peer=$IFA &&
@@ -46,7 +41,7 @@ code=$(status PATCH /helloworld/hw1/ '{"action":"DROP"}')
 echo "  PATCH: $code $(cat "$CM_TMP/body")"
 cm_check "PATCH DROP on a full disk: 507" [ "$code" = 507 ]
 cm_check "which says why" grep -q 'no space left' "$CM_TMP/body"
-cm_check "API, record and data plane still FORWARD" agree_forward
+cm_check "API, record and data plane still FORWARD" cm_hw1_agree_forward 10.215.0.2
 code=$(status POST /helloworld/hw2/ '{"action":"FORWARD"}')
 cm_check "a create on a full disk: 507 ($code)" [ "$code" = 507 ]
 cm_check "hw2 does not exist (404)" [ "$(status GET /helloworld/hw2/)" = 404 ]
@@ -54,12 +49,12 @@ cm_check "nor its record" [ ! -e "$CM_STATE/instances/helloworld@hw2.json" ]
 cm_check "nor its pins" [ ! -e "$CM_BPFFS/cubes/helloworld/hw2" ]
 
 cm_check "the broker restarts (disk still full)" restart_broker
-cm_check "after the restart: FORWARD everywhere" agree_forward
+cm_check "after the restart: FORWARD everywhere" cm_hw1_agree_forward 10.215.0.2
 cm_check "and no hw2" [ "$(status GET /helloworld/hw2/)" = 404 ]
 
 rm -f "$CM_STATE/fill"
 cm_check "with space again, PATCH DROP: 200" [ "$(status PATCH /helloworld/hw1/ '{"action":"DROP"}')" = 200 ]
-cm_check "GET: DROP" [ "$(action)" = DROP ]
+cm_check "GET: DROP" [ "$(cm_hw1_action)" = DROP ]
 cm_check "the record says DROP" grep -q '"DROP"' "$REC"
 cm_check_not "DROP stops pings" cm_ping a 10.215.0.2 2
 cm_check "and creating hw2 works: 201" [ "$(status POST /helloworld/hw2/ '{}')" = 201 ]

@@ -6,19 +6,13 @@
 # old configuration (also after a restart); with descriptors free again the
 # same write succeeds.
 source "$(dirname "$0")/../lib/mesh.sh"
+source "$(dirname "$0")/../lib/writes.sh"
 
 cm_mesh_start helloworld
 cm_host a 10.216.0.1/24; IFA=$CM_IF
 cm_host b 10.216.0.2/24; IFB=$CM_IF
 cm_neigh_static a b
-REC=$CM_STATE/instances/helloworld@hw1.json
 
-action() { curl -s "${PCN_URL}helloworld/hw1/action" | tr -d '"{} \n' | sed 's/.*://'; }
-agree_forward() {
-	[ "$(action)" = FORWARD ] || { echo "  (GET says $(action))"; return 1; }
-	grep -q '"FORWARD"' "$REC" || { echo "  (the record says otherwise)"; return 1; }
-	cm_ping a 10.216.0.2 || { echo "  (pings do not pass)"; return 1; }
-}
 
 cm_check "hw1 between a and b, FORWARD" bash -c "$PCNCTL helloworld add hw1 && $PCNCTL hw1 ports add port1 peer=$IFA &&
 	$PCNCTL hw1 ports add port2 peer=$IFB && $PCNCTL hw1 set action=FORWARD"
@@ -62,14 +56,14 @@ cat "$CM_TMP/emfile.out"
 cm_check "the PATCH without a descriptor to save it: 503 with Retry-After" grep -q '^PATCH 503 [0-9]' "$CM_TMP/emfile.out"
 cm_check "which says why" grep -q 'no file descriptor left' "$CM_TMP/emfile.out"
 cm_check "GET at once: still FORWARD" grep -q '^GET 200 .*FORWARD' "$CM_TMP/emfile.out"
-cm_check "API, record and data plane still FORWARD" agree_forward
+cm_check "API, record and data plane still FORWARD" cm_hw1_agree_forward 10.216.0.2
 kill "$CM_BROKER_PID"; wait "$CM_BROKER_PID" 2>/dev/null
 restarted=0
 cm_broker_start && cm_wait_service_up helloworld && restarted=1
 cm_check "the broker restarts" [ "$restarted" = 1 ]
-cm_check "after the restart: FORWARD everywhere" agree_forward
+cm_check "after the restart: FORWARD everywhere" cm_hw1_agree_forward 10.216.0.2
 cm_check "with descriptors again, PATCH DROP: 200" [ "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH \
 	-H 'Content-Type: application/json' --data-binary '{"action":"DROP"}' "${PCN_URL}helloworld/hw1/")" = 200 ]
-cm_check "GET: DROP" [ "$(action)" = DROP ]
+cm_check "GET: DROP" [ "$(cm_hw1_action)" = DROP ]
 cm_check_not "DROP stops pings" cm_ping a 10.216.0.2 2
 cm_done

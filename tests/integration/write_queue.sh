@@ -7,6 +7,7 @@
 # the process runs again the broker's configuration is the one in force
 # (the late write is undone in the cube) and writes work again.
 source "$(dirname "$0")/../lib/mesh.sh"
+source "$(dirname "$0")/../lib/writes.sh"
 
 TIMEOUT_MS=1500
 cm_broker_start --write-timeout $TIMEOUT_MS --call-timeout 30000 --write-queue-max 4 \
@@ -28,7 +29,6 @@ write() {
 	t1=$(date +%s%3N)
 	echo "$code $((t1 - t0))" >"$4"
 }
-action() { curl -s "${PCN_URL}helloworld/hw1/action" | tr -d '"{} \n' | sed 's/.*://'; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$CM_BROKER_PID/status"; }
 
 cm_check "hw1 between a and b, DROP" $PCNCTL helloworld add hw1 &&
@@ -106,13 +106,13 @@ resynced() {
 	return 1
 }
 cm_check "the broker re-sent its configuration to the cube" resynced
-cm_check "GET: the action is still DROP" [ "$(action)" = DROP ]
+cm_check "GET: the action is still DROP" [ "$(cm_hw1_action)" = DROP ]
 cm_check_not "and the cube drops: the late FORWARD was undone" cm_ping a 10.213.0.2 3
 write PATCH /helloworld/hw1/ '{"action":"FORWARD"}' "$CM_TMP/hw2"
 read -r code ms <"$CM_TMP/hw2"
 cm_check "helloworld works again: PATCH FORWARD $code in $ms ms" [ "$code" = 200 ]
 cm_check "FORWARD passes pings" cm_ping a 10.213.0.2
-cm_check "GET: FORWARD" [ "$(action)" = FORWARD ]
+cm_check "GET: FORWARD" [ "$(cm_hw1_action)" = FORWARD ]
 cm_check "helloworld has no 'dup' (its late create was undone)" \
 	bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' ${PCN_URL}helloworld/dup/)\" != 200 ] && [ ! -e $CM_BPFFS/cubes/helloworld/dup ]"
 cm_done

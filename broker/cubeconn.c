@@ -170,6 +170,11 @@ struct req_notify {
 	struct broker *b;
 	struct broker_service *svc;
 	unsigned gen;
+	/* Set before we close the socket ourselves: the pipe's end is then
+	 * ours, and the event it raises is stale (a new registration or a
+	 * loss already bumped gen) or comes during shutdown, when no loop
+	 * pass is left to run it and free its argument. */
+	bool closing;
 };
 
 struct lost_event {
@@ -191,7 +196,7 @@ static void req_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	struct req_notify *n = arg;
 	struct lost_event *le;
 
-	if (ev != NNG_PIPE_EV_REM_POST)
+	if (ev != NNG_PIPE_EV_REM_POST || __atomic_load_n(&n->closing, __ATOMIC_ACQUIRE))
 		return;
 	le = malloc(sizeof(*le));
 	if (!le)
@@ -240,6 +245,8 @@ int broker_cubeconn_dial(struct broker *b, struct broker_service *svc)
 
 void broker_cubeconn_close(struct broker *b, struct broker_service *svc)
 {
+	if (svc->notify)
+		__atomic_store_n(&svc->notify->closing, true, __ATOMIC_RELEASE);
 	if (svc->req_open) {
 		nng_close(svc->req);
 		svc->req_open = false;

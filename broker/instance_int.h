@@ -33,4 +33,14 @@ void broker_inst_install_programs(struct broker *b, struct broker_instance *inst
  * at XDP. */
 enum broker_hook broker_inst_prog_hook(const struct broker_instance *inst, Cubemesh__Hook hook);
 
+/* instance_resync.c: a write the broker stopped waiting for. new returns
+ * NULL without memory; queue puts its resync job on the service's queue;
+ * done is the call callback that queues it once the late call is over. */
+struct write_late;
+struct write_late *broker_write_late_new(struct broker_service *svc, const char *name, uint32_t index,
+					 enum broker_hook hook, bool slot_held);
+void broker_write_late_queue(struct broker *b, struct write_late *l);
+void broker_write_late_done(struct broker *b, void *arg, const struct broker_error *err,
+			    Cubemesh__CubeReply *reply);
+
 #endif

@@ -40,8 +40,9 @@ struct broker_record {
 
 struct broker_datastore;
 
-/* True if s may name a service, an instance or a port in the store:
- * 1 to 63 characters out of [A-Za-z0-9_.-], and not "." or "..". */
+/* True if s may name a service or an instance in the store: the rule of
+ * pcn_name_check (1 to 63 characters out of [A-Za-z0-9_-]), the names
+ * the API accepts and bpffs takes as pin directories. */
 bool broker_datastore_name_valid(const char *s);
 
 /* Creates the store on state_dir (heap; *out set only on success): makes

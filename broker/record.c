@@ -10,26 +10,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "pcn_layout.h"
 #include "pcn_kern_user.h"
 
 bool broker_datastore_name_valid(const char *s)
 {
-	size_t n;
-
-	if (!s)
-		return false;
-	n = strnlen(s, NAME_MAX_LEN + 1);
-	if (n == 0 || n > NAME_MAX_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '.' || c == '-'))
-			return false;
-	}
-	/* No dot-only names and no "..": nothing that reads like a path step. */
-	return strcmp(s, ".") != 0 && !strstr(s, "..");
+	/* The rule of every name that becomes a path (pcn_layout.h): a record
+	 * the API could not have made is not one. */
+	return pcn_name_check(s) == 0;
 }
 
 static bool port_name_valid(const char *s)

@@ -155,6 +155,7 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		.migrations = desc->migrations,
 		.err_msg = res->msg,
 		.err_len = sizeof(res->msg),
+		.prepare = pcn__wiring_prepare,
 	};
 	res->msg[0] = '\0';
 	rc = pcn__fastpath_load(out, bytes, size, &o);

@@ -234,8 +234,8 @@ int pcn__fastpath_load(struct bpf_object **out, const void *bytes, size_t size,
 	rc = pcn__rodata_set_u32(obj, "pcn_cube_index", o->cube_index);
 	if (!rc)
 		rc = pcn__rodata_set_u32(obj, "pcn_log_level", o->log_level);
-	if (!rc && o->shared_pin_root)
-		rc = pcn__wiring_load(obj, o->shared_pin_root, o->cube_index);
+	if (!rc && o->prepare)
+		rc = o->prepare(obj, o);
 	if (rc) {
 		PCN_ERR("CUBE-BPF-RODATA", "cannot set the load-time constants: %s", strerror(-rc));
 		goto out;

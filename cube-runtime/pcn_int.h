@@ -130,9 +130,12 @@ int pcn__rodata_offset(struct bpf_object *obj, const char *name, size_t len, siz
 
 /* ---- wiring.c: the wiring as load-time constants (bpf/pcn_wire.h) ---- */
 
-/* Sets the object's pcn_wire_* constants from pcn_fwd and pcn_wire_gen
- * under shared (before load; 0 if the object has none). */
-int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index);
+struct pcn__load_opts;
+/* A pcn__load_opts.prepare hook: sets the object's pcn_wire_* constants
+ * from pcn_fwd and pcn_wire_gen under o->shared_pin_root for instance
+ * o->cube_index (before load; 0 if the object has none, or without a
+ * shared root). */
+int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o);
 /* Starts the instance's timer that reloads its entry program when the
  * broker changed its wiring. */
 int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs);
@@ -159,6 +162,11 @@ struct pcn__load_opts {
 	/* The TC twin of an XDP instance (twin.c): its micro-cube arrays are
 	 * pinned as <name>_tc, a PROG_ARRAY taking one program type only. */
 	bool twin;
+	/* Set by the caller: more load-time constants, set after the loader's
+	 * own (pcn_cube_index, pcn_log_level) and before pins and load; a
+	 * failure fails the load. NULL: none. The loader knows nothing of
+	 * what the caller sets (apply.c, reload.c, twin.c give wiring.c's). */
+	int (*prepare)(struct bpf_object *obj, const struct pcn__load_opts *o);
 };
 /* Opens the object bytes, sets the load-time constants, pins (or reuses
  * the pins of) its maps and loads it. *out set only on success. */

@@ -353,6 +353,7 @@ static int reload(struct pcn_instance *inst, const struct pcn_code *code, int id
 		.object_name = inst->rt->desc->service,
 		.log_buf = log,
 		.log_size = RELOAD_LOG_SIZE,
+		.prepare = pcn__wiring_prepare,
 	};
 	/* The maps are pinned: the new object takes the very same ones, so
 	 * whatever they hold stays, and the old programs keep running on them

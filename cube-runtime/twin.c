@@ -66,6 +66,7 @@ int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, b
 		.object_name = d->service,
 		.migrations = d->migrations,
 		.twin = true,
+		.prepare = pcn__wiring_prepare,
 	};
 	rc = pcn__fastpath_load(&obj, bytes, size, &o);
 	/* Micro-cubes before the entry is pinned for the broker: the entry

@@ -114,7 +114,7 @@ static int rodata_set_old(struct bpf_object *obj, const char *name, const void *
 	return rc == -ENOENT ? 0 : rc;
 }
 
-int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index)
+static int wiring_load(struct bpf_object *obj, const char *shared, uint32_t index)
 {
 	struct wiring w;
 	int gfd, fwd_fd, rc;
@@ -138,6 +138,11 @@ int pcn__wiring_load(struct bpf_object *obj, const char *shared, uint32_t index)
 	    (rc = rodata_set_old(obj, "pcn_wire_port", w.port, sizeof(w.port))))
 		return rc;
 	return pcn__rodata_set(obj, "pcn_wire_gen_c", &w.gen, sizeof(w.gen));
+}
+
+int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o)
+{
+	return o->shared_pin_root ? wiring_load(obj, o->shared_pin_root, o->cube_index) : 0;
 }
 
 static struct wiring_state *state_of(const struct pcn_instance *inst, bool create)

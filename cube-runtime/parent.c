@@ -1,6 +1,8 @@
 /* Transparent cubes: what each instance is attached to (ParentInfo from
- * the broker), kept beside the instances and handed to the cube's
- * on_parent callback. */
+ * the broker), kept in the instance record (inst->parent) and handed to the
+ * cube's on_parent callback.
+ * Owns: inst->parent. Calls: pcn__instance_find (apply.c), the cube's
+ * on_parent. Serving thread only. */
 #include "pcn_int.h"
 
 #include <arpa/inet.h>
@@ -9,39 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Touched by the serving thread only. */
-struct parent_state {
-	struct pcn__inst_rec rec;
-	struct pcn_parent_info info;
-};
-static struct pcn__inst_rec *parents;
-
-static struct parent_state *find(const struct pcn_instance *inst, bool create)
-{
-	return pcn__inst_rec_find(&parents, inst, sizeof(struct parent_state), create);
-}
-
 int pcn_parent(const struct pcn_instance *inst, struct pcn_parent_info *out)
 {
-	struct parent_state *p = find(inst, false);
-
 	memset(out, 0, sizeof(*out));
-	if (!p || !p->info.name[0])
+	if (!inst || !inst->parent.name[0])
 		return -ENOENT;
-	*out = p->info;
+	*out = inst->parent;
 	return 0;
-}
-
-void pcn__parent_forget(struct pcn_instance *inst)
-{
-	free(pcn__inst_rec_take(&parents, inst));
 }
 
 int pcn__parent_handle(struct pcn__runtime *rt, const Cubemesh__ParentInfo *m)
 {
 	struct pcn_instance *inst = pcn__instance_find(rt, m->instance);
 	struct pcn_parent_info info = { 0 };
-	struct parent_state *p;
 
 	if (!inst)
 		return -ENOENT;
@@ -72,12 +54,9 @@ int pcn__parent_handle(struct pcn__runtime *rt, const Cubemesh__ParentInfo *m)
 			info.n_ipv4++;
 		}
 	}
-	p = find(inst, true);
-	if (!p)
-		return -ENOMEM;
-	p->info = info;
+	inst->parent = info;
 	PCN_INFO("CUBE-PARENT", "instance %s: parent %s", inst->name, info.name[0] ? info.name : "(none)");
 	if (rt->desc->on_parent)
-		rt->desc->on_parent(inst, &p->info);
+		rt->desc->on_parent(inst, &inst->parent);
 	return 0;
 }

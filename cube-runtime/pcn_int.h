@@ -41,6 +41,13 @@ struct pcn_instance {
 	/* Set by pcn_fail during a callback. */
 	int err;
 	char err_msg[400];
+
+	/* What the files below keep per instance, each part written by the
+	 * file named only; all zero is "nothing yet" (tests build instances
+	 * with { 0 }). */
+	/* parent.c: the parent the broker last named (a transparent cube);
+	 * name "" while detached. */
+	struct pcn_parent_info parent;
 };
 
 /* What a callback receives. `node` is the node in the full configuration
@@ -330,10 +337,9 @@ int pcn__timers_run(int max_wait_ms);
 /* tables.c: for a map named "<ns>__<table>", the pin path in namespace
  * ns (its directory made) and 1; 0 for any other map. */
 int pcn__ns_pin_path(const char *shared_root, const char *map, char *path, size_t n);
-/* parent.c: a ParentInfo from the broker (calls on_parent); forget drops
- * what is kept for inst. */
+/* parent.c: a ParentInfo from the broker (kept in inst->parent, then
+ * on_parent). */
 int pcn__parent_handle(struct pcn__runtime *rt, const Cubemesh__ParentInfo *m);
-void pcn__parent_forget(struct pcn_instance *inst);
 
 /* ---- instrec.c: records kept per instance by one file ---- */
 

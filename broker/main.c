@@ -8,8 +8,15 @@
 
 #include <libyang/libyang.h>
 
-#include "broker.h"
-#include "inject.h"
+#include "control/control.h"
+#include "core/core.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/inject.h"
+#include "gateway/gateway.h"
+#include "model/model.h"
+#include "slowpath/slowpath.h"
+#include "store/datastore.h"
+#include "topology/topology.h"
 #include "log.h"
 #include "wire.h"
 

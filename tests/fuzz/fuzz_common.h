@@ -10,7 +10,7 @@
 struct broker_models;
 
 /* The broker's models with every shipped cube module (yang/) and the test
- * models of broker/testdata (router-test: composite keys, leaf-lists,
+ * models of broker/model/testdata (router-test: composite keys, leaf-lists,
  * actions; transparent-test), created on the first call and kept for the
  * process: the broker also keeps its models across requests. Aborts if a
  * module does not load (the target would fuzz nothing). */

@@ -1,5 +1,5 @@
 /* Fuzz target: a datastore record (<state_dir>/instances/<svc>@<name>.json,
- * layout in broker/datastore.h) as the broker reads it at start:
+ * layout in broker/store/datastore.h) as the broker reads it at start:
  * broker_record_parse is load's parse of one file from a buffer, then the
  * record's config goes through broker_config_parse as the replay does
  * (instance.c) against the real models.

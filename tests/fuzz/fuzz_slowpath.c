@@ -16,8 +16,8 @@
  * little-endian length then that many bytes, each copied to a buffer of
  * exactly its size (as the ring hands them). Out mode: the rest is one
  * PacketOutBatch. */
-#include "../../broker/slowpath.c"
-#include "../../broker/slowpath_out.c"
+#include "../../broker/slowpath/slowpath.c"
+#include "../../broker/slowpath/slowpath_out.c"
 
 #include "fuzz_common.h"
 

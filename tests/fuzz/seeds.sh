@@ -4,7 +4,7 @@
 # fuzzed and minimized with scripts/fuzz.sh): pcnctl command lines of the
 # tests and docs, the REST paths and bodies pcnctl makes of them, packed
 # messages of every type and slow-path records (seedgen), and datastore
-# records as the broker writes them (docs/DESIGN.md, broker/datastore.h).
+# records as the broker writes them (docs/DESIGN.md, broker/store/datastore.h).
 # Also writes the libFuzzer dictionaries tests/fuzz/<target>.dict (names of
 # the models, JSON and record keys, pcnctl's words), which fuzz.sh passes.
 # Usage: seeds.sh BUILD_DIR DIR
@@ -55,8 +55,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 quote() { sed -E 's/.*/"&"/'; }
 yang_words() {
 	grep -hoE '^\s*(module|leaf|list|container|leaf-list|enum|action|input|output) [a-zA-Z0-9_.-]+' \
-		"$src"/yang/*.yang "$src"/broker/testdata/*.yang | awk '{print $2}'
-	for m in "$src"/yang/*.yang "$src"/broker/testdata/*.yang; do
+		"$src"/yang/*.yang "$src"/broker/model/testdata/*.yang | awk '{print $2}'
+	for m in "$src"/yang/*.yang "$src"/broker/model/testdata/*.yang; do
 		n=$(basename "$m" .yang)
 		echo "$n:$n"
 	done

@@ -1,0 +1,128 @@
+/* YANG actions over REST: POST on an action's path (".../fdb/flush") runs
+ * it in the cube process that owns the instance. The broker checks the
+ * target and the input here, so a cube only sees actions its model has. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libyang/libyang.h>
+
+#include "control/control.h"
+#include "gateway/gateway.h"
+#include "model/model.h"
+#include "log.h"
+
+struct action_ctx {
+	struct broker_pending *pd;
+	char path[256];
+};
+
+static void action_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+{
+	struct action_ctx *ac = arg;
+	h2o_req_t *req = broker_pending_take(ac->pd);
+	const char *out;
+
+	(void)b;
+	if (req) {
+		out = reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_ACTION && reply->action->output_json
+			      ? reply->action->output_json
+			      : NULL;
+		if (err)
+			broker_reply_error(req, err);
+		else if (out && out[0])
+			broker_reply(req, 200, "application/json", out, strlen(out));
+		else
+			broker_reply(req, 204, NULL, NULL, 0);
+	}
+	free(ac);
+}
+
+/* An input body must be a JSON object (or absent) and an action without
+ * input takes none. */
+static int check_input(const struct broker_target *t, const char *body, size_t len, struct broker_error *err)
+{
+	const struct lysc_node_action *act = (const struct lysc_node_action *)t->snode;
+	json_t *j;
+	bool has_input;
+
+	while (len && (body[len - 1] == ' ' || body[len - 1] == '\n' || body[len - 1] == '\r' || body[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return 0;
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		return broker_error_set(err, 400, "malformed-message", t->rest_path, "the body is not a JSON object");
+	}
+	has_input = act->input.child != NULL;
+	if (!has_input && json_object_size(j)) {
+		json_decref(j);
+		return broker_error_set(err, 400, "invalid-value", t->rest_path, "this action takes no input");
+	}
+	json_decref(j);
+	return 0;
+}
+
+int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_t len)
+{
+	Cubemesh__CubeRequest creq = CUBEMESH__CUBE_REQUEST__INIT;
+	Cubemesh__ActionRequest ar = CUBEMESH__ACTION_REQUEST__INIT;
+	struct broker_target t = { 0 };
+	struct broker_instance *inst;
+	struct action_ctx *ac = NULL;
+	struct broker_error err;
+	char *input = NULL;
+	int rc, handled = 1;
+
+	if (broker_target_parse(b->models, path, len, &t, &err))
+		goto out_not_mine; /* the write path reports it */
+	if (t.kind != BROKER_T_ACTION)
+		goto out_not_mine;
+	handled = 0;
+	inst = broker_instance_find(b, t.instance);
+	if (!inst || strcmp(inst->service, t.service) != 0) {
+		broker_error_set(&err, 404, "invalid-value", t.rest_path, "no %s instance named %s", t.service,
+				 t.instance);
+		goto fail;
+	}
+	if (broker_service_require_up(b, t.service, &err) || check_input(&t, req->entity.base, req->entity.len, &err))
+		goto fail;
+	ac = calloc(1, sizeof(*ac));
+	if (!ac || !lysc_path(t.snode, LYSC_PATH_DATA, ac->path, sizeof(ac->path))) {
+		broker_error_set(&err, 500, "operation-failed", t.rest_path, "cannot name the action");
+		goto fail;
+	}
+	if (req->entity.len) {
+		input = strndup(req->entity.base, req->entity.len);
+		if (!input) {
+			broker_error_set(&err, 500, "operation-failed", NULL, "out of memory");
+			goto fail;
+		}
+	}
+	ar.instance = inst->name;
+	ar.path = ac->path;
+	ar.input_json = input;
+	creq.body_case = CUBEMESH__CUBE_REQUEST__BODY_ACTION;
+	creq.action = &ar;
+	ac->pd = broker_pending_new(b, req);
+	rc = ac->pd ? broker_cube_call(b, broker_service_find(b, t.service), &creq, action_done, ac) : -ENOMEM;
+	if (rc) {
+		if (ac->pd)
+			broker_pending_take(ac->pd);
+		broker_error_set(&err, 503, "resource-denied", t.rest_path, "cannot reach %s: %s", t.service,
+				 strerror(-rc));
+		goto fail;
+	}
+	ac = NULL;
+	PCN_INFO("BROKER-ACTION", "%s on %s", t.rest_path, t.service);
+	goto out;
+fail:
+	broker_reply_error(req, &err);
+out:
+	free(ac);
+	free(input);
+out_not_mine:
+	broker_target_fini(&t);
+	return handled;
+}

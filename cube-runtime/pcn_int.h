@@ -19,6 +19,19 @@
 /* Longest instance, port and service name the base model allows, plus NUL. */
 #define PCN__NAME_MAX 64
 
+/* reload.c's part of an instance record. */
+struct pcn__inst_reload {
+	/* The object before the last reload, closed one reload later: a
+	 * pcn_map_fd a caller still holds stays valid until then. */
+	struct bpf_object *prev;
+	uint64_t count; /* pcn_reload_count */
+	/* What the cube's last pcn_reload of the entry gave it (a copy of the
+	 * object, compiled if it was source); NULL: the cube's own object.
+	 * wiring.c reloads the entry with it. */
+	void *entry_code;
+	size_t entry_len;
+};
+
 struct pcn__port {
 	char name[PCN__NAME_MAX];
 	uint32_t index;
@@ -48,6 +61,7 @@ struct pcn_instance {
 	/* parent.c: the parent the broker last named (a transparent cube);
 	 * name "" while detached. */
 	struct pcn_parent_info parent;
+	struct pcn__inst_reload reload;
 };
 
 /* What a callback receives. `node` is the node in the full configuration
@@ -146,9 +160,6 @@ int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o);
 /* Starts the instance's timer that reloads its entry program when the
  * broker changed its wiring. */
 int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs);
-/* The code pcn_reload gave the instance's entry (copied), for the next
- * wiring reload. */
-void pcn__wiring_code(const struct pcn_instance *inst, const void *bytes, size_t len);
 void pcn__wiring_forget(const struct pcn_instance *inst);
 /* The instance's program was adopted (adopt.c): reads the generation it
  * runs with from the kernel. */
@@ -329,7 +340,12 @@ int pcn__runtime_bpffs(struct pcn__runtime *rt, char *buf, size_t n, int timeout
 /* Puts an object's micro-cube programs (pcn_uc_in_<k>, pcn_uc_eg_<k>) in its
  * pcn_uc_ingress / pcn_uc_egress arrays; objects without them: nothing. */
 int pcn__ucube_fill(struct bpf_object *obj);
-/* Drops what reload.c keeps for inst (the object before its last reload). */
+/* pcn_reload (idx >= 0) or pcn_reload_all (idx -1); keep_code: a new
+ * entry's code is kept in inst->reload as what the entry runs (the cube's
+ * calls); false when the caller reloads with that very code or the cube's
+ * own object (wiring.c). */
+int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx, bool keep_code);
+/* Drops what reload.c keeps in inst->reload. */
 void pcn__reload_forget(struct pcn_instance *inst);
 /* Runs the timers that are due; returns how long (ms, at most max_wait_ms)
  * the serving loop may wait before the next one. */

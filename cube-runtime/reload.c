@@ -1,9 +1,10 @@
 /* Reloading an instance's fast path at run time (§IV-B, §VI-E): from a
  * precompiled object or from C source compiled with clang, keeping the
  * instance's maps, swapping each program in one atomic map update (make
- * before break); the micro-cube program arrays; and timers that run on the
- * runtime's thread (so a cube can reload itself periodically without
- * locking). */
+ * before break); and the micro-cube program arrays.
+ * Owns: inst->reload (the object before the last reload, the entry's
+ * code). Calls: the loader (fastpath.c), twin.c, wiring.c's load hook, the
+ * broker (ProgramInstall). Serving thread only. */
 #include "pcn_int.h"
 
 #include <errno.h>
@@ -292,32 +293,32 @@ static int twin_swap(struct pcn_instance *inst, struct bpf_object *twin, int *ol
 
 /* ---- reload ----------------------------------------------------------------- */
 
-/* What the runtime keeps per reloaded instance, beside struct pcn_instance
- * (touched by the runtime's thread only, like the instances). */
-struct reload_state {
-	struct pcn__inst_rec rec;
-	struct bpf_object *prev; /* the object before the last reload */
-	uint64_t reloads;
-};
-static struct pcn__inst_rec *reload_states;
-
-static struct reload_state *reload_state(const struct pcn_instance *inst, bool create)
-{
-	return pcn__inst_rec_find(&reload_states, inst, sizeof(struct reload_state), create);
-}
-
 void pcn__reload_forget(struct pcn_instance *inst)
 {
-	struct reload_state *st = pcn__inst_rec_take(&reload_states, inst);
-
-	if (st)
-		bpf_object__close(st->prev);
-	free(st);
+	bpf_object__close(inst->reload.prev);
+	free(inst->reload.entry_code);
+	memset(&inst->reload, 0, sizeof(inst->reload));
 }
 
-static int reload(struct pcn_instance *inst, const struct pcn_code *code, int idx)
+/* Keeps a copy of the entry's new code, for the reloads the wiring needs
+ * (wiring.c). */
+static void keep_entry_code(struct pcn_instance *inst, const void *bytes, size_t len)
 {
-	struct reload_state *st;
+	void *copy;
+
+	if (bytes == inst->reload.entry_code)
+		return;
+	copy = malloc(len);
+	if (!copy)
+		return; /* the next wiring reload uses the older code */
+	memcpy(copy, bytes, len);
+	free(inst->reload.entry_code);
+	inst->reload.entry_code = copy;
+	inst->reload.entry_len = len;
+}
+
+int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx, bool keep_code)
+{
 	struct bpf_object *obj = NULL, *twin = NULL;
 	void *compiled = NULL, *twin_compiled = NULL;
 	const void *bytes;
@@ -400,19 +401,13 @@ static int reload(struct pcn_instance *inst, const struct pcn_code *code, int id
 	}
 	/* The previous object is closed one reload later: a pcn_map_fd a
 	 * caller still holds stays valid until then. */
-	st = reload_state(inst, true);
-	if (st) {
-		bpf_object__close(st->prev);
-		st->prev = inst->obj;
-		st->reloads++;
-	} else {
-		bpf_object__close(inst->obj);
-	}
+	bpf_object__close(inst->reload.prev);
+	inst->reload.prev = inst->obj;
+	inst->reload.count++;
 	inst->obj = obj;
 	obj = NULL;
-	/* The entry's code, for the reloads the wiring needs (wiring.c). */
-	if (idx <= 0)
-		pcn__wiring_code(inst, bytes, size);
+	if (idx <= 0 && keep_code)
+		keep_entry_code(inst, bytes, size);
 out:
 	if (obj && idx <= 0 && rc) {
 		/* The pin may name the new program already: point it back at
@@ -436,17 +431,15 @@ int pcn_reload(struct pcn_instance *inst, const struct pcn_code *code, int idx)
 {
 	if (idx < 0)
 		return -EINVAL;
-	return reload(inst, code, idx);
+	return pcn__reload(inst, code, idx, true);
 }
 
 int pcn_reload_all(struct pcn_instance *inst, const struct pcn_code *code)
 {
-	return reload(inst, code, -1);
+	return pcn__reload(inst, code, -1, true);
 }
 
 uint64_t pcn_reload_count(const struct pcn_instance *inst)
 {
-	struct reload_state *st = reload_state(inst, false);
-
-	return st ? st->reloads : 0;
+	return inst ? inst->reload.count : 0;
 }

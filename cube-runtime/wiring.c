@@ -40,12 +40,9 @@ struct wiring {
 	uint32_t kind[PCN_WIRE_PORTS], ifindex[PCN_WIRE_PORTS], cube[PCN_WIRE_PORTS], port[PCN_WIRE_PORTS];
 };
 
-/* Per instance (runtime thread only): the code its entry program runs,
- * when pcn_reload gave it one (a copy), else NULL: the cube's object. */
+/* Per instance (runtime thread only). */
 struct wiring_state {
 	struct pcn__inst_rec rec;
-	void *code;
-	size_t len;
 	/* An adopted program (adopt.c) was not loaded from inst->obj, whose
 	 * .rodata image says nothing of it: its generation, read from the
 	 * kernel once, while inst->obj is still that object. */
@@ -55,8 +52,6 @@ struct wiring_state {
 static struct pcn__inst_rec *states;
 /* pcn_wire_gen, opened once for the process (one runtime, one bpffs root). */
 static int gen_fd = -1;
-/* Set while wiring_check reloads: that reload keeps the code it was given. */
-static bool reloading;
 
 static int map_at(const char *shared, const char *name)
 {
@@ -150,32 +145,9 @@ static struct wiring_state *state_of(const struct pcn_instance *inst, bool creat
 	return pcn__inst_rec_find(&states, inst, sizeof(struct wiring_state), create);
 }
 
-void pcn__wiring_code(const struct pcn_instance *inst, const void *bytes, size_t len)
-{
-	struct wiring_state *st;
-	void *copy;
-
-	if (reloading)
-		return;
-	st = state_of(inst, true);
-	if (!st || bytes == st->code)
-		return;
-	copy = malloc(len);
-	if (!copy)
-		return; /* the next wiring reload uses the older code: logged there */
-	memcpy(copy, bytes, len);
-	free(st->code);
-	st->code = copy;
-	st->len = len;
-}
-
 void pcn__wiring_forget(const struct pcn_instance *inst)
 {
-	struct wiring_state *st = pcn__inst_rec_take(&states, inst);
-
-	if (st)
-		free(st->code);
-	free(st);
+	free(pcn__inst_rec_take(&states, inst));
 }
 
 /* The generation the pinned entry program of inst runs with, read from
@@ -261,15 +233,14 @@ static void wiring_check(struct pcn_instance *inst, void *arg)
 	now = gen_read(gen_fd, inst->index);
 	if (now == loaded || now == 0)
 		return;
-	if (st && st->code) {
-		code.data = st->code;
-		code.len = st->len;
+	if (inst->reload.entry_code) {
+		code.data = inst->reload.entry_code;
+		code.len = inst->reload.entry_len;
 	} else if (bytes_fn) {
 		code.data = bytes_fn(&code.len);
 	}
-	reloading = true;
-	rc = pcn_reload(inst, &code, 0);
-	reloading = false;
+	/* The code it runs now: reload.c keeps it as it is. */
+	rc = pcn__reload(inst, &code, 0, false);
 	if (rc) {
 		PCN_WARN("CUBE-WIRING-RELOAD", "instance %s: cannot reload with its new wiring (%s): its ports read "
 			 "pcn_fwd meanwhile", inst->name, strerror(-rc));
@@ -277,7 +248,7 @@ static void wiring_check(struct pcn_instance *inst, void *arg)
 	}
 	/* From the cube's own object: a restarted process may adopt this
 	 * program as it adopted the first (adopt.c records its id). */
-	if (!(st && st->code))
+	if (!inst->reload.entry_code)
 		pcn__adopt_record_instance(inst, inst->loglevel);
 	PCN_DEBUG("CUBE-WIRING-RELOAD", "instance %s: reloaded with wiring generation %u", inst->name, now);
 }

@@ -1,0 +1,223 @@
+/* bridge fast path: an 802.1Q bridge.
+ *
+ * A frame is classified into a VLAN by its ingress port (access: the
+ * port's VLAN, untagged frames only; trunk: the tag's VLAN when the port
+ * allows it, the native VLAN for untagged frames), its source is learned in
+ * that VLAN's filtering database, and a known unicast destination is sent
+ * out of its port with the tag that port wants (pushed or popped here).
+ * Broadcast, multicast and unknown destinations go to the slow path with
+ * their VLAN, which floods them to the VLAN's other ports.
+ *
+ * Where the tag is: at XDP in the frame's bytes; at TC in the skb's
+ * metadata (the kernel moves a received tag there before the TC hook,
+ * skb_vlan_untag), pushed and popped with the skb VLAN helpers. */
+#include "pcn.h"
+
+#include "bridge_shared.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BRIDGE_FDB_SIZE);
+	__type(key, struct bridge_fdb_key);
+	__type(value, struct bridge_fdb_val);
+} bridge_fdb SEC(".maps");
+
+/* Port number -> its VLAN settings (mode 0: no such port). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PCN_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct bridge_port);
+} bridge_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bridge_cfg);
+} bridge_cfg SEC(".maps");
+
+#define BRIDGE_ETH_P_8021Q 0x8100
+
+struct bridge_vlan_hdr {
+	__be16 tci;
+	__be16 proto; /* the ethertype after the tag */
+};
+
+static __always_inline int bridge_port_has_vlan(const struct bridge_port *p, __u32 vlan)
+{
+	return (p->vlans[(vlan >> 6) & (BRIDGE_VLAN_WORDS - 1)] >> (vlan & 63)) & 1;
+}
+
+/* The frame's tag: 1 and its VLAN id in *vid when it has one (a priority
+ * tag, VLAN 0, counts as none), 0 when untagged, -1 when it cannot be
+ * read. */
+static __always_inline int bridge_tag(struct __ctx_buff *ctx, const struct ethhdr *eth, __u16 *vid)
+{
+#if defined(PCN_HOOK_XDP)
+	const struct bridge_vlan_hdr *vh = (const void *)(eth + 1);
+
+	if (eth->h_proto != bpf_htons(BRIDGE_ETH_P_8021Q))
+		return 0;
+	if ((const void *)(vh + 1) > ctx_data_end(ctx))
+		return -1;
+	*vid = bpf_ntohs(vh->tci) & 0xfff;
+#else
+	/* A tag left in the bytes at TC (a second one, 802.1ad) is not ours
+	 * to read: refuse the frame rather than misfile it. */
+	if (eth->h_proto == bpf_htons(BRIDGE_ETH_P_8021Q))
+		return -1;
+	if (!ctx->vlan_present)
+		return 0;
+	*vid = ctx->vlan_tci & 0xfff;
+#endif
+	return *vid ? 1 : 0;
+}
+
+#if defined(PCN_HOOK_XDP)
+/* Removes the tag from the frame's bytes (the MAC addresses move 4 bytes
+ * up). */
+static __always_inline int bridge_pop(struct __ctx_buff *ctx)
+{
+	struct ethhdr *eth = ctx_data(ctx);
+	__u8 macs[12];
+
+	if ((void *)eth + 16 > ctx_data_end(ctx))
+		return -1;
+	__builtin_memcpy(macs, eth, 12);
+	if (bpf_xdp_adjust_head(ctx, 4))
+		return -1;
+	eth = ctx_data(ctx);
+	if ((void *)(eth + 1) > ctx_data_end(ctx))
+		return -1;
+	__builtin_memcpy(eth, macs, 12);
+	return 0;
+}
+
+/* Inserts a tag of VLAN vid after the MAC addresses. */
+static __always_inline int bridge_push(struct __ctx_buff *ctx, __u16 vid)
+{
+	struct ethhdr *eth = ctx_data(ctx);
+	struct bridge_vlan_hdr *vh;
+	__u8 macs[12];
+
+	if ((void *)(eth + 1) > ctx_data_end(ctx))
+		return -1;
+	__builtin_memcpy(macs, eth, 12);
+	if (bpf_xdp_adjust_head(ctx, -4))
+		return -1;
+	eth = ctx_data(ctx);
+	vh = (void *)(eth + 1);
+	if ((void *)(vh + 1) > ctx_data_end(ctx))
+		return -1;
+	__builtin_memcpy(eth, macs, 12);
+	/* vh->proto already holds the original ethertype: it is where the
+	 * frame's own ethertype was before the head moved. */
+	eth->h_proto = bpf_htons(BRIDGE_ETH_P_8021Q);
+	vh->tci = bpf_htons(vid);
+	return 0;
+}
+#else
+static __always_inline int bridge_pop(struct __ctx_buff *ctx)
+{
+	return bpf_skb_vlan_pop(ctx) ? -1 : 0;
+}
+
+static __always_inline int bridge_push(struct __ctx_buff *ctx, __u16 vid)
+{
+	return bpf_skb_vlan_push(ctx, bpf_htons(BRIDGE_ETH_P_8021Q), vid) ? -1 : 0;
+}
+#endif
+
+/* Refreshes what the fdb knows of the source, writing only when something
+ * changed: a new address (an insert), a move to another port, or a
+ * timestamp older than the refresh interval (written in place). A static
+ * entry is left alone. */
+static __always_inline void bridge_learn(const struct ethhdr *eth, __u16 vlan, __u32 in_port, __u64 now,
+					 __u64 refresh)
+{
+	struct bridge_fdb_key key = { .vlan = vlan };
+	struct bridge_fdb_val *e;
+
+	if (eth->h_source[0] & 1)
+		return; /* a group address is never a source */
+	__builtin_memcpy(key.addr, eth->h_source, 6);
+	e = bpf_map_lookup_elem(&bridge_fdb, &key);
+	if (!e) {
+		struct bridge_fdb_val v = { .port = in_port, .seen_ns = now };
+
+		bpf_map_update_elem(&bridge_fdb, &key, &v, BPF_NOEXIST);
+		return;
+	}
+	if (e->flags & BRIDGE_FDB_STATIC)
+		return;
+	if (e->port != in_port) {
+		e->port = in_port;
+		e->seen_ns = now;
+	} else if (now - e->seen_ns > refresh) {
+		e->seen_ns = now;
+	}
+}
+
+static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md)
+{
+	struct ethhdr *eth = pcn_eth_hdr(ctx);
+	struct bridge_port *in, *out;
+	struct bridge_fdb_key key = {};
+	struct bridge_fdb_val *dst;
+	struct bridge_cfg *cfg;
+	__u64 now, aging = BRIDGE_DEFAULT_AGING_NS, refresh;
+	__u32 zero = 0, in_port = md->in_port, out_port;
+	__u16 vlan = 0;
+	int tagged, want_tag;
+
+	if (!eth)
+		return RX_DROP;
+	in = bpf_map_lookup_elem(&bridge_ports, &in_port);
+	if (!in || in->mode == BRIDGE_PORT_NONE)
+		return RX_DROP;
+	tagged = bridge_tag(ctx, eth, &vlan);
+	if (tagged < 0)
+		return RX_DROP;
+	if (!tagged) {
+		vlan = in->pvid;
+		if (!vlan)
+			return RX_DROP; /* a trunk without its native VLAN */
+	} else if (in->mode == BRIDGE_PORT_ACCESS) {
+		return RX_DROP; /* an access port takes untagged frames only */
+	}
+	if (!bridge_port_has_vlan(in, vlan))
+		return RX_DROP;
+
+	cfg = bpf_map_lookup_elem(&bridge_cfg, &zero);
+	if (cfg && cfg->aging_ns)
+		aging = cfg->aging_ns;
+	refresh = aging >> 3;
+	if (refresh > BRIDGE_REFRESH_MAX_NS)
+		refresh = BRIDGE_REFRESH_MAX_NS;
+	now = bpf_ktime_get_ns();
+	bridge_learn(eth, vlan, in_port, now, refresh);
+
+	if (eth->h_dest[0] & 1)
+		goto flood;
+	key.vlan = vlan;
+	__builtin_memcpy(key.addr, eth->h_dest, 6);
+	dst = bpf_map_lookup_elem(&bridge_fdb, &key);
+	/* An entry older than the aging time counts as unknown. */
+	if (!dst || (!(dst->flags & BRIDGE_FDB_STATIC) && now - dst->seen_ns > aging))
+		goto flood;
+	out_port = dst->port;
+	if (out_port == in_port)
+		return RX_DROP; /* the destination is behind the port it came from */
+	out = bpf_map_lookup_elem(&bridge_ports, &out_port);
+	if (!out || out->mode == BRIDGE_PORT_NONE || !bridge_port_has_vlan(out, vlan))
+		return RX_DROP; /* a static entry naming a port outside the VLAN */
+	want_tag = out->mode == BRIDGE_PORT_TRUNK && vlan != out->pvid;
+	if (want_tag != tagged) {
+		if ((want_tag ? bridge_push(ctx, vlan) : bridge_pop(ctx)) < 0)
+			return RX_DROP;
+	}
+	return pcn_pkt_send(ctx, md, out_port);
+flood:
+	return pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, 0, 0);
+}

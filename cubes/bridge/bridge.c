@@ -1,0 +1,539 @@
+/* bridge: the control plane and slow path of an 802.1Q bridge (Polycube's
+ * pcn-bridge model).
+ *
+ * The fast path classifies, learns and forwards known unicast by itself;
+ * this process writes each port's VLAN settings and the static fdb entries
+ * from the model, sets the aging time, lists the fdb (forgetting what aged
+ * out, also on a timer), flushes it, and floods what the fast path sends
+ * up (broadcast, multicast, unknown destinations) to the other ports of the
+ * frame's VLAN, tagged or not as each port wants. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <linux/bpf.h>
+
+#include "bridge_frame.h"
+#include "bridge_shared.h"
+#include "bridge_tc.skel.h"
+#include "bridge_xdp.skel.h"
+#include "bridge_yang.h"
+#include "pcn_cube.h"
+#include "pcn_kern_user.h"
+
+#define BRIDGE_FDB "bridge_fdb"
+#define BRIDGE_PORTS "bridge_ports"
+#define BRIDGE_CFG "bridge_cfg"
+/* How often learned entries past the aging time are removed from the map
+ * (the fast path already ignores them). */
+#define BRIDGE_SWEEP_MS 2000
+
+/* A static fdb entry as the model has it. */
+struct bridge_static {
+	struct bridge_fdb_key key;
+	uint32_t port;
+	char mac[18]; /* as written in the model: the key the state must repeat */
+};
+
+struct bridge_priv {
+	/* What bridge_ports holds (read back at create: the pins outlive a
+	 * restart), so that an apply writes and flushes only what changed. */
+	struct bridge_port ports[PCN_MAX_PORTS];
+	struct bridge_static *statics;
+	size_t n_statics;
+	int statics_known; /* statics match the map (not before the first apply) */
+};
+
+/* The clock bpf_ktime_get_ns() reads. */
+static uint64_t bridge_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t bridge_aging_ns(struct pcn_instance *inst)
+{
+	struct bridge_cfg cfg = { 0 };
+	uint32_t zero = 0;
+
+	if (pcn_map_lookup(inst, BRIDGE_CFG, &zero, &cfg) || !cfg.aging_ns)
+		return BRIDGE_DEFAULT_AGING_NS;
+	return cfg.aging_ns;
+}
+
+static int bridge_set_aging(struct pcn_instance *inst, enum pcn_op op, const struct pcn_node *node)
+{
+	struct bridge_cfg cfg = { .aging_ns = BRIDGE_DEFAULT_AGING_NS };
+	uint32_t zero = 0;
+	int rc;
+
+	if (op != PCN_OP_DELETE)
+		cfg.aging_ns = strtoull(pcn_node_value(node), NULL, 10) * 1000000000ull;
+	rc = pcn_map_update(inst, BRIDGE_CFG, &zero, &cfg, BPF_ANY);
+	if (rc)
+		return pcn_fail(inst, rc, "cannot set the aging time: %s", strerror(-rc));
+	return 0;
+}
+
+/* ---- the filtering database ---------------------------------------------- */
+
+/* What bridge_fdb_walk's callback decides for an entry. */
+enum bridge_walk { BRIDGE_KEEP, BRIDGE_DELETE, BRIDGE_STOP };
+
+/* Calls fn on every fdb entry; deletes those it says to. The key after a
+ * deleted one is taken before the delete, so the walk goes on. */
+static int bridge_fdb_walk(struct pcn_instance *inst,
+			   enum bridge_walk (*fn)(struct pcn_instance *, const struct bridge_fdb_key *,
+						  const struct bridge_fdb_val *, void *),
+			   void *arg)
+{
+	struct bridge_fdb_key key, next;
+	int have = pcn_map_next_key(inst, BRIDGE_FDB, NULL, &next) == 0;
+
+	while (have) {
+		struct bridge_fdb_val v;
+		enum bridge_walk w = BRIDGE_KEEP;
+
+		key = next;
+		have = pcn_map_next_key(inst, BRIDGE_FDB, &key, &next) == 0;
+		if (pcn_map_lookup(inst, BRIDGE_FDB, &key, &v))
+			continue;
+		w = fn(inst, &key, &v, arg);
+		if (w == BRIDGE_STOP)
+			return -ECANCELED;
+		if (w == BRIDGE_DELETE)
+			pcn_map_delete(inst, BRIDGE_FDB, &key);
+	}
+	return 0;
+}
+
+/* A learned entry that aged out, or whose port no longer exists. */
+static int bridge_stale(struct pcn_instance *inst, const struct bridge_fdb_val *v, uint64_t now, uint64_t aging)
+{
+	if (v->flags & BRIDGE_FDB_STATIC)
+		return 0;
+	return (now > v->seen_ns && now - v->seen_ns > aging) || !pcn_port_name(inst, v->port);
+}
+
+struct bridge_sweep {
+	uint64_t now, aging;
+};
+
+static enum bridge_walk bridge_sweep_one(struct pcn_instance *inst, const struct bridge_fdb_key *k,
+					 const struct bridge_fdb_val *v, void *arg)
+{
+	struct bridge_sweep *s = arg;
+
+	(void)k;
+	return bridge_stale(inst, v, s->now, s->aging) ? BRIDGE_DELETE : BRIDGE_KEEP;
+}
+
+static void bridge_sweep(struct pcn_instance *inst, void *arg)
+{
+	struct bridge_sweep s = { bridge_now_ns(), bridge_aging_ns(inst) };
+
+	(void)arg;
+	bridge_fdb_walk(inst, bridge_sweep_one, &s);
+}
+
+/* Which learned entries a flush removes: port (or -1 for any) and vlan (0
+ * for any); the ports whose membership changed (NULL: none). */
+struct bridge_flush {
+	int port;
+	unsigned vlan;
+	const struct bridge_port *new_ports; /* flush entries outside each port's new VLANs */
+};
+
+static enum bridge_walk bridge_flush_one(struct pcn_instance *inst, const struct bridge_fdb_key *k,
+					 const struct bridge_fdb_val *v, void *arg)
+{
+	struct bridge_flush *f = arg;
+
+	(void)inst;
+	if (v->flags & BRIDGE_FDB_STATIC)
+		return BRIDGE_KEEP;
+	if (f->new_ports) {
+		const struct bridge_port *p = &f->new_ports[v->port % PCN_MAX_PORTS];
+
+		return bridge_port_has_vlan(p, k->vlan) ? BRIDGE_KEEP : BRIDGE_DELETE;
+	}
+	if (f->port >= 0 && v->port != (uint32_t)f->port)
+		return BRIDGE_KEEP;
+	if (f->vlan && k->vlan != f->vlan)
+		return BRIDGE_KEEP;
+	return BRIDGE_DELETE;
+}
+
+/* The `flush` action: {"port": name, "vlan": id}, both optional. */
+static int bridge_flush(struct pcn_instance *inst, const char *input_json)
+{
+	struct bridge_flush f = { .port = -1 };
+	json_t *in = NULL, *v;
+	int rc = 0;
+
+	if (input_json) {
+		in = json_loads(input_json, 0, NULL);
+		if (!in || !json_is_object(in)) {
+			rc = pcn_fail(inst, -EINVAL, "the input is not a JSON object");
+			goto out;
+		}
+	}
+	v = in ? json_object_get(in, "port") : NULL;
+	if (v) {
+		if (!json_is_string(v) || (f.port = pcn_port_index(inst, json_string_value(v))) < 0) {
+			rc = pcn_fail(inst, -EINVAL, "flush: no port %s", json_is_string(v) ? json_string_value(v) : "?");
+			goto out;
+		}
+	}
+	v = in ? json_object_get(in, "vlan") : NULL;
+	if (v) {
+		long long id = json_is_integer(v) ? json_integer_value(v)
+			       : json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
+
+		if (id < 1 || id >= BRIDGE_VLAN_MAX) {
+			rc = pcn_fail(inst, -EINVAL, "flush: vlan must be 1..4094");
+			goto out;
+		}
+		f.vlan = (unsigned)id;
+	}
+	bridge_fdb_walk(inst, bridge_flush_one, &f);
+out:
+	json_decref(in);
+	return rc;
+}
+
+struct bridge_read {
+	struct pcn_state *st;
+	uint64_t now, aging;
+	struct bridge_priv *priv;
+	int rc;
+};
+
+static const char *bridge_static_mac(const struct bridge_priv *priv, const struct bridge_fdb_key *k)
+{
+	for (size_t i = 0; i < priv->n_statics; i++)
+		if (!memcmp(&priv->statics[i].key, k, sizeof(*k)))
+			return priv->statics[i].mac;
+	return NULL;
+}
+
+static enum bridge_walk bridge_read_one(struct pcn_instance *inst, const struct bridge_fdb_key *k,
+					const struct bridge_fdb_val *v, void *arg)
+{
+	struct bridge_read *r = arg;
+	const char *port = pcn_port_name(inst, v->port), *mac = NULL;
+	char text[18], path[96];
+	int is_static = (v->flags & BRIDGE_FDB_STATIC) != 0;
+
+	if (bridge_stale(inst, v, r->now, r->aging))
+		return BRIDGE_DELETE;
+	if (!port)
+		return BRIDGE_KEEP;
+	if (is_static)
+		mac = bridge_static_mac(r->priv, k);
+	if (!mac) {
+		bridge_mac_format(k->addr, text);
+		mac = text;
+	}
+	snprintf(path, sizeof(path), "fdb/entry[vlan='%u'][mac='%s']/port", k->vlan, mac);
+	r->rc = pcn_state_set(r->st, path, "%s", port);
+	snprintf(path, sizeof(path), "fdb/entry[vlan='%u'][mac='%s']/type", k->vlan, mac);
+	if (!r->rc)
+		r->rc = pcn_state_set(r->st, path, "%s", is_static ? "static" : "dynamic");
+	snprintf(path, sizeof(path), "fdb/entry[vlan='%u'][mac='%s']/age", k->vlan, mac);
+	if (!r->rc)
+		r->rc = pcn_state_set(r->st, path, "%" PRIu64,
+				      is_static || r->now < v->seen_ns ? (uint64_t)0
+								       : (uint64_t)((r->now - v->seen_ns) / 1000000000ull));
+	return r->rc ? BRIDGE_STOP : BRIDGE_KEEP;
+}
+
+/* Lists the fdb; learned entries past the aging time are deleted on the way. */
+static int bridge_read_fdb(struct pcn_instance *inst, struct pcn_state *st)
+{
+	struct bridge_read r = { st, bridge_now_ns(), bridge_aging_ns(inst), pcn_instance_priv(inst), 0 };
+
+	bridge_fdb_walk(inst, bridge_read_one, &r);
+	return r.rc;
+}
+
+/* ---- the slow path ------------------------------------------------------- */
+
+/* Floods a frame the fast path sent up to every other port of its VLAN
+ * (md[0]), tagged for the trunks that carry that VLAN tagged. */
+static void bridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
+{
+	struct bridge_priv *priv = pcn_instance_priv(inst);
+	static uint8_t frame[2][BRIDGE_FRAME_MAX];
+	size_t len[2] = { 0, 0 };
+	unsigned vlan = pkt->md[0];
+
+	if (!priv || pkt->reason != BRIDGE_REASON_FLOOD || pkt->len != pkt->orig_len || pkt->len + 4 > BRIDGE_FRAME_MAX)
+		return; /* a frame cut at the snap length cannot be sent again */
+	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++) {
+		const struct bridge_port *port = &priv->ports[p];
+		int tagged;
+
+		if (p == pkt->port || port->mode == BRIDGE_PORT_NONE || !bridge_port_has_vlan(port, vlan))
+			continue;
+		tagged = bridge_port_wants_tag(port, vlan);
+		if (!len[tagged])
+			len[tagged] = bridge_frame_for_port(pkt->data, pkt->len, tagged, vlan, frame[tagged]);
+		if (len[tagged])
+			pcn_send_packet_out(inst, p, PCN_DIR_EGRESS, frame[tagged], len[tagged]);
+	}
+}
+
+/* ---- the model ----------------------------------------------------------- */
+
+struct bridge_build {
+	struct pcn_instance *inst;
+	struct bridge_port ports[PCN_MAX_PORTS];
+	struct bridge_static *statics;
+	size_t n_statics, cap;
+	uint16_t allowed[BRIDGE_VLAN_MAX];
+	size_t n_allowed;
+	unsigned vlan, native;
+	int native_on;
+};
+
+static unsigned bridge_u(const char *s, unsigned dflt)
+{
+	return s ? (unsigned)strtoul(s, NULL, 10) : dflt;
+}
+
+static int bridge_cfg_access(const struct pcn_node *n, void *arg)
+{
+	struct bridge_build *b = arg;
+
+	b->vlan = bridge_u(pcn_node_child(n, "vlanid"), 1);
+	return 0;
+}
+
+static int bridge_cfg_allowed(const struct pcn_node *n, void *arg)
+{
+	struct bridge_build *b = arg;
+
+	if (b->n_allowed < BRIDGE_VLAN_MAX)
+		b->allowed[b->n_allowed++] = (uint16_t)bridge_u(pcn_node_child(n, "vlanid"), 0);
+	return 0;
+}
+
+static int bridge_cfg_trunk(const struct pcn_node *n, void *arg)
+{
+	struct bridge_build *b = arg;
+	const char *on = pcn_node_child(n, "native-vlan-enabled");
+
+	b->native = bridge_u(pcn_node_child(n, "native-vlan"), 1);
+	b->native_on = !on || strcmp(on, "true") == 0;
+	return pcn_node_foreach(n, "allowed", bridge_cfg_allowed, b);
+}
+
+static int bridge_cfg_port(const struct pcn_node *n, void *arg)
+{
+	struct bridge_build *b = arg;
+	const char *name = pcn_node_child(n, "name"), *mode = pcn_node_child(n, "mode");
+	int idx = name ? pcn_port_index(b->inst, name) : -ENOENT;
+
+	if (idx < 0 || idx >= PCN_MAX_PORTS)
+		return pcn_fail(b->inst, -EINVAL, "port %s has no number", name ? name : "?");
+	b->vlan = 1;
+	b->native = 1;
+	b->native_on = 1;
+	b->n_allowed = 0;
+	pcn_node_foreach(n, "access", bridge_cfg_access, b);
+	pcn_node_foreach(n, "trunk", bridge_cfg_trunk, b);
+	if (mode && strcmp(mode, "trunk") == 0)
+		bridge_port_trunk(&b->ports[idx], b->allowed, b->n_allowed, b->native_on ? b->native : 0);
+	else
+		bridge_port_access(&b->ports[idx], b->vlan);
+	return 0;
+}
+
+static int bridge_cfg_entry(const struct pcn_node *n, void *arg)
+{
+	struct bridge_build *b = arg;
+	const char *mac = pcn_node_child(n, "mac"), *port = pcn_node_child(n, "port");
+	struct bridge_static s = { 0 };
+	int idx = port ? pcn_port_index(b->inst, port) : -ENOENT;
+
+	if (!mac || bridge_mac_parse(mac, s.key.addr))
+		return pcn_fail(b->inst, -EINVAL, "fdb entry: bad MAC address %s", mac ? mac : "?");
+	if (s.key.addr[0] & 1)
+		return pcn_fail(b->inst, -EINVAL, "fdb entry: %s is a group address", mac);
+	if (idx < 0)
+		return pcn_fail(b->inst, -EINVAL, "fdb entry %s: no port %s", mac, port ? port : "?");
+	s.key.vlan = (uint16_t)bridge_u(pcn_node_child(n, "vlan"), 0);
+	s.port = (uint32_t)idx;
+	snprintf(s.mac, sizeof(s.mac), "%s", mac);
+	if (b->n_statics == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct bridge_static *p = realloc(b->statics, cap * sizeof(*p));
+
+		if (!p)
+			return pcn_fail(b->inst, -ENOMEM, "out of memory");
+		b->statics = p;
+		b->cap = cap;
+	}
+	b->statics[b->n_statics++] = s;
+	return 0;
+}
+
+static int bridge_cfg_fdb(const struct pcn_node *n, void *arg)
+{
+	return pcn_node_foreach(n, "entry", bridge_cfg_entry, arg);
+}
+
+static int bridge_statics_same(const struct bridge_priv *priv, const struct bridge_build *b)
+{
+	if (!priv->statics_known || priv->n_statics != b->n_statics)
+		return 0;
+	for (size_t i = 0; i < b->n_statics; i++)
+		if (memcmp(&priv->statics[i], &b->statics[i], sizeof(b->statics[i])))
+			return 0;
+	return 1;
+}
+
+static int bridge_in_statics(const struct bridge_build *b, const struct bridge_fdb_key *k)
+{
+	for (size_t i = 0; i < b->n_statics; i++)
+		if (!memcmp(&b->statics[i].key, k, sizeof(*k)))
+			return 1;
+	return 0;
+}
+
+/* Removes static entries of the map the new model no longer has. */
+static enum bridge_walk bridge_unstatic_one(struct pcn_instance *inst, const struct bridge_fdb_key *k,
+					    const struct bridge_fdb_val *v, void *arg)
+{
+	(void)inst;
+	return (v->flags & BRIDGE_FDB_STATIC) && !bridge_in_statics(arg, k) ? BRIDGE_DELETE : BRIDGE_KEEP;
+}
+
+/* Rebuilds the ports' VLAN settings and the static entries from the whole
+ * config: everything is checked first, so a refusal changes nothing. A
+ * port whose VLANs changed loses the entries learned outside its new ones. */
+static int bridge_applied(struct pcn_instance *inst, const struct pcn_node *config)
+{
+	struct bridge_priv *priv = pcn_instance_priv(inst);
+	struct bridge_build *b = calloc(1, sizeof(*b));
+	int rc, changed = 0;
+
+	if (!b)
+		return pcn_fail(inst, -ENOMEM, "out of memory");
+	b->inst = inst;
+	rc = pcn_node_foreach(config, "ports", bridge_cfg_port, b);
+	if (!rc)
+		rc = pcn_node_foreach(config, "fdb", bridge_cfg_fdb, b);
+	if (rc)
+		goto out;
+	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++) {
+		if (!memcmp(&priv->ports[p], &b->ports[p], sizeof(b->ports[p])))
+			continue;
+		rc = pcn_map_update(inst, BRIDGE_PORTS, &p, &b->ports[p], BPF_ANY);
+		if (rc) {
+			rc = pcn_fail(inst, rc, "cannot write port %u: %s", p, strerror(-rc));
+			goto out;
+		}
+		priv->ports[p] = b->ports[p];
+		changed = 1;
+	}
+	if (changed) {
+		struct bridge_flush f = { .port = -1, .new_ports = b->ports };
+
+		bridge_fdb_walk(inst, bridge_flush_one, &f);
+	}
+	if (!bridge_statics_same(priv, b)) {
+		bridge_fdb_walk(inst, bridge_unstatic_one, b);
+		for (size_t i = 0; i < b->n_statics; i++) {
+			struct bridge_fdb_val v = { .port = b->statics[i].port, .flags = BRIDGE_FDB_STATIC };
+
+			rc = pcn_map_update(inst, BRIDGE_FDB, &b->statics[i].key, &v, BPF_ANY);
+			if (rc) {
+				rc = pcn_fail(inst, rc, "cannot write fdb entry %s: %s", b->statics[i].mac, strerror(-rc));
+				goto out;
+			}
+		}
+		free(priv->statics);
+		priv->statics = b->statics;
+		priv->n_statics = b->n_statics;
+		priv->statics_known = 1;
+		b->statics = NULL;
+	}
+out:
+	free(b->statics);
+	free(b);
+	return rc;
+}
+
+static int bridge_create(struct pcn_instance *inst)
+{
+	struct bridge_priv *priv = calloc(1, sizeof(*priv));
+
+	if (!priv)
+		return pcn_fail(inst, -ENOMEM, "out of memory");
+	/* The pinned map survives a restart of this process: start from what
+	 * it holds, so that the replay changes (and flushes) nothing. */
+	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++)
+		pcn_map_lookup(inst, BRIDGE_PORTS, &p, &priv->ports[p]);
+	pcn_instance_set_priv(inst, priv);
+	pcn_timer_start(inst, BRIDGE_SWEEP_MS, bridge_sweep, NULL);
+	return 0;
+}
+
+static void bridge_destroy(struct pcn_instance *inst)
+{
+	struct bridge_priv *priv = pcn_instance_priv(inst);
+
+	if (priv)
+		free(priv->statics);
+	free(priv);
+	pcn_instance_set_priv(inst, NULL);
+}
+
+static const struct pcn_action_handler bridge_actions[] = {
+	{ "/bridge:bridge/fdb/flush", bridge_flush },
+	{ NULL },
+};
+
+static const struct pcn_config_handler bridge_handlers[] = {
+	{ "/bridge:bridge/fdb/aging-time", bridge_set_aging },
+	{ NULL },
+};
+
+static const struct pcn_state_handler bridge_state[] = {
+	{ "/bridge:bridge/fdb/entry", bridge_read_fdb },
+	{ NULL },
+};
+
+const struct pcn_cube_desc bridge_desc = {
+	.service = "bridge",
+	.version = "1.0.0",
+	.description = "802.1Q bridge: access and trunk ports, per-VLAN learning in the fast path",
+	.min_kernel = "5.15",
+	.kind = PCN_CUBE_STANDARD,
+	.yang_module_name = "bridge",
+	.yang_module = bridge_yang,
+	.xdp_object = bridge_xdp__elf_bytes,
+	.tc_object = bridge_tc__elf_bytes,
+	.handlers = bridge_handlers,
+	.state = bridge_state,
+	.on_create = bridge_create,
+	.on_destroy = bridge_destroy,
+	.on_applied = bridge_applied,
+	.pkt_in = bridge_pkt_in,
+	.actions = bridge_actions,
+};
+
+#ifndef PCN_CUBE_NO_MAIN
+int main(int argc, char **argv)
+{
+	return pcn_cube_main(&bridge_desc, argc, argv);
+}
+#endif

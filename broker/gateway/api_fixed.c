@@ -568,54 +568,145 @@ void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach)
 	json_decref(j);
 }
 
+static void route_root(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	get_root(req);
+}
+
+static void route_services(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	get_services(b, req, name);
+}
+
+static void route_cubes(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	if (is_post(req))
+		post_cubes(b, req);
+	else
+		get_cubes(b, req, name);
+}
+
+static void route_netdevs(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	get_netdevs(b, req, name);
+}
+
+static void route_connect(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	post_connect(b, req, strcmp(seg, "connect") == 0);
+}
+
+static void route_attach(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	broker_attach_post(b, req, strcmp(seg, "attach") == 0);
+}
+
+static void route_topology(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	broker_reply_json(req, 200, broker_topology_json(b, name[0] ? name : NULL));
+}
+
+static void route_version(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	json_t *v = json_object();
+
+	json_object_set_new(v, "name", json_string("cubemesh"));
+	json_object_set_new(v, "version", json_string(CUBEMESH_VERSION));
+	json_object_set_new(v, "protocol-version", json_integer(PCN_PROTOCOL_VERSION));
+	broker_reply_json(req, 200, v);
+}
+
+static void route_metrics(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	get_metrics(b, req);
+}
+
+static void route_logs(struct broker *b, h2o_req_t *req, const char *seg, const char *name)
+{
+	logs_get(b, req);
+}
+
+/* The fixed routes, one line each: the dispatcher and the 405/OPTIONS
+ * answers read the same line, so a route cannot be served under one list
+ * of methods and advertised under another. allow is the collection's
+ * (/<seg>), item_allow the one of /<seg>/<name>; NULL item_allow: the
+ * resource has nothing below it and a longer path is a 404. Every other
+ * first segment is a service name (api_cube.c). */
+static const struct fixed_route {
+	const char *seg;
+	const char *allow;
+	const char *item_allow;
+	void (*handler)(struct broker *b, h2o_req_t *req, const char *seg, const char *name);
+} fixed_routes[] = {
+	{ "", ALLOW_GET, NULL, route_root },
+	{ "services", ALLOW_GET, ALLOW_GET, route_services },
+	{ "cubes", "GET, HEAD, POST, OPTIONS", ALLOW_GET, route_cubes },
+	{ "netdevs", ALLOW_GET, ALLOW_GET, route_netdevs },
+	{ "connect", ALLOW_POST, NULL, route_connect },
+	{ "disconnect", ALLOW_POST, NULL, route_connect },
+	{ "attach", ALLOW_POST, NULL, route_attach },
+	{ "detach", ALLOW_POST, NULL, route_attach },
+	{ "topology", ALLOW_GET, ALLOW_GET, route_topology },
+	{ "version", ALLOW_GET, NULL, route_version },
+	{ "metrics", ALLOW_GET, NULL, route_metrics },
+	{ "logs", ALLOW_GET, NULL, route_logs },
+};
+
+static const struct fixed_route *fixed_route_seg(const char *seg)
+{
+	for (size_t i = 0; i < sizeof(fixed_routes) / sizeof(fixed_routes[0]); i++)
+		if (strcmp(seg, fixed_routes[i].seg) == 0)
+			return &fixed_routes[i];
+	return NULL;
+}
+
+/* The route of a path's first segment seg and the rest of the path after
+ * it: 0 with *allow the methods of the resource and its name (the second
+ * segment, "" for the collection) in name; -ENOENT when seg is no fixed
+ * route (a service's, api_cube.c); -ENOTDIR when the path goes deeper than
+ * the resource (a 404). Exported for gateway/api_fixed_test.c. */
+int broker_fixed_route(const char *seg, const char *rest, size_t rest_len, const char **allow, char *name,
+		       size_t n);
+int broker_fixed_route(const char *seg, const char *rest, size_t rest_len, const char **allow, char *name,
+		       size_t n)
+{
+	const struct fixed_route *r = fixed_route_seg(seg);
+	size_t i = 0;
+
+	if (!r)
+		return -ENOENT;
+	sub_segment(rest, rest_len, name, n);
+	/* What follows the name: only slashes may. */
+	while (i < rest_len && rest[i] == '/')
+		i++;
+	while (i < rest_len && rest[i] != '/')
+		i++;
+	while (i < rest_len && rest[i] == '/')
+		i++;
+	if (i < rest_len || (name[0] && !r->item_allow))
+		return -ENOTDIR;
+	*allow = name[0] ? r->item_allow : r->allow;
+	return 0;
+}
+
 int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len)
 {
 	char name[BROKER_NAME_MAX + 1];
+	struct broker_error err;
+	const char *allow;
+	int rc = broker_fixed_route(seg, rest, rest_len, &allow, name, sizeof(name));
 
-	sub_segment(rest, rest_len, name, sizeof(name));
-	if (seg[0] == '\0') {
-		if (!broker_method_check(req, ALLOW_GET))
-			get_root(req);
-	} else if (strcmp(seg, "services") == 0) {
-		if (!broker_method_check(req, ALLOW_GET))
-			get_services(b, req, name);
-	} else if (strcmp(seg, "cubes") == 0) {
-		if (broker_method_check(req, name[0] ? ALLOW_GET : "GET, HEAD, POST, OPTIONS"))
-			return 0;
-		if (is_post(req))
-			post_cubes(b, req);
-		else
-			get_cubes(b, req, name);
-	} else if (strcmp(seg, "netdevs") == 0) {
-		if (!broker_method_check(req, ALLOW_GET))
-			get_netdevs(b, req, name);
-	} else if (strcmp(seg, "connect") == 0 || strcmp(seg, "disconnect") == 0) {
-		if (!broker_method_check(req, ALLOW_POST))
-			post_connect(b, req, seg[0] == 'c');
-	} else if (strcmp(seg, "attach") == 0 || strcmp(seg, "detach") == 0) {
-		if (!broker_method_check(req, ALLOW_POST))
-			broker_attach_post(b, req, seg[0] == 'a');
-	} else if (strcmp(seg, "topology") == 0) {
-		if (!broker_method_check(req, ALLOW_GET))
-			broker_reply_json(req, 200, broker_topology_json(b, name[0] ? name : NULL));
-	} else if (strcmp(seg, "version") == 0) {
-		json_t *v;
-
-		if (broker_method_check(req, ALLOW_GET))
-			return 0;
-		v = json_object();
-		json_object_set_new(v, "name", json_string("cubemesh"));
-		json_object_set_new(v, "version", json_string(CUBEMESH_VERSION));
-		json_object_set_new(v, "protocol-version", json_integer(PCN_PROTOCOL_VERSION));
-		broker_reply_json(req, 200, v);
-	} else if (strcmp(seg, "metrics") == 0) {
-		if (!broker_method_check(req, ALLOW_GET))
-			get_metrics(b, req);
-	} else if (strcmp(seg, "logs") == 0) {
-		if (!broker_method_check(req, ALLOW_GET))
-			logs_get(b, req);
-	} else {
+	if (rc == -ENOENT)
 		return -ENOENT;
+	if (rc) {
+		/* /version/x was the version: a path that names nothing is a
+		 * 404, as it is below a cube. */
+		broker_error_set(&err, 404, "invalid-value", NULL, "no resource /%s%.*s", seg,
+				 (int)(rest_len > 80 ? 80 : rest_len), rest);
+		broker_reply_error(req, &err);
+		return 0;
 	}
+	if (!broker_method_check(req, allow))
+		fixed_route_seg(seg)->handler(b, req, seg, name);
 	return 0;
 }

@@ -110,6 +110,13 @@ allow_check /simplebridge/sb1/fdb/flush/ "$POST" GET PUT PATCH DELETE
 allow_check /helloworld/hw1/ "$ALL" COPY
 # The supported methods answer as before (HEAD as GET, without a body).
 cm_expect 200 GET /version
+# A path below a resource that has nothing below it names nothing: GET
+# /version/x answered the version.
+cm_expect 404 GET /version/x "" "/version/x"
+cm_expect 404 DELETE /version/x "" "/version/x"
+cm_expect 404 POST /connect/x '{"peer1":"hw1:port2","peer2":"hw2:port1"}' "/connect/x"
+cm_expect 404 GET /services/helloworld/x "" "/services/helloworld/x"
+cm_expect 200 GET /version/
 cm_check "HEAD /version: 200, no body" bash -c "[ \"\$(curl -s -I -o /dev/null -w '%{http_code}' ${PCN_URL}version)\" = 200 ]"
 # HEAD then GET on one connection: a HEAD answered with a body would be
 # read as the start of the GET's answer.

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static bool safe_char(char c, bool dot_ok)
 {
@@ -124,4 +126,90 @@ int pcn_layout_record(char *buf, size_t len, const char *service, const char *na
 		return -ENAMETOOLONG;
 	}
 	return 0;
+}
+
+int pcn_sock_cube(char *buf, size_t len, enum pcn_sock_kind kind, const char *service, int pid)
+{
+	int n;
+
+	switch (kind) {
+	case PCN_SOCK_CUBE_PKT: n = snprintf(buf, len, "cube-%s-pkt.sock", service); break;
+	case PCN_SOCK_CUBE_PID: n = snprintf(buf, len, "cube-%s-%d.sock", service, pid); break;
+	default: n = snprintf(buf, len, "cube-%s.sock", service); break;
+	}
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static const char *const hook_names[PCN_HOOK_COUNT] = { "TC", "XDP_SKB", "XDP_DRV" };
+
+const char *pcn_hook_name(enum pcn_hook hook)
+{
+	return (unsigned)hook < PCN_HOOK_COUNT ? hook_names[hook] : "?";
+}
+
+int pcn_hook_parse(const char *name, enum pcn_hook *out)
+{
+	for (int h = 0; name && h < PCN_HOOK_COUNT; h++)
+		if (strcasecmp(name, hook_names[h]) == 0) {
+			*out = (enum pcn_hook)h;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int pcn_peer_split(const char *peer, char *cube, size_t cube_len, char *port, size_t port_len)
+{
+	const char *colon = strchr(peer, ':');
+	size_t cl, pl;
+
+	if (!colon)
+		return peer[0] ? 0 : -EINVAL;
+	cl = (size_t)(colon - peer);
+	pl = strlen(colon + 1);
+	if (cl == 0 || pl == 0 || strchr(colon + 1, ':') || cl >= PCN_NAME_MAX || pl >= PCN_NAME_MAX ||
+	    cl >= cube_len || pl >= port_len)
+		return -EINVAL;
+	memcpy(cube, peer, cl);
+	cube[cl] = '\0';
+	memcpy(port, colon + 1, pl + 1);
+	return 1;
+}
+
+static const struct {
+	int rc;
+	int status;
+} errno_http[] = {
+	{ -EINVAL, 400 }, { -ENOENT, 404 }, { -EEXIST, 409 }, { -EBUSY, 409 }, { -E2BIG, 413 },
+	{ -EPROTO, 422 }, { -EAGAIN, 503 }, { -ENOSPC, 507 },
+};
+
+int pcn_errno_http(int rc)
+{
+	for (size_t i = 0; i < sizeof(errno_http) / sizeof(errno_http[0]); i++)
+		if (errno_http[i].rc == rc)
+			return errno_http[i].status;
+	return 500;
+}
+
+int pcn_http_errno(int status)
+{
+	/* 405 has no errno of its own in the table above: a cube's
+	 * -EOPNOTSUPP is a failure of the cube (500), not a wrong method. */
+	if (status == 405)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < sizeof(errno_http) / sizeof(errno_http[0]); i++)
+		if (errno_http[i].status == status)
+			return errno_http[i].rc;
+	return -EIO;
+}
+
+const char *pcn_http_tag(int status)
+{
+	switch (status) {
+	case 400: return "invalid-value";
+	case 404: return "data-missing";
+	case 409: return "data-exists";
+	case 507: return "resource-denied";
+	default: return "operation-failed";
+	}
 }

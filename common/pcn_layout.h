@@ -7,6 +7,14 @@
  *   ns/<namespace>/         table scopes (<ns>__<table> maps)
  * state directory (--state-dir):
  *   instances/<service>@<name>.json   one datastore record per instance
+ * socket directory (--sock-dir), nng ipc endpoints:
+ *   broker.sock, slowpath.sock, logs.sock   the broker's
+ *   cube-<service>.sock, cube-<service>-<pid>.sock (while another process
+ *   of the service holds the first), cube-<service>-pkt.sock  a cube's
+ *
+ * Beside the paths, what every process (broker, cube runtime, pcnctl) must
+ * spell the same: the hooks and their names, "cube:port" peers, and how an
+ * errno becomes an HTTP status.
  *
  * Every path is built from components by pcn_path(), which refuses a
  * component that is not exactly one safe step (empty, ".", "..", a '/', a
@@ -63,5 +71,44 @@ int pcn_layout_shared(char *buf, size_t len, const char *root, const char *pin);
  * with suffix, e.g. ".tmp", appended when not NULL). service and name are
  * components of at most PCN_NAME_MAX - 1 characters. */
 int pcn_layout_record(char *buf, size_t len, const char *service, const char *name, const char *suffix);
+
+/* The broker's sockets in the socket directory. */
+#define PCN_SOCK_BROKER "broker.sock"
+#define PCN_SOCK_SLOWPATH "slowpath.sock"
+#define PCN_SOCK_LOGS "logs.sock"
+/* A cube process's: "cube-<service>.sock" (kind PCN_SOCK_CUBE), its
+ * packets' "cube-<service>-pkt.sock" (PCN_SOCK_CUBE_PKT), or, while an
+ * older process of the service holds the first, "cube-<service>-<pid>.sock"
+ * (PCN_SOCK_CUBE_PID). 0, or -ENAMETOOLONG. */
+enum pcn_sock_kind { PCN_SOCK_CUBE, PCN_SOCK_CUBE_PKT, PCN_SOCK_CUBE_PID };
+int pcn_sock_cube(char *buf, size_t len, enum pcn_sock_kind kind, const char *service, int pid);
+
+/* Where an instance's fast path runs: the YANG `type` leaf, the proto's
+ * Hook (same numbers), PatchPanel families. */
+enum pcn_hook {
+	PCN_HOOK_TC = 0,
+	PCN_HOOK_XDP_SKB = 1,
+	PCN_HOOK_XDP_DRV = 2,
+};
+#define PCN_HOOK_COUNT 3
+/* "TC", "XDP_SKB", "XDP_DRV" (the model's spelling); "?" out of range. */
+const char *pcn_hook_name(enum pcn_hook hook);
+/* The hook a name spells (any case), or -EINVAL. */
+int pcn_hook_parse(const char *name, enum pcn_hook *out);
+
+/* A port's peer is a netdev ("veth1") or another cube's port ("br1:port2").
+ * Splits "cube:port" into its parts (each 1..PCN_NAME_MAX-1 characters, no
+ * second ':'): 1; a netdev name (no ':'): 0 with cube and port untouched;
+ * -EINVAL for anything else (empty part, two colons, too long). */
+int pcn_peer_split(const char *peer, char *cube, size_t cube_len, char *port, size_t port_len);
+
+/* Errors between processes and to HTTP clients, one table both ways:
+ * -EINVAL 400, -ENOENT 404, -EEXIST/-EBUSY 409, -E2BIG 413, -EPROTO 422,
+ * -EAGAIN 503, -ENOSPC 507; anything else 500 (-EIO back). */
+int pcn_errno_http(int rc);
+int pcn_http_errno(int status);
+/* The RESTCONF error-tag of a status: "invalid-value", "data-missing",
+ * "data-exists", "resource-denied", otherwise "operation-failed". */
+const char *pcn_http_tag(int status);
 
 #endif

@@ -144,12 +144,82 @@ static void test_path_too_long(void **state)
 	assert_int_equal(pcn_path(buf, 0, ROOT, (const char *)NULL), -ENAMETOOLONG);
 }
 
+static void test_hooks(void **state)
+{
+	enum pcn_hook h = PCN_HOOK_TC;
+
+	(void)state;
+	assert_string_equal(pcn_hook_name(PCN_HOOK_XDP_DRV), "XDP_DRV");
+	assert_string_equal(pcn_hook_name((enum pcn_hook)7), "?");
+	assert_int_equal(pcn_hook_parse("xdp_skb", &h), 0);
+	assert_int_equal(h, PCN_HOOK_XDP_SKB);
+	assert_int_equal(pcn_hook_parse("XDP", &h), -EINVAL);
+	assert_int_equal(pcn_hook_parse(NULL, &h), -EINVAL);
+	assert_int_equal(h, PCN_HOOK_XDP_SKB);
+}
+
+static void test_peer_split(void **state)
+{
+	char cube[PCN_NAME_MAX] = "x", port[PCN_NAME_MAX] = "y";
+	char big[PCN_NAME_MAX + 8];
+
+	(void)state;
+	assert_int_equal(pcn_peer_split("veth1", cube, sizeof(cube), port, sizeof(port)), 0);
+	assert_string_equal(cube, "x");
+	assert_int_equal(pcn_peer_split("br1:port2", cube, sizeof(cube), port, sizeof(port)), 1);
+	assert_string_equal(cube, "br1");
+	assert_string_equal(port, "port2");
+	assert_int_equal(pcn_peer_split("", cube, sizeof(cube), port, sizeof(port)), -EINVAL);
+	assert_int_equal(pcn_peer_split(":p", cube, sizeof(cube), port, sizeof(port)), -EINVAL);
+	assert_int_equal(pcn_peer_split("c:", cube, sizeof(cube), port, sizeof(port)), -EINVAL);
+	assert_int_equal(pcn_peer_split("a:b:c", cube, sizeof(cube), port, sizeof(port)), -EINVAL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[2] = ':';
+	assert_int_equal(pcn_peer_split(big, cube, sizeof(cube), port, sizeof(port)), -EINVAL);
+	assert_int_equal(pcn_peer_split("br1:p", cube, 3, port, sizeof(port)), -EINVAL);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(pcn_errno_http(-EINVAL), 400);
+	assert_int_equal(pcn_errno_http(-EBUSY), 409);
+	assert_int_equal(pcn_errno_http(-EOPNOTSUPP), 500);
+	assert_int_equal(pcn_errno_http(-12345), 500);
+	assert_int_equal(pcn_http_errno(409), -EEXIST);
+	assert_int_equal(pcn_http_errno(405), -EOPNOTSUPP);
+	assert_int_equal(pcn_http_errno(418), -EIO);
+	/* Both ways agree on every status the table names. */
+	for (int st = 400; st < 600; st++)
+		if (pcn_http_errno(st) != -EIO && st != 405)
+			assert_int_equal(pcn_errno_http(pcn_http_errno(st)), st);
+	assert_string_equal(pcn_http_tag(404), "data-missing");
+	assert_string_equal(pcn_http_tag(500), "operation-failed");
+}
+
+static void test_sock_names(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(pcn_sock_cube(buf, sizeof(buf), PCN_SOCK_CUBE, "router", 0), 0);
+	assert_string_equal(buf, "cube-router.sock");
+	assert_int_equal(pcn_sock_cube(buf, sizeof(buf), PCN_SOCK_CUBE_PKT, "router", 0), 0);
+	assert_string_equal(buf, "cube-router-pkt.sock");
+	assert_int_equal(pcn_sock_cube(buf, sizeof(buf), PCN_SOCK_CUBE_PID, "router", 42), 0);
+	assert_string_equal(buf, "cube-router-42.sock");
+	assert_int_equal(pcn_sock_cube(buf, 8, PCN_SOCK_CUBE, "router", 0), -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_name_check),     cmocka_unit_test(test_component_check),
 		cmocka_unit_test(test_path_safe),      cmocka_unit_test(test_path_unsafe),
-		cmocka_unit_test(test_path_too_long),
+		cmocka_unit_test(test_path_too_long),  cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_peer_split),     cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_sock_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,7 +71,7 @@ struct broker_instance {
 	char service[BROKER_NAME_MAX];
 	char uuid[37];
 	uint32_t index;           /* PatchPanel slot */
-	enum broker_hook hook;
+	enum pcn_hook hook;
 	struct lyd_node *config;  /* committed config; NULL until the module is known */
 	char *pending_json;       /* restored config text, parsed when the module registers */
 	struct broker_port *ports;

@@ -130,15 +130,15 @@ static void find_slots(struct broker *b, const struct pinned *p, struct slots *s
 
 /* The hook a netdev's input program runs at: XDP in the mode attached if
  * the instance is in the XDP PatchPanel and the netdev has XDP, else TC. */
-static enum broker_hook netdev_hook(int ifindex, bool xdp)
+static enum pcn_hook netdev_hook(int ifindex, bool xdp)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
 	if (!xdp || bpf_xdp_query(ifindex, 0, &q))
-		return xdp ? BROKER_HOOK_XDP_SKB : BROKER_HOOK_TC;
+		return xdp ? PCN_HOOK_XDP_SKB : PCN_HOOK_TC;
 	if (q.drv_prog_id)
-		return BROKER_HOOK_XDP_DRV;
-	return BROKER_HOOK_XDP_SKB;
+		return PCN_HOOK_XDP_DRV;
+	return PCN_HOOK_XDP_SKB;
 }
 
 /* Detaches every netdev whose input program enters slot. 0 or the first
@@ -167,7 +167,7 @@ static int purge_netdevs(struct broker *b, const char *who, uint32_t slot, bool 
 	close(fd);
 	for (size_t i = 0; i < n; i++) {
 		char ifname[IF_NAMESIZE] = "?";
-		enum broker_hook hook = netdev_hook((int)ifs[i], xdp);
+		enum pcn_hook hook = netdev_hook((int)ifs[i], xdp);
 		int r = broker_netdev_detach(b->dp, (int)ifs[i], hook);
 
 		if_indextoname(ifs[i], ifname);
@@ -447,9 +447,9 @@ static int purge_one(struct broker *b, const char *service, const char *name, bo
 		int r = 0;
 
 		if (s->xdp[slot])
-			r = broker_pp_remove(b->dp, BROKER_HOOK_XDP_SKB, slot);
+			r = broker_pp_remove(b->dp, PCN_HOOK_XDP_SKB, slot);
 		if (s->tc[slot] && !r)
-			r = broker_pp_remove(b->dp, BROKER_HOOK_TC, slot);
+			r = broker_pp_remove(b->dp, PCN_HOOK_TC, slot);
 		if (!s->xdp[slot] && !s->tc[slot])
 			continue;
 		if (r) {

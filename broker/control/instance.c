@@ -82,15 +82,13 @@ int broker_inst_make_uuid(char out[37])
 	return 0;
 }
 
-enum broker_hook broker_inst_hook(const struct lyd_node *cfg)
+enum pcn_hook broker_inst_hook(const struct lyd_node *cfg)
 {
-	const char *t = broker_config_leaf(cfg, "type");
+	enum pcn_hook hook = PCN_HOOK_TC;
 
-	if (t && strcmp(t, "XDP_SKB") == 0)
-		return BROKER_HOOK_XDP_SKB;
-	if (t && strcmp(t, "XDP_DRV") == 0)
-		return BROKER_HOOK_XDP_DRV;
-	return BROKER_HOOK_TC;
+	/* The model's enumeration: anything else cannot be in a config. */
+	pcn_hook_parse(broker_config_leaf(cfg, "type"), &hook);
+	return hook;
 }
 
 struct broker_port *broker_inst_port(struct broker_instance *inst, const char *name)
@@ -394,9 +392,9 @@ int broker_inst_fill_apply(struct broker *b, const struct broker_instance *inst,
 	return 0;
 }
 
-enum broker_hook broker_inst_prog_hook(const struct broker_instance *inst, Cubemesh__Hook hook)
+enum pcn_hook broker_inst_prog_hook(const struct broker_instance *inst, Cubemesh__Hook hook)
 {
-	return hook == CUBEMESH__HOOK__HOOK_TC ? BROKER_HOOK_TC : inst->hook;
+	return hook == CUBEMESH__HOOK__HOOK_TC ? PCN_HOOK_TC : inst->hook;
 }
 
 void broker_inst_install_programs(struct broker *b, struct broker_instance *inst, const Cubemesh__CubeReply *reply)
@@ -405,7 +403,7 @@ void broker_inst_install_programs(struct broker *b, struct broker_instance *inst
 		return;
 	for (size_t i = 0; i < reply->apply->n_programs; i++) {
 		/* A transparent instance at XDP sends its TC build too (hook TC). */
-		enum broker_hook hook = broker_inst_prog_hook(inst, reply->apply->programs[i]->hook);
+		enum pcn_hook hook = broker_inst_prog_hook(inst, reply->apply->programs[i]->hook);
 		int rc = broker_pp_install(b->dp, hook, inst->index, reply->apply->programs[i]->pin_path);
 
 		if (rc)

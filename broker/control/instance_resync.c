@@ -21,7 +21,7 @@ struct write_late {
 	unsigned gen;
 	char name[BROKER_NAME_MAX];
 	uint32_t index;
-	enum broker_hook hook;
+	enum pcn_hook hook;
 	bool slot_held;               /* a create's slot, kept until the cube forgot it */
 	unsigned tries;
 	struct broker_job *job;
@@ -30,7 +30,7 @@ struct write_late {
 static void resync_run(struct broker *b, struct broker_job *job);
 
 struct write_late *broker_write_late_new(struct broker_service *svc, const char *name, uint32_t index,
-					 enum broker_hook hook, bool slot_held)
+					 enum pcn_hook hook, bool slot_held)
 {
 	struct write_late *l = calloc(1, sizeof(*l));
 

@@ -249,19 +249,19 @@ int broker_dp_flush(const char *bpffs_root)
 	return 0;
 }
 
-static int pp_fd(const struct broker_dp *dp, enum broker_hook hook)
+static int pp_fd(const struct broker_dp *dp, enum pcn_hook hook)
 {
 	switch (hook) {
-	case BROKER_HOOK_TC:
+	case PCN_HOOK_TC:
 		return dp->pp_tc;
-	case BROKER_HOOK_XDP_SKB:
-	case BROKER_HOOK_XDP_DRV:
+	case PCN_HOOK_XDP_SKB:
+	case PCN_HOOK_XDP_DRV:
 		return dp->pp_xdp;
 	}
 	return -EINVAL;
 }
 
-int broker_pp_install(struct broker_dp *dp, enum broker_hook hook, uint32_t index, const char *pin_path)
+int broker_pp_install(struct broker_dp *dp, enum pcn_hook hook, uint32_t index, const char *pin_path)
 {
 	int map = pp_fd(dp, hook);
 	int prog, rc;
@@ -287,19 +287,19 @@ int broker_pp_install(struct broker_dp *dp, enum broker_hook hook, uint32_t inde
 		if (rc == -EINVAL)
 			PCN_ERR("BROKER-PP-INSTALL", "cannot install %s in slot %u: not a %s program like the netdev one "
 				"(program type, attach type or xdp.frags differ)", pin_path, index,
-				hook == BROKER_HOOK_TC ? "tc" : "xdp");
+				hook == PCN_HOOK_TC ? "tc" : "xdp");
 		else
 			PCN_ERR("BROKER-PP-INSTALL", "cannot install %s in slot %u: %s", pin_path, index,
 				strerror(-rc));
 	} else {
-		PCN_DEBUG("BROKER-PP-INSTALL", "slot %u (%s) <- %s", index, hook == BROKER_HOOK_TC ? "tc" : "xdp",
+		PCN_DEBUG("BROKER-PP-INSTALL", "slot %u (%s) <- %s", index, hook == PCN_HOOK_TC ? "tc" : "xdp",
 			  pin_path);
 	}
 	close(prog);
 	return rc;
 }
 
-int broker_pp_remove(struct broker_dp *dp, enum broker_hook hook, uint32_t index)
+int broker_pp_remove(struct broker_dp *dp, enum pcn_hook hook, uint32_t index)
 {
 	int map = pp_fd(dp, hook);
 

@@ -19,13 +19,8 @@
 #include <uv.h>
 
 #include "pcn_kern_user.h"
+#include "pcn_layout.h"
 
-/* Same numbers as the proto's Hook enum. */
-enum broker_hook {
-	BROKER_HOOK_TC = 0,
-	BROKER_HOOK_XDP_SKB = 1,
-	BROKER_HOOK_XDP_DRV = 2,
-};
 
 struct broker_dp;
 
@@ -50,8 +45,8 @@ const char *broker_dp_root(const struct broker_dp *dp);
  * hook's array (atomic replace of an older program there); remove empties
  * the slot (an empty slot already is not an error). XDP_SKB and XDP_DRV
  * share the XDP array. */
-int broker_pp_install(struct broker_dp *dp, enum broker_hook hook, uint32_t index, const char *pin_path);
-int broker_pp_remove(struct broker_dp *dp, enum broker_hook hook, uint32_t index);
+int broker_pp_install(struct broker_dp *dp, enum pcn_hook hook, uint32_t index, const char *pin_path);
+int broker_pp_remove(struct broker_dp *dp, enum pcn_hook hook, uint32_t index);
 
 /* Forwarding: (cube_index, port) -> peer, read by pcn_pkt_send.
  * broker_fwd_del returns -ENOENT when there was no entry; callers may treat
@@ -71,11 +66,11 @@ int broker_fwd_del(struct broker_dp *dp, uint32_t cube_index, uint32_t port);
  * XDP on a veth: turns off on its other end the offloads XDP breaks (tx
  * checksum at XDP_DRV, segmentation at XDP_SKB), detach turns them on
  * again (netdev_offload.c; a failure there is logged, not returned). */
-int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index, uint32_t port);
+int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, uint32_t cube_index, uint32_t port);
 /* Undoes attach: removes our filter (and the clsact qdisc if we created it),
  * or our XDP program, and the pcn_netdev_in entry. A netdev that is gone
  * already is not an error (returns 0). */
-int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hook);
+int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
 /* The input program a peered netdev runs is specialized for it
  * (netdev_spec.c): with no ingress stack of transparent cubes it jumps
  * straight into the peered instance, without looking the stack up. Call

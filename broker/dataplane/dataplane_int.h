@@ -39,7 +39,7 @@ int broker__pin_replace(int fd, const char *path);
  * has an ingress stack as load-time constants, pinned at
  * <root>/shared/netdev_{xdp,tc}_<ifindex>. Returns the program's fd (the
  * caller closes it) or -errno. */
-int broker__nd_spec_load(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index,
+int broker__nd_spec_load(struct broker_dp *dp, int ifindex, enum pcn_hook hook, uint32_t cube_index,
 			 uint32_t port);
 /* Removes the pins of netdev ifindex's specialized programs, if any. */
 void broker__nd_spec_unpin(struct broker_dp *dp, int ifindex);
@@ -83,7 +83,7 @@ int broker__link_get(int ifindex, const char *name, struct broker_link *out);
  * -TSO (a WARN with the command to run when it cannot); at TC it restores.
  * restore turns back on what off turned off. Not a veth: nothing, 0.
  * offload_json: what GET /netdevs shows for ifindex, or NULL. */
-int broker__offload_off(struct broker_dp *dp, int ifindex, enum broker_hook hook);
+int broker__offload_off(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
 int broker__offload_restore(struct broker_dp *dp, int ifindex);
 json_t *broker__offload_json(int ifindex);
 /* GRO on the other end of veth ifindex, in whatever namespace: 1 on, 0 off,

@@ -146,28 +146,28 @@ static void test_patchpanel(void **state)
 	ppt = open_shared("pcn_pp_tc");
 	assert_true(ppx >= 0 && ppt >= 0);
 
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_XDP_SKB, 5, p1), 0);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_XDP_SKB, 5, p1), 0);
 	assert_int_equal(slot_prog_id(ppx, 5), dpt_prog_id(fd1));
 	/* Replace in place; XDP_DRV shares the XDP array. */
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_XDP_DRV, 5, p2), 0);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_XDP_DRV, 5, p2), 0);
 	assert_int_equal(slot_prog_id(ppx, 5), dpt_prog_id(fd2));
 	assert_int_equal(slot_prog_id(ppt, 5), 0);
 
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_TC, 7, pt), 0);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_TC, 7, pt), 0);
 	assert_int_equal(slot_prog_id(ppt, 7), dpt_prog_id(fdt));
 	/* An XDP program does not go in the TC array. */
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_TC, 8, p1), -EINVAL);
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_XDP_SKB, PCN_MAX_CUBES, p1), -ERANGE);
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_XDP_SKB, 6, "/sys/fs/bpf/no-such-pin-dp"), -ENOENT);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_TC, 8, p1), -EINVAL);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_XDP_SKB, PCN_MAX_CUBES, p1), -ERANGE);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_XDP_SKB, 6, "/sys/fs/bpf/no-such-pin-dp"), -ENOENT);
 
-	assert_int_equal(broker_pp_remove(dp, BROKER_HOOK_XDP_SKB, 5), 0);
+	assert_int_equal(broker_pp_remove(dp, PCN_HOOK_XDP_SKB, 5), 0);
 	assert_int_equal(slot_prog_id(ppx, 5), 0);
-	assert_int_equal(broker_pp_remove(dp, BROKER_HOOK_XDP_SKB, 5), 0);
-	assert_int_equal(broker_pp_remove(dp, BROKER_HOOK_TC, 7), 0);
+	assert_int_equal(broker_pp_remove(dp, PCN_HOOK_XDP_SKB, 5), 0);
+	assert_int_equal(broker_pp_remove(dp, PCN_HOOK_TC, 7), 0);
 	assert_int_equal(slot_prog_id(ppt, 7), 0);
 
 	/* The PatchPanel outlives the broker: an entry stays after destroy. */
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_XDP_SKB, 9, p1), 0);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_XDP_SKB, 9, p1), 0);
 	broker_dp_destroy(dp);
 	assert_int_equal(slot_prog_id(ppx, 9), dpt_prog_id(fd1));
 
@@ -284,9 +284,9 @@ static void test_packet_path(void **state)
 	assert_int_equal(broker_stats_read(dp, 12, &st), 0);
 	assert_int_equal(st.drop_tail_call, 1);
 	/* Installed: the instance's program decides. */
-	assert_int_equal(broker_pp_install(dp, BROKER_HOOK_XDP_DRV, 12, path), 0);
+	assert_int_equal(broker_pp_install(dp, PCN_HOOK_XDP_DRV, 12, path), 0);
 	assert_int_equal(run_netdev_xdp(), XDP_TX);
-	assert_int_equal(broker_pp_remove(dp, BROKER_HOOK_XDP_DRV, 12), 0);
+	assert_int_equal(broker_pp_remove(dp, PCN_HOOK_XDP_DRV, 12), 0);
 	assert_int_equal(run_netdev_xdp(), XDP_DROP);
 
 	close(map);

@@ -116,7 +116,7 @@ uint32_t dpt_prog_id(int fd)
 	return info.id;
 }
 
-int dpt_attach_logs(struct broker_dp *dp, int ifindex, enum broker_hook hook, const char *needle, int *rc)
+int dpt_attach_logs(struct broker_dp *dp, int ifindex, enum pcn_hook hook, const char *needle, int *rc)
 {
 	char tmpl[] = "/tmp/cmt-log-XXXXXX", buf[16384];
 	int fd = mkstemp(tmpl), saved = dup(STDERR_FILENO);

@@ -33,6 +33,6 @@ uint32_t dpt_prog_id(int fd);
 /* Attaches ifindex at hook to cube 2, port 0, with stderr captured; sets
  * *rc to what broker_netdev_attach returned. Returns 1 if what it logged
  * has needle, 0 if not. */
-int dpt_attach_logs(struct broker_dp *dp, int ifindex, enum broker_hook hook, const char *needle, int *rc);
+int dpt_attach_logs(struct broker_dp *dp, int ifindex, enum pcn_hook hook, const char *needle, int *rc);
 
 #endif

@@ -244,11 +244,11 @@ static int inject_tc(struct broker_inject *inj, uint32_t index, uint32_t port, c
 	return 0;
 }
 
-int broker_inject(struct broker_inject *inj, enum broker_hook hook, uint32_t index, uint32_t port,
+int broker_inject(struct broker_inject *inj, enum pcn_hook hook, uint32_t index, uint32_t port,
 		  const void *data, size_t len)
 {
 	if (!inj || index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS || len < ETH_HLEN || len > INJECT_MAX_FRAME)
 		return -EINVAL;
-	return hook == BROKER_HOOK_TC ? inject_tc(inj, index, port, data, len)
+	return hook == PCN_HOOK_TC ? inject_tc(inj, index, port, data, len)
 				      : inject_xdp(inj, index, port, data, len);
 }

@@ -22,7 +22,7 @@ void broker_inject_destroy(struct broker_inject *inj);
 void broker_inject_sweep(const char *bpffs_root);
 /* Runs the frame into port `port` of the instance in PatchPanel slot
  * `index`, whose fast path runs on `hook`, as if it had just arrived there. */
-int broker_inject(struct broker_inject *inj, enum broker_hook hook, uint32_t index, uint32_t port,
+int broker_inject(struct broker_inject *inj, enum pcn_hook hook, uint32_t index, uint32_t port,
 		  const void *data, size_t len);
 /* The pcn_fwd entry of (index, port): -ENOENT when the port has no peer. */
 int broker_inject_peer(struct broker_inject *inj, uint32_t index, uint32_t port, struct pcn_fwd_val *out);

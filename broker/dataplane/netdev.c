@@ -32,19 +32,6 @@
 #define BROKER_TC_HANDLE 0xcbe
 #define BROKER_TC_PRIO 0xcbe
 
-static const char *hook_name(enum broker_hook hook)
-{
-	switch (hook) {
-	case BROKER_HOOK_TC:
-		return "TC";
-	case BROKER_HOOK_XDP_SKB:
-		return "XDP_SKB";
-	case BROKER_HOOK_XDP_DRV:
-		return "XDP_DRV";
-	}
-	return "?";
-}
-
 static bool netdev_exists(int ifindex)
 {
 	char name[IF_NAMESIZE];
@@ -161,9 +148,9 @@ static int tc_detach(struct broker_dp *dp, int ifindex)
 
 /* ---- XDP ----------------------------------------------------------------- */
 
-static __u32 xdp_mode(enum broker_hook hook)
+static __u32 xdp_mode(enum pcn_hook hook)
 {
-	return hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+	return hook == PCN_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
 }
 
 /* 1 if the program with that id is a Cubemesh netdev program, 0 if not. */
@@ -187,19 +174,19 @@ static int prog_is_ours(__u32 id)
 
 /* The id of the program at this mode's hook, and whether the other mode is
  * in use (the kernel allows one mode per netdev). */
-static int xdp_current(int ifindex, enum broker_hook hook, __u32 *id, bool *other_mode)
+static int xdp_current(int ifindex, enum pcn_hook hook, __u32 *id, bool *other_mode)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	int rc = bpf_xdp_query(ifindex, 0, &q);
 
 	if (rc < 0)
 		return rc;
-	*id = hook == BROKER_HOOK_XDP_DRV ? q.drv_prog_id : q.skb_prog_id;
-	*other_mode = (hook == BROKER_HOOK_XDP_DRV ? q.skb_prog_id : q.drv_prog_id) != 0 || q.hw_prog_id != 0;
+	*id = hook == PCN_HOOK_XDP_DRV ? q.drv_prog_id : q.skb_prog_id;
+	*other_mode = (hook == PCN_HOOK_XDP_DRV ? q.skb_prog_id : q.drv_prog_id) != 0 || q.hw_prog_id != 0;
 	return 0;
 }
 
-static int xdp_attach(int ifindex, enum broker_hook hook, int prog)
+static int xdp_attach(int ifindex, enum pcn_hook hook, int prog)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = -1);
 	__u32 flags = xdp_mode(hook), id;
@@ -233,7 +220,7 @@ static int xdp_attach(int ifindex, enum broker_hook hook, int prog)
 	return rc == -EEXIST ? -EBUSY : rc;
 }
 
-static int xdp_detach(int ifindex, enum broker_hook hook)
+static int xdp_detach(int ifindex, enum pcn_hook hook)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
 	__u32 id;
@@ -313,7 +300,7 @@ static void warn_veth_gro(int ifindex)
 
 /* ---- public ------------------------------------------------------------- */
 
-int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index, uint32_t port)
+int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, uint32_t cube_index, uint32_t port)
 {
 	struct pcn_netdev_val val = { .cube_index = cube_index, .port = port }, old;
 	__u32 key = ifindex;
@@ -322,7 +309,7 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 
 	if (ifindex <= 0 || cube_index >= PCN_MAX_CUBES || port >= PCN_MAX_PORTS)
 		return -EINVAL;
-	if (hook != BROKER_HOOK_TC && hook != BROKER_HOOK_XDP_SKB && hook != BROKER_HOOK_XDP_DRV)
+	if (hook != PCN_HOOK_TC && hook != PCN_HOOK_XDP_SKB && hook != PCN_HOOK_XDP_DRV)
 		return -EINVAL;
 	if (!netdev_exists(ifindex))
 		return -ENODEV;
@@ -336,7 +323,7 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 	/* A copy of the input program made for this netdev (netdev_spec.c). */
 	rc = prog = broker__nd_spec_load(dp, ifindex, hook, cube_index, port);
 	if (rc >= 0)
-		rc = hook == BROKER_HOOK_TC ? tc_attach(dp, ifindex, prog) : xdp_attach(ifindex, hook, prog);
+		rc = hook == PCN_HOOK_TC ? tc_attach(dp, ifindex, prog) : xdp_attach(ifindex, hook, prog);
 	if (rc < 0) {
 		/* A copy that replaced the pin of one still attached (a second
 		 * attach) is harmless: the next attach or detach replaces it. */
@@ -348,39 +335,39 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 			bpf_map_delete_elem(dp->netdev_in, &key);
 		goto out;
 	}
-	if (hook == BROKER_HOOK_XDP_DRV)
+	if (hook == PCN_HOOK_XDP_DRV)
 		warn_veth_gro(ifindex);
 	/* XDP on a veth breaks offloads its other end relies on: turn them off
 	 * there (TC: give back any a former XDP attach turned off). Failing
 	 * that, the port stays wired (pings pass) and the log says what to run. */
 	broker__offload_off(dp, ifindex, hook);
-	PCN_INFO("BROKER-NETDEV-ATTACH", "ifindex %d (%s) -> cube %u port %u", ifindex, hook_name(hook), cube_index,
+	PCN_INFO("BROKER-NETDEV-ATTACH", "ifindex %d (%s) -> cube %u port %u", ifindex, pcn_hook_name(hook), cube_index,
 		 port);
 out:
 	if (prog >= 0)
 		close(prog);
 	if (rc < 0 && rc != -EBUSY)
-		PCN_ERR("BROKER-NETDEV-ATTACH", "cannot attach to ifindex %d (%s): %s", ifindex, hook_name(hook),
+		PCN_ERR("BROKER-NETDEV-ATTACH", "cannot attach to ifindex %d (%s): %s", ifindex, pcn_hook_name(hook),
 			strerror(-rc));
 	return rc;
 }
 
-int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hook)
+int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 {
 	__u32 key = ifindex;
 	int rc = 0;
 
 	if (ifindex <= 0)
 		return -EINVAL;
-	if (hook != BROKER_HOOK_TC && hook != BROKER_HOOK_XDP_SKB && hook != BROKER_HOOK_XDP_DRV)
+	if (hook != PCN_HOOK_TC && hook != PCN_HOOK_XDP_SKB && hook != PCN_HOOK_XDP_DRV)
 		return -EINVAL;
 	if (netdev_exists(ifindex)) {
-		rc = hook == BROKER_HOOK_TC ? tc_detach(dp, ifindex) : xdp_detach(ifindex, hook);
+		rc = hook == PCN_HOOK_TC ? tc_detach(dp, ifindex) : xdp_detach(ifindex, hook);
 		/* Vanished between the check and the detach: same as gone. */
 		if (rc == -ENODEV || !netdev_exists(ifindex))
 			rc = 0;
 	}
-	if (hook == BROKER_HOOK_TC)
+	if (hook == PCN_HOOK_TC)
 		marker_take(dp, ifindex); /* gone netdev: its qdisc went with it */
 	if (bpf_map_delete_elem(dp->netdev_in, &key) < 0 && errno != ENOENT && rc == 0)
 		rc = -errno;
@@ -388,9 +375,9 @@ int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum broker_hook hoo
 	/* After the program is off: no frame meets XDP with offloads back on. */
 	broker__offload_restore(dp, ifindex);
 	if (rc < 0)
-		PCN_ERR("BROKER-NETDEV-DETACH", "cannot detach from ifindex %d (%s): %s", ifindex, hook_name(hook),
+		PCN_ERR("BROKER-NETDEV-DETACH", "cannot detach from ifindex %d (%s): %s", ifindex, pcn_hook_name(hook),
 			strerror(-rc));
 	else
-		PCN_INFO("BROKER-NETDEV-DETACH", "ifindex %d (%s) detached", ifindex, hook_name(hook));
+		PCN_INFO("BROKER-NETDEV-DETACH", "ifindex %d (%s) detached", ifindex, pcn_hook_name(hook));
 	return rc;
 }

@@ -63,7 +63,7 @@ struct txoff_rec {
 	int ifindex;
 	char peer[IF_NAMESIZE];
 	int netnsid;       /* -1: the broker's namespace */
-	enum broker_hook hook;
+	enum pcn_hook hook;
 	json_t *features;  /* names turned off by Cubemesh */
 	char error[200];   /* why they could not be, else "" */
 };
@@ -538,13 +538,13 @@ json_t *broker__offload_json(int ifindex)
 	if (!r || (!r->error[0] && json_array_size(r->features) == 0))
 		return NULL;
 	o = json_pack("{s:s, s:s, s:O}", "peer", r->peer, "hook",
-		      r->hook == BROKER_HOOK_XDP_DRV ? "XDP_DRV" : "XDP_SKB", "turned-off-by-cubemesh",
+		      pcn_hook_name(r->hook), "turned-off-by-cubemesh",
 		      r->features);
 	if (!o)
 		return NULL;
 	if (r->netnsid >= 0)
 		json_object_set_new(o, "peer-netnsid", json_integer(r->netnsid));
-	json_object_set_new(o, "why", json_string(r->hook == BROKER_HOOK_XDP_DRV ?
+	json_object_set_new(o, "why", json_string(r->hook == PCN_HOOK_XDP_DRV ?
 		"native XDP drops the sender's checksum offload: its TCP and UDP would arrive with bad checksums" :
 		"generic XDP cannot redirect the sender's TSO/GSO packets, larger than the MTU"));
 	if (r->error[0])
@@ -574,9 +574,9 @@ static void join_names(json_t *names, char *buf, size_t len, const char *sep, co
 	}
 }
 
-int broker__offload_off(struct broker_dp *dp, int ifindex, enum broker_hook hook)
+int broker__offload_off(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 {
-	enum txoff_kind kind = hook == BROKER_HOOK_XDP_DRV ? TXOFF_CSUM : TXOFF_SEG;
+	enum txoff_kind kind = hook == PCN_HOOK_XDP_DRV ? TXOFF_CSUM : TXOFF_SEG;
 	__u32 mask[MAX_FEATURES / 32] = { 0 };
 	char err[200] = "", list[600];
 	struct peer p;
@@ -586,7 +586,7 @@ int broker__offload_off(struct broker_dp *dp, int ifindex, enum broker_hook hook
 	bool any = false;
 	int rc;
 
-	if (hook == BROKER_HOOK_TC) {
+	if (hook == PCN_HOOK_TC) {
 		json_decref(now_off);
 		return broker__offload_restore(dp, ifindex);
 	}
@@ -636,7 +636,7 @@ int broker__offload_off(struct broker_dp *dp, int ifindex, enum broker_hook hook
 	if (rc < 0) {
 		join_names(now_off, list, sizeof(list), " ", " off");
 		PCN_WARN(log_id(kind), "%s is a veth at %s and its peer's %s stays on: %s. %s; run in the "
-			 "peer's namespace: ethtool -K %s %s", p.self, hook == BROKER_HOOK_XDP_DRV ? "XDP_DRV" : "XDP_SKB",
+			 "peer's namespace: ethtool -K %s %s", p.self, pcn_hook_name(hook),
 			 kind == TXOFF_CSUM ? "tx checksum offload" : "segmentation offload", err,
 			 kind == TXOFF_CSUM ? "Its TCP and UDP will arrive with bad checksums" :
 					      "Its TCP bulk transfers will stall",
@@ -649,7 +649,7 @@ int broker__offload_off(struct broker_dp *dp, int ifindex, enum broker_hook hook
 		join_names(now_off, list, sizeof(list), ", ", "");
 		PCN_WARN(log_id(kind), "turned off %s on %s%s, the other end of %s (ifindex %d), while a cube at %s "
 			 "is peered with it (%s); restored when the port is unpeered", list, p.name, where, p.self, ifindex,
-			 hook == BROKER_HOOK_XDP_DRV ? "XDP_DRV" : "XDP_SKB",
+			 pcn_hook_name(hook),
 			 kind == TXOFF_CSUM ? "native XDP loses checksum offload" :
 					      "generic XDP cannot redirect TSO/GSO packets");
 	}

@@ -93,13 +93,13 @@ static void drv_turns_checksum_off_and_back(void **state)
 	struct fx *f = *state;
 
 	assert_true(far(f, "tx-checksum-ip-generic", "on"));
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 2, 0), 0);
 	assert_true(far(f, "tx-checksumming", "off"));
 	assert_int_equal(claimed(f, "tx-checksum-ip-generic"), 1);
 	/* Attaching again (a stack change, a restart) keeps what was on. */
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 2, 1), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 2, 1), 0);
 	assert_int_equal(claimed(f, "tx-checksum-ip-generic"), 1);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_true(far(f, "tx-checksum-ip-generic", "on"));
 	assert_true(far(f, "tx-checksumming", "on"));
 	assert_int_equal(claimed(f, "tx-checksum-ip-generic"), 0);
@@ -109,11 +109,11 @@ static void skb_turns_segmentation_off_and_back(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 2, 0), 0);
 	assert_true(far(f, "tx-tcp-segmentation", "off"));
 	assert_true(far(f, "tx-checksumming", "on")); /* generic XDP keeps the checksum state */
 	assert_int_equal(claimed(f, "tx-tcp-segmentation"), 1);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_SKB), 0);
 	assert_true(far(f, "tx-tcp-segmentation", "on"));
 }
 
@@ -121,11 +121,11 @@ static void tc_changes_nothing(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 2, 0), 0);
 	assert_true(far(f, "tx-checksumming", "on"));
 	assert_true(far(f, "tx-tcp-segmentation", "on"));
 	assert_int_equal(claimed(f, "tx-checksum-ip-generic"), 0);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
 }
 
 /* The broker restarts while the port is peered: the new one still knows
@@ -134,14 +134,14 @@ static void restore_after_restart(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 2, 0), 0);
 	assert_true(far(f, "tx-checksumming", "off"));
 	broker_dp_destroy(f->dp);
 	f->dp = NULL;
 	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 2, 0), 0);
 	assert_int_equal(claimed(f, "tx-checksum-ip-generic"), 1);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_true(far(f, "tx-checksum-ip-generic", "on"));
 }
 
@@ -151,11 +151,11 @@ static void user_setting_left_alone(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(dpt_sh("ip netns exec %s ethtool -K %s tx-checksum-ip-generic off", f->ns, f->b), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 2, 0), 0);
 	assert_true(far(f, "tx-checksum-sctp", "off"));
 	assert_int_equal(claimed(f, "tx-checksum-ip-generic"), 0);
 	assert_int_equal(claimed(f, "tx-checksum-sctp"), 1);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_true(far(f, "tx-checksum-ip-generic", "off"));
 	assert_true(far(f, "tx-checksum-sctp", "on"));
 }
@@ -165,9 +165,9 @@ static void veth_gone(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 2, 0), 0);
 	dpt_veth_del(f->a);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_int_equal(dpt_sh("test -z \"$(ls -A %s/shared/txoff 2>/dev/null)\"", f->root), 0);
 }
 
@@ -185,7 +185,7 @@ static void namespace_out_of_reach(void **state)
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(nsfd >= 0);
 	assert_int_equal(dpt_sh("ip netns del %s", f->ns), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 2, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 2, 0), 0);
 	assert_int_equal(dpt_sh_grep("tx-checksumming: on", "nsenter --net=/proc/%d/fd/%d ethtool -k %s",
 				     (int)getpid(), nsfd, f->b), 1);
 	assert_int_equal(broker_netdev_get(f->a, &o), 0);
@@ -194,7 +194,7 @@ static void namespace_out_of_reach(void **state)
 	assert_int_equal(json_array_size(json_object_get(po, "turned-off-by-cubemesh")), 0);
 	assert_non_null(strstr(json_string_value(json_object_get(po, "error")), "cannot open"));
 	json_decref(o);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_int_equal(broker_netdev_get(f->a, &o), 0);
 	assert_null(json_object_get(o, "peer-offload"));
 	json_decref(o);
@@ -202,7 +202,7 @@ static void namespace_out_of_reach(void **state)
 }
 
 /* Attaches at hook (asserting it succeeds); 1 if the log has needle. */
-static int attach_logs(struct fx *f, enum broker_hook hook, const char *needle)
+static int attach_logs(struct fx *f, enum pcn_hook hook, const char *needle)
 {
 	int rc, has = dpt_attach_logs(f->dp, f->ifa, hook, needle, &rc);
 
@@ -219,11 +219,11 @@ static void gro_read_in_the_peer_namespace(void **state)
 
 	snprintf(needle, sizeof(needle), "peer %s is in another namespace", f->b);
 	assert_int_equal(dpt_sh("ip netns exec %s ethtool -K %s gro on", f->ns, f->b), 0);
-	assert_false(attach_logs(f, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO"));
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_false(attach_logs(f, PCN_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO"));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_int_equal(dpt_sh("ip netns exec %s ethtool -K %s gro off", f->ns, f->b), 0);
-	assert_true(attach_logs(f, BROKER_HOOK_XDP_DRV, needle));
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_true(attach_logs(f, PCN_HOOK_XDP_DRV, needle));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 }
 
 int main(void)

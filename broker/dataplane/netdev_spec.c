@@ -106,10 +106,10 @@ static int load_copy(const struct broker_dp *dp, bool tc, uint32_t cube_index, u
 	return fd == -1 ? -errno : fd;
 }
 
-int broker__nd_spec_load(struct broker_dp *dp, int ifindex, enum broker_hook hook, uint32_t cube_index,
+int broker__nd_spec_load(struct broker_dp *dp, int ifindex, enum pcn_hook hook, uint32_t cube_index,
 			 uint32_t port)
 {
-	bool tc = hook == BROKER_HOOK_TC, stack = has_ingress_stack(dp, ifindex);
+	bool tc = hook == PCN_HOOK_TC, stack = has_ingress_stack(dp, ifindex);
 	char path[PATH_MAX];
 	int fd, rc;
 
@@ -147,7 +147,7 @@ int broker_netdev_stack_changed(struct broker_dp *dp, int ifindex)
 {
 	struct pcn_netdev_val in;
 	char path[PATH_MAX];
-	enum broker_hook hook;
+	enum pcn_hook hook;
 	__u32 key = (__u32)ifindex;
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
@@ -158,10 +158,10 @@ int broker_netdev_stack_changed(struct broker_dp *dp, int ifindex)
 	if (bpf_map_lookup_elem(dp->netdev_in, &key, &in) < 0)
 		return 0;
 	if (spec_path(dp, ifindex, true, path, sizeof(path)) == 0 && access(path, F_OK) == 0) {
-		hook = BROKER_HOOK_TC;
+		hook = PCN_HOOK_TC;
 	} else if (spec_path(dp, ifindex, false, path, sizeof(path)) == 0 && access(path, F_OK) == 0 &&
 		   bpf_xdp_query(ifindex, 0, &q) == 0) {
-		hook = q.drv_prog_id ? BROKER_HOOK_XDP_DRV : BROKER_HOOK_XDP_SKB;
+		hook = q.drv_prog_id ? PCN_HOOK_XDP_DRV : PCN_HOOK_XDP_SKB;
 	} else {
 		return 0;
 	}

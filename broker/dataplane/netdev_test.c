@@ -134,7 +134,7 @@ static void test_specialized(void **state)
 	 * program and move the counter this test checks. */
 	assert_int_equal(dpt_sh("for d in %s %s; do sysctl -qw net.ipv6.conf.$d.disable_ipv6=1 || exit 1; done", f->a,
 				f->b), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 5, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 5, 0), 0);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(bpf_xdp_query(f->ifa, 0, &q), 0);
 	assert_int_equal(q.skb_prog_id, pinned_id(path));
@@ -154,7 +154,7 @@ static void test_specialized(void **state)
 	assert_int_equal(bpf_map_delete_elem(fd, key), 0);
 	close(fd);
 
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_SKB), 0);
 	assert_int_not_equal(access(path, F_OK), 0);
 }
 
@@ -162,21 +162,21 @@ static void test_tc(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
 	assert_true(entry_is(f, f->ifa, 3, 1));
 	assert_true(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
 	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
 	/* Again (another port, or the broker restarted): replaced, not stacked. */
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 4, 2), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 4, 2), 0);
 	assert_true(entry_is(f, f->ifa, 4, 2));
 	assert_int_equal(dpt_sh("test $(tc filter show dev %s ingress | grep -c pcn_netdev_entr) -eq 1", f->a), 0);
 
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
 	assert_false(has_entry(f, f->ifa));
 	assert_false(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
 	/* We created the clsact qdisc: it goes too. */
 	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
 }
 
 static void test_tc_keeps_foreign_qdisc(void **state)
@@ -184,9 +184,9 @@ static void test_tc_keeps_foreign_qdisc(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(dpt_sh("tc qdisc add dev %s clsact", f->a), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
 	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
 	assert_false(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
 	assert_true(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
 }
@@ -195,13 +195,13 @@ static void test_tc_qdisc_marker_survives_restart(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
 	/* The broker restarts between attach and detach. */
 	broker_dp_destroy(f->dp);
 	f->dp = NULL;
 	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
 	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
 	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
 }
 
@@ -209,20 +209,20 @@ static void test_xdp_skb(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 5, 0), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 5, 0), 0);
 	assert_true(entry_is(f, f->ifa, 5, 0));
 	assert_true(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
 	/* The other mode is taken: the kernel allows one per netdev. */
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, 5, 0), -EBUSY);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 5, 0), -EBUSY);
 	assert_true(entry_is(f, f->ifa, 5, 0));
 	/* Re-attach by a new broker run (new program id): ours, replaced. */
 	broker_dp_destroy(f->dp);
 	f->dp = NULL;
 	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 6, 1), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 6, 1), 0);
 	assert_true(entry_is(f, f->ifa, 6, 1));
 
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_SKB), 0);
 	assert_false(dpt_sh_grep("xdp", "ip link show dev %s", f->a));
 	assert_false(has_entry(f, f->ifa));
 }
@@ -234,18 +234,18 @@ static void test_xdp_drv(void **state)
 
 	/* Peer b has no XDP program and GRO off: a warning, still attached. */
 	dpt_sh("ethtool -K %s gro off", f->b);
-	assert_true(dpt_attach_logs(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
+	assert_true(dpt_attach_logs(f->dp, f->ifa, PCN_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
 	assert_int_equal(rc, 0);
 	assert_true(dpt_sh_grep("prog/xdp ", "ip -d link show dev %s", f->a));
 	assert_false(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_false(dpt_sh_grep("xdp", "ip link show dev %s", f->a));
 
 	/* With GRO on at the peer, no warning. */
 	assert_int_equal(dpt_sh("ethtool -K %s gro on", f->b), 0);
-	assert_false(dpt_attach_logs(f->dp, f->ifa, BROKER_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
+	assert_false(dpt_attach_logs(f->dp, f->ifa, PCN_HOOK_XDP_DRV, "BROKER-XDP-VETH-GRO", &rc));
 	assert_int_equal(rc, 0);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
 	assert_false(dpt_sh_grep("xdp", "ip link show dev %s", f->a));
 }
 
@@ -259,10 +259,10 @@ static void test_xdp_foreign_busy(void **state)
 	fd = dpt_prog_pin(true, XDP_PASS, path);
 	assert_true(fd >= 0);
 	assert_int_equal(bpf_xdp_attach(f->ifa, fd, XDP_FLAGS_SKB_MODE, NULL), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB, 1, 0), -EBUSY);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 1, 0), -EBUSY);
 	assert_false(has_entry(f, f->ifa));
 	/* Detach leaves a program that is not ours alone. */
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_SKB), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_SKB), 0);
 	assert_true(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
 	assert_int_equal(bpf_xdp_detach(f->ifa, XDP_FLAGS_SKB_MODE, NULL), 0);
 	close(fd);
@@ -272,12 +272,12 @@ static void test_detach_gone_netdev(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
 	dpt_veth_del(f->a);
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_TC), 0);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
 	assert_false(has_entry(f, f->ifa));
-	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, BROKER_HOOK_XDP_DRV), 0);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 3, 1), -ENODEV);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_DRV), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), -ENODEV);
 	assert_false(has_entry(f, f->ifa));
 }
 
@@ -285,10 +285,10 @@ static void test_bad_args(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(broker_netdev_attach(f->dp, 0, BROKER_HOOK_TC, 1, 0), -EINVAL);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, (enum broker_hook)7, 1, 0), -EINVAL);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, PCN_MAX_CUBES, 0), -EINVAL);
-	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, BROKER_HOOK_TC, 1, PCN_MAX_PORTS), -EINVAL);
+	assert_int_equal(broker_netdev_attach(f->dp, 0, PCN_HOOK_TC, 1, 0), -EINVAL);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, (enum pcn_hook)7, 1, 0), -EINVAL);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, PCN_MAX_CUBES, 0), -EINVAL);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 1, PCN_MAX_PORTS), -EINVAL);
 	assert_false(has_entry(f, f->ifa));
 }
 

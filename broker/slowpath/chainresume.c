@@ -38,7 +38,7 @@ int broker_chain_resume(struct broker *b, struct broker_inject *inj, uint32_t in
 			const void *data, size_t len)
 {
 	struct broker_instance *inst;
-	enum broker_hook hook;
+	enum pcn_hook hook;
 
 	for (inst = b->instances; inst; inst = inst->next)
 		if (inst->index == index)

@@ -43,7 +43,6 @@
 
 struct attach_state A = { .tstack_fd = -1, .tgen_fd = -1, .tport_fd = -1 };
 
-const char *const attach_hook_names[] = { "TC", "XDP_SKB", "XDP_DRV" };
 
 
 static int load_obj(struct broker *b, const void *elf, size_t sz, const char *name, struct bpf_object **out)
@@ -101,7 +100,7 @@ static int prog_fd(struct bpf_object *obj, const char *name)
  * netdev (the broker's netdev input program enters the stack otherwise). */
 static int ingress_attach(struct tnetdev *d)
 {
-	if (d->hook == BROKER_HOOK_TC) {
+	if (d->hook == PCN_HOOK_TC) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, in, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
 			    .prog_fd = prog_fd(A.tc, "pcn_tin"), .flags = BPF_TC_F_REPLACE);
@@ -114,19 +113,19 @@ static int ingress_attach(struct tnetdev *d)
 		return bpf_tc_attach(&hook, &in);
 	}
 	return bpf_xdp_attach(d->ifindex, prog_fd(A.xdp, "pcn_tin"),
-			      d->hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
+			      d->hook == PCN_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
 }
 
 static void ingress_detach(struct tnetdev *d)
 {
-	if (d->hook == BROKER_HOOK_TC) {
+	if (d->hook == PCN_HOOK_TC) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
 
 		bpf_tc_detach(&hook, &opts);
 		return;
 	}
-	bpf_xdp_detach(d->ifindex, d->hook == BROKER_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
+	bpf_xdp_detach(d->ifindex, d->hook == PCN_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
 		       NULL);
 }
 
@@ -187,7 +186,7 @@ static void hook_detach(struct broker *b, struct tnetdev *d)
 	bpf_tc_detach(&hook, &opts);
 	/* The clsact qdisc goes only if we made it and the broker's filter
 	 * (TC cubes only) is not on it. */
-	if (d->qdisc_ours && (!peered || d->hook != BROKER_HOOK_TC)) {
+	if (d->qdisc_ours && (!peered || d->hook != PCN_HOOK_TC)) {
 		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 		bpf_tc_hook_destroy(&hook);
 	}
@@ -310,7 +309,7 @@ json_t *broker_attach_topology_json(const char *ifname)
 		for (size_t p = 0; p < d->n; p++)
 			json_array_append_new(names, json_string(d->stack[p]->name));
 		json_object_set_new(o, "parent", json_string(d->name));
-		json_object_set_new(o, "type", json_string(attach_hook_names[d->hook]));
+		json_object_set_new(o, "type", json_string(pcn_hook_name(d->hook)));
 		json_object_set_new(o, "stack", names);
 		json_array_append_new(all, o);
 	}
@@ -325,7 +324,7 @@ const char *broker_attach_parent(const struct broker_instance *inst)
 	return d ? d->name : NULL;
 }
 
-int broker_attach_hook(const char *netdev, enum broker_hook *hook)
+int broker_attach_hook(const char *netdev, enum pcn_hook *hook)
 {
 	for (struct tnetdev *d = A.devs; d; d = d->next)
 		if (strcmp(d->name, netdev) == 0) {
@@ -369,8 +368,8 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 
 	broker_attach_parent_gone(inst);
 	/* The TC twin of an XDP transparent instance (its egress at TC). */
-	if (inst->hook != BROKER_HOOK_TC)
-		broker_pp_remove(b->dp, BROKER_HOOK_TC, inst->index);
+	if (inst->hook != PCN_HOOK_TC)
+		broker_pp_remove(b->dp, PCN_HOOK_TC, inst->index);
 	if (d) {
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s (deleted)", inst->name, d->name);
 		remove_at(b, d, pos);
@@ -479,21 +478,21 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		for (size_t k = 0; k < i->n_ports; k++)
 			if (strcmp(i->ports[k].peer, port) == 0 &&
-			    (i->hook == BROKER_HOOK_TC) != (inst->hook == BROKER_HOOK_TC))
+			    (i->hook == PCN_HOOK_TC) != (inst->hook == PCN_HOOK_TC))
 				return broker_error_set(err, 400, "invalid-value", "/attach",
 							"%s is peered with %s:%s at %s: %s at %s cannot run in front "
 							"of it (a tail call cannot cross from TC to XDP)", port,
-							i->name, i->ports[k].name, attach_hook_names[i->hook], cube,
-							attach_hook_names[inst->hook]);
+							i->name, i->ports[k].name, pcn_hook_name(i->hook), cube,
+							pcn_hook_name(inst->hook));
 	rc = attach_ensure_loaded(b);
 	if (rc)
 		return broker_error_set(err, 500, "operation-failed", "/attach",
 					"cannot load the transparent entry programs: %s", strerror(-rc));
 	d = attach_find(port);
-	if (d && (d->hook == BROKER_HOOK_TC) != (inst->hook == BROKER_HOOK_TC))
+	if (d && (d->hook == PCN_HOOK_TC) != (inst->hook == PCN_HOOK_TC))
 		return broker_error_set(err, 400, "invalid-value", "/attach",
 					"%s runs at %s and the stack on %s at %s: one stack runs at one hook", cube,
-					attach_hook_names[inst->hook], port, attach_hook_names[d->hook]);
+					pcn_hook_name(inst->hook), port, pcn_hook_name(d->hook));
 	if (d && d->n == ATTACH_MAX_STACK)
 		return broker_error_set(err, 409, "operation-failed", "/attach", "%s has %d cubes attached already",
 					port, ATTACH_MAX_STACK);
@@ -526,7 +525,7 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 			d->n = 0;
 			attach_free_if_empty(b, d);
 			return broker_error_set(err, rc == -EBUSY || rc == -EEXIST ? 409 : 500, "operation-failed",
-						"/attach", "cannot attach to %s at %s: %s", port, attach_hook_names[inst->hook],
+						"/attach", "cannot attach to %s at %s: %s", port, pcn_hook_name(inst->hook),
 						strerror(-rc));
 		}
 		/* A peered netdev's input program, built without a stack, jumps

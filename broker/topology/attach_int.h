@@ -14,7 +14,7 @@ struct tnetdev {
 	struct tnetdev *next;
 	int ifindex;           /* a netdev parent; 0 for a cube port */
 	char name[2 * BROKER_NAME_MAX + 2]; /* the netdev, or "cube:port" */
-	enum broker_hook hook;
+	enum pcn_hook hook;
 	bool qdisc_ours;
 	struct broker_instance *stack[ATTACH_MAX_STACK];
 	size_t n;
@@ -38,7 +38,6 @@ struct attach_state {
 extern struct attach_state A;
 
 /* attach.c */
-extern const char *const attach_hook_names[];
 int attach_ensure_loaded(struct broker *b);
 /* Writes d's order under the generation not in use, then flips to it. */
 void attach_stack_publish(struct tnetdev *d);

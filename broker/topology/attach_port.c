@@ -79,7 +79,7 @@ uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port)
 	return d ? d->slot_in : cube_index;
 }
 
-int broker_attach_slot_hook(uint32_t slot, enum broker_hook *hook)
+int broker_attach_slot_hook(uint32_t slot, enum pcn_hook *hook)
 {
 	for (struct tnetdev *d = A.devs; d; d = d->next)
 		if (d->open && slot && (d->slot_in == slot || d->slot_eg == slot)) {
@@ -253,7 +253,7 @@ int attach_netdev_open(struct broker *b, struct tnetdev *d, uint32_t slot_eg)
 	int rc;
 
 	/* A TC cube's redirect out of the netdev meets its TC egress hook. */
-	if (d->hook == BROKER_HOOK_TC)
+	if (d->hook == PCN_HOOK_TC)
 		return 0;
 	rc = slot_take(b, slot_eg, &d->slot_eg);
 	if (rc)
@@ -307,11 +307,11 @@ int attach_to_port(struct broker *b, struct broker_instance *inst, const char *p
 	rc = attach_port_parse(b, port, &probe, err);
 	if (rc)
 		return rc;
-	if ((probe.hook == BROKER_HOOK_TC) != (inst->hook == BROKER_HOOK_TC))
+	if ((probe.hook == PCN_HOOK_TC) != (inst->hook == PCN_HOOK_TC))
 		return broker_error_set(err, 400, "invalid-value", "/attach",
 					"%s runs at %s and %s at %s: a stack on a cube's port runs at the cube's "
 					"hook (a tail call cannot cross from TC to XDP)", inst->name,
-					attach_hook_names[inst->hook], probe.cube->name, attach_hook_names[probe.hook]);
+					pcn_hook_name(inst->hook), probe.cube->name, pcn_hook_name(probe.hook));
 	rc = attach_ensure_loaded(b);
 	if (rc)
 		return broker_error_set(err, 500, "operation-failed", "/attach",

@@ -82,8 +82,8 @@ static const char *entry_refused(json_t *o, const char **name, json_t **names, i
 		return "not a netdev name";
 	if (colon && (strlen(*name) >= sizeof(((struct tnetdev *)0)->name) || strchr(colon + 1, ':')))
 		return "not a cube:port name";
-	if (!json_is_integer(h) || json_integer_value(h) < BROKER_HOOK_TC ||
-	    json_integer_value(h) > BROKER_HOOK_XDP_DRV)
+	if (!json_is_integer(h) || json_integer_value(h) < PCN_HOOK_TC ||
+	    json_integer_value(h) > PCN_HOOK_XDP_DRV)
 		return "unknown hook";
 	*hook = (int)json_integer_value(h);
 	if (!json_is_array(*names))
@@ -143,7 +143,7 @@ void broker_attach_restore(struct broker *b)
 			d->parent = (__u32)ifindex;
 			snprintf(d->name, sizeof(d->name), "%s", name);
 		}
-		d->hook = (enum broker_hook)hook;
+		d->hook = (enum pcn_hook)hook;
 		attach_stack_gen_load(d);
 		json_array_foreach(names, k, n) {
 			const char *cube = json_string_value(n);

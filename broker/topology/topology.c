@@ -12,7 +12,6 @@
 #include "topology/topology.h"
 #include "log.h"
 
-static const char *const hook_names[] = { "TC", "XDP_SKB", "XDP_DRV" };
 
 bool broker_port_up(const struct broker_port *port)
 {
@@ -33,16 +32,16 @@ static bool split_cube_peer(const char *peer, char *cube, size_t cn, char *port,
 	return true;
 }
 
-static bool same_family(enum broker_hook a, enum broker_hook b)
+static bool same_family(enum pcn_hook a, enum pcn_hook b)
 {
-	return (a == BROKER_HOOK_TC) == (b == BROKER_HOOK_TC);
+	return (a == PCN_HOOK_TC) == (b == PCN_HOOK_TC);
 }
 
 int broker_topology_check_peer(struct broker *b, const struct broker_instance *inst, const char *port,
 			       const char *peer, struct broker_error *err)
 {
 	char cube[BROKER_NAME_MAX], pport[BROKER_NAME_MAX], path[256];
-	enum broker_hook thook;
+	enum pcn_hook thook;
 	int ifindex;
 
 	snprintf(path, sizeof(path), "/%s/%s/ports/%s/peer", inst->service, inst->name, port);
@@ -58,7 +57,7 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 			return broker_error_set(err, 400, "invalid-value", path,
 						"%s runs at %s and %s at %s: a tail call cannot cross from "
 						"a TC program to an XDP one", inst->name,
-						hook_names[inst->hook], pi->name, hook_names[pi->hook]);
+						pcn_hook_name(inst->hook), pi->name, pcn_hook_name(pi->hook));
 		for (size_t i = 0; i < pi->n_ports; i++)
 			if (strcmp(pi->ports[i].name, pport) == 0)
 				return 0;
@@ -70,7 +69,7 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 	if (broker_attach_hook(peer, &thook) == 0 && !same_family(thook, inst->hook))
 		return broker_error_set(err, 400, "invalid-value", path, "the transparent cubes on %s run at %s: "
 					"%s at %s cannot follow them (a tail call cannot cross from TC to XDP)",
-					peer, hook_names[thook], inst->name, hook_names[inst->hook]);
+					peer, pcn_hook_name(thook), inst->name, pcn_hook_name(inst->hook));
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		for (size_t k = 0; k < i->n_ports; k++)
 			if (strcmp(i->ports[k].peer, peer) == 0 && !(i == inst && strcmp(i->ports[k].name, port) == 0))
@@ -126,14 +125,14 @@ int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct 
 		broker_fwd_del(b->dp, inst->index, port->index);
 		broker_attach_netdev_unpeered(b, port->peer);
 		return broker_error_set(err, rc == -EBUSY ? 409 : 500, "operation-failed", NULL,
-					"cannot attach to %s at %s: %s", port->peer, hook_names[inst->hook],
+					"cannot attach to %s at %s: %s", port->peer, pcn_hook_name(inst->hook),
 					rc == -EBUSY ? "another program is attached there" : strerror(-rc));
 	}
 	port->ifindex = ifindex;
 	port->attached = true;
 	port->link_up = broker_netdev_is_up(ifindex) == 1;
 	PCN_INFO("BROKER-PORT-WIRED", "%s:%s <-> %s (ifindex %d, %s)", inst->name, port->name, port->peer,
-		 ifindex, hook_names[inst->hook]);
+		 ifindex, pcn_hook_name(inst->hook));
 	return 0;
 }
 
@@ -214,7 +213,7 @@ json_t *broker_topology_json(struct broker *b, const char *ifname)
 		}
 		json_object_set_new(c, "name", json_string(i->name));
 		json_object_set_new(c, "service-name", json_string(i->service));
-		json_object_set_new(c, "type", json_string(hook_names[i->hook]));
+		json_object_set_new(c, "type", json_string(pcn_hook_name(i->hook)));
 		json_object_set_new(c, "index", json_integer(i->index));
 		json_object_set_new(c, "ports", ports);
 		json_array_append_new(cubes, c);

@@ -42,7 +42,7 @@ const char *broker_attach_parent(const struct broker_instance *inst);
 /* Detaches inst (being deleted) from its stack, if any. */
 void broker_attach_forget(struct broker *b, const struct broker_instance *inst);
 /* The hook of the stack on netdev, or -ENOENT. */
-int broker_attach_hook(const char *netdev, enum broker_hook *hook);
+int broker_attach_hook(const char *netdev, enum pcn_hook *hook);
 /* Before the broker attaches its netdev input program to netdev: ours
  * leaves the input hook. After the broker detached it: ours comes back. */
 void broker_attach_netdev_peering(struct broker *b, const char *netdev);
@@ -57,7 +57,7 @@ uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port);
 json_t *broker_attach_topology_json(const char *ifname);
 /* The hook family of a transparent stack's entry slot: 0, or -ENOENT when
  * slot is none. */
-int broker_attach_slot_hook(uint32_t slot, enum broker_hook *hook);
+int broker_attach_slot_hook(uint32_t slot, enum pcn_hook *hook);
 /* Before inst's port (NULL: every port) goes: its stack goes first. */
 void broker_attach_port_gone(struct broker *b, const struct broker_instance *inst, const char *port);
 int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *v);

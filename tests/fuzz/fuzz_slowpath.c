@@ -97,7 +97,7 @@ void broker_inject_destroy(struct broker_inject *inj)
 	(void)inj;
 }
 
-int broker_inject(struct broker_inject *inj, enum broker_hook hook, uint32_t index, uint32_t port,
+int broker_inject(struct broker_inject *inj, enum pcn_hook hook, uint32_t index, uint32_t port,
 		  const void *data, size_t len)
 {
 	(void)inj;
@@ -149,7 +149,7 @@ static struct broker_slowpath *fz_sp(void)
 		snprintf(in->name, sizeof(in->name), "c%d", i);
 		snprintf(in->service, sizeof(in->service), "%s", i % 2 ? "simplebridge" : "helloworld");
 		in->index = slots[i];
-		in->hook = (enum broker_hook)(i % 3);
+		in->hook = (enum pcn_hook)(i % 3);
 		for (int k = 0; k < 3; k++) {
 			snprintf(ports[i][k].name, sizeof(ports[i][k].name), "p%d", k);
 			ports[i][k].index = (uint32_t)k;

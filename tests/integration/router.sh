@@ -107,4 +107,24 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: delete" $PCNCTL r1 del
 	cm_check_not "$hook: gone: a -/-> b" ping1 a 10.210.2.1
 done
+
+# Aging: learned entries go after the aging time (ROUTER_ARP_AGING seconds
+# for the process; 300 by default), static ones stay, and a host aged out
+# is resolved again when traffic needs it.
+pid=${CM_CUBE_PID[router]}
+kill "$pid"
+wait "$pid" 2>/dev/null
+ROUTER_ARP_AGING=2 cm_check "aging: pcn-router with ROUTER_ARP_AGING=2" cm_cube_start router
+for h in a b c; do ip -n "$(cm_ns $h)" neigh flush dev eth0; done
+cm_check "aging: r1" bash -c "$PCNCTL router add r1 && $PCNCTL r1 ports add p1 ip=10.210.1.254/24 peer=$IFA &&
+	$PCNCTL r1 ports add p3 ip=10.210.3.254/24 peer=$IFC &&
+	$PCNCTL r1 arp-table add 10.210.3.77 mac=02:00:00:00:03:77 interface=p3"
+cm_check "aging: a -> c" cm_ping a 10.210.3.1
+cm_check "aging: c learned" [ "$(arp_mac 10.210.3.1)" = "$MACC" ]
+aged() { [ -z "$(arp_mac 10.210.3.1)" ] && [ -z "$(arp_mac 10.210.1.1)" ]; }
+until_aged() { for _ in $(seq 1 60); do aged && return 0; sleep 0.1; done; return 1; }
+cm_check "aging: a and c forgotten within 6 s" until_aged
+cm_check "aging: the static entry stays" [ "$(arp_mac 10.210.3.77)" = 02:00:00:00:03:77 ]
+cm_check "aging: a -> c resolves them again" cm_ping a 10.210.3.1
+cm_check "aging: delete" $PCNCTL r1 del
 cm_done

@@ -539,8 +539,16 @@ static void router_tick(struct pcn_instance *inst, void *arg)
 	(void)arg;
 	for (int i = 0; i < ROUTER_PENDING_MAX; i++) {
 		struct router_pending *q = p->pend[i];
+		struct router_arp_entry e;
 
-		if (!q || ms - q->last_ms < ROUTER_ARP_RETRY_MS)
+		if (!q)
+			continue;
+		/* Resolved, but its notice was lost (the ring was full). */
+		if (pcn_map_lookup(inst, MAP_ARP, &q->nh, &e) == 0) {
+			pending_release(inst, q->nh);
+			continue;
+		}
+		if (ms - q->last_ms < ROUTER_ARP_RETRY_MS)
 			continue;
 		if (q->tries < ROUTER_ARP_TRIES && p->ifs[q->port].valid) {
 			arp_request(inst, q);

@@ -33,7 +33,6 @@ void pcn__instance_free(struct pcn_instance *inst)
 		return;
 	pcn_timer_stop(inst, 0);
 	pcn__reload_forget(inst);
-	pcn__wiring_forget(inst);
 	bpf_object__close(inst->obj);
 	lyd_free_all(inst->tree);
 	free(inst->ports);

@@ -32,6 +32,15 @@ struct pcn__inst_reload {
 	size_t entry_len;
 };
 
+/* wiring.c's part of an instance record. */
+struct pcn__inst_wiring {
+	/* An adopted program (adopt.c) was not loaded from inst->obj, whose
+	 * .rodata image says nothing of it: its generation, read from the
+	 * kernel once, while inst->obj is still that object. */
+	const struct bpf_object *adopted_obj;
+	uint32_t adopted_gen;
+};
+
 struct pcn__port {
 	char name[PCN__NAME_MAX];
 	uint32_t index;
@@ -62,6 +71,7 @@ struct pcn_instance {
 	 * name "" while detached. */
 	struct pcn_parent_info parent;
 	struct pcn__inst_reload reload;
+	struct pcn__inst_wiring wiring;
 };
 
 /* What a callback receives. `node` is the node in the full configuration
@@ -112,6 +122,11 @@ struct pcn__runtime {
 	/* slowpath.c: packets in (PULL, listened on) and out (PUSH to the
 	 * broker), touched by the serving thread only. */
 	struct pcn__slowpath *sp;
+
+	/* wiring.c: pcn_wire_gen under this runtime's bpffs root, opened at
+	 * the first instance's watch (serving thread only). */
+	int wire_gen_fd;
+	bool wire_gen_open;
 };
 
 /* ---- yang.c: the runtime's libyang context and configuration trees ---- */
@@ -160,10 +175,11 @@ int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o);
 /* Starts the instance's timer that reloads its entry program when the
  * broker changed its wiring. */
 int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs);
-void pcn__wiring_forget(const struct pcn_instance *inst);
+/* Closes what wiring.c keeps for the runtime (pcn__runtime_destroy). */
+void pcn__wiring_close(struct pcn__runtime *rt);
 /* The instance's program was adopted (adopt.c): reads the generation it
- * runs with from the kernel. */
-void pcn__wiring_adopted(const struct pcn_instance *inst);
+ * runs with from the kernel (into inst->wiring). */
+void pcn__wiring_adopted(struct pcn_instance *inst);
 
 struct pcn__load_opts {
 	const char *shared_pin_root; /* pin_root_path for shared maps; NULL: no pinning at all */

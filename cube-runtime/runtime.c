@@ -608,6 +608,7 @@ void pcn__runtime_destroy(struct pcn__runtime *rt)
 		next = i->next;
 		pcn__instance_free(i);
 	}
+	pcn__wiring_close(rt);
 	if (rt->ly)
 		ly_ctx_destroy(rt->ly);
 	pthread_cond_destroy(&rt->cond);

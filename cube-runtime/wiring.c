@@ -17,6 +17,10 @@
  * Polling rather than a message from the broker: one array lookup per
  * instance and period, no protocol change, and a cube process that was
  * down when the wiring changed catches up by itself.
+ *
+ * Owns: inst->wiring, rt->wire_gen_fd. Calls: pcn__reload (reload.c),
+ * pcn_timer_start, adopt.c's record; the loader calls it only through the
+ * pcn__load_opts.prepare hook its callers set. Serving thread only.
  */
 #include "pcn_int.h"
 
@@ -39,19 +43,6 @@ struct wiring {
 	uint32_t gen;
 	uint32_t kind[PCN_WIRE_PORTS], ifindex[PCN_WIRE_PORTS], cube[PCN_WIRE_PORTS], port[PCN_WIRE_PORTS];
 };
-
-/* Per instance (runtime thread only). */
-struct wiring_state {
-	struct pcn__inst_rec rec;
-	/* An adopted program (adopt.c) was not loaded from inst->obj, whose
-	 * .rodata image says nothing of it: its generation, read from the
-	 * kernel once, while inst->obj is still that object. */
-	const struct bpf_object *adopted_obj;
-	uint32_t adopted_gen;
-};
-static struct pcn__inst_rec *states;
-/* pcn_wire_gen, opened once for the process (one runtime, one bpffs root). */
-static int gen_fd = -1;
 
 static int map_at(const char *shared, const char *name)
 {
@@ -140,16 +131,6 @@ int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o)
 	return o->shared_pin_root ? wiring_load(obj, o->shared_pin_root, o->cube_index) : 0;
 }
 
-static struct wiring_state *state_of(const struct pcn_instance *inst, bool create)
-{
-	return pcn__inst_rec_find(&states, inst, sizeof(struct wiring_state), create);
-}
-
-void pcn__wiring_forget(const struct pcn_instance *inst)
-{
-	free(pcn__inst_rec_take(&states, inst));
-}
-
 /* The generation the pinned entry program of inst runs with, read from
  * its .rodata map in the kernel (at the offset inst->obj's BTF gives).
  * For an adopted program only: one lookup of a few syscalls, once. */
@@ -200,19 +181,16 @@ out:
 	return rc;
 }
 
-void pcn__wiring_adopted(const struct pcn_instance *inst)
+void pcn__wiring_adopted(struct pcn_instance *inst)
 {
-	struct wiring_state *st = state_of(inst, true);
 	uint32_t gen = 0;
 
-	if (!st)
-		return;
 	/* Unknown stays 0: the first check then reloads, which is right if
 	 * the wiring changed since and merely wasteful if not. */
 	if (kernel_gen(inst, &gen) < 0)
 		gen = 0;
-	st->adopted_obj = inst->obj;
-	st->adopted_gen = gen;
+	inst->wiring.adopted_obj = inst->obj;
+	inst->wiring.adopted_gen = gen;
 }
 
 /* The timer: reloads the entry when the generation moved on. */
@@ -220,17 +198,16 @@ static void wiring_check(struct pcn_instance *inst, void *arg)
 {
 	const struct pcn_cube_desc *desc = inst->rt->desc;
 	const void *(*bytes_fn)(size_t *) = inst->attach == PCN_ATTACH_TC ? desc->tc_object : desc->xdp_object;
-	struct wiring_state *st = state_of(inst, false);
 	struct pcn_code code = { .kind = PCN_CODE_OBJECT };
 	uint32_t loaded = 0, now;
 	int rc;
 
 	(void)arg;
-	if (st && st->adopted_obj && st->adopted_obj == inst->obj)
-		loaded = st->adopted_gen;
+	if (inst->wiring.adopted_obj && inst->wiring.adopted_obj == inst->obj)
+		loaded = inst->wiring.adopted_gen;
 	else if (!inst->obj || pcn__rodata_get(inst->obj, "pcn_wire_gen_c", &loaded, sizeof(loaded)) != 0)
 		return;
-	now = gen_read(gen_fd, inst->index);
+	now = gen_read(inst->rt->wire_gen_fd, inst->index);
 	if (now == loaded || now == 0)
 		return;
 	if (inst->reload.entry_code) {
@@ -255,16 +232,26 @@ static void wiring_check(struct pcn_instance *inst, void *arg)
 
 int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs)
 {
+	struct pcn__runtime *rt = inst->rt;
 	char shared[PATH_MAX];
 	int rc;
 
-	if (gen_fd < 0) {
+	if (!rt->wire_gen_open) {
 		if (pcn_layout_shared(shared, sizeof(shared), bpffs, NULL))
 			return -ENAMETOOLONG;
-		gen_fd = map_at(shared, PCN_MAP_WIRE_GEN);
-		if (gen_fd < 0)
-			return gen_fd;
+		rc = map_at(shared, PCN_MAP_WIRE_GEN);
+		if (rc < 0)
+			return rc;
+		rt->wire_gen_fd = rc;
+		rt->wire_gen_open = true;
 	}
 	rc = pcn_timer_start(inst, WIRING_PERIOD_MS, wiring_check, NULL);
 	return rc < 0 ? rc : 0;
+}
+
+void pcn__wiring_close(struct pcn__runtime *rt)
+{
+	if (rt->wire_gen_open)
+		close(rt->wire_gen_fd);
+	rt->wire_gen_open = false;
 }

@@ -41,6 +41,13 @@ struct pcn__inst_wiring {
 	uint32_t adopted_gen;
 };
 
+/* timer.c's part of an instance record: its timers (pcn_timer_start). */
+struct pcn__inst_timers {
+	struct pcn__timer *list;
+	int last_id;  /* ids are per instance, as pcn_timer_stop takes both */
+	bool running; /* the list is being run: stopped timers are freed after */
+};
+
 struct pcn__port {
 	char name[PCN__NAME_MAX];
 	uint32_t index;
@@ -72,6 +79,7 @@ struct pcn_instance {
 	struct pcn_parent_info parent;
 	struct pcn__inst_reload reload;
 	struct pcn__inst_wiring wiring;
+	struct pcn__inst_timers timers;
 };
 
 /* What a callback receives. `node` is the node in the full configuration
@@ -363,9 +371,10 @@ int pcn__ucube_fill(struct bpf_object *obj);
 int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx, bool keep_code);
 /* Drops what reload.c keeps in inst->reload. */
 void pcn__reload_forget(struct pcn_instance *inst);
-/* Runs the timers that are due; returns how long (ms, at most max_wait_ms)
- * the serving loop may wait before the next one. */
-int pcn__timers_run(int max_wait_ms);
+/* timer.c: runs the timers of rt's instances that are due; returns how
+ * long (ms, at most max_wait_ms) the serving loop may wait before the next
+ * one. */
+int pcn__timers_run(struct pcn__runtime *rt, int max_wait_ms);
 /* tables.c: for a map named "<ns>__<table>", the pin path in namespace
  * ns (its directory made) and 1; 0 for any other map. */
 int pcn__ns_pin_path(const char *shared_root, const char *map, char *path, size_t n);

@@ -570,7 +570,7 @@ int pcn__runtime_run(struct pcn__runtime *rt)
 
 		/* Packets in are handled inside the wait; a request is then
 		 * received without blocking. */
-		if (!pcn__slowpath_wait(rt, pcn__timers_run(POLL_MS)))
+		if (!pcn__slowpath_wait(rt, pcn__timers_run(rt, POLL_MS)))
 			continue;
 		rv = nng_recvmsg(rt->rep, &msg, NNG_FLAG_NONBLOCK);
 		if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)

@@ -1,6 +1,8 @@
 /* Timers that run on the runtime's serving thread, between requests and
  * packets in: a cube's periodic work (a reload, an aging pass) needs no
- * locking against its callbacks. */
+ * locking against its callbacks.
+ * Owns: inst->timers (each instance's list). Calls: the timers' callbacks.
+ * Serving thread only. */
 #include "pcn_int.h"
 
 #include <errno.h>
@@ -9,7 +11,6 @@
 
 struct pcn__timer {
 	struct pcn__timer *next;
-	struct pcn_instance *inst;
 	int id;
 	unsigned period_ms;
 	uint64_t due_ms;
@@ -17,11 +18,6 @@ struct pcn__timer {
 	void *arg;
 	bool dead; /* stopped while the list was being run */
 };
-
-/* One runtime per process, one serving thread: a plain list. */
-static struct pcn__timer *timers;
-static int next_id = 1;
-static bool running;
 
 static uint64_t mono_ms(void)
 {
@@ -40,20 +36,19 @@ int pcn_timer_start(struct pcn_instance *inst, unsigned period_ms, pcn_timer_cb 
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->inst = inst;
-	t->id = next_id++;
+	t->id = ++inst->timers.last_id;
 	t->period_ms = period_ms;
 	t->due_ms = mono_ms() + period_ms;
 	t->cb = cb;
 	t->arg = arg;
-	t->next = timers;
-	timers = t;
+	t->next = inst->timers.list;
+	inst->timers.list = t;
 	return t->id;
 }
 
-static void sweep(void)
+static void sweep(struct pcn__inst_timers *ts)
 {
-	struct pcn__timer **pp = &timers;
+	struct pcn__timer **pp = &ts->list;
 
 	while (*pp) {
 		struct pcn__timer *t = *pp;
@@ -69,23 +64,26 @@ static void sweep(void)
 
 void pcn_timer_stop(struct pcn_instance *inst, int id)
 {
-	for (struct pcn__timer *t = timers; t; t = t->next)
-		if (t->inst == inst && (id == 0 || t->id == id))
+	if (!inst)
+		return;
+	for (struct pcn__timer *t = inst->timers.list; t; t = t->next)
+		if (id == 0 || t->id == id)
 			t->dead = true;
-	if (!running)
-		sweep();
+	if (!inst->timers.running)
+		sweep(&inst->timers);
 }
 
-int pcn__timers_run(int max_wait_ms)
+/* Runs inst's due timers; lowers *next to the earliest due time left. */
+static void run_instance(struct pcn_instance *inst, uint64_t *next)
 {
-	uint64_t now = mono_ms(), next = now + (uint64_t)max_wait_ms;
+	uint64_t now = mono_ms();
 
-	running = true;
-	for (struct pcn__timer *t = timers; t; t = t->next) {
+	inst->timers.running = true;
+	for (struct pcn__timer *t = inst->timers.list; t; t = t->next) {
 		if (t->dead)
 			continue;
 		if (t->due_ms <= now) {
-			t->cb(t->inst, t->arg);
+			t->cb(inst, t->arg);
 			/* Periodic from the due time, not from now: no drift; but
 			 * never a burst to catch up after a long callback. */
 			t->due_ms += t->period_ms;
@@ -93,11 +91,21 @@ int pcn__timers_run(int max_wait_ms)
 			if (t->due_ms < now)
 				t->due_ms = now + t->period_ms;
 		}
-		if (!t->dead && t->due_ms < next)
-			next = t->due_ms;
+		if (!t->dead && t->due_ms < *next)
+			*next = t->due_ms;
 	}
-	running = false;
-	sweep();
+	inst->timers.running = false;
+	sweep(&inst->timers);
+}
+
+int pcn__timers_run(struct pcn__runtime *rt, int max_wait_ms)
+{
+	uint64_t now = mono_ms(), next = now + (uint64_t)max_wait_ms;
+
+	/* A callback neither creates nor deletes instances (requests do,
+	 * and none is served meanwhile): the list holds still. */
+	for (struct pcn_instance *inst = rt->instances; inst; inst = inst->next)
+		run_instance(inst, &next);
 	now = mono_ms();
 	return next > now ? (int)(next - now) : 0;
 }

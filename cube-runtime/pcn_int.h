@@ -382,17 +382,4 @@ int pcn__ns_pin_path(const char *shared_root, const char *map, char *path, size_
  * on_parent). */
 int pcn__parent_handle(struct pcn__runtime *rt, const Cubemesh__ParentInfo *m);
 
-/* ---- instrec.c: records kept per instance by one file ---- */
-
-/* The first member of each such record. */
-struct pcn__inst_rec {
-	struct pcn__inst_rec *next;
-	const struct pcn_instance *inst;
-};
-/* inst's record in *list; with create and none there, a new zeroed record
- * of size bytes, linked in (NULL: none, or out of memory). */
-void *pcn__inst_rec_find(struct pcn__inst_rec **list, const struct pcn_instance *inst, size_t size, bool create);
-/* Unlinks inst's record and returns it, for the caller to free (NULL: none). */
-void *pcn__inst_rec_take(struct pcn__inst_rec **list, const struct pcn_instance *inst);
-
 #endif /* PCN_INT_H */

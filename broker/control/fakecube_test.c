@@ -1,0 +1,363 @@
+/* A broker in the test's process and a fake cube process for it, shared by
+ * control/instance_test.c and topology/topology_test.c (no test of its
+ * own: the name only follows the folder's rule for test files).
+ *
+ * The broker is the real one (models, datastore, PatchPanel under a bpffs
+ * root of its own, job queues, nng calls); the cube is a real nng REP
+ * socket on an ipc:// path in the test's temporary directory, answering
+ * CubeRequests from a thread: every Apply is accepted (or refused, when
+ * the test says so), everything else answers a bare OK. The services
+ * register through the broker's own registry (broker_registry_handle), as
+ * a cube process's Register would. */
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libyang/libyang.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "control/control.h"
+#include "core/core.h"
+#include "dataplane/dataplane.h"
+#include "model/model.h"
+#include "store/datastore.h"
+#include "pcn_layout.h"
+#include "log.h"
+#include "wire.h"
+
+/* The API of this file, declared again in each test that uses it. */
+struct broker *tb_start(void);
+void tb_stop(void);
+int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
+void tb_cube_refuse(int http);
+unsigned tb_cube_applies(int op);
+const char *tb_state_dir(void);
+const char *tb_bpffs_root(void);
+
+static struct {
+	struct broker b;
+	bool started;
+	char root[64];       /* the temporary directory: state/ and sockets */
+	char state[128];
+	char sock[128];
+	char bpffs[64];
+	char url[2][192];    /* the fake cube's endpoints (one per service) */
+	nng_socket rep[2];   /* one fake process per service */
+	bool rep_open[2];
+	pthread_t th[2];
+	bool th_started[2];
+	atomic_bool stop;
+	atomic_int refuse;   /* 0: accept Applies; else refuse them with this status */
+	atomic_uint applies[3]; /* per ApplyOp */
+} T;
+
+const char *tb_state_dir(void)
+{
+	return T.state;
+}
+
+const char *tb_bpffs_root(void)
+{
+	return T.bpffs;
+}
+
+void tb_cube_refuse(int http)
+{
+	atomic_store(&T.refuse, http);
+}
+
+unsigned tb_cube_applies(int op)
+{
+	return atomic_load(&T.applies[op]);
+}
+
+static const char *const services[2] = { "helloworld", "transparenthelloworld" };
+
+/* What a cube process pins for an instance it creates: its directory under
+ * the bpffs root (the broker removes it at delete). */
+static void pin_dir(int svc, const char *name)
+{
+	char dir[512];
+	size_t len;
+
+	if (pcn_layout_cube(dir, sizeof(dir), T.bpffs, services[svc], name, NULL))
+		return;
+	len = strlen(dir);
+	for (size_t i = strlen(T.bpffs) + 1; i <= len; i++)
+		if (dir[i] == '/' || dir[i] == '\0') {
+			char c = dir[i];
+
+			dir[i] = '\0';
+			mkdir(dir, 0700);
+			dir[i] = c;
+		}
+}
+
+static void cube_answer(int svc, nng_msg *in)
+{
+	Cubemesh__CubeRequest *req = NULL;
+	Cubemesh__CubeReply rep = CUBEMESH__CUBE_REPLY__INIT;
+	Cubemesh__ApplyReply ar = CUBEMESH__APPLY_REPLY__INIT;
+	Cubemesh__Status st;
+	struct pcn_wire_status_buf sb;
+	nng_msg *out = NULL;
+	int refuse = atomic_load(&T.refuse);
+
+	pcn_wire_status_set(&st, &sb, 0, 0, NULL, NULL, NULL);
+	if (pcn_wire_unpack(&cubemesh__cube_request__descriptor, nng_msg_body(in), nng_msg_len(in),
+			    (ProtobufCMessage **)&req) == 0 &&
+	    req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY) {
+		if (refuse && req->apply->op != CUBEMESH__APPLY_OP__APPLY_DELETE) {
+			pcn_wire_status_set(&st, &sb, -EINVAL, (uint32_t)refuse, "invalid-value", NULL,
+					    "the fake cube refuses %s", req->apply->instance);
+		} else {
+			if (req->apply->op == CUBEMESH__APPLY_OP__APPLY_CREATE)
+				pin_dir(svc, req->apply->instance);
+			if ((unsigned)req->apply->op < 3)
+				atomic_fetch_add(&T.applies[req->apply->op], 1);
+			rep.body_case = CUBEMESH__CUBE_REPLY__BODY_APPLY;
+			rep.apply = &ar;
+		}
+	}
+	rep.status = &st;
+	if (req)
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+	if (pcn_wire_pack(&rep.base, &out) == 0 && nng_sendmsg(T.rep[svc], out, 0) != 0)
+		nng_msg_free(out);
+}
+
+static void *cube_thread(void *arg)
+{
+	int svc = (int)(intptr_t)arg;
+
+	while (!atomic_load(&T.stop)) {
+		nng_msg *in;
+		int rv = nng_recvmsg(T.rep[svc], &in, 0);
+
+		if (rv == NNG_ETIMEDOUT)
+			continue;
+		if (rv)
+			break;
+		cube_answer(svc, in);
+		nng_msg_free(in);
+	}
+	return NULL;
+}
+
+/* Runs the broker's loop until *done or ms have passed. */
+static bool run_until(const bool *done, unsigned ms)
+{
+	uint64_t end = broker_now_ms() + ms;
+
+	while (!*done && broker_now_ms() < end) {
+		uv_run(T.b.loop, UV_RUN_NOWAIT);
+		if (!*done)
+			usleep(1000);
+	}
+	return *done;
+}
+
+struct write_wait {
+	bool done;
+	int status;
+	char *msg;
+	size_t n;
+};
+
+static void write_done(struct broker *b, void *arg, const struct broker_error *err, int status)
+{
+	struct write_wait *w = arg;
+
+	(void)b;
+	w->status = err ? err->http_status : status;
+	if (w->msg)
+		snprintf(w->msg, w->n, "%s", err ? err->message : "");
+	w->done = true;
+}
+
+/* One write through the broker's queue, as the gateway sends it; its
+ * HTTP status (-ETIMEDOUT if it did not end in 5 s). */
+int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n)
+{
+	struct write_wait w = { .msg = msg, .n = n };
+
+	broker_instance_write(&T.b, path, strlen(path), m, body ? body : "", body ? strlen(body) : 0, write_done,
+			      &w);
+	if (!run_until(&w.done, 5000))
+		return -ETIMEDOUT;
+	return w.status;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long len;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = calloc(1, (size_t)len + 1)) && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Registers service (its model from yang/<service>.yang) as a process at
+ * endpoint would, and waits until its (empty) replay has made it UP. */
+static int tb_register(const char *service, bool transparent, const char *endpoint)
+{
+	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
+	Cubemesh__Register r = CUBEMESH__REGISTER__INIT;
+	Cubemesh__BrokerReply reply = CUBEMESH__BROKER_REPLY__INIT;
+	Cubemesh__Status st = CUBEMESH__STATUS__INIT;
+	char path[512], errbuf[256] = "";
+	struct broker_service *svc;
+	char *text;
+	bool up = false;
+
+	snprintf(path, sizeof(path), "%s/%s.yang", CUBEMESH_TEST_YANG_DIR, service);
+	text = read_text(path);
+	if (!text)
+		return -ENOENT;
+	r.protocol_version = PCN_PROTOCOL_VERSION;
+	r.service_name = (char *)service;
+	r.version = "1.0";
+	r.kind = transparent ? CUBEMESH__KIND__KIND_TRANSPARENT : CUBEMESH__KIND__KIND_STANDARD;
+	r.yang_module_name = (char *)service;
+	r.yang_module = text;
+	r.endpoint = (char *)endpoint;
+	r.has_pid = 1;
+	r.pid = (uint32_t)getpid();
+	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_REGISTER;
+	req.register_ = &r;
+	reply.status = &st;
+	broker_registry_handle(&T.b, &req, &reply, errbuf, sizeof(errbuf));
+	free(text);
+	if (st.code) {
+		fprintf(stderr, "register %s: %d %s\n", service, st.code, errbuf);
+		return st.code;
+	}
+	svc = broker_service_find(&T.b, service);
+	for (int i = 0; i < 5000 && svc && !up; i++) {
+		uv_run(T.b.loop, UV_RUN_NOWAIT);
+		up = svc->state == BROKER_SVC_UP;
+		if (!up)
+			usleep(1000);
+	}
+	return up ? 0 : -ETIMEDOUT;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+struct broker *tb_start(void)
+{
+	struct broker *b = &T.b;
+
+	memset(&T, 0, sizeof(T));
+	T.b.opts.call_timeout_ms = 3000;
+	T.b.opts.write_timeout_ms = 4000;
+	T.b.opts.write_queue_max = 64;
+	T.b.opts.write_queue_bytes = 1 << 20;
+	T.b.opts.body_limit = 1 << 20;
+	pcn_log_init("broker-test", getenv("CM_TEST_LOG") ? PCN_LOG_DEBUG : PCN_LOG_OFF);
+	ly_log_options(LY_LOSTORE);
+	snprintf(T.root, sizeof(T.root), "/tmp/pcn-brk-test-XXXXXX");
+	if (!mkdtemp(T.root))
+		return NULL;
+	T.started = true;
+	snprintf(T.state, sizeof(T.state), "%s/state", T.root);
+	snprintf(T.sock, sizeof(T.sock), "%s/sock", T.root);
+	snprintf(T.bpffs, sizeof(T.bpffs), "/sys/fs/bpf/cmtest-%d", (int)getpid());
+	/* A root left by an earlier run of this pid (a crash) goes first. */
+	broker_dp_flush(T.bpffs);
+	rmdir(T.bpffs);
+	if (mkdir(T.sock, 0700))
+		return NULL;
+	for (int i = 0; i < 2; i++)
+		snprintf(T.url[i], sizeof(T.url[i]), "ipc://%s/cube%d.sock", T.sock, i);
+	b->opts.state_dir = T.state;
+	b->opts.sock_dir = T.sock;
+	b->opts.bpffs_root = T.bpffs;
+	b->opts.yang_dir = CUBEMESH_TEST_YANG_DIR;
+	b->started_ms = broker_now_ms();
+	if (broker_loop_init(b) || broker_models_create(&b->models, b->opts.yang_dir) ||
+	    broker_idalloc_init(&b->cube_ids, 1, PCN_MAX_CUBES - 1) || broker_datastore_open(&b->ds, T.state) ||
+	    broker_dp_create(&b->dp, T.bpffs))
+		return NULL;
+	/* The fake cube, listening before the services register (the broker
+	 * dials it at registration). */
+	for (int i = 0; i < 2; i++) {
+		if (nng_rep0_open(&T.rep[i]))
+			return NULL;
+		T.rep_open[i] = true;
+		pcn_wire_cap(T.rep[i]);
+		nng_socket_set_ms(T.rep[i], NNG_OPT_RECVTIMEO, 50);
+		if (nng_listen(T.rep[i], T.url[i], NULL, 0))
+			return NULL;
+		if (pthread_create(&T.th[i], NULL, cube_thread, (void *)(intptr_t)i))
+			return NULL;
+		T.th_started[i] = true;
+	}
+	if (tb_register(services[0], false, T.url[0]) || tb_register(services[1], true, T.url[1]))
+		return NULL;
+	return b;
+}
+
+/* Everything tb_start made goes, whatever state a failed test left. */
+void tb_stop(void)
+{
+	struct broker *b = &T.b;
+
+	if (!T.started)
+		return;
+	for (struct broker_service *s = b->services; s; s = s->next)
+		broker_cubeconn_close(b, s);
+	atomic_store(&T.stop, true);
+	for (int i = 0; i < 2; i++) {
+		if (T.th_started[i])
+			pthread_join(T.th[i], NULL);
+		if (T.rep_open[i])
+			nng_close(T.rep[i]);
+	}
+	while (b->instances) {
+		struct broker_instance *i = b->instances;
+
+		b->instances = i->next;
+		broker_instance_free(i);
+	}
+	while (b->services) {
+		struct broker_service *s = b->services;
+
+		b->services = s->next;
+		free(s);
+	}
+	if (b->loop) {
+		broker_loop_fini(b);
+		uv_run(b->loop, UV_RUN_NOWAIT);
+	}
+	broker_idalloc_fini(&b->cube_ids);
+	if (b->dp)
+		broker_dp_destroy(b->dp);
+	if (b->ds)
+		broker_datastore_close(b->ds);
+	if (b->models)
+		broker_models_destroy(b->models);
+	broker_dp_flush(T.bpffs);
+	rmdir(T.bpffs);
+	nftw(T.root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	T.started = false;
+}

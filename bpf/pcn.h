@@ -26,15 +26,10 @@ SEC(PCN_SEC)
 int pcn_entry(struct __ctx_buff *ctx)
 {
 	struct pcn_cube_stats *st = pcn__stats();
-	struct pcn_pkt_md *md;
-	__u32 zero = 0;
+	struct pcn_pkt_md *md = pcn__md();
 	int verdict = CTX_ACT_DROP;
 	int rc;
 
-	/* The lookup cannot fail on a one-entry array, but the verifier
-	 * (kernel 6.18, code from clang 14) still requires the NULL check
-	 * before md is dereferenced. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
 	if (!md)
 		goto out;
 	md->cube_index = pcn_cube_index;

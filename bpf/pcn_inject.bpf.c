@@ -18,16 +18,13 @@
 static __always_inline int inject(struct __ctx_buff *ctx, __u32 index, __u32 port)
 {
 	struct pcn_pkt_md *md;
-	__u32 zero = 0;
 
 	if (index >= PCN_MAX_CUBES)
 		return -1;
-	/* Never fails on a one-entry array; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL check. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
+	md = pcn__md();
 	if (!md)
 		return -1;
-	__builtin_memset(md, 0, sizeof(*md));
+	pcn__md_clear(md);
 	md->cube_index = index;
 	md->in_port = port;
 	pcn__tail_call(ctx, index, pcn__stats_of(index), index);

@@ -85,6 +85,30 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_md SEC(".maps");
 
+/* This CPU's packet metadata, found with *zero (which holds 0). The lookup
+ * cannot fail on a one-entry array, but the verifier (kernel 6.18, code
+ * from clang 14) still requires a NULL check before md is dereferenced:
+ * callers make it. A program that looks up another one-entry array too
+ * passes both the same key (pcn__tmd): a second key costs a store. */
+static __always_inline struct pcn_pkt_md *pcn__md_at(const __u32 *zero)
+{
+	return bpf_map_lookup_elem(&pcn_md, zero);
+}
+
+/* This CPU's packet metadata, or NULL (never; check it all the same). A
+ * macro so that the key lives in the caller's scope: a key scoped to a
+ * helper function made clang 14 merge pcn_netdev_entry's exits into one, 4
+ * instructions longer than the same code written out. */
+#define pcn__md() pcn__md_at(&(__u32){ 0 })
+
+/* Starts md for a packet entering the fast path: the slot is reused by
+ * every packet on this CPU, so nothing of the previous packet may leak into
+ * this one. */
+static __always_inline void pcn__md_clear(struct pcn_pkt_md *md)
+{
+	__builtin_memset(md, 0, sizeof(*md));
+}
+
 /* Per-instance counters, indexed by instance index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

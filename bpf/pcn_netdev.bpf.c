@@ -35,19 +35,13 @@ const volatile __u32 pcn_nd_stack = 1;            /* 1: the netdev has an ingres
  * emits a direct jump it patches when the slot's program changes. */
 static __always_inline int pcn__netdev_direct(struct __ctx_buff *ctx)
 {
+	struct pcn_pkt_md *md = pcn__md();
 	struct pcn_cube_stats *st;
-	struct pcn_pkt_md *md;
-	__u32 zero = 0;
 	int verdict = CTX_ACT_DROP;
 
-	/* Never fails on a one-entry array; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL check. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
 	if (!md)
 		goto out;
-	/* The slot is reused by every packet on this CPU: nothing from the
-	 * previous packet may leak into this one. */
-	__builtin_memset(md, 0, sizeof(*md));
+	pcn__md_clear(md);
 	md->cube_index = pcn_nd_cube;
 	md->in_port = pcn_nd_port;
 	bpf_tail_call(ctx, &PCN_PP, pcn_nd_cube);

@@ -13,17 +13,12 @@
 static __always_inline int pcn__tstack_enter(struct __ctx_buff *ctx, __u32 dir)
 {
 	struct pcn_pkt_md *md;
-	struct pcn_tmd *tmd;
-	__u32 zero = 0;
+	struct pcn_tmd *tmd = pcn__tmd(&md);
 	int verdict = CTX_ACT_DROP;
 
-	/* Never fail on one-entry arrays; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL checks. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
-	tmd = bpf_map_lookup_elem(&pcn_tmd, &zero);
 	if (!md || !tmd)
 		goto out;
-	__builtin_memset(md, 0, sizeof(*md));
+	pcn__md_clear(md);
 	pcn__tstack_begin(tmd, ctx_ingress_ifindex(ctx), dir, 0);
 	/* No instance of its own: a miss is counted on slot 0's counters. */
 	if (pcn__tstack_jump(ctx, tmd, md, 0, 0) == 0)
@@ -52,16 +47,12 @@ int pcn_tin(struct __ctx_buff *ctx)
 SEC(PCN_SEC)
 int pcn_tport_entry(struct __ctx_buff *ctx)
 {
-	struct pcn_tport_val *tp;
 	struct pcn_pkt_md *md;
-	struct pcn_tmd *tmd;
-	__u32 zero = 0, slot;
+	struct pcn_tmd *tmd = pcn__tmd(&md);
+	struct pcn_tport_val *tp;
 	int verdict = CTX_ACT_DROP;
+	__u32 slot;
 
-	/* Never fail on one-entry arrays; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL checks. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
-	tmd = bpf_map_lookup_elem(&pcn_tmd, &zero);
 	if (!md || !tmd)
 		goto out;
 	slot = md->cube_index;

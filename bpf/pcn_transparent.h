@@ -53,15 +53,10 @@ int pcn_entry(struct __ctx_buff *ctx)
 {
 	struct pcn_cube_stats *st = pcn__stats();
 	struct pcn_pkt_md *md;
-	struct pcn_tmd *tmd;
-	__u32 zero = 0;
+	struct pcn_tmd *tmd = pcn__tmd(&md);
 	int verdict = CTX_ACT_DROP;
 	int rc;
 
-	/* Never fail on one-entry arrays; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL checks. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
-	tmd = bpf_map_lookup_elem(&pcn_tmd, &zero);
 	if (!md || !tmd)
 		goto out;
 	md->cube_index = pcn_cube_index;

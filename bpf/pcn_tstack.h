@@ -42,6 +42,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pcn_tmd SEC(".maps");
 
+/* This CPU's stack position and, in *md, its packet metadata: what every
+ * program of a stack starts from. Both NULL only in the verifier's eyes
+ * (pcn__md_at): callers check both. */
+static __always_inline struct pcn_tmd *pcn__tmd(struct pcn_pkt_md **md)
+{
+	__u32 zero = 0;
+
+	*md = pcn__md_at(&zero);
+	return bpf_map_lookup_elem(&pcn_tmd, &zero);
+}
+
 /* Starts the packet at position 0 of parent's stack in direction dir. The
  * generation is read here, once: the whole walk uses one order. */
 static __always_inline void pcn__tstack_begin(struct pcn_tmd *tmd, __u32 parent, __u32 dir, __u32 slot)
@@ -186,19 +197,12 @@ static __always_inline int pcn__netdev_ingress(struct __ctx_buff *ctx)
 {
 	__u32 ifindex = ctx_ingress_ifindex(ctx);
 	struct pcn_pkt_md *md;
-	struct pcn_tmd *tmd;
-	__u32 zero = 0;
+	struct pcn_tmd *tmd = pcn__tmd(&md);
 	int verdict = CTX_ACT_DROP;
 
-	/* Never fail on one-entry arrays; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL checks. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
-	tmd = bpf_map_lookup_elem(&pcn_tmd, &zero);
 	if (!md || !tmd)
 		goto out;
-	/* The slots are reused by every packet on this CPU: clear them so
-	 * nothing from the previous packet leaks into this one. */
-	__builtin_memset(md, 0, sizeof(*md));
+	pcn__md_clear(md);
 	pcn__tstack_begin(tmd, ifindex, PCN_TDIR_INGRESS, 0);
 	if (pcn__tstack_jump(ctx, tmd, md, 0, 0) == 0 && pcn__tstack_to_cube(ctx, md, ifindex, 0, 0) == 0)
 		verdict = CTX_ACT_OK;

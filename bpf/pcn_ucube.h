@@ -88,13 +88,8 @@ static __always_inline int pcn__ucube_run(struct __ctx_buff *ctx,
 {
 	struct pcn_cube_stats *st = pcn__stats();
 	struct pcn_pkt_md *md;
-	struct pcn_tmd *tmd;
-	__u32 zero = 0;
+	struct pcn_tmd *tmd = pcn__tmd(&md);
 
-	/* Never fail on one-entry arrays; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL checks. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
-	tmd = bpf_map_lookup_elem(&pcn_tmd, &zero);
 	if (!md || !tmd)
 		return CTX_ACT_DROP;
 	return pcn__tverdict(ctx, md, tmd, st, fn(ctx, md));
@@ -104,14 +99,10 @@ static __always_inline int pcn__ucube_run(struct __ctx_buff *ctx,
 					  int (*fn)(struct __ctx_buff *, struct pcn_pkt_md *))
 {
 	struct pcn_cube_stats *st = pcn__stats();
-	struct pcn_pkt_md *md;
-	__u32 zero = 0;
+	struct pcn_pkt_md *md = pcn__md();
 	int verdict = CTX_ACT_DROP;
 	int rc;
 
-	/* Never fails on a one-entry array; the verifier (kernel 6.18, clang
-	 * 14) still requires the NULL check. */
-	md = bpf_map_lookup_elem(&pcn_md, &zero);
 	if (!md)
 		goto out;
 	rc = fn(ctx, md);

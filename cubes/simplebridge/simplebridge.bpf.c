@@ -21,6 +21,11 @@ struct {
 	__type(value, struct simplebridge_cfg);
 } simplebridge_cfg SEC(".maps");
 
+/* Learning refreshes an entry's timestamp only once it is older than an
+ * eighth of the aging time, at most a second (so `age` reads true to a
+ * second). */
+#define SIMPLEBRIDGE_REFRESH_MAX_NS 1000000000ull
+
 static __always_inline void mac_key(struct simplebridge_fdb_key *k, const unsigned char *mac)
 {
 	__builtin_memcpy(k->addr, mac, 6);
@@ -30,7 +35,7 @@ static __always_inline void mac_key(struct simplebridge_fdb_key *k, const unsign
 
 static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md)
 {
-	struct simplebridge_fdb_val learned = {}, *dst;
+	struct simplebridge_fdb_val learned = {}, *dst, *src;
 	struct simplebridge_fdb_key key;
 	struct simplebridge_cfg *cfg;
 	__u64 now = bpf_ktime_get_ns(), aging = SIMPLEBRIDGE_DEFAULT_AGING_NS;
@@ -44,12 +49,27 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	if (cfg && cfg->aging_ns)
 		aging = cfg->aging_ns;
 
-	/* Learn (or refresh) the source, unless it is a group address. */
+	/* Learn (or refresh) the source, unless it is a group address. A
+	 * write only when something changed: a new address (an insert), a
+	 * move to another port, or a timestamp older than the refresh
+	 * interval (both in place); not a hash update per packet. */
 	if (!(eth->h_source[0] & 1)) {
+		__u64 refresh = aging >> 3;
+
+		if (refresh > SIMPLEBRIDGE_REFRESH_MAX_NS)
+			refresh = SIMPLEBRIDGE_REFRESH_MAX_NS;
 		mac_key(&key, eth->h_source);
-		learned.port = md->in_port;
-		learned.seen_ns = now;
-		bpf_map_update_elem(&simplebridge_fdb, &key, &learned, BPF_ANY);
+		src = bpf_map_lookup_elem(&simplebridge_fdb, &key);
+		if (!src) {
+			learned.port = md->in_port;
+			learned.seen_ns = now;
+			bpf_map_update_elem(&simplebridge_fdb, &key, &learned, BPF_NOEXIST);
+		} else if (src->port != md->in_port) {
+			src->port = md->in_port;
+			src->seen_ns = now;
+		} else if (now - src->seen_ns > refresh) {
+			src->seen_ns = now;
+		}
 	}
 
 	if (eth->h_dest[0] & 1)

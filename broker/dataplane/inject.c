@@ -27,6 +27,7 @@
 #include "pcn_layout.h"
 #include "pcn_inject_tc.skel.h"
 #include "pcn_inject_xdp.skel.h"
+#include "rtnl.h"
 
 #define INJECT_PROG "pcn_inject_entry"
 #define INJECT_MAX_FRAME 9000
@@ -67,10 +68,9 @@ static int load(const void *elf, size_t sz, const char *name, const char *shared
 	return 0;
 }
 
-/* True for a name veth_setup makes: "pcnj", digits, "a". Only those go into
- * the shell command below: a netdev name may hold ';', '$' or '`', and any
- * process with CAP_NET_ADMIN on the host (every cube container) can name
- * one and give it our alias. */
+/* True for a name veth_setup makes: "pcnj", digits, "a". The sweep looks
+ * at those only: any process with CAP_NET_ADMIN on the host (every cube
+ * container) can name a netdev anything and give it our alias. */
 static bool our_veth_name(const char *name)
 {
 	size_t n = strlen(name);
@@ -86,10 +86,11 @@ static bool our_veth_name(const char *name)
 void broker_inject_sweep(const char *bpffs_root)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
-	char path[64 + IF_NAMESIZE], alias[PATH_MAX], cmd[64 + IF_NAMESIZE];
+	char path[64 + IF_NAMESIZE], alias[PATH_MAX];
 
 	for (i = ifs; i && i->if_index; i++) {
 		FILE *f;
+		int rc;
 
 		if (!our_veth_name(i->if_name))
 			continue;
@@ -99,9 +100,13 @@ void broker_inject_sweep(const char *bpffs_root)
 			continue;
 		if (fgets(alias, sizeof(alias), f)) {
 			alias[strcspn(alias, "\n")] = '\0';
-			snprintf(cmd, sizeof(cmd), "ip link del %s >/dev/null 2>&1", i->if_name);
-			if (strcmp(alias, bpffs_root) == 0 && system(cmd) == 0)
-				PCN_INFO("BROKER-INJECT-SWEEP", "deleted %s, left by an earlier broker", i->if_name);
+			if (strcmp(alias, bpffs_root) == 0) {
+				rc = broker_rtnl_link_del(i->if_name);
+				if (rc == 0)
+					PCN_INFO("BROKER-INJECT-SWEEP", "deleted %s, left by an earlier broker", i->if_name);
+				else
+					PCN_DEBUG("BROKER-INJECT-SWEEP", "cannot delete %s: %s", i->if_name, strerror(-rc));
+			}
 		}
 		fclose(f);
 	}
@@ -109,30 +114,41 @@ void broker_inject_sweep(const char *bpffs_root)
 		if_freenameindex(ifs);
 }
 
-/* The veth pair of the TC injector. `ip` keeps this short; the pair is the
- * broker's own, lives as long as it does, and is named by its bpffs root
- * (alias) so that the next broker of the mesh can sweep it after a crash. */
+/* The veth pair of the TC injector: the broker's own, it lives as long as
+ * the broker does, and is named by its bpffs root (alias) so that the next
+ * broker of the mesh can sweep it after a crash. IPv6 is off on both ends
+ * before they are up: no router solicitation or DAD frame of the kernel's
+ * ever reaches the TC injector. */
 static int veth_setup(struct broker_inject *inj, const char *bpffs_root)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
-	char cmd[512 + PATH_MAX];
 	int rc;
 
-	if (strchr(bpffs_root, '\''))
-		return -EINVAL; /* it goes into a shell command */
 	broker_inject_sweep(bpffs_root);
 	snprintf(inj->veth_a, sizeof(inj->veth_a), "pcnj%da", (int)getpid() % 10000000);
 	snprintf(inj->veth_b, sizeof(inj->veth_b), "pcnj%db", (int)getpid() % 10000000);
-	snprintf(cmd, sizeof(cmd),
-		 "ip link del %s >/dev/null 2>&1; ip link add %s type veth peer name %s && "
-		 "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1 net.ipv6.conf.%s.disable_ipv6=1 && "
-		 "ip link set %s up && ip link set %s up && ip link set %s alias '%s'",
-		 inj->veth_a, inj->veth_a, inj->veth_b, inj->veth_a, inj->veth_b, inj->veth_a, inj->veth_b,
-		 inj->veth_a, bpffs_root);
-	if (system(cmd) != 0)
-		return -EIO;
+	/* A pair of an earlier process with our pid (a pid namespace, or the
+	 * numbers came round) is stale: ours now. */
+	rc = broker_rtnl_link_del(inj->veth_a);
+	if (rc && rc != -ENODEV)
+		return rc;
+	rc = broker_rtnl_veth_add(inj->veth_a, inj->veth_b);
+	if (rc)
+		return rc;
+	/* From here destroy deletes the pair, whatever fails next. */
 	inj->veth = true;
+	/* Without IPv6 in the kernel there is nothing to turn off. */
+	rc = broker_sysctl_netdev("ipv6", inj->veth_a, "disable_ipv6", "1");
+	if (!rc || rc == -ENOENT)
+		rc = broker_sysctl_netdev("ipv6", inj->veth_b, "disable_ipv6", "1");
+	if (rc && rc != -ENOENT)
+		return rc;
+	rc = broker_rtnl_link_up(inj->veth_a, bpffs_root);
+	if (!rc)
+		rc = broker_rtnl_link_up(inj->veth_b, NULL);
+	if (rc)
+		return rc;
 	inj->ifindex_a = (int)if_nametoindex(inj->veth_a);
 	hook.ifindex = (int)if_nametoindex(inj->veth_b);
 	if (!inj->ifindex_a || !hook.ifindex)
@@ -189,14 +205,14 @@ out:
 
 void broker_inject_destroy(struct broker_inject *inj)
 {
-	char cmd[64];
+	int rc;
 
 	if (!inj)
 		return;
 	if (inj->veth) {
-		snprintf(cmd, sizeof(cmd), "ip link del %s >/dev/null 2>&1", inj->veth_a);
-		if (system(cmd) != 0)
-			PCN_DEBUG("BROKER-INJECT-VETH", "cannot delete %s", inj->veth_a);
+		rc = broker_rtnl_link_del(inj->veth_a);
+		if (rc)
+			PCN_DEBUG("BROKER-INJECT-VETH", "cannot delete %s: %s", inj->veth_a, strerror(-rc));
 	}
 	if (inj->pkt_fd >= 0)
 		close(inj->pkt_fd);

@@ -12,6 +12,7 @@
 #include "core/core.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/inject.h"
+#include "dataplane/rmtree.h"
 #include "gateway/gateway.h"
 #include "model/model.h"
 #include "slowpath/slowpath.h"
@@ -283,17 +284,20 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 
 static int flush_all(const struct broker_opts *o)
 {
-	char dir[PATH_MAX], cmd[PATH_MAX + 16];
-	int rc;
+	char dir[PATH_MAX];
+	int rc, err;
 
 	rc = broker_dp_flush(o->bpffs_root);
 	broker_inject_sweep(o->bpffs_root);
-	/* A cut or quote-breaking command could remove another directory. */
-	if (pcn_path(dir, sizeof(dir), o->state_dir, PCN_LAYOUT_INSTANCES, (const char *)NULL) || strchr(dir, '\'') ||
-	    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir) >= (int)sizeof(cmd))
-		rc = rc ? rc : -EINVAL;
-	else if (system(cmd) != 0)
-		rc = rc ? rc : -EIO;
+	/* A cut path could name another directory; broker_rmtree follows no
+	 * symbolic link and enters no other filesystem below it. */
+	err = pcn_path(dir, sizeof(dir), o->state_dir, PCN_LAYOUT_INSTANCES, (const char *)NULL);
+	if (!err)
+		err = broker_rmtree(dir);
+	if (err) {
+		PCN_ERR("BROKER-FLUSH", "cannot remove the instances in %s: %s", o->state_dir, strerror(-err));
+		rc = rc ? rc : err;
+	}
 	/* The transparent stacks (attach_store.c) go with the instances. */
 	if (pcn_path(dir, sizeof(dir), o->state_dir, "attachments.json", (const char *)NULL))
 		rc = rc ? rc : -ENAMETOOLONG;

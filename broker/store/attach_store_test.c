@@ -66,8 +66,9 @@ static int teardown(void **state)
 static json_t *two_stacks(void)
 {
 	json_error_t err;
-	json_t *j = json_loads("[{\"port\":\"veth1\",\"hook\":\"ingress\",\"cubes\":[\"fw0\",\"dd1\"]},"
-			       "{\"port\":\"hw1:port2\",\"hook\":\"egress\",\"cubes\":[\"fw1\"]}]",
+	json_t *j = json_loads("[{\"netdev\":\"veth1\",\"hook\":2,\"stack\":[\"fw0\",\"dd1\"]},"
+			       "{\"netdev\":\"hw1:port2\",\"hook\":0,\"slot-in\":7,\"slot-eg\":8,"
+			       "\"stack\":[\"fw1\"]}]",
 			       0, &err);
 
 	assert_non_null(j);

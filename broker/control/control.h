@@ -135,6 +135,14 @@ void broker_upgrade_replayed(struct broker *b, struct broker_service *svc);
 
 /* instance.c ------------------------------------------------------------- */
 struct broker_instance *broker_instance_find(struct broker *b, const char *name);
+/* The instance in PatchPanel slot index, or NULL. */
+struct broker_instance *broker_instance_by_index(struct broker *b, uint32_t index);
+/* inst's port called name (inst may be NULL), or NULL. */
+struct broker_port *broker_instance_port(const struct broker_instance *inst, const char *name);
+/* The port a peer "cube:port" names, with its instance in *inst (may be
+ * NULL); NULL (and *inst NULL) for a netdev's name, a malformed peer, or a
+ * cube or port that does not exist. */
+struct broker_port *broker_peer_port(struct broker *b, const char *peer, struct broker_instance **inst);
 /* Restores every instance from the datastore (at start). */
 int broker_instances_restore(struct broker *b);
 /* Replays every instance of svc to its (re)registered process, then marks it UP. */

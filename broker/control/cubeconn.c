@@ -113,9 +113,9 @@ int broker_cubeconn_start(struct broker *b)
 	if (mkdir(b->opts.sock_dir, 0700) && errno != EEXIST)
 		return -errno;
 	chmod(b->opts.sock_dir, 0700);
-	snprintf(path, sizeof(path), "%s/broker.sock", b->opts.sock_dir);
+	snprintf(path, sizeof(path), "%s/" PCN_SOCK_BROKER, b->opts.sock_dir);
 	unlink(path); /* a stale socket from a broker that was killed */
-	pcn_wire_url(url, sizeof(url), b->opts.sock_dir, "broker.sock");
+	pcn_wire_url(url, sizeof(url), b->opts.sock_dir, PCN_SOCK_BROKER);
 	rv = nng_rep0_open(&b->rep);
 	if (rv)
 		return pcn_wire_errno(rv);

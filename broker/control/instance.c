@@ -37,6 +37,37 @@ struct broker_instance *broker_instance_find(struct broker *b, const char *name)
 	return NULL;
 }
 
+struct broker_instance *broker_instance_by_index(struct broker *b, uint32_t index)
+{
+	for (struct broker_instance *i = b->instances; i; i = i->next)
+		if (i->index == index)
+			return i;
+	return NULL;
+}
+
+struct broker_port *broker_instance_port(const struct broker_instance *inst, const char *name)
+{
+	for (size_t i = 0; inst && i < inst->n_ports; i++)
+		if (strcmp(inst->ports[i].name, name) == 0)
+			return &inst->ports[i];
+	return NULL;
+}
+
+struct broker_port *broker_peer_port(struct broker *b, const char *peer, struct broker_instance **inst)
+{
+	char cube[BROKER_NAME_MAX], port[BROKER_NAME_MAX];
+	struct broker_instance *i = NULL;
+	struct broker_port *p = NULL;
+
+	if (pcn_peer_split(peer, cube, sizeof(cube), port, sizeof(port)) == 1) {
+		i = broker_instance_find(b, cube);
+		p = broker_instance_port(i, port);
+	}
+	if (inst)
+		*inst = p ? i : NULL;
+	return p;
+}
+
 void broker_instance_free(struct broker_instance *inst)
 {
 	if (!inst)

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "model_int.h"
+#include "pcn_layout.h"
 
 struct broker_model_svc {
 	struct broker_model_svc *next;
@@ -43,18 +44,8 @@ static const char *const base_modules[] = {
 int broker_error_set(struct broker_error *err, int http_status, const char *tag, const char *path,
 		     const char *fmt, ...)
 {
-	int rc;
+	int rc = pcn_http_errno(http_status);
 
-	switch (http_status) {
-	case 400: rc = -EINVAL; break;
-	case 404: rc = -ENOENT; break;
-	case 405: rc = -EOPNOTSUPP; break;
-	case 409: rc = -EEXIST; break;
-	case 413: rc = -E2BIG; break;
-	case 422: rc = -EPROTO; break;
-	case 503: rc = -EAGAIN; break;
-	default: rc = -EIO; break;
-	}
 	if (!err)
 		return rc;
 	err->http_status = http_status;

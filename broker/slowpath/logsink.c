@@ -175,7 +175,7 @@ int broker_logsink_start(struct broker *b)
 	b->logsink = ls;
 	pcn_log_set_sink(ls_broker_line, ls);
 	ls->sink_set = true;
-	rc = pcn_wire_url(url, sizeof(url), b->opts.sock_dir, "logs.sock");
+	rc = pcn_wire_url(url, sizeof(url), b->opts.sock_dir, PCN_SOCK_LOGS);
 	if (!rc)
 		rc = pcn_wire_errno(nng_pull0_open(&ls->pull));
 	if (rc)
@@ -188,7 +188,7 @@ int broker_logsink_start(struct broker *b)
 		PCN_ERR("BROKER-LOGS-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
 		goto fail;
 	}
-	if (snprintf(path, sizeof(path), "%s/logs.sock", b->opts.sock_dir) < (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/" PCN_SOCK_LOGS, b->opts.sock_dir) < (int)sizeof(path))
 		chmod(path, 0600);
 	rc = pcn_wire_errno(nng_socket_get_int(ls->pull, NNG_OPT_RECVFD, &fd));
 	if (!rc)

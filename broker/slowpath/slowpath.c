@@ -45,14 +45,6 @@
 #include "slowpath_int.h"
 #include "wire.h"
 
-struct broker_instance *broker__sp_inst_by_index(struct broker *b, uint32_t index)
-{
-	for (struct broker_instance *i = b->instances; i; i = i->next)
-		if (i->index == index)
-			return i;
-	return NULL;
-}
-
 static struct sp_svc *svc_get(struct broker_slowpath *sp, const char *name)
 {
 	struct sp_svc *s;
@@ -76,8 +68,9 @@ static int svc_open(struct broker_slowpath *sp, struct sp_svc *s)
 	char name[BROKER_NAME_MAX + 16], url[512];
 	int rc;
 
-	snprintf(name, sizeof(name), "cube-%s-pkt.sock", s->name);
-	rc = pcn_wire_url(url, sizeof(url), sp->b->opts.sock_dir, name);
+	rc = pcn_sock_cube(name, sizeof(name), PCN_SOCK_CUBE_PKT, s->name, 0);
+	if (!rc)
+		rc = pcn_wire_url(url, sizeof(url), sp->b->opts.sock_dir, name);
 	if (rc)
 		return rc;
 	rc = pcn_wire_errno(nng_push0_open(&s->push));
@@ -220,7 +213,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		sp->g.bad_records++;
 		goto out;
 	}
-	inst = broker__sp_inst_by_index(sp->b, h->cube_index);
+	inst = broker_instance_by_index(sp->b, h->cube_index);
 	if (h->kind == PCN_SP_LOG) {
 		log_fastpath(sp, h, payload, size - sizeof(*h), inst);
 		goto out;
@@ -331,7 +324,7 @@ static int open_pull(struct broker_slowpath *sp)
 	char url[512], path[PATH_MAX];
 	int fd, rc;
 
-	rc = pcn_wire_url(url, sizeof(url), sp->b->opts.sock_dir, "slowpath.sock");
+	rc = pcn_wire_url(url, sizeof(url), sp->b->opts.sock_dir, PCN_SOCK_SLOWPATH);
 	if (rc)
 		return rc;
 	rc = pcn_wire_errno(nng_pull0_open(&sp->pull));
@@ -349,7 +342,7 @@ static int open_pull(struct broker_slowpath *sp)
 		PCN_ERR("BROKER-SP-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
 		return rc;
 	}
-	if (snprintf(path, sizeof(path), "%s/slowpath.sock", sp->b->opts.sock_dir) < (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/" PCN_SOCK_SLOWPATH, sp->b->opts.sock_dir) < (int)sizeof(path))
 		chmod(path, 0600);
 	rc = pcn_wire_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &fd));
 	if (rc)

@@ -78,8 +78,6 @@ struct broker_slowpath {
 	struct broker_sp_procs procs; /* what each cube process reports (slowpath_procs.c) */
 };
 
-/* The instance in PatchPanel slot index, or NULL. */
-struct broker_instance *broker__sp_inst_by_index(struct broker *b, uint32_t index);
 /* uv_poll callback of slowpath.sock: PacketOutBatch from the cubes. */
 void broker__sp_on_pull(uv_poll_t *h, int status, int events);
 

@@ -89,7 +89,7 @@ static void packet_out(struct broker_slowpath *sp, const struct broker_service *
 		send_netdev(sp, port->ifindex, po, c);
 		return; /* counted when sent */
 	} else if (!(rc = broker_inject_peer(sp->inj, inst->index, port->index, &peer))) {
-		peer_inst = broker__sp_inst_by_index(sp->b, peer.cube_index);
+		peer_inst = broker_instance_by_index(sp->b, peer.cube_index);
 		if (peer.kind == PCN_PEER_NETDEV) {
 			send_netdev(sp, (int)peer.ifindex, po, c);
 			return;

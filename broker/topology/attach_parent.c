@@ -53,30 +53,23 @@ struct parent_now {
  * at all: no netdev behind the port). */
 static void read_port(struct broker *b, const char *name, struct parent_now *now)
 {
-	const char *colon = strchr(name, ':');
-	char cube[BROKER_NAME_MAX];
 	struct broker_instance *inst;
+	const struct broker_port *p = broker_peer_port(b, name, &inst);
 	const struct lyd_node *c, *l;
 	json_t *j = NULL;
 
-	snprintf(cube, sizeof(cube), "%.*s", (int)(colon - name), name);
-	inst = broker_instance_find(b, cube);
-	for (size_t i = 0; inst && i < inst->n_ports; i++) {
-		const struct broker_port *p = &inst->ports[i];
-
-		if (strcmp(p->name, colon + 1) != 0)
-			continue;
-		now->up = broker_port_up(p);
-		if (p->ifindex > 0 && !p->cube_peer && broker_netdev_get(p->peer, &j) == 0) {
-			now->ifindex = p->ifindex;
-			now->mtu = (unsigned)json_integer_value(json_object_get(j, "mtu"));
-			json_decref(j);
-		}
+	if (!p)
+		return;
+	now->up = broker_port_up(p);
+	if (p->ifindex > 0 && !p->cube_peer && broker_netdev_get(p->peer, &j) == 0) {
+		now->ifindex = p->ifindex;
+		now->mtu = (unsigned)json_integer_value(json_object_get(j, "mtu"));
+		json_decref(j);
 	}
-	LY_LIST_FOR(inst && inst->config ? lyd_child(inst->config) : NULL, c)
+	LY_LIST_FOR(inst->config ? lyd_child(inst->config) : NULL, c)
 	{
 		if (!c->schema || c->schema->nodetype != LYS_LIST || strcmp(c->schema->name, "ports") ||
-		    strcmp(lyd_get_value(lyd_child(c)) ?: "", colon + 1))
+		    strcmp(lyd_get_value(lyd_child(c)) ?: "", p->name))
 			continue;
 		LY_LIST_FOR(lyd_child(c), l)
 		{

@@ -28,23 +28,15 @@
 #include "dataplane/chainstats.h"
 #include "log.h"
 
-static struct broker_port *port_of(struct broker_instance *inst, const char *name)
-{
-	for (size_t i = 0; inst && i < inst->n_ports; i++)
-		if (strcmp(inst->ports[i].name, name) == 0)
-			return &inst->ports[i];
-	return NULL;
-}
-
 int attach_port_parse(struct broker *b, const char *name, struct tnetdev *d, struct broker_error *err)
 {
-	const char *colon = strchr(name, ':');
-	char cube[BROKER_NAME_MAX];
+	char cube[BROKER_NAME_MAX], port[BROKER_NAME_MAX];
 	struct broker_instance *c;
 	struct broker_service *svc;
 	struct broker_port *p;
 
-	snprintf(cube, sizeof(cube), "%.*s", (int)(colon - name), name);
+	if (pcn_peer_split(name, cube, sizeof(cube), port, sizeof(port)) != 1)
+		return broker_error_set(err, 400, "invalid-value", "/attach", "%s is not cube:port", name);
 	c = broker_instance_find(b, cube);
 	if (!c)
 		return broker_error_set(err, 404, "invalid-value", "/attach", "no instance named %s", cube);
@@ -52,9 +44,9 @@ int attach_port_parse(struct broker *b, const char *name, struct tnetdev *d, str
 	if (svc && svc->transparent)
 		return broker_error_set(err, 400, "invalid-value", "/attach",
 					"%s is a transparent cube: it has no ports to attach to", cube);
-	p = port_of(c, colon + 1);
+	p = broker_instance_port(c, port);
 	if (!p)
-		return broker_error_set(err, 404, "invalid-value", "/attach", "%s has no port %s", cube, colon + 1);
+		return broker_error_set(err, 404, "invalid-value", "/attach", "%s has no port %s", cube, port);
 	d->cube = c;
 	d->hook = c->hook;
 	d->port_index = p->index;
@@ -155,22 +147,17 @@ static int pp_set(uint32_t slot, bool add)
  * port's). Each goes through the translation above. */
 static void rewire(struct broker *b, struct tnetdev *d)
 {
-	struct broker_port *p = port_of(d->cube, d->port), *q = NULL;
+	struct broker_port *p = broker_instance_port(d->cube, d->port), *q = NULL;
 	struct broker_instance *x = NULL;
 	struct broker_error err;
-	const char *colon;
-	char cube[BROKER_NAME_MAX];
 
 	if (!p || !d->cube->in_cube || (!p->cube_peer && !p->attached))
 		return;
 	if (broker_topology_wire(b, d->cube, p, &err))
 		PCN_WARN("BROKER-ATTACH-REWIRE", "%s: %s", d->name, err.message);
-	colon = p->cube_peer ? strchr(p->peer, ':') : NULL;
-	if (!colon)
+	if (!p->cube_peer)
 		return;
-	snprintf(cube, sizeof(cube), "%.*s", (int)(colon - p->peer), p->peer);
-	x = broker_instance_find(b, cube);
-	q = x ? port_of(x, colon + 1) : NULL;
+	q = broker_peer_port(b, p->peer, &x);
 	if (q && q->cube_peer && broker_topology_wire(b, x, q, &err))
 		PCN_WARN("BROKER-ATTACH-REWIRE", "%s:%s: %s", x->name, q->name, err.message);
 }

@@ -71,17 +71,18 @@ static bool in_a_stack(const struct broker_instance *inst, const struct tnetdev 
 static const char *entry_refused(json_t *o, const char **name, json_t **names, int *hook)
 {
 	json_t *h = json_object_get(o, "hook");
-	const char *colon;
+	char cube[PCN_NAME_MAX], port[PCN_NAME_MAX];
+	int kind;
 
 	*name = json_string_value(json_object_get(o, "netdev"));
 	*names = json_object_get(o, "stack");
 	if (!json_is_object(o) || !*name)
 		return "no netdev named";
-	colon = strchr(*name, ':');
-	if (!colon && (strlen(*name) >= IF_NAMESIZE || !**name || strchr(*name, '/')))
+	kind = pcn_peer_split(*name, cube, sizeof(cube), port, sizeof(port));
+	if (kind == 0 && (strlen(*name) >= IF_NAMESIZE || strchr(*name, '/')))
 		return "not a netdev name";
-	if (colon && (strlen(*name) >= sizeof(((struct tnetdev *)0)->name) || strchr(colon + 1, ':')))
-		return "not a cube:port name";
+	if (kind < 0 || strlen(*name) >= sizeof(((struct tnetdev *)0)->name))
+		return "not a netdev or cube:port name";
 	if (!json_is_integer(h) || json_integer_value(h) < PCN_HOOK_TC ||
 	    json_integer_value(h) > PCN_HOOK_XDP_DRV)
 		return "unknown hook";

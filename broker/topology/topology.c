@@ -20,18 +20,6 @@ bool broker_port_up(const struct broker_port *port)
 	return port->attached && port->link_up;
 }
 
-/* Splits "cube:port"; returns false for a netdev name. */
-static bool split_cube_peer(const char *peer, char *cube, size_t cn, char *port, size_t pn)
-{
-	const char *colon = strchr(peer, ':');
-
-	if (!colon)
-		return false;
-	snprintf(cube, cn, "%.*s", (int)(colon - peer), peer);
-	snprintf(port, pn, "%s", colon + 1);
-	return true;
-}
-
 static bool same_family(enum pcn_hook a, enum pcn_hook b)
 {
 	return (a == PCN_HOOK_TC) == (b == PCN_HOOK_TC);
@@ -42,10 +30,13 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 {
 	char cube[BROKER_NAME_MAX], pport[BROKER_NAME_MAX], path[256];
 	enum pcn_hook thook;
-	int ifindex;
+	int ifindex, rc;
 
 	snprintf(path, sizeof(path), "/%s/%s/ports/%s/peer", inst->service, inst->name, port);
-	if (split_cube_peer(peer, cube, sizeof(cube), pport, sizeof(pport))) {
+	rc = pcn_peer_split(peer, cube, sizeof(cube), pport, sizeof(pport));
+	if (rc < 0)
+		return broker_error_set(err, 400, "invalid-value", path, "%s is neither a netdev nor cube:port", peer);
+	if (rc == 1) {
 		struct broker_instance *pi = broker_instance_find(b, cube);
 
 		if (!pi)
@@ -58,9 +49,8 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 						"%s runs at %s and %s at %s: a tail call cannot cross from "
 						"a TC program to an XDP one", inst->name,
 						pcn_hook_name(inst->hook), pi->name, pcn_hook_name(pi->hook));
-		for (size_t i = 0; i < pi->n_ports; i++)
-			if (strcmp(pi->ports[i].name, pport) == 0)
-				return 0;
+		if (broker_instance_port(pi, pport))
+			return 0;
 		return broker_error_set(err, 400, "invalid-value", path, "%s has no port %s", cube, pport);
 	}
 	ifindex = broker_netdev_ifindex(peer);
@@ -82,19 +72,15 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct broker_port *port,
 			 struct broker_error *err)
 {
-	char cube[BROKER_NAME_MAX], pport[BROKER_NAME_MAX];
 	struct pcn_fwd_val v = { 0 };
 	int ifindex, rc;
 
 	if (!port->peer[0])
 		return 0;
-	if (split_cube_peer(port->peer, cube, sizeof(cube), pport, sizeof(pport))) {
-		struct broker_instance *pi = broker_instance_find(b, cube);
-		struct broker_port *pp = NULL;
+	if (strchr(port->peer, ':')) {
+		struct broker_instance *pi;
+		struct broker_port *pp = broker_peer_port(b, port->peer, &pi);
 
-		for (size_t i = 0; pi && i < pi->n_ports; i++)
-			if (strcmp(pi->ports[i].name, pport) == 0)
-				pp = &pi->ports[i];
 		if (!pp)
 			return broker_error_set(err, 400, "invalid-value", NULL, "no port %s", port->peer);
 		v.kind = PCN_PEER_CUBE;

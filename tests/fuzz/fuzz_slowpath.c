@@ -42,6 +42,14 @@ struct broker_instance *broker_instance_find(struct broker *b, const char *name)
 
 /* A token of one byte or more names a service: helloworld if its first
  * byte is odd, else simplebridge (instances c0, c2 and c1, c3). */
+struct broker_instance *broker_instance_by_index(struct broker *b, uint32_t index)
+{
+	for (struct broker_instance *i = b->instances; i; i = i->next)
+		if (i->index == index)
+			return i;
+	return NULL;
+}
+
 struct broker_service *broker_service_by_token(struct broker *b, const void *tok, size_t len)
 {
 	static struct broker_service svcs[2] = { { .name = "helloworld" }, { .name = "simplebridge" } };

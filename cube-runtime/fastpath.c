@@ -1,6 +1,7 @@
 /* Loading an instance's fast path: load-time constants, pins, programs;
  * and the typed map access cube authors use. */
 #include "pcn_int.h"
+#include "pcn_percpu.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -374,30 +375,10 @@ int pcn_map_sum_u64(const struct pcn_instance *inst, const char *map, const void
 		    uint64_t *sums, size_t n)
 {
 	struct bpf_map *m = find_map(inst, map);
-	int ncpus = pcn_ncpus();
-	size_t stride;
-	uint64_t *all;
-	int rc;
 
 	if (!m)
 		return -ENOENT;
-	if (ncpus < 0)
-		return ncpus;
-	/* Each CPU's value is rounded up to 8 bytes. */
-	stride = (bpf_map__value_size(m) + 7) / 8;
-	if (n > stride)
+	if (n > SIZE_MAX / sizeof(*sums))
 		return -EINVAL;
-	all = calloc((size_t)ncpus, stride * 8);
-	if (!all)
-		return -ENOMEM;
-	rc = map_op_rc(bpf_map_lookup_elem(bpf_map__fd(m), key, all));
-	if (!rc) {
-		for (size_t i = 0; i < n; i++) {
-			sums[i] = 0;
-			for (int c = 0; c < ncpus; c++)
-				sums[i] += all[(size_t)c * stride + i];
-		}
-	}
-	free(all);
-	return rc;
+	return pcn_percpu_sum_u64(bpf_map__fd(m), key, bpf_map__value_size(m), sums, n * sizeof(*sums));
 }

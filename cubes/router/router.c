@@ -63,6 +63,7 @@ struct router_pending {
 };
 
 struct router_priv {
+	struct router_priv *next;      /* in router_privs */
 	struct router_iface ifs[PCN_MAX_PORTS];
 	struct router_rtable rt;       /* the table last written */
 	char **routes;                 /* "network|nexthop" of the configured routes last applied */
@@ -72,6 +73,32 @@ struct router_priv {
 	uint64_t aging_ns;
 	uint64_t last_age_ms;
 };
+
+static void free_routes(char **r, size_t n);
+
+/* Every instance's data. The runtime frees its instances at exit without
+ * a callback (on_destroy is for deletion: the data plane stays), so what
+ * is still here then is freed by router_free_all (atexit). */
+static struct router_priv *router_privs;
+
+static void priv_free(struct router_priv *p)
+{
+	for (int i = 0; i < ROUTER_PENDING_MAX; i++)
+		free(p->pend[i]);
+	router_rtable_free(&p->rt);
+	free_routes(p->routes, p->nroutes);
+	free(p);
+}
+
+static void router_free_all(void)
+{
+	while (router_privs) {
+		struct router_priv *p = router_privs;
+
+		router_privs = p->next;
+		priv_free(p);
+	}
+}
 
 static uint64_t now_ns(void)
 {
@@ -588,6 +615,8 @@ static int router_create(struct pcn_instance *inst)
 		return -ENOMEM;
 	p->aging_ns = (aging && atoi(aging) > 0 ? (uint64_t)atoi(aging) : ROUTER_ARP_AGING_S) * 1000000000ull;
 	pcn_instance_set_priv(inst, p);
+	p->next = router_privs;
+	router_privs = p;
 	rc = pcn_timer_start(inst, ROUTER_TIMER_MS, router_tick, NULL);
 	return rc < 0 ? rc : 0;
 }
@@ -596,13 +625,17 @@ static void router_destroy(struct pcn_instance *inst)
 {
 	struct router_priv *p = priv_of(inst);
 
+	struct router_priv **pp;
+
 	if (!p)
 		return;
-	for (int i = 0; i < ROUTER_PENDING_MAX; i++)
-		free(p->pend[i]);
-	router_rtable_free(&p->rt);
-	free_routes(p->routes, p->nroutes);
-	free(p);
+	for (pp = &router_privs; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	priv_free(p);
 	pcn_instance_set_priv(inst, NULL);
 }
 
@@ -733,6 +766,7 @@ const struct pcn_cube_desc router_desc = {
 #ifndef PCN_CUBE_NO_MAIN
 int main(int argc, char **argv)
 {
+	atexit(router_free_all);
 	return pcn_cube_main(&router_desc, argc, argv);
 }
 #endif

@@ -181,7 +181,7 @@ static size_t echo_request(uint8_t *f, const char *dst, uint8_t ttl)
 
 static void test_frames(void **state)
 {
-	uint8_t req[64], out[256];
+	uint8_t req[128], out[256];
 	uint8_t *ip = out + 14, *icmp = ip + 20;
 	size_t n;
 

@@ -21,6 +21,13 @@ const volatile __u32 tg_mix_pct = 0;
 const volatile __u8 tg_mix_mac[6] = { 0 };
 const volatile __u8 tg_dst_mac[6] = { 0 };
 
+/* With --restore, tg_gen writes the frame's headers from tg_hdr on every
+ * frame: the kernel hands back pages that a device under test rewrote in
+ * place (a router: MACs, TTL, checksum), and later frames would carry
+ * those changes (a TTL running down to 1, another destination MAC). */
+const volatile __u32 tg_restore = 0;
+const volatile __u8 tg_hdr[TG_HDR_LEN] = { 0 };
+
 /* Frames tg_gen has seen: a live-frames run executes on one CPU. */
 __u64 tg_seq = 0;
 
@@ -41,6 +48,13 @@ int tg_gen(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u8 *dst = data;
 
+	if (tg_restore && data + TG_HDR_LEN <= end) {
+		int i;
+
+#pragma unroll
+		for (i = 0; i < TG_HDR_LEN; i++)
+			dst[i] = tg_hdr[i];
+	}
 	if (tg_mix_pct && data + 6 <= end) {
 		int alt = (tg_seq++ % 100) < tg_mix_pct;
 		int i;

@@ -7,7 +7,9 @@
  *     flat out (--rate 0) or at a rate, for --duration seconds, and counts
  *     what reaches --dst-if in the destination namespace with an XDP sink.
  *     With --mix, PCT percent of the frames go to --mix-dst-mac instead
- *     (e.g. a MAC a bridge has not learned: its slow path). Prints
+ *     (e.g. a MAC a bridge has not learned: its slow path). With
+ *     --restore every frame's headers are written again (for a device
+ *     under test that rewrites frames in place: a router). Prints
  *     "offered_pps=... delivered_pps=..." and a JSON line.
  *
  *   pcn-trafficgen run --pin PATH [--ifname IF] [--size 64] [--repeat N] [--runs K]
@@ -64,6 +66,7 @@ struct tg_gen_opts {
 	double duration;
 	int cpu;
 	int sink_skb;
+	int restore; /* write the headers again on every frame (tg_restore) */
 };
 
 static double now_s(void)
@@ -234,6 +237,10 @@ static int cmd_gen(const struct tg_gen_opts *o)
 		goto out;
 	}
 	skel->rodata->tg_out_ifindex = src_ifindex;
+	if (o->restore) {
+		skel->rodata->tg_restore = 1;
+		memcpy((void *)skel->rodata->tg_hdr, frame, TG_HDR_LEN);
+	}
 	if (o->mix) {
 		skel->rodata->tg_mix_pct = o->mix;
 		memcpy((void *)skel->rodata->tg_mix_mac, amac, 6);
@@ -366,7 +373,7 @@ static void usage(void)
 		"usage: pcn-trafficgen gen --src-ns NS --dst-ns NS [--src-if IF] [--dst-if IF]\n"
 		"                          [--size BYTES] [--rate PPS] [--duration S] [--cpu N]\n"
 		"                          [--sink-mode drv|skb] [--dst-mac MAC]\n"
-		"                          [--mix PCT --mix-dst-mac MAC]\n"
+		"                          [--mix PCT --mix-dst-mac MAC] [--restore]\n"
 		"       pcn-trafficgen run --pin PATH [--ifname IF] [--size BYTES] [--repeat N]\n"
 		"                          [--runs K]\n");
 }
@@ -382,6 +389,7 @@ int main(int argc, char **argv)
 		{ "pin", required_argument, NULL, 'p' },     { "ifname", required_argument, NULL, 'i' },
 		{ "repeat", required_argument, NULL, 'n' },  { "runs", required_argument, NULL, 'k' },
 		{ "mix", required_argument, NULL, 'x' },     { "mix-dst-mac", required_argument, NULL, 'X' },
+		{ "restore", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	struct tg_gen_opts o = { .src_if = "eth0", .dst_if = "eth0", .size = 64, .duration = 1.0,
@@ -411,6 +419,7 @@ int main(int argc, char **argv)
 		case 'M': o.dst_mac = optarg; break;
 		case 'x': o.mix = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'X': o.mix_mac = optarg; break;
+		case 'R': o.restore = 1; break;
 		case 'p': pin = optarg; break;
 		case 'i': ifname = optarg; break;
 		case 'n': repeat = (unsigned int)strtoul(optarg, NULL, 0); break;

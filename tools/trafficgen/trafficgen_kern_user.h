@@ -4,6 +4,10 @@
 
 #include <linux/types.h>
 
+/* Bytes of a frame's headers (Ethernet, IPv4, UDP) tg_gen writes again on
+ * every frame with --restore. */
+#define TG_HDR_LEN 42
+
 /* Per-CPU counters of the sink. */
 struct tg_sink_stats {
 	__u64 packets;

@@ -1,4 +1,8 @@
-/* ApplyConfig: creating, updating and deleting instances. */
+/* ApplyConfig: creating, updating and deleting instances.
+ * Owns: rt->instances and each instance's life (pcn__instance_free frees
+ * every file's part of the record). Calls: yang.c, adopt.c, twin.c, the
+ * loader (fastpath.c, ucube.c), wiring_watch.c, wiring.c (its load hook
+ * handed to the loader), timer.c and reload.c (to free their parts). */
 #include "pcn_int.h"
 
 #include <errno.h>

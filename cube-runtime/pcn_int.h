@@ -1,5 +1,21 @@
 /* cube-runtime internals (pcn__*): shared by the runtime's files and its
- * tests, never by cube authors. */
+ * tests, never by cube authors.
+ *
+ * Per-instance state lives in struct pcn_instance, one part per file that
+ * keeps any (parent.c, reload.c, wiring_watch.c, timer.c), written by
+ * that file only and freed with the instance (pcn__instance_free);
+ * per-process state in struct pcn__runtime. No file keeps a list of its
+ * own keyed by instance.
+ *
+ * Layers, each calling those below it: runtime.c (the process, the
+ * broker's requests) -> apply.c, action.c, state.c, parent.c, slowpath.c ->
+ * wiring_watch.c (a timer that reloads) -> reload.c -> twin.c, adopt.c ->
+ * the loader (fastpath.c, ucube.c, upgrade.c, tables.c, and wiring.c's
+ * constants through the loader's hook) -> libbpf; yang.c
+ * beside them for the configuration. Any of them may read the runtime's
+ * record through its accessors (pcn__runtime_bpffs, pcn__slowpath_token)
+ * and start timers (timer.c). The loader reaches back up only through
+ * the hook its callers give it (pcn__load_opts.prepare). */
 #ifndef PCN_INT_H
 #define PCN_INT_H
 
@@ -27,12 +43,12 @@ struct pcn__inst_reload {
 	uint64_t count; /* pcn_reload_count */
 	/* What the cube's last pcn_reload of the entry gave it (a copy of the
 	 * object, compiled if it was source); NULL: the cube's own object.
-	 * wiring.c reloads the entry with it. */
+	 * wiring_watch.c reloads the entry with it. */
 	void *entry_code;
 	size_t entry_len;
 };
 
-/* wiring.c's part of an instance record. */
+/* wiring_watch.c's part of an instance record. */
 struct pcn__inst_wiring {
 	/* An adopted program (adopt.c) was not loaded from inst->obj, whose
 	 * .rodata image says nothing of it: its generation, read from the
@@ -77,9 +93,9 @@ struct pcn_instance {
 	/* parent.c: the parent the broker last named (a transparent cube);
 	 * name "" while detached. */
 	struct pcn_parent_info parent;
-	struct pcn__inst_reload reload;
-	struct pcn__inst_wiring wiring;
-	struct pcn__inst_timers timers;
+	struct pcn__inst_reload reload; /* reload.c */
+	struct pcn__inst_wiring wiring; /* wiring_watch.c */
+	struct pcn__inst_timers timers; /* timer.c */
 };
 
 /* What a callback receives. `node` is the node in the full configuration
@@ -131,7 +147,7 @@ struct pcn__runtime {
 	 * broker), touched by the serving thread only. */
 	struct pcn__slowpath *sp;
 
-	/* wiring.c: pcn_wire_gen under this runtime's bpffs root, opened at
+	/* wiring_watch.c: pcn_wire_gen under this runtime's bpffs root, opened at
 	 * the first instance's watch (serving thread only). */
 	int wire_gen_fd;
 	bool wire_gen_open;
@@ -180,10 +196,16 @@ struct pcn__load_opts;
  * o->cube_index (before load; 0 if the object has none, or without a
  * shared root). */
 int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o);
+/* Opens pcn_wire_gen under the bpffs root: its fd, or a negative errno. */
+int pcn__wiring_gen_open(const char *bpffs);
+/* pcn_wire_gen[index] through fd; 0 when unknown. */
+uint32_t pcn__wiring_gen(int fd, uint32_t index);
+
+/* ---- wiring_watch.c: reloads when the wiring changed ---- */
 /* Starts the instance's timer that reloads its entry program when the
  * broker changed its wiring. */
 int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs);
-/* Closes what wiring.c keeps for the runtime (pcn__runtime_destroy). */
+/* Closes what it keeps in the runtime (pcn__runtime_destroy). */
 void pcn__wiring_close(struct pcn__runtime *rt);
 /* The instance's program was adopted (adopt.c): reads the generation it
  * runs with from the kernel (into inst->wiring). */
@@ -264,6 +286,18 @@ int pcn__adopt_record(const char *pin_dir, const void *bytes, size_t size, uint3
 int pcn__adopt_instance(struct pcn_instance *inst, const char *bpffs, int loglevel, struct bpf_object **out);
 void pcn__adopt_record_instance(const struct pcn_instance *inst, int loglevel);
 
+/* ---- ucube.c: the micro-cube program arrays (bpf/pcn_ucube.h) ---- */
+
+/* Puts an object's micro-cube programs (pcn_uc_in_<k>, pcn_uc_eg_<k>) in its
+ * pcn_uc_ingress / pcn_uc_egress arrays; objects without them: nothing. */
+int pcn__ucube_fill(struct bpf_object *obj);
+/* The same for one slot only: ingress micro-cube idx, or egress
+ * idx - PCN_RELOAD_EGRESS (idx < 0: all, as pcn__ucube_fill). */
+int pcn__ucube_fill_slot(struct bpf_object *obj, int idx);
+/* "_tc" for a micro-cube array (pcn_uc_*) of a twin's object (o->twin),
+ * "" for any other map: the pin name's suffix (twin.c says why). */
+const char *pcn__twin_map_suffix(const struct pcn__load_opts *o, const char *map);
+
 /* ---- twin.c: the TC build of a transparent instance at XDP ---- */
 
 /* True for a transparent instance at XDP with a TC build. */
@@ -272,9 +306,6 @@ bool pcn__twin_wanted(const struct pcn_instance *inst);
  * keep_pinned: an existing pin is kept as it is (adopted instance). */
 int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, bool keep_pinned, char *pin,
 		   size_t pin_len);
-/* "_tc" for a micro-cube array (pcn_uc_*) of a twin's object (o->twin),
- * "" for any other map. */
-const char *pcn__twin_map_suffix(const struct pcn__load_opts *o, const char *map);
 
 /* Pins the object's pcn_entry at path, replacing an older pin. */
 int pcn__fastpath_pin_prog(struct bpf_object *obj, const char *path);
@@ -361,13 +392,10 @@ int pcn__runtime_bpffs(struct pcn__runtime *rt, char *buf, size_t n, int timeout
 
 /* ---- reload.c, timer.c ---- */
 
-/* Puts an object's micro-cube programs (pcn_uc_in_<k>, pcn_uc_eg_<k>) in its
- * pcn_uc_ingress / pcn_uc_egress arrays; objects without them: nothing. */
-int pcn__ucube_fill(struct bpf_object *obj);
 /* pcn_reload (idx >= 0) or pcn_reload_all (idx -1); keep_code: a new
  * entry's code is kept in inst->reload as what the entry runs (the cube's
  * calls); false when the caller reloads with that very code or the cube's
- * own object (wiring.c). */
+ * own object (wiring_watch.c). */
 int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx, bool keep_code);
 /* Drops what reload.c keeps in inst->reload. */
 void pcn__reload_forget(struct pcn_instance *inst);

@@ -1,10 +1,11 @@
 /* Reloading an instance's fast path at run time (§IV-B, §VI-E): from a
  * precompiled object or from C source compiled with clang, keeping the
  * instance's maps, swapping each program in one atomic map update (make
- * before break); and the micro-cube program arrays.
+ * before break).
  * Owns: inst->reload (the object before the last reload, the entry's
- * code). Calls: the loader (fastpath.c), twin.c, wiring.c's load hook, the
- * broker (ProgramInstall). Serving thread only. */
+ * code). Calls: the loader (fastpath.c, ucube.c), twin.c, wiring.c's load
+ * hook (handed to the loader), the broker (ProgramInstall). Serving thread
+ * only. */
 #include "pcn_int.h"
 
 #include <errno.h>
@@ -29,60 +30,6 @@
 #ifndef PCN_BPF_INCLUDE_DIR
 #define PCN_BPF_INCLUDE_DIR "/usr/include/cubemesh/bpf"
 #endif
-
-/* ---- micro-cube arrays -------------------------------------------------- */
-
-/* Which array and slot a program named pcn_uc_in_<k> / pcn_uc_eg_<k> goes
- * to; false for any other program. */
-static bool ucube_slot(const char *name, bool *egress, uint32_t *slot)
-{
-	char *end;
-	unsigned long k;
-
-	if (strncmp(name, "pcn_uc_in_", 10) == 0)
-		*egress = false;
-	else if (strncmp(name, "pcn_uc_eg_", 10) == 0)
-		*egress = true;
-	else
-		return false;
-	k = strtoul(name + 10, &end, 10);
-	if (*end || k == 0 || k >= 256)
-		return false;
-	*slot = (uint32_t)k;
-	return true;
-}
-
-/* Puts the object's micro-cube programs in its arrays: all of them
- * (idx < 0), or only those of ingress slot idx / egress slot
- * idx - PCN_RELOAD_EGRESS. Each update replaces one slot atomically. */
-static int ucube_fill(struct bpf_object *obj, int idx)
-{
-	struct bpf_program *prog;
-
-	bpf_object__for_each_program(prog, obj) {
-		struct bpf_map *arr;
-		bool egress;
-		uint32_t slot;
-		int fd;
-
-		if (!ucube_slot(bpf_program__name(prog), &egress, &slot))
-			continue;
-		if (idx >= 0 && (uint32_t)idx != (egress ? PCN_RELOAD_EGRESS + slot : slot))
-			continue;
-		arr = bpf_object__find_map_by_name(obj, egress ? "pcn_uc_egress" : "pcn_uc_ingress");
-		if (!arr)
-			return -ENOENT;
-		fd = bpf_program__fd(prog);
-		if (bpf_map_update_elem(bpf_map__fd(arr), &slot, &fd, BPF_ANY) < 0)
-			return -errno;
-	}
-	return 0;
-}
-
-int pcn__ucube_fill(struct bpf_object *obj)
-{
-	return ucube_fill(obj, -1);
-}
 
 /* ---- code ---------------------------------------------------------------- */
 
@@ -301,7 +248,7 @@ void pcn__reload_forget(struct pcn_instance *inst)
 }
 
 /* Keeps a copy of the entry's new code, for the reloads the wiring needs
- * (wiring.c). */
+ * (wiring_watch.c). */
 static void keep_entry_code(struct pcn_instance *inst, const void *bytes, size_t len)
 {
 	void *copy;
@@ -378,9 +325,9 @@ int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx,
 	 * both complete programs on the same maps). The twin's first, as its
 	 * entry is swapped before the XDP one. */
 	if (twin)
-		rc = ucube_fill(twin, idx < 0 ? -1 : idx);
+		rc = pcn__ucube_fill_slot(twin, idx < 0 ? -1 : idx);
 	if (!rc)
-		rc = ucube_fill(obj, idx < 0 ? -1 : idx);
+		rc = pcn__ucube_fill_slot(obj, idx < 0 ? -1 : idx);
 	if (rc)
 		goto out;
 	if (twin && idx <= 0) {

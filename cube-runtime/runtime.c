@@ -1,5 +1,9 @@
 /* The cube process: its sockets to the broker, registration, and the loop
- * that serves the broker's requests. */
+ * that serves the broker's requests.
+ * Owns: struct pcn__runtime (sockets, registration, the bpffs root). Calls:
+ * apply.c, state.c, action.c, parent.c (the requests), slowpath.c, timer.c
+ * (runs the timers between requests), upgrade.c (layouts for Register),
+ * wiring_watch.c (to close its part), yang.c. */
 #include "pcn_int.h"
 
 #include <errno.h>

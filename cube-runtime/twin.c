@@ -11,8 +11,11 @@
  * Its micro-cubes cannot share the instance's arrays: a PROG_ARRAY takes
  * programs of the type of its first one only, and the XDP build owns those.
  * So the twin's arrays are its own, pinned beside them as pcn_uc_ingress_tc
- * and pcn_uc_egress_tc, and filled with the TC build's micro-cubes here and
- * at every reload (reload.c).
+ * and pcn_uc_egress_tc (ucube.c names them), and filled with the TC build's
+ * micro-cubes here and at every reload (reload.c).
+ *
+ * Owns: <pin_dir>/prog_tc. Calls: the loader (fastpath.c, ucube.c),
+ * wiring.c's load hook (handed to the loader).
  */
 #include "pcn_int.h"
 
@@ -22,11 +25,6 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
-
-const char *pcn__twin_map_suffix(const struct pcn__load_opts *o, const char *map)
-{
-	return o->twin && strncmp(map, "pcn_uc_", 7) == 0 ? "_tc" : "";
-}
 
 bool pcn__twin_wanted(const struct pcn_instance *inst)
 {

@@ -1,17 +1,13 @@
-/* router: the control plane and slow path of an IPv4 router.
+/* router: the control plane of an IPv4 router (the slow path is in
+ * router_slowpath.c).
  *
  * The fast path routes by itself (LPM, ARP table, TTL). This process keeps
  * its maps equal to the configuration (ports' addresses and MACs, connected
  * and static routes, static ARP entries), rebuilt from the whole tree after
  * every apply (on_applied): routes name ports, and their interface is
  * computed from the ports' networks, so a change anywhere may move them.
- * The slow path answers ICMP echo to the router's addresses, sends ICMP
- * time exceeded and destination unreachable, and resolves next hops: an
- * ARP request, the packets held in a bounded queue per next hop, sent once
- * the reply is learned (or dropped after ROUTER_ARP_TRIES requests).
- * Packets it makes for a remote host (echo replies, ICMP errors) are
- * injected into the router as if they had arrived on the port, so the fast
- * path routes them like any other. */
+ * Learned ARP entries are the fast path's: kept across applies and
+ * restarts (the map is pinned), dropped when their port goes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,55 +20,12 @@
 
 #include "pcn_cube.h"
 #include "pcn_kern_user.h"
+#include "router_int.h"
 #include "router_logic.h"
 #include "router_shared.h"
 #include "router_tc.skel.h"
 #include "router_xdp.skel.h"
 #include "router_yang.h"
-
-#define MAP_PORTS "router_ports"
-#define MAP_ROUTES "router_routes"
-#define MAP_ARP "router_arp"
-#define MAP_STATS "router_stats"
-
-/* Next hops being resolved at once, packets held per next hop. */
-#define ROUTER_PENDING_MAX 64
-#define ROUTER_QUEUE_MAX 16
-/* ARP requests per next hop before its packets are dropped, and how far
- * apart. */
-#define ROUTER_ARP_TRIES 3
-#define ROUTER_ARP_RETRY_MS 1000
-#define ROUTER_TIMER_MS 200
-/* Learned ARP entries not refreshed for this long are forgotten; the
- * environment's ROUTER_ARP_AGING (seconds) overrides it (tests). */
-#define ROUTER_ARP_AGING_S 300
-
-struct router_held {
-	uint32_t in_port;
-	size_t len;
-	uint8_t data[PCN_SLOWPATH_SNAPLEN];
-};
-
-struct router_pending {
-	uint32_t nh;     /* network order */
-	uint32_t port;   /* out of which the request goes */
-	unsigned tries;
-	uint64_t last_ms;
-	size_t n;
-	struct router_held pkts[ROUTER_QUEUE_MAX];
-};
-
-struct router_priv {
-	struct router_priv *next;      /* in router_privs */
-	struct router_iface ifs[PCN_MAX_PORTS];
-	struct router_rtable rt;       /* the table last written */
-	char **routes;                 /* "network|nexthop" of the configured routes last applied */
-	size_t nroutes;
-	struct router_pending *pend[ROUTER_PENDING_MAX];
-	uint64_t arp_requests, queue_drops;
-	uint64_t aging_ns;
-	uint64_t last_age_ms;
-};
 
 static void free_routes(char **r, size_t n);
 
@@ -98,19 +51,6 @@ static void router_free_all(void)
 		router_privs = p->next;
 		priv_free(p);
 	}
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static struct router_priv *priv_of(struct pcn_instance *inst)
-{
-	return pcn_instance_priv(inst);
 }
 
 static void fmt_ip(char *buf, size_t n, uint32_t a)
@@ -379,7 +319,7 @@ static int count_one(const struct pcn_node *n, void *arg)
 
 static int router_applied(struct pcn_instance *inst, const struct pcn_node *config)
 {
-	struct router_priv *p = priv_of(inst);
+	struct router_priv *p = router_priv_of(inst);
 	struct router_iface *ifs = calloc(PCN_MAX_PORTS, sizeof(*ifs));
 	struct router_rtable rt = { 0 };
 	struct collect c = { .inst = inst, .p = p, .ifs = ifs };
@@ -419,192 +359,6 @@ static int router_applied(struct pcn_instance *inst, const struct pcn_node *conf
 	return 0;
 }
 
-/* ---- the slow path ------------------------------------------------------- */
-
-static void inject(struct pcn_instance *inst, uint32_t port, const uint8_t *data, size_t len)
-{
-	if (pcn_send_packet_out(inst, port, PCN_DIR_INGRESS, data, len))
-		priv_of(inst)->queue_drops++;
-}
-
-static struct router_pending **pending_of(struct router_priv *p, uint32_t nh)
-{
-	for (int i = 0; i < ROUTER_PENDING_MAX; i++)
-		if (p->pend[i] && p->pend[i]->nh == nh)
-			return &p->pend[i];
-	return NULL;
-}
-
-static void arp_request(struct pcn_instance *inst, struct router_pending *q)
-{
-	struct router_priv *p = priv_of(inst);
-	struct router_iface *ifc = &p->ifs[q->port];
-	uint32_t src = ifc->has_ip ? ifc->ip.addr : 0;
-	uint8_t frame[64] = { 0 };
-
-	/* The port's address on the next hop's network, if it has one there. */
-	router_iface_for(ifc, 1, q->nh, &src);
-	router_build_arp_request(frame, ifc->mac, src, q->nh);
-	q->tries++;
-	q->last_ms = now_ns() / 1000000;
-	p->arp_requests++;
-	pcn_send_packet_out(inst, q->port, PCN_DIR_EGRESS, frame, 60);
-}
-
-/* Sends what waits for nh, now that it is resolved: back into the router,
- * which forwards it with the new entry. */
-static void pending_release(struct pcn_instance *inst, uint32_t nh)
-{
-	struct router_pending **slot = pending_of(priv_of(inst), nh), *q;
-
-	if (!slot)
-		return;
-	q = *slot;
-	*slot = NULL;
-	for (size_t i = 0; i < q->n; i++)
-		inject(inst, q->pkts[i].in_port, q->pkts[i].data, q->pkts[i].len);
-	free(q);
-}
-
-static void arp_miss(struct pcn_instance *inst, const struct pcn_pkt *pkt)
-{
-	struct router_priv *p = priv_of(inst);
-	uint32_t nh = pkt->md[0], port = pkt->md[1];
-	struct router_pending **slot = pending_of(p, nh), *q;
-	struct router_arp_entry e;
-
-	if (pkt->len != pkt->orig_len || port >= PCN_MAX_PORTS || !p->ifs[port].valid) {
-		p->queue_drops++;
-		return;
-	}
-	/* Learned between the miss and now: send it at once. */
-	if (pcn_map_lookup(inst, MAP_ARP, &nh, &e) == 0) {
-		inject(inst, pkt->port, pkt->data, pkt->len);
-		return;
-	}
-	if (!slot) {
-		for (int i = 0; i < ROUTER_PENDING_MAX && !slot; i++)
-			if (!p->pend[i])
-				slot = &p->pend[i];
-		if (!slot || !(*slot = calloc(1, sizeof(**slot)))) {
-			p->queue_drops++;
-			return;
-		}
-		(*slot)->nh = nh;
-		(*slot)->port = port;
-		arp_request(inst, *slot);
-	}
-	q = *slot;
-	if (q->n == ROUTER_QUEUE_MAX) {
-		p->queue_drops++;
-		return;
-	}
-	q->pkts[q->n].in_port = pkt->port;
-	q->pkts[q->n].len = pkt->len;
-	memcpy(q->pkts[q->n].data, pkt->data, pkt->len);
-	q->n++;
-}
-
-/* An ICMP error about pkt, from the address of the port it came in on,
- * routed back to its source by the fast path. */
-static void icmp_error(struct pcn_instance *inst, const struct pcn_pkt *pkt, uint8_t type, uint8_t code)
-{
-	struct router_priv *p = priv_of(inst);
-	uint8_t frame[128];
-	size_t n;
-
-	if (pkt->port >= PCN_MAX_PORTS || !p->ifs[pkt->port].valid || !p->ifs[pkt->port].has_ip)
-		return;
-	n = router_build_icmp_error(frame, sizeof(frame), pkt->data, pkt->len, type, code,
-				    p->ifs[pkt->port].ip.addr, p->ifs[pkt->port].mac);
-	if (n)
-		inject(inst, pkt->port, frame, n);
-}
-
-static void router_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
-{
-	struct router_priv *p = priv_of(inst);
-	static uint8_t frame[PCN_SLOWPATH_SNAPLEN];
-	size_t n;
-
-	if (!p)
-		return;
-	switch (pkt->reason) {
-	case ROUTER_REASON_ARP_LEARN:
-		pending_release(inst, pkt->md[0]);
-		break;
-	case ROUTER_REASON_ARP_MISS:
-		arp_miss(inst, pkt);
-		break;
-	case ROUTER_REASON_TTL:
-		icmp_error(inst, pkt, 11, 0); /* time exceeded in transit */
-		break;
-	case ROUTER_REASON_UNREACH:
-		icmp_error(inst, pkt, 3, 0); /* network unreachable */
-		break;
-	case ROUTER_REASON_LOCAL:
-		if (pkt->port >= PCN_MAX_PORTS || !p->ifs[pkt->port].valid || pkt->len != pkt->orig_len)
-			break;
-		n = router_build_echo_reply(frame, sizeof(frame), pkt->data, pkt->len, p->ifs[pkt->port].mac);
-		if (n)
-			inject(inst, pkt->port, frame, n);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Every ROUTER_TIMER_MS: ARP requests again, or give up; every second,
- * forget learned entries older than the aging time. */
-static void router_tick(struct pcn_instance *inst, void *arg)
-{
-	struct router_priv *p = priv_of(inst);
-	uint64_t ms = now_ns() / 1000000, now = now_ns();
-	uint32_t key, next, *prev = NULL, gone[256];
-	size_t ngone = 0;
-
-	(void)arg;
-	for (int i = 0; i < ROUTER_PENDING_MAX; i++) {
-		struct router_pending *q = p->pend[i];
-		struct router_arp_entry e;
-
-		if (!q)
-			continue;
-		/* Resolved, but its notice was lost (the ring was full). */
-		if (pcn_map_lookup(inst, MAP_ARP, &q->nh, &e) == 0) {
-			pending_release(inst, q->nh);
-			continue;
-		}
-		if (ms - q->last_ms < ROUTER_ARP_RETRY_MS)
-			continue;
-		if (q->tries < ROUTER_ARP_TRIES && p->ifs[q->port].valid) {
-			arp_request(inst, q);
-			continue;
-		}
-		PCN_INFO("ROUTER-ARP-GIVEUP", "%s: no ARP reply from next hop %u.%u.%u.%u; %zu packets dropped",
-			 pcn_instance_name(inst), q->nh & 255, q->nh >> 8 & 255, q->nh >> 16 & 255, q->nh >> 24,
-			 q->n);
-		p->queue_drops += q->n;
-		free(q);
-		p->pend[i] = NULL;
-	}
-	if (ms - p->last_age_ms < 1000)
-		return;
-	p->last_age_ms = ms;
-	while (pcn_map_next_key(inst, MAP_ARP, prev, &next) == 0) {
-		struct router_arp_entry e;
-
-		key = next;
-		prev = &key;
-		if (pcn_map_lookup(inst, MAP_ARP, &key, &e) || (e.flags & ROUTER_ARP_STATIC))
-			continue;
-		if (now > e.seen_ns && now - e.seen_ns > p->aging_ns && ngone < sizeof(gone) / sizeof(gone[0]))
-			gone[ngone++] = key;
-	}
-	for (size_t i = 0; i < ngone; i++)
-		pcn_map_delete(inst, MAP_ARP, &gone[i]);
-}
-
 static int router_create(struct pcn_instance *inst)
 {
 	struct router_priv *p = calloc(1, sizeof(*p));
@@ -623,7 +377,7 @@ static int router_create(struct pcn_instance *inst)
 
 static void router_destroy(struct pcn_instance *inst)
 {
-	struct router_priv *p = priv_of(inst);
+	struct router_priv *p = router_priv_of(inst);
 
 	struct router_priv **pp;
 
@@ -644,7 +398,7 @@ static void router_destroy(struct pcn_instance *inst)
 /* The MAC of each port (a generated one is not in the configuration). */
 static int state_ports(struct pcn_instance *inst, struct pcn_state *st)
 {
-	struct router_priv *p = priv_of(inst);
+	struct router_priv *p = router_priv_of(inst);
 	char path[160], mac[18];
 	int rc = 0;
 
@@ -662,7 +416,7 @@ static int state_ports(struct pcn_instance *inst, struct pcn_state *st)
  * route as computed. */
 static int state_routes(struct pcn_instance *inst, struct pcn_state *st)
 {
-	struct router_priv *p = priv_of(inst);
+	struct router_priv *p = router_priv_of(inst);
 	char path[192], net[24], nh[INET_ADDRSTRLEN];
 	int rc = 0;
 
@@ -689,7 +443,7 @@ static int state_routes(struct pcn_instance *inst, struct pcn_state *st)
 /* Every entry of the ARP table, learned ones too. */
 static int state_arp(struct pcn_instance *inst, struct pcn_state *st)
 {
-	struct router_priv *p = priv_of(inst);
+	struct router_priv *p = router_priv_of(inst);
 	uint32_t key, next, *prev = NULL;
 	int rc = 0;
 
@@ -714,7 +468,7 @@ static int state_arp(struct pcn_instance *inst, struct pcn_state *st)
 
 static int state_stats(struct pcn_instance *inst, struct pcn_state *st)
 {
-	struct router_priv *p = priv_of(inst);
+	struct router_priv *p = router_priv_of(inst);
 	uint64_t c[ROUTER_CNT_N] = { 0 };
 	uint32_t zero = 0;
 	int rc = pcn_map_sum_u64(inst, MAP_STATS, &zero, c, ROUTER_CNT_N);

@@ -1,5 +1,6 @@
 /* The fixed resources of the API: /, services, cubes, netdevs, connect,
- * disconnect, attach, detach, topology, version, metrics. */
+ * disconnect, attach, detach, topology, version, metrics, logs: one table
+ * (fixed_routes, at the end) routes them and answers 405/OPTIONS. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,8 +9,10 @@
  * the test says so), everything else answers a bare OK. The services
  * register through the broker's own registry (broker_registry_handle), as
  * a cube process's Register would. */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -25,6 +27,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "control/control.h"
+#include "topology/topology.h"
 #include "core/core.h"
 #include "dataplane/dataplane.h"
 #include "model/model.h"
@@ -263,6 +266,35 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 	return remove(path);
 }
 
+/* What runs that died before their cleanup (a crash, an abort of the
+ * sanitizers) left: <dir>/<prefix><pid>[-...] whose process is gone. */
+static void sweep_dead(const char *dir, const char *prefix, bool bpffs)
+{
+	DIR *d = opendir(dir);
+	size_t pl = strlen(prefix);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[300], *end;
+		long pid;
+
+		if (strncmp(e->d_name, prefix, pl) != 0)
+			continue;
+		pid = strtol(e->d_name + pl, &end, 10);
+		if ((*end && *end != '-') || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (bpffs)
+			broker_dp_flush(path);
+		else
+			nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		rmdir(path);
+	}
+	closedir(d);
+}
+
 struct broker *tb_start(void)
 {
 	struct broker *b = &T.b;
@@ -275,16 +307,15 @@ struct broker *tb_start(void)
 	T.b.opts.body_limit = 1 << 20;
 	pcn_log_init("broker-test", getenv("CM_TEST_LOG") ? PCN_LOG_DEBUG : PCN_LOG_OFF);
 	ly_log_options(LY_LOSTORE);
-	snprintf(T.root, sizeof(T.root), "/tmp/pcn-brk-test-XXXXXX");
+	sweep_dead("/tmp", "pcn-brk-test-", false);
+	sweep_dead("/sys/fs/bpf", "cmtest-", true);
+	snprintf(T.root, sizeof(T.root), "/tmp/pcn-brk-test-%d-XXXXXX", (int)getpid());
 	if (!mkdtemp(T.root))
 		return NULL;
 	T.started = true;
 	snprintf(T.state, sizeof(T.state), "%s/state", T.root);
 	snprintf(T.sock, sizeof(T.sock), "%s/sock", T.root);
 	snprintf(T.bpffs, sizeof(T.bpffs), "/sys/fs/bpf/cmtest-%d", (int)getpid());
-	/* A root left by an earlier run of this pid (a crash) goes first. */
-	broker_dp_flush(T.bpffs);
-	rmdir(T.bpffs);
 	if (mkdir(T.sock, 0700))
 		return NULL;
 	for (int i = 0; i < 2; i++)
@@ -296,8 +327,9 @@ struct broker *tb_start(void)
 	b->started_ms = broker_now_ms();
 	if (broker_loop_init(b) || broker_models_create(&b->models, b->opts.yang_dir) ||
 	    broker_idalloc_init(&b->cube_ids, 1, PCN_MAX_CUBES - 1) || broker_datastore_open(&b->ds, T.state) ||
-	    broker_dp_create(&b->dp, T.bpffs))
+	    broker_dp_create(&b->dp, T.bpffs) || broker_topology_create(b))
 		return NULL;
+	b->parent_tell = broker_parent_tell;
 	/* The fake cube, listening before the services register (the broker
 	 * dials it at registration). */
 	for (int i = 0; i < 2; i++) {
@@ -345,6 +377,7 @@ void tb_stop(void)
 		b->services = s->next;
 		free(s);
 	}
+	broker_topology_stop(b);
 	if (b->loop) {
 		broker_loop_fini(b);
 		uv_run(b->loop, UV_RUN_NOWAIT);

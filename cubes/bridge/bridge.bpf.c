@@ -5,8 +5,11 @@
  * allows it, the native VLAN for untagged frames), its source is learned in
  * that VLAN's filtering database, and a known unicast destination is sent
  * out of its port with the tag that port wants (pushed or popped here).
- * Broadcast, multicast and unknown destinations go to the slow path with
- * their VLAN, which floods them to the VLAN's other ports.
+ * Broadcast, multicast and unknown destinations are flooded to the VLAN's
+ * other ports: at TC by the fast path to the ports wired to netdevs (a
+ * clone per port, bpf_clone_redirect, the last one redirected), by the slow
+ * path to ports wired to other cubes (a tail call cannot be cloned); at XDP
+ * (one frame, one redirect) by the slow path.
  *
  * Where the tag is: at XDP in the frame's bytes; at TC in the skb's
  * metadata (the kernel moves a received tag there before the TC hook,
@@ -36,6 +39,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bridge_cfg);
 } bridge_cfg SEC(".maps");
+
+/* VLAN -> its ports, for flooding (written by the control plane). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BRIDGE_VLAN_MAX + 1);
+	__type(key, __u32);
+	__type(value, struct bridge_flood);
+} bridge_flood SEC(".maps");
 
 #define BRIDGE_ETH_P_8021Q 0x8100
 
@@ -159,6 +170,83 @@ static __always_inline void bridge_learn(const struct ethhdr *eth, __u16 vlan, _
 	}
 }
 
+#if defined(PCN_HOOK_TC)
+/* Gives the skb the tag a port wants: VLAN vlan's, or none. */
+static __always_inline int bridge_set_tag(struct __ctx_buff *ctx, __u32 want, __u32 vlan)
+{
+	if (want && !ctx->vlan_present)
+		return bridge_push(ctx, vlan);
+	if (!want && ctx->vlan_present)
+		return bridge_pop(ctx);
+	return 0;
+}
+
+/* Floods the frame of VLAN vlan to the VLAN's other ports: a clone out of
+ * each port wired to a netdev, with the tag that port wants, the last one
+ * redirected rather than cloned; the ports wired to cubes through the
+ * slow path (md[1]: which). The loop keeps its state in md (map memory,
+ * which the verifier does not track value by value): with it in
+ * registers, every combination of tag state and mask was a state of its
+ * own and the verifier gave up past a million instructions. */
+static __always_inline int bridge_flood_ports(struct __ctx_buff *ctx, struct pcn_pkt_md *md, __u32 vlan,
+					      int tagged)
+{
+	struct bridge_flood *fl = bpf_map_lookup_elem(&bridge_flood, &vlan);
+	__u32 in_port = md->in_port;
+	int i;
+
+	(void)tagged;
+	if (!fl || fl->slow)
+		return pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, 0, 0);
+	md->out_ifindex = 0; /* the netdev port whose clone is pending */
+	md->reason = 0;      /* whether it wants the tag */
+	md->md[1] = 0;       /* the cube-wired ports, by position */
+	for (i = 0; i < BRIDGE_FLOOD_FAST; i++) {
+		__u32 port, key;
+		struct pcn_fwd_val *peer;
+
+		if ((__u32)i >= fl->n)
+			break;
+		port = fl->e[i].port;
+		if (port == in_port || port >= PCN_MAX_PORTS)
+			continue;
+		key = pcn_fwd_slot(pcn_cube_index, port);
+		peer = bpf_map_lookup_elem(&pcn_fwd, &key);
+		if (!peer)
+			continue;
+		if (peer->kind == PCN_PEER_CUBE) {
+			md->md[1] |= 1u << i;
+			continue;
+		}
+		if (peer->kind != PCN_PEER_NETDEV)
+			continue;
+		/* The previous netdev port gets its clone now: this one may be
+		 * the last, which takes the frame itself. */
+		if (md->out_ifindex && !bridge_set_tag(ctx, md->reason, vlan))
+			bpf_clone_redirect(ctx, md->out_ifindex, 0);
+		md->out_ifindex = peer->ifindex;
+		md->reason = fl->e[i].tagged;
+	}
+	if (md->md[1]) {
+		__u32 want = md->reason; /* pcn_pkt_controller_md sets reason */
+
+		pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, md->md[1], BRIDGE_FLOOD_MASKED);
+		md->reason = want;
+	}
+	if (!md->out_ifindex || bridge_set_tag(ctx, md->reason, vlan))
+		return RX_DROP;
+	return RX_REDIRECT;
+}
+#else
+/* XDP has one redirect per frame: the slow path floods. */
+static __always_inline int bridge_flood_ports(struct __ctx_buff *ctx, struct pcn_pkt_md *md, __u32 vlan,
+					      int tagged)
+{
+	(void)tagged;
+	return pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, 0, 0);
+}
+#endif
+
 static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md)
 {
 	struct ethhdr *eth = pcn_eth_hdr(ctx);
@@ -219,5 +307,5 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	}
 	return pcn_pkt_send(ctx, md, out_port);
 flood:
-	return pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, 0, 0);
+	return bridge_flood_ports(ctx, md, vlan, tagged);
 }

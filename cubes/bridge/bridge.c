@@ -28,6 +28,7 @@
 #define BRIDGE_FDB "bridge_fdb"
 #define BRIDGE_PORTS "bridge_ports"
 #define BRIDGE_CFG "bridge_cfg"
+#define BRIDGE_FLOOD "bridge_flood"
 /* How often learned entries past the aging time are removed from the map
  * (the fast path already ignores them). */
 #define BRIDGE_SWEEP_MS 2000
@@ -43,6 +44,8 @@ struct bridge_priv {
 	/* What bridge_ports holds (read back at create: the pins outlive a
 	 * restart), so that an apply writes and flushes only what changed. */
 	struct bridge_port ports[PCN_MAX_PORTS];
+	/* What bridge_flood holds, for the same reason. */
+	struct bridge_flood flood[BRIDGE_VLAN_MAX + 1];
 	struct bridge_static *statics;
 	size_t n_statics;
 	int statics_known; /* statics match the map (not before the first apply) */
@@ -265,8 +268,21 @@ static int bridge_read_fdb(struct pcn_instance *inst, struct pcn_state *st)
 
 /* ---- the slow path ------------------------------------------------------- */
 
-/* Floods a frame the fast path sent up to every other port of its VLAN
- * (md[0]), tagged for the trunks that carry that VLAN tagged. */
+/* Sends the flooded frame out of port p for VLAN vlan, tagged or not as
+ * the port wants; frame[t]/len[t] cache the two forms. */
+static void bridge_flood_one(struct pcn_instance *inst, const struct pcn_pkt *pkt, uint32_t p, int tagged,
+			     unsigned vlan, uint8_t (*frame)[BRIDGE_FRAME_MAX], size_t *len)
+{
+	if (!len[tagged])
+		len[tagged] = bridge_frame_for_port(pkt->data, pkt->len, tagged, vlan, frame[tagged]);
+	if (len[tagged])
+		pcn_send_packet_out(inst, p, PCN_DIR_EGRESS, frame[tagged], len[tagged]);
+}
+
+/* Floods a frame the fast path sent up to the other ports of its VLAN
+ * (md[0]), tagged for the trunks that carry that VLAN tagged: to all of
+ * them, or (md[2] BRIDGE_FLOOD_MASKED) to the positions of the VLAN's
+ * flood list in md[1], those the fast path could not reach. */
 static void bridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 {
 	struct bridge_priv *priv = pcn_instance_priv(inst);
@@ -274,19 +290,23 @@ static void bridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 	size_t len[2] = { 0, 0 };
 	unsigned vlan = pkt->md[0];
 
-	if (!priv || pkt->reason != BRIDGE_REASON_FLOOD || pkt->len != pkt->orig_len || pkt->len + 4 > BRIDGE_FRAME_MAX)
+	if (!priv || pkt->reason != BRIDGE_REASON_FLOOD || pkt->len != pkt->orig_len ||
+	    pkt->len + 4 > BRIDGE_FRAME_MAX || vlan > BRIDGE_VLAN_MAX)
 		return; /* a frame cut at the snap length cannot be sent again */
+	if (pkt->md[2] == BRIDGE_FLOOD_MASKED) {
+		const struct bridge_flood *fl = &priv->flood[vlan];
+
+		for (uint32_t i = 0; i < fl->n && i < BRIDGE_FLOOD_FAST; i++)
+			if ((pkt->md[1] >> i) & 1 && fl->e[i].port != pkt->port)
+				bridge_flood_one(inst, pkt, fl->e[i].port, fl->e[i].tagged, vlan, frame, len);
+		return;
+	}
 	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++) {
 		const struct bridge_port *port = &priv->ports[p];
-		int tagged;
 
 		if (p == pkt->port || port->mode == BRIDGE_PORT_NONE || !bridge_port_has_vlan(port, vlan))
 			continue;
-		tagged = bridge_port_wants_tag(port, vlan);
-		if (!len[tagged])
-			len[tagged] = bridge_frame_for_port(pkt->data, pkt->len, tagged, vlan, frame[tagged]);
-		if (len[tagged])
-			pcn_send_packet_out(inst, p, PCN_DIR_EGRESS, frame[tagged], len[tagged]);
+		bridge_flood_one(inst, pkt, p, bridge_port_wants_tag(port, vlan), vlan, frame, len);
 	}
 }
 
@@ -295,6 +315,8 @@ static void bridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 struct bridge_build {
 	struct pcn_instance *inst;
 	struct bridge_port ports[PCN_MAX_PORTS];
+	/* What bridge_flood holds, for the same reason. */
+	struct bridge_flood flood[BRIDGE_VLAN_MAX + 1];
 	struct bridge_static *statics;
 	size_t n_statics, cap;
 	uint16_t allowed[BRIDGE_VLAN_MAX];
@@ -416,6 +438,25 @@ static enum bridge_walk bridge_unstatic_one(struct pcn_instance *inst, const str
 	return (v->flags & BRIDGE_FDB_STATIC) && !bridge_in_statics(arg, k) ? BRIDGE_DELETE : BRIDGE_KEEP;
 }
 
+/* Rewrites the flood list of each VLAN whose ports changed. */
+static int bridge_write_flood(struct pcn_instance *inst, struct bridge_priv *priv)
+{
+	static struct bridge_flood fl;
+
+	for (uint32_t v = 1; v < BRIDGE_VLAN_MAX; v++) {
+		memset(&fl, 0, sizeof(fl));
+		bridge_flood_list(priv->ports, PCN_MAX_PORTS, v, &fl);
+		if (!memcmp(&fl, &priv->flood[v], sizeof(fl)))
+			continue;
+		int rc = pcn_map_update(inst, BRIDGE_FLOOD, &v, &fl, BPF_ANY);
+
+		if (rc)
+			return pcn_fail(inst, rc, "cannot write the ports of VLAN %u: %s", v, strerror(-rc));
+		priv->flood[v] = fl;
+	}
+	return 0;
+}
+
 /* Rebuilds the ports' VLAN settings and the static entries from the whole
  * config: everything is checked first, so a refusal changes nothing. A
  * port whose VLANs changed loses the entries learned outside its new ones. */
@@ -447,6 +488,9 @@ static int bridge_applied(struct pcn_instance *inst, const struct pcn_node *conf
 	if (changed) {
 		struct bridge_flush f = { .port = -1, .new_ports = b->ports };
 
+		rc = bridge_write_flood(inst, priv);
+		if (rc)
+			goto out;
 		bridge_fdb_walk(inst, bridge_flush_one, &f);
 	}
 	if (!bridge_statics_same(priv, b)) {
@@ -482,6 +526,8 @@ static int bridge_create(struct pcn_instance *inst)
 	 * it holds, so that the replay changes (and flushes) nothing. */
 	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++)
 		pcn_map_lookup(inst, BRIDGE_PORTS, &p, &priv->ports[p]);
+	for (uint32_t v = 0; v <= BRIDGE_VLAN_MAX; v++)
+		pcn_map_lookup(inst, BRIDGE_FLOOD, &v, &priv->flood[v]);
 	pcn_instance_set_priv(inst, priv);
 	pcn_timer_start(inst, BRIDGE_SWEEP_MS, bridge_sweep, NULL);
 	return 0;

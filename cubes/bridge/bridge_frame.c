@@ -45,6 +45,23 @@ void bridge_port_trunk(struct bridge_port *p, const uint16_t *allowed, size_t n,
 	bridge_port_add_vlan(p, native);
 }
 
+void bridge_flood_list(const struct bridge_port *ports, size_t n, unsigned vlan, struct bridge_flood *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t p = 0; p < n; p++) {
+		if (ports[p].mode == BRIDGE_PORT_NONE || !bridge_port_has_vlan(&ports[p], vlan))
+			continue;
+		if (out->n == BRIDGE_FLOOD_FAST) {
+			out->n = 0;
+			out->slow = 1;
+			return;
+		}
+		out->e[out->n].port = (uint16_t)p;
+		out->e[out->n].tagged = (uint16_t)bridge_port_wants_tag(&ports[p], vlan);
+		out->n++;
+	}
+}
+
 size_t bridge_frame_for_port(const uint8_t *in, size_t len, int tagged, unsigned vlan, uint8_t *out)
 {
 	size_t skip = 0, n = 0;

@@ -22,6 +22,11 @@ int bridge_port_wants_tag(const struct bridge_port *p, unsigned vlan);
 void bridge_port_access(struct bridge_port *p, unsigned vlan);
 void bridge_port_trunk(struct bridge_port *p, const uint16_t *allowed, size_t n, unsigned native);
 
+/* The flood list of VLAN vlan: its member ports among ports[0..n-1] in
+ * order, each with whether it wants the VLAN tagged; past
+ * BRIDGE_FLOOD_FAST ports, n stays 0 and slow is set. */
+void bridge_flood_list(const struct bridge_port *ports, size_t n, unsigned vlan, struct bridge_flood *out);
+
 /* The frame to send out of a port for VLAN vlan: in (len bytes, tagged in
  * its bytes or not) without its tag, then with a tag of vlan when tagged
  * is set. out holds len + 4 bytes. Returns the new length, or 0 when in

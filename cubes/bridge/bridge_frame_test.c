@@ -48,6 +48,44 @@ static void trunk_port(void **state)
 	assert_true(bridge_port_wants_tag(&p, 10));
 }
 
+static void flood_lists(void **state)
+{
+	static struct bridge_port ports[40];
+	const uint16_t allowed[] = { 10, 20 };
+	struct bridge_flood fl;
+
+	(void)state;
+	memset(ports, 0, sizeof(ports));
+	bridge_port_access(&ports[0], 10);
+	bridge_port_access(&ports[2], 20);
+	bridge_port_trunk(&ports[3], allowed, 2, 1);
+	bridge_port_access(&ports[5], 10);
+	bridge_flood_list(ports, 40, 10, &fl);
+	assert_int_equal(fl.n, 3);
+	assert_int_equal(fl.slow, 0);
+	assert_int_equal(fl.e[0].port, 0);
+	assert_int_equal(fl.e[0].tagged, 0);
+	assert_int_equal(fl.e[1].port, 3);
+	assert_int_equal(fl.e[1].tagged, 1);
+	assert_int_equal(fl.e[2].port, 5);
+	bridge_flood_list(ports, 40, 1, &fl); /* the trunk's native VLAN only */
+	assert_int_equal(fl.n, 1);
+	assert_int_equal(fl.e[0].port, 3);
+	assert_int_equal(fl.e[0].tagged, 0);
+	bridge_flood_list(ports, 40, 30, &fl);
+	assert_int_equal(fl.n, 0);
+	assert_int_equal(fl.slow, 0);
+	/* More ports than the fast path floods: the slow path takes the VLAN. */
+	for (int i = 0; i < 40; i++)
+		bridge_port_access(&ports[i], 7);
+	bridge_flood_list(ports, 40, 7, &fl);
+	assert_int_equal(fl.n, 0);
+	assert_int_equal(fl.slow, 1);
+	bridge_flood_list(ports, BRIDGE_FLOOD_FAST, 7, &fl);
+	assert_int_equal(fl.n, BRIDGE_FLOOD_FAST);
+	assert_int_equal(fl.slow, 0);
+}
+
 static const uint8_t untagged[] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x08, 0x06, 0xaa, 0xbb,
 };
@@ -106,6 +144,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(access_port),
 		cmocka_unit_test(trunk_port),
+		cmocka_unit_test(flood_lists),
 		cmocka_unit_test(frames),
 		cmocka_unit_test(macs),
 	};

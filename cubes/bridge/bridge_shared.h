@@ -9,8 +9,16 @@
 
 /* Reason the slow path receives: flood the frame to every other port of its
  * VLAN (broadcast, multicast, or a destination not learned). md[0] is the
- * VLAN: at TC the tag is skb metadata, not in the copied bytes. */
+ * VLAN (at TC the tag is skb metadata, not in the copied bytes); when md[2]
+ * is BRIDGE_FLOOD_MASKED, the fast path flooded the netdev ports itself
+ * and md[1] has a bit per position of bridge_flood[vlan].e that the slow
+ * path must still send to (ports wired to other cubes). */
 #define BRIDGE_REASON_FLOOD 1
+#define BRIDGE_FLOOD_MASKED 1
+
+/* Ports of a VLAN the fast path floods by itself (more: the slow path
+ * floods that VLAN, all of it). md[1] holds one bit per position. */
+#define BRIDGE_FLOOD_FAST 32
 
 #define BRIDGE_VLAN_MAX 4095
 #define BRIDGE_VLAN_WORDS 64 /* 4096 bits */
@@ -31,6 +39,18 @@ struct bridge_port {
 	/* The VLANs the port belongs to, one bit each: access: pvid only;
 	 * trunk: the allowed ones plus the native VLAN when enabled. */
 	__u64 vlans[BRIDGE_VLAN_WORDS];
+};
+
+/* Value of bridge_flood[vlan]: the VLAN's ports, in port order, and
+ * whether each wants the VLAN's frames tagged. */
+struct bridge_flood_port {
+	__u16 port;
+	__u16 tagged;
+};
+struct bridge_flood {
+	__u32 n;    /* entries of e in use */
+	__u32 slow; /* more than BRIDGE_FLOOD_FAST ports: the slow path floods */
+	struct bridge_flood_port e[BRIDGE_FLOOD_FAST];
 };
 
 /* Key of bridge_fdb: VLAN and MAC address (addr[0] first on the wire). */
@@ -62,6 +82,7 @@ struct bridge_cfg {
 
 #ifndef __BPF__
 _Static_assert(sizeof(struct bridge_port) == 8 + 8 * BRIDGE_VLAN_WORDS, "bridge_port layout");
+_Static_assert(sizeof(struct bridge_flood) == 8 + 4 * BRIDGE_FLOOD_FAST, "bridge_flood layout");
 _Static_assert(sizeof(struct bridge_fdb_key) == 8, "bridge_fdb_key layout");
 _Static_assert(sizeof(struct bridge_fdb_val) == 16, "bridge_fdb_val layout");
 _Static_assert(sizeof(struct bridge_cfg) == 8, "bridge_cfg layout");

@@ -15,7 +15,9 @@
 #    does not allow goes nowhere;
 #  - the fdb is per VLAN ("vlan mac" keys, type dynamic);
 #  - a broadcast is flooded to every port of its VLAN but the ingress one,
-#    counted frame by frame, and to no port of another VLAN;
+#    counted frame by frame, and to no port of another VLAN, also through a
+#    port wired to another cube (br3); at TC the ports wired to netdevs are
+#    flooded by the fast path: only the cube-wired port's copies go up;
 #  - the learned fdb survives a restart of the pcn-bridge process.
 source "$(dirname "$0")/../lib/mesh.sh"
 
@@ -29,6 +31,7 @@ cm_host t 10.210.99.9/24; IFT=$CM_IF     # br1 trunk (raw 802.1Q frames)
 cm_host a3 10.210.10.3/24; IFA3=$CM_IF   # br2 access 10
 cm_host b3 10.210.20.3/24; IFB3=$CM_IF   # br2 access 20
 cm_host n3 10.210.1.3/24; IFN3=$CM_IF    # br2 access 1
+cm_host a4 10.210.10.5/24; IFA4=$CM_IF   # br3 access 10 (br3 is wired to br1, cube to cube)
 # The trunk between the bridges: a veth pair of this test's own.
 LK1=bk1$CM_ID; LK2=bk2$CM_ID
 ip link add "$LK1" type veth peer name "$LK2"
@@ -36,13 +39,13 @@ CM_LINKS+=("$LK1")
 ip link set "$LK1" up; ip link set "$LK2" up
 # Native XDP redirect into a veth needs GRO on its far end (docs/KERNEL.md).
 ethtool -K "$LK1" gro on >/dev/null 2>&1; ethtool -K "$LK2" gro on >/dev/null 2>&1
-HOSTS="a1 a2 b1 b2 n1 t a3 b3 n3"
+HOSTS="a1 a2 b1 b2 n1 t a3 b3 n3 a4"
 for h in $HOSTS; do
 	ip netns exec "$(cm_ns $h)" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
 		net.ipv6.conf.eth0.disable_ipv6=1
 done
 mac_of() { ip -n "$(cm_ns "$1")" link show eth0 | awk '/ether/ {print $2}'; }
-MACA1=$(mac_of a1); MACT=$(mac_of t); MACA3=$(mac_of a3); MACB3=$(mac_of b3)
+MACA1=$(mac_of a1); MACT=$(mac_of t); MACA3=$(mac_of a3); MACB3=$(mac_of b3); MACA4=$(mac_of a4)
 flush_neigh() { for h in $HOSTS; do ip -n "$(cm_ns $h)" neigh flush all 2>/dev/null; done; }
 ping1() { ip netns exec "$(cm_ns "$1")" ping -c 1 -W 1 -q "$2" >/dev/null 2>&1; }
 
@@ -104,11 +107,17 @@ nobody_else() {
 	[ -z "$out" ]
 }
 N=20
+# to_slowpath BRIDGE: packets BRIDGE's fast path sent up (/metrics).
+to_slowpath() {
+	curl -s "${PCN_URL}metrics" | awk -v k="cubemesh_cube_to_slowpath_packets_total{service=\"bridge\",cube=\"$1\"}" \
+		'$1 == k {print $2; f=1} END {if (!f) print 0}'
+}
 
 for hook in TC XDP_SKB XDP_DRV; do
 	echo "# hook $hook"
 	flush_neigh
-	cm_check "$hook: create br1 and br2" bash -c "$PCNCTL bridge add br1 type=$hook && $PCNCTL bridge add br2 type=$hook"
+	cm_check "$hook: create br1, br2, br3" bash -c "$PCNCTL bridge add br1 type=$hook && $PCNCTL bridge add br2 type=$hook &&
+		$PCNCTL bridge add br3 type=$hook"
 	cm_check "$hook: access ports" bash -c "$PCNCTL br1 ports add pa1 peer=$IFA1 && $PCNCTL br1 ports add pa2 peer=$IFA2 &&
 		$PCNCTL br1 ports add pb1 peer=$IFB1 && $PCNCTL br1 ports add pb2 peer=$IFB2 && $PCNCTL br1 ports add pn1 peer=$IFN1 &&
 		$PCNCTL br2 ports add pa3 peer=$IFA3 && $PCNCTL br2 ports add pb3 peer=$IFB3 && $PCNCTL br2 ports add pn3 peer=$IFN3"
@@ -122,6 +131,11 @@ for hook in TC XDP_SKB XDP_DRV; do
 		$PCNCTL br1 ports pk trunk allowed add 10 && $PCNCTL br1 ports pk trunk allowed add 20 &&
 		$PCNCTL br2 ports add pk peer=$LK2 mode=trunk &&
 		$PCNCTL br2 ports pk trunk allowed add 10 && $PCNCTL br2 ports pk trunk allowed add 20"
+	cm_check "$hook: br3: a4 on VLAN 10, a trunk wired to br1's pc (pcnctl connect)" bash -c "
+		$PCNCTL br3 ports add pa4 peer=$IFA4 && $PCNCTL br3 ports pa4 access set vlanid=10 &&
+		$PCNCTL br3 ports add pc mode=trunk && $PCNCTL br3 ports pc trunk allowed add 10 &&
+		$PCNCTL br1 ports add pc mode=trunk && $PCNCTL br1 ports pc trunk allowed add 10 &&
+		$PCNCTL connect br1:pc br3:pc"
 	cm_check "$hook: the model reads back" bash -c "[ \"\$($PCNCTL -j br1 ports pb1 access vlanid show)\" = 20 ] &&
 		[ \"\$($PCNCTL -j br1 ports pt mode show)\" = '\"trunk\"' ] && [ \"\$($PCNCTL -j br1 ports pt trunk native-vlan show)\" = 1 ]"
 	cm_expect 400 PATCH /bridge/br1/ports/pa1/access/vlanid/ '"4095"'
@@ -130,6 +144,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: a1 -> a3 (VLAN 10 across the trunk)" cm_ping a1 10.210.10.3
 	cm_check "$hook: b3 -> b1 (VLAN 20 across the trunk)" cm_ping b3 10.210.20.1
 	cm_check "$hook: n1 -> n3 (native VLAN 1, untagged on the trunk)" cm_ping n1 10.210.1.3
+	cm_check "$hook: a2 -> a4 (VLAN 10 through br1 into br3, cube to cube)" cm_ping a2 10.210.10.5
 	cm_check_not "$hook: b2 (VLAN 20) -> a1 (VLAN 10, same subnet)" ping1 b2 10.210.10.1
 	cm_check_not "$hook: a1 -> b2" ping1 a1 10.210.10.4
 	cm_check_not "$hook: b2 -> a3 (same subnet, VLAN 10 behind the trunk)" ping1 b2 10.210.10.3
@@ -140,7 +155,9 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: fdb entries are dynamic" bash -c "$PCNCTL -j br1 fdb entry show | grep -q '\"type\": \"dynamic\"'"
 
 	capture_start
+	SP0=$(to_slowpath br1)
 	send a1 88b5 0 $N                # broadcast on VLAN 10
+	SP1=$(to_slowpath br1)
 	send t 88b6 20 $N                # broadcast tagged 20 from the trunk host
 	send t 88b7 0 $N                 # untagged from the trunk host: VLAN 1
 	send t 88b8 30 $N                # VLAN 30: not allowed on the trunk
@@ -150,7 +167,12 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: flood of a1 reaches a2 ($(got a2 88b5)/$N)" [ "$(got a2 88b5)" = $N ]
 	cm_check "$hook: and a3 across the trunk, untagged ($(got a3 88b5)/$N)" [ "$(got a3 88b5)" = $N ]
 	cm_check "$hook: and the trunk host tagged 10 ($(got t 88b5 10)/$N)" [ "$(got t 88b5 10)" = $N ]
-	cm_check "$hook: and no other port, not the ingress one" nobody_else 88b5 a2 a3 t
+	cm_check "$hook: and a4 behind the cube wire ($(got a4 88b5)/$N)" [ "$(got a4 88b5)" = $N ]
+	cm_check "$hook: and no other port, not the ingress one" nobody_else 88b5 a2 a3 t a4
+	if [ "$hook" = TC ]; then
+		cm_check "$hook: br1 flooded its netdev ports in the fast path: only the cube-wired port's $N went up ($((SP1 - SP0)))" \
+			[ $((SP1 - SP0)) = $N ]
+	fi
 	cm_check "$hook: tagged 20 from the trunk reaches b1, b2, b3 untagged ($(got b1 88b6)/$(got b2 88b6)/$(got b3 88b6))" \
 		[ "$(got b1 88b6)/$(got b2 88b6)/$(got b3 88b6)" = $N/$N/$N ]
 	cm_check "$hook: and no other port" nobody_else 88b6 b1 b2 b3
@@ -171,6 +193,6 @@ for hook in TC XDP_SKB XDP_DRV; do
 		[ "$(fdb_port br1 10 "$MACA1")/$(fdb_port br1 20 "$MACB3")" = pa1/pk ]
 	cm_check "$hook: and VLAN 10 still crosses the trunk" cm_ping a2 10.210.10.3
 	cm_check_not "$hook: and VLAN 20 still does not reach VLAN 10" ping1 b2 10.210.10.2
-	cm_check "$hook: delete" bash -c "$PCNCTL br1 del && $PCNCTL br2 del"
+	cm_check "$hook: delete" bash -c "$PCNCTL br1 del && $PCNCTL br2 del && $PCNCTL br3 del"
 done
 cm_done

@@ -245,6 +245,36 @@ static void test_refused_create(void **state)
 	assert_int_equal(B->cube_ids.used, used);
 }
 
+/* The cube refuses an update: the instance keeps its ports, their numbers
+ * and its record; the number the refused port was given is free again. */
+static void test_refused_update(void **state)
+{
+	struct broker_instance *i;
+	struct rec_seek r;
+	char msg[256];
+	unsigned updates;
+
+	post("/helloworld/iu", "{\"ports\":[{\"name\":\"p1\"}]}", 201);
+	i = broker_instance_find(B, "iu");
+	updates = tb_cube_applies(OP_UPDATE);
+	tb_cube_refuse(409);
+	assert_int_equal(tb_write(BROKER_POST, "/helloworld/iu/ports/p2", "{}", msg, sizeof(msg)), 409);
+	tb_cube_refuse(0);
+	assert_int_equal(tb_cube_applies(OP_UPDATE), updates);
+	assert_ptr_equal(broker_instance_find(B, "iu"), i);
+	assert_int_equal(i->n_ports, 1);
+	assert_string_equal(i->ports[0].name, "p1");
+	assert_int_equal(i->port_ids.used, 1);
+	assert_false(broker_idalloc_used(&i->port_ids, 1));
+	assert_true(record("iu", &r));
+	assert_int_equal(r.n_ports, 1);
+	/* Accepted now: the port gets the number the refused one had. */
+	assert_int_equal(tb_write(BROKER_POST, "/helloworld/iu/ports/p2", "{}", msg, sizeof(msg)), 201);
+	assert_int_equal(i->n_ports, 2);
+	assert_int_equal(i->ports[1].index, 1);
+	del("/helloworld/iu", 204);
+}
+
 /* Refused before the cube is asked: a name of the API's, a body the model
  * refuses, an unknown service. Nothing is taken. */
 static void test_refused_by_broker(void **state)
@@ -267,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_create_delete),
 		cmocka_unit_test(test_port_ids),
 		cmocka_unit_test(test_refused_create),
+		cmocka_unit_test(test_refused_update),
 		cmocka_unit_test(test_refused_by_broker),
 	};
 

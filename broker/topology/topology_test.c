@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <jansson.h>
 
 #include "core/tables.h"
@@ -139,6 +140,19 @@ static int netdev_in(int ifindex, struct pcn_netdev_val *out)
 	return rc;
 }
 
+/* The broker's input filter on ifindex's TC ingress (dataplane/netdev.c
+ * puts it at handle and priority 0xcbe): 1 present, 0 absent. */
+static int tc_filter(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0xcbe, .priority = 0xcbe);
+	libbpf_print_fn_t saved = libbpf_set_print(NULL);
+	int rc = bpf_tc_query(&hook, &opts);
+
+	libbpf_set_print(saved);
+	return rc == 0 && opts.prog_id > 0;
+}
+
 static void write_ok(enum broker_method m, const char *path, const char *body, int want)
 {
 	char msg[256];
@@ -187,6 +201,8 @@ static void test_wire_netdev_and_cube(void **state)
 	assert_int_equal(netdev_in(ifindex, &nv), 0);
 	assert_int_equal(nv.cube_index, w1->index);
 	assert_int_equal(nv.port, p->index);
+	assert_true(tc_filter(ifindex));
+	assert_false(tc_filter((int)if_nametoindex(veth[1])));
 	/* Unpeered: no entry. */
 	assert_int_equal(fwd(w1->index, port("tw1", "p2")->index).kind, PCN_PEER_NONE);
 
@@ -222,6 +238,7 @@ static void test_wire_netdev_and_cube(void **state)
 	assert_false(broker_port_up(p));
 	assert_int_equal(fwd(w1->index, p->index).kind, PCN_PEER_NONE);
 	assert_int_equal(netdev_in(ifindex, &nv), -ENOENT);
+	assert_false(tc_filter(ifindex));
 	write_ok(BROKER_DELETE, "/helloworld/tw2/ports/q1/peer", NULL, 200);
 	assert_int_equal(fwd(w2->index, port("tw2", "q1")->index).kind, PCN_PEER_NONE);
 	/* tw1:p2 still points at q1, which exists. */
@@ -232,8 +249,10 @@ static void test_wire_netdev_and_cube(void **state)
 	assert_int_equal(nv.cube_index, w2->index);
 
 	/* An instance deleted takes its wires along. */
+	assert_true(tc_filter(ifindex));
 	write_ok(BROKER_DELETE, "/helloworld/tw2", NULL, 204);
 	assert_int_equal(netdev_in(ifindex, &nv), -ENOENT);
+	assert_false(tc_filter(ifindex));
 	write_ok(BROKER_DELETE, "/helloworld/tw1", NULL, 204);
 }
 

@@ -291,10 +291,11 @@ static void attach_refused(const char *cube, const char *position, const char *o
 	assert_int_equal(err.http_status, status);
 }
 
-/* The names of the stack on veth[1], as the API shows it, "a,b,c". */
+/* The names of the stack on veth[1], as GET /topology/<netdev> shows it,
+ * "a,b,c". */
 static void api_order(char *out, size_t n)
 {
-	json_t *all = broker_attach_topology_json(B, veth[1]), *names;
+	json_t *top = broker_topology_json(B, veth[1]), *all = json_object_get(top, "transparent"), *names;
 	size_t i, len = 0;
 	json_t *v;
 
@@ -303,7 +304,7 @@ static void api_order(char *out, size_t n)
 	names = json_object_get(json_array_get(all, 0), "stack");
 	json_array_foreach(names, i, v)
 		len += (size_t)snprintf(out + len, n - len, "%s%s", i ? "," : "", json_string_value(v));
-	json_decref(all);
+	json_decref(top);
 }
 
 /* The same from pcn_tstack under the generation pcn_tgen names: the slots

@@ -43,7 +43,7 @@ static void priv_free(struct router_priv *p)
 	free(p);
 }
 
-static void router_free_all(void)
+void router_free_all(void)
 {
 	while (router_privs) {
 		struct router_priv *p = router_privs;

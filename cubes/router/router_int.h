@@ -69,6 +69,11 @@ static inline struct router_priv *router_priv_of(struct pcn_instance *inst)
 	return pcn_instance_priv(inst);
 }
 
+/* Frees the data of every instance still alive (at exit: the runtime
+ * frees its instances without a callback; tests call it after the
+ * harness is gone). */
+void router_free_all(void);
+
 /* The slow path (router_slowpath.c): pkt_in, and the timer that sends ARP
  * requests again, gives up on silent next hops and ages the ARP table. */
 void router_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt);

@@ -147,8 +147,8 @@ struct pcn__runtime {
 	 * broker), touched by the serving thread only. */
 	struct pcn__slowpath *sp;
 
-	/* wiring_watch.c: pcn_wire_gen under this runtime's bpffs root, opened at
-	 * the first instance's watch (serving thread only). */
+	/* wiring_watch.c: pcn_wire_gen under this runtime's bpffs root,
+	 * opened at the first instance's watch (serving thread only). */
 	int wire_gen_fd;
 	bool wire_gen_open;
 };

@@ -340,6 +340,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	b->stopping = true;
 	PCN_INFO("BROKER-STOP", "signal %d: stopping; the data plane keeps forwarding", signum);
 	broker_http_stop(b);
+	broker_topology_stop(b);
 	broker_cubeconn_stop(b);
 	broker_slowpath_stop(b);
 	broker_logsink_stop(b);
@@ -389,6 +390,9 @@ int main(int argc, char **argv)
 			strerror(-rc));
 		goto fail;
 	}
+	b->parent_tell = broker_parent_tell;
+	if ((rc = broker_topology_create(b)))
+		goto fail;
 	if ((rc = broker_instances_restore(b)))
 		goto fail;
 	broker_attach_restore(b);

@@ -29,45 +29,6 @@
 #include "instance_int.h"
 #include "log.h"
 
-struct broker_instance *broker_instance_find(struct broker *b, const char *name)
-{
-	for (struct broker_instance *i = b->instances; i; i = i->next)
-		if (strcmp(i->name, name) == 0)
-			return i;
-	return NULL;
-}
-
-struct broker_instance *broker_instance_by_index(struct broker *b, uint32_t index)
-{
-	for (struct broker_instance *i = b->instances; i; i = i->next)
-		if (i->index == index)
-			return i;
-	return NULL;
-}
-
-struct broker_port *broker_instance_port(const struct broker_instance *inst, const char *name)
-{
-	for (size_t i = 0; inst && i < inst->n_ports; i++)
-		if (strcmp(inst->ports[i].name, name) == 0)
-			return &inst->ports[i];
-	return NULL;
-}
-
-struct broker_port *broker_peer_port(struct broker *b, const char *peer, struct broker_instance **inst)
-{
-	char cube[BROKER_NAME_MAX], port[BROKER_NAME_MAX];
-	struct broker_instance *i = NULL;
-	struct broker_port *p = NULL;
-
-	if (pcn_peer_split(peer, cube, sizeof(cube), port, sizeof(port)) == 1) {
-		i = broker_instance_find(b, cube);
-		p = broker_instance_port(i, port);
-	}
-	if (inst)
-		*inst = p ? i : NULL;
-	return p;
-}
-
 void broker_instance_free(struct broker_instance *inst)
 {
 	if (!inst)
@@ -222,8 +183,8 @@ char *broker_instance_state_json(struct broker *b, const struct broker_instance 
 	json_object_set_new(entry, "uuid", json_string(inst->uuid));
 	json_object_set_new(entry, "service-name", json_string(inst->service));
 	json_object_set_new(entry, "tail-call-misses", broker_chain_stats_json(b, inst));
-	if (broker_attach_parent(inst))
-		json_object_set_new(entry, "parent", json_string(broker_attach_parent(inst)));
+	if (broker_attach_parent(b, inst))
+		json_object_set_new(entry, "parent", json_string(broker_attach_parent(b, inst)));
 	for (size_t i = 0; i < inst->n_ports; i++) {
 		json_t *p = json_object();
 		char uuid[37];

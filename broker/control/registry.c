@@ -40,14 +40,6 @@ const char *broker_svc_state_name(enum broker_svc_state s)
 	}
 }
 
-struct broker_service *broker_service_find(struct broker *b, const char *name)
-{
-	for (struct broker_service *s = b->services; s; s = s->next)
-		if (strcmp(s->name, name) == 0)
-			return s;
-	return NULL;
-}
-
 struct broker_service *broker_service_get(struct broker *b, const char *name)
 {
 	struct broker_service *s = broker_service_find(b, name), **pp;
@@ -80,56 +72,6 @@ int broker_service_require_up(struct broker *b, const char *service, struct brok
 				"the %s process is %s; its instances keep forwarding, "
 				"and the API answers again when it is back",
 				service, s ? broker_svc_state_name(s->state) : "not registered");
-}
-
-struct broker_service *broker_service_by_token(struct broker *b, const void *tok, size_t len)
-{
-	struct broker_service *found = NULL;
-
-	if (!tok || len != BROKER_TOKEN_LEN)
-		return NULL;
-	/* Every byte of every service, whatever matches: the time taken says
-	 * nothing about how close a guess was. */
-	for (struct broker_service *s = b->services; s; s = s->next) {
-		uint8_t diff = 0;
-
-		for (size_t i = 0; i < BROKER_TOKEN_LEN; i++)
-			diff |= s->token[i] ^ ((const uint8_t *)tok)[i];
-		if (!diff && s->registered && !found)
-			found = s;
-	}
-	return found;
-}
-
-void broker_forbidden_log(struct broker *b, const char *what, const char *svc, const char *instance,
-			  const char *owner)
-{
-	static uint64_t last_ms;
-	static unsigned unsaid;
-	uint64_t now = broker_now_ms();
-	char name[BROKER_NAME_MAX];
-	size_t k;
-
-	(void)b;
-	if (last_ms && now - last_ms < 1000) {
-		unsaid++;
-		return;
-	}
-	last_ms = now;
-	/* The name is the sender's: bounded, and no line breaks or escapes
-	 * into the log. */
-	for (k = 0; instance && instance[k] && k < sizeof(name) - 1; k++)
-		name[k] = instance[k] > 0x20 && instance[k] < 0x7f ? instance[k] : '?';
-	name[k] = '\0';
-	instance = name;
-	if (svc)
-		PCN_WARN("BROKER-CUBE-FORBIDDEN", "refused: a process of %s tried to %s for %s, an instance of %s "
-			 "(%u more refusals in the last second were not logged)",
-			 svc, what, instance, owner, unsaid);
-	else
-		PCN_WARN("BROKER-CUBE-FORBIDDEN", "refused: a process without a valid registration token tried to "
-			 "%s for %s (%u more refusals in the last second were not logged)", what, instance, unsaid);
-	unsaid = 0;
 }
 
 static void set_status(Cubemesh__BrokerReply *reply, int code, char *errbuf, size_t errlen,

@@ -54,6 +54,8 @@ struct broker_opts {
 
 struct broker;
 struct broker_job;
+struct broker_instance;
+struct broker_parent_info;
 typedef void (*broker_job_fn)(struct broker *b, struct broker_job *job);
 
 /* A unit of work that changes state. Jobs of one key (a service) run one
@@ -87,6 +89,7 @@ struct broker {
 	bool stopping;
 
 	struct broker_gateway *gw;        /* gateway/http.c */
+	struct broker_topology *topo;     /* topology/ */
 
 	nng_socket rep;           /* cube -> broker requests */
 	bool rep_open;
@@ -106,6 +109,16 @@ struct broker {
 	struct broker_jobs *jobs;  /* loop.c: the per-key queues */
 
 	uint64_t started_ms;
+	/* Tells a transparent instance its parent (NULL: detached; info NULL
+	 * then) and returns false when its process is not up to hear it.
+	 * Topology calls it; control (parent_info.c) provides it, so that the
+	 * topology does not call up into the cube connections. */
+	bool (*parent_tell)(struct broker *b, const struct broker_instance *inst, const char *parent,
+			    const struct broker_parent_info *info);
+	/* broker_forbidden_log (tables.c): when it last spoke, and how many
+	 * refusals it left unsaid since. */
+	uint64_t forbidden_last_ms;
+	unsigned forbidden_unsaid;
 };
 
 /* loop.c --------------------------------------------------------------- */

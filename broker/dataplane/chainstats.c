@@ -11,9 +11,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "control/control.h"
+#include "core/tables.h"
 #include "dataplane/chainstats.h"
 #include "pcn_chain_kern_user.h"
+#include "pcn_kern_user.h"
+#include "pcn_percpu.h"
 
 /* The map is pinned by the first object that declares it (the netdev input
  * program the broker loads at start), so it is always there once the data
@@ -34,53 +36,28 @@ static int chain_map_open(struct broker *b)
 
 int broker_chain_stats_read(struct broker *b, uint32_t cube_index, struct pcn_chain_stats *out)
 {
-	struct pcn_chain_stats *v = NULL;
-	int n = libbpf_num_possible_cpus(), fd, rc = 0;
+	int fd, rc;
 
 	if (cube_index >= PCN_MAX_CUBES)
 		return -ERANGE;
-	if (n <= 0)
-		return -EINVAL;
 	fd = chain_map_open(b);
 	if (fd < 0)
 		return fd;
-	v = calloc((size_t)n, sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if (bpf_map_lookup_elem(fd, &cube_index, v) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	for (int c = 0; c < n; c++)
-		for (int r = 0; r < PCN_MISS_REASONS; r++)
-			out->miss[r] += v[c].miss[r];
-out:
-	free(v);
+	rc = pcn_percpu_sum_u64(fd, &cube_index, sizeof(*out), out, sizeof(*out));
 	close(fd);
 	return rc;
 }
 
 int broker_chain_stats_reset(struct broker *b, uint32_t cube_index)
 {
-	struct pcn_chain_stats *v = NULL;
-	int n = libbpf_num_possible_cpus(), fd, rc = 0;
+	int fd, rc;
 
 	if (cube_index >= PCN_MAX_CUBES)
 		return -ERANGE;
-	if (n <= 0)
-		return -EINVAL;
 	fd = chain_map_open(b);
 	if (fd < 0)
 		return fd;
-	v = calloc((size_t)n, sizeof(*v));
-	if (!v)
-		rc = -ENOMEM;
-	else if (bpf_map_update_elem(fd, &cube_index, v, BPF_ANY) < 0)
-		rc = -errno;
-	free(v);
+	rc = pcn_percpu_reset(fd, &cube_index, sizeof(struct pcn_chain_stats));
 	close(fd);
 	return rc;
 }

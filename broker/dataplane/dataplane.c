@@ -3,6 +3,7 @@
  * the per-instance counters. Netdev attachments live in netdev.c.
  */
 #include "dataplane_int.h"
+#include "pcn_percpu.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -361,60 +362,16 @@ int broker_fwd_del(struct broker_dp *dp, uint32_t cube_index, uint32_t port)
 }
 
 /* A per-CPU value array, one slot per possible CPU. */
-static struct pcn_cube_stats *percpu_alloc(int *ncpu)
-{
-	int n = libbpf_num_possible_cpus();
-
-	if (n <= 0)
-		return NULL;
-	*ncpu = n;
-	return calloc(n, sizeof(struct pcn_cube_stats));
-}
-
 int broker_stats_read(struct broker_dp *dp, uint32_t cube_index, struct pcn_cube_stats *out)
 {
-	struct pcn_cube_stats *v;
-	int n, rc = 0;
-
 	if (cube_index >= PCN_MAX_CUBES)
 		return -ERANGE;
-	v = percpu_alloc(&n);
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(dp->stats, &cube_index, v) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < n; i++) {
-		out->rx_packets += v[i].rx_packets;
-		out->tx_netdev += v[i].tx_netdev;
-		out->tx_cube += v[i].tx_cube;
-		out->drop_verdict += v[i].drop_verdict;
-		out->drop_no_peer += v[i].drop_no_peer;
-		out->drop_tail_call += v[i].drop_tail_call;
-		out->pass += v[i].pass;
-		out->to_slowpath += v[i].to_slowpath;
-		out->drop_ring_full += v[i].drop_ring_full;
-		out->log_lost += v[i].log_lost;
-	}
-out:
-	free(v);
-	return rc;
+	return pcn_percpu_sum_u64(dp->stats, &cube_index, sizeof(*out), out, sizeof(*out));
 }
 
 int broker_stats_reset(struct broker_dp *dp, uint32_t cube_index)
 {
-	struct pcn_cube_stats *v;
-	int n, rc = 0;
-
 	if (cube_index >= PCN_MAX_CUBES)
 		return -ERANGE;
-	v = percpu_alloc(&n);
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_update_elem(dp->stats, &cube_index, v, BPF_ANY) < 0)
-		rc = -errno;
-	free(v);
-	return rc;
+	return pcn_percpu_reset(dp->stats, &cube_index, sizeof(struct pcn_cube_stats));
 }

@@ -42,7 +42,7 @@ int broker_chain_resume(struct broker *b, struct broker_inject *inj, uint32_t in
 
 	inst = broker_instance_by_index(b, index);
 	/* The peer may be a transparent stack's entry slot (attach_port.c). */
-	if (!inst && inj && broker_attach_slot_hook(index, &hook) == 0)
+	if (!inst && inj && broker_attach_slot_hook(b, index, &hook) == 0)
 		return broker_inject(inj, hook, index, port, data, len);
 	if (!inst || !inj)
 		return -ENOENT;

@@ -37,7 +37,7 @@
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
 
-#include "control/control.h"
+#include "core/tables.h"
 #include "dataplane/inject.h"
 #include "slowpath/slowpath.h"
 #include "log.h"

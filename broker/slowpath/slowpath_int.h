@@ -12,7 +12,8 @@
 #include <nng/nng.h>
 #include <uv.h>
 
-#include "control/control.h"
+#include "core/tables.h"
+#include "cubemesh.pb-c.h"
 #include "dataplane/inject.h"
 #include "slowpath/slowpath.h"
 #include "slowpath_procs.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/control.h"
+#include "core/tables.h"
 #include "dataplane/dataplane.h"
 #include "slowpath/slowpath.h"
 #include "slowpath/slowpath_procs.h"

@@ -41,7 +41,14 @@
 #define ATTACH_TC_HANDLE 0xcbf
 #define ATTACH_TC_PRIO 0xcbf
 
-struct attach_state A = { .tstack_fd = -1, .tgen_fd = -1, .tport_fd = -1 };
+int broker_topology_create(struct broker *b)
+{
+	b->topo = calloc(1, sizeof(*b->topo));
+	if (!b->topo)
+		return -ENOMEM;
+	b->topo->stacks.tstack_fd = b->topo->stacks.tgen_fd = b->topo->stacks.tport_fd = -1;
+	return 0;
+}
 
 
 
@@ -73,20 +80,20 @@ int attach_ensure_loaded(struct broker *b)
 	size_t sz;
 	int rc;
 
-	if (A.tc && A.xdp)
+	if (b->topo->stacks.tc && b->topo->stacks.xdp)
 		return 0;
 	elf = pcn_tnetdev_tc__elf_bytes(&sz);
-	rc = load_obj(b, elf, sz, "pcn_tnetdev_tc", &A.tc);
+	rc = load_obj(b, elf, sz, "pcn_tnetdev_tc", &b->topo->stacks.tc);
 	if (rc)
 		return rc;
 	elf = pcn_tnetdev_xdp__elf_bytes(&sz);
-	rc = load_obj(b, elf, sz, "pcn_tnetdev_xdp", &A.xdp);
+	rc = load_obj(b, elf, sz, "pcn_tnetdev_xdp", &b->topo->stacks.xdp);
 	if (rc)
 		return rc;
-	A.tstack_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, PCN_MAP_TSTACK));
-	A.tgen_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, PCN_MAP_TGEN));
-	A.tport_fd = bpf_map__fd(bpf_object__find_map_by_name(A.tc, PCN_MAP_TPORT));
-	return A.tstack_fd < 0 || A.tgen_fd < 0 || A.tport_fd < 0 ? -ENOENT : 0;
+	b->topo->stacks.tstack_fd = bpf_map__fd(bpf_object__find_map_by_name(b->topo->stacks.tc, PCN_MAP_TSTACK));
+	b->topo->stacks.tgen_fd = bpf_map__fd(bpf_object__find_map_by_name(b->topo->stacks.tc, PCN_MAP_TGEN));
+	b->topo->stacks.tport_fd = bpf_map__fd(bpf_object__find_map_by_name(b->topo->stacks.tc, PCN_MAP_TPORT));
+	return b->topo->stacks.tstack_fd < 0 || b->topo->stacks.tgen_fd < 0 || b->topo->stacks.tport_fd < 0 ? -ENOENT : 0;
 }
 
 static int prog_fd(struct bpf_object *obj, const char *name)
@@ -98,12 +105,12 @@ static int prog_fd(struct bpf_object *obj, const char *name)
 
 /* The input hook: ours only while no standard cube is peered with the
  * netdev (the broker's netdev input program enters the stack otherwise). */
-static int ingress_attach(struct tnetdev *d)
+static int ingress_attach(struct broker *b, struct tnetdev *d)
 {
 	if (d->hook == PCN_HOOK_TC) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, in, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
-			    .prog_fd = prog_fd(A.tc, "pcn_tin"), .flags = BPF_TC_F_REPLACE);
+			    .prog_fd = prog_fd(b->topo->stacks.tc, "pcn_tin"), .flags = BPF_TC_F_REPLACE);
 		int rc = bpf_tc_hook_create(&hook);
 
 		if (rc && rc != -EEXIST)
@@ -112,7 +119,7 @@ static int ingress_attach(struct tnetdev *d)
 			d->qdisc_ours = true;
 		return bpf_tc_attach(&hook, &in);
 	}
-	return bpf_xdp_attach(d->ifindex, prog_fd(A.xdp, "pcn_tin"),
+	return bpf_xdp_attach(d->ifindex, prog_fd(b->topo->stacks.xdp, "pcn_tin"),
 			      d->hook == PCN_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
 }
 
@@ -132,11 +139,11 @@ static void ingress_detach(struct tnetdev *d)
 /* TC egress, for every stack: an XDP stack's egress pipeline runs there
  * too, through the TC twins of its instances (cube-runtime/twin.c). What an
  * XDP program redirects out of the netdev skips TC egress, though. */
-static int egress_attach(struct tnetdev *d)
+static int egress_attach(struct broker *b, struct tnetdev *d)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, eg, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
-		    .prog_fd = prog_fd(A.tc, "pcn_teg"), .flags = BPF_TC_F_REPLACE);
+		    .prog_fd = prog_fd(b->topo->stacks.tc, "pcn_teg"), .flags = BPF_TC_F_REPLACE);
 	int rc;
 
 	rc = bpf_tc_hook_create(&hook);
@@ -162,10 +169,10 @@ int attach_hook_attach(struct broker *b, struct tnetdev *d)
 
 	if (d->cube)
 		return attach_port_open(b, d, d->slot_in, d->slot_eg);
-	rc = egress_attach(d);
+	rc = egress_attach(b, d);
 
 	if (!rc && !dev_peered(b, d->name))
-		rc = ingress_attach(d);
+		rc = ingress_attach(b, d);
 	if (!rc)
 		rc = attach_netdev_open(b, d, d->slot_eg);
 	return rc;
@@ -193,15 +200,15 @@ static void hook_detach(struct broker *b, struct tnetdev *d)
 }
 
 /* Removes generation gen of d's stack from pcn_tstack, from position from. */
-static void stack_trim(const struct tnetdev *d, __u32 gen, size_t from)
+static void stack_trim(struct broker *b, const struct tnetdev *d, __u32 gen, size_t from)
 {
 	for (size_t p = from; p < ATTACH_MAX_STACK; p++) {
 		struct pcn_tstack_key k = { .parent = d->parent, .pos = (__u32)p, .gen = gen };
 
 		k.dir = PCN_TDIR_INGRESS;
-		bpf_map_delete_elem(A.tstack_fd, &k);
+		bpf_map_delete_elem(b->topo->stacks.tstack_fd, &k);
 		k.dir = PCN_TDIR_EGRESS;
-		bpf_map_delete_elem(A.tstack_fd, &k);
+		bpf_map_delete_elem(b->topo->stacks.tstack_fd, &k);
 	}
 }
 
@@ -209,7 +216,7 @@ static void stack_trim(const struct tnetdev *d, __u32 gen, size_t from)
  * (every position of both directions, nothing past the end), then flips
  * pcn_tgen to it. Each entry names an instance whose program is already in
  * the PatchPanel. */
-void attach_stack_publish(struct tnetdev *d)
+void attach_stack_publish(struct broker *b, struct tnetdev *d)
 {
 	__u32 gen = d->gen ^ 1;
 
@@ -218,11 +225,11 @@ void attach_stack_publish(struct tnetdev *d)
 		struct pcn_tstack_key eg = { .parent = d->parent, .dir = PCN_TDIR_EGRESS, .pos = (__u32)p, .gen = gen };
 		__u32 vin = d->stack[p]->index, veg = d->stack[d->n - 1 - p]->index;
 
-		bpf_map_update_elem(A.tstack_fd, &in, &vin, BPF_ANY);
-		bpf_map_update_elem(A.tstack_fd, &eg, &veg, BPF_ANY);
+		bpf_map_update_elem(b->topo->stacks.tstack_fd, &in, &vin, BPF_ANY);
+		bpf_map_update_elem(b->topo->stacks.tstack_fd, &eg, &veg, BPF_ANY);
 	}
-	stack_trim(d, gen, d->n);
-	if (bpf_map_update_elem(A.tgen_fd, &d->parent, &gen, BPF_ANY) < 0)
+	stack_trim(b, d, gen, d->n);
+	if (bpf_map_update_elem(b->topo->stacks.tgen_fd, &d->parent, &gen, BPF_ANY) < 0)
 		PCN_ERR("BROKER-ATTACH-GEN", "cannot switch the stack on %s to its new order: %s", d->name,
 			strerror(errno));
 	else
@@ -231,32 +238,32 @@ void attach_stack_publish(struct tnetdev *d)
 
 /* The generation a parent's stack used before (a restarted broker, a stale
  * entry): the next publish writes the other one. */
-void attach_stack_gen_load(struct tnetdev *d)
+void attach_stack_gen_load(struct broker *b, struct tnetdev *d)
 {
 	__u32 gen = 0;
 
-	d->gen = bpf_map_lookup_elem(A.tgen_fd, &d->parent, &gen) == 0 ? gen & 1 : 0;
+	d->gen = bpf_map_lookup_elem(b->topo->stacks.tgen_fd, &d->parent, &gen) == 0 ? gen & 1 : 0;
 }
 
 /* Both generations and the generation entry, once nothing enters the stack. */
-static void stack_clear(const struct tnetdev *d)
+static void stack_clear(struct broker *b, const struct tnetdev *d)
 {
-	stack_trim(d, 0, 0);
-	stack_trim(d, 1, 0);
-	bpf_map_delete_elem(A.tgen_fd, &d->parent);
+	stack_trim(b, d, 0, 0);
+	stack_trim(b, d, 1, 0);
+	bpf_map_delete_elem(b->topo->stacks.tgen_fd, &d->parent);
 }
 
-struct tnetdev *attach_find(const char *name)
+struct tnetdev *attach_find(struct broker *b, const char *name)
 {
-	for (struct tnetdev *d = A.devs; d; d = d->next)
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		if (strcmp(d->name, name) == 0)
 			return d;
 	return NULL;
 }
 
-static struct tnetdev *find_inst(const struct broker_instance *inst, size_t *pos)
+static struct tnetdev *find_inst(struct broker *b, const struct broker_instance *inst, size_t *pos)
 {
-	for (struct tnetdev *d = A.devs; d; d = d->next)
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		for (size_t p = 0; p < d->n; p++)
 			if (d->stack[p] == inst) {
 				*pos = p;
@@ -272,8 +279,8 @@ void attach_free_if_empty(struct broker *b, struct tnetdev *d)
 	if (d->n)
 		return;
 	hook_detach(b, d);
-	stack_clear(d);
-	for (pp = &A.devs; *pp; pp = &(*pp)->next)
+	stack_clear(b, d);
+	for (pp = &b->topo->stacks.devs; *pp; pp = &(*pp)->next)
 		if (*pp == d) {
 			*pp = d->next;
 			break;
@@ -287,7 +294,7 @@ static void remove_at(struct broker *b, struct tnetdev *d, size_t pos)
 
 	memmove(&d->stack[pos], &d->stack[pos + 1], (d->n - pos - 1) * sizeof(d->stack[0]));
 	d->n--;
-	attach_stack_publish(d);
+	attach_stack_publish(b, d);
 	attach_free_if_empty(b, d);
 	/* A peered netdev's input program is built for its stack (also when
 	 * no POST /detach says so: a deleted instance). */
@@ -295,11 +302,11 @@ static void remove_at(struct broker *b, struct tnetdev *d, size_t pos)
 		broker_netdev_stack_changed(b->dp, ifindex);
 }
 
-json_t *broker_attach_topology_json(const char *ifname)
+json_t *broker_attach_topology_json(struct broker *b, const char *ifname)
 {
 	json_t *all = json_array();
 
-	for (struct tnetdev *d = A.devs; d; d = d->next) {
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next) {
 		json_t *o, *names;
 
 		if (ifname && strcmp(d->name, ifname) != 0)
@@ -316,17 +323,17 @@ json_t *broker_attach_topology_json(const char *ifname)
 	return all;
 }
 
-const char *broker_attach_parent(const struct broker_instance *inst)
+const char *broker_attach_parent(struct broker *b, const struct broker_instance *inst)
 {
 	size_t pos;
-	struct tnetdev *d = find_inst(inst, &pos);
+	struct tnetdev *d = find_inst(b, inst, &pos);
 
 	return d ? d->name : NULL;
 }
 
-int broker_attach_hook(const char *netdev, enum pcn_hook *hook)
+int broker_attach_hook(struct broker *b, const char *netdev, enum pcn_hook *hook)
 {
-	for (struct tnetdev *d = A.devs; d; d = d->next)
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		if (strcmp(d->name, netdev) == 0) {
 			*hook = d->hook;
 			return 0;
@@ -337,14 +344,14 @@ int broker_attach_hook(const char *netdev, enum pcn_hook *hook)
 void broker_attach_netdev_peering(struct broker *b, const char *netdev)
 {
 	(void)b;
-	for (struct tnetdev *d = A.devs; d; d = d->next)
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		if (strcmp(d->name, netdev) == 0)
 			ingress_detach(d);
 }
 
 void broker_attach_netdev_unpeered(struct broker *b, const char *netdev)
 {
-	for (struct tnetdev *d = A.devs; d; d = d->next) {
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next) {
 		int rc;
 
 		if (strcmp(d->name, netdev) != 0 || dev_peered(b, netdev))
@@ -352,9 +359,9 @@ void broker_attach_netdev_unpeered(struct broker *b, const char *netdev)
 		/* The broker's detach may have taken the clsact qdisc, and our
 		 * egress filter with it: both again. */
 		d->qdisc_ours = false;
-		rc = egress_attach(d);
+		rc = egress_attach(b, d);
 		if (!rc)
-			rc = ingress_attach(d);
+			rc = ingress_attach(b, d);
 		if (rc)
 			PCN_ERR("BROKER-ATTACH-LOST", "the transparent cubes on %s lost their hook: %s", netdev,
 				strerror(-rc));
@@ -364,9 +371,9 @@ void broker_attach_netdev_unpeered(struct broker *b, const char *netdev)
 void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 {
 	size_t pos;
-	struct tnetdev *d = find_inst(inst, &pos);
+	struct tnetdev *d = find_inst(b, inst, &pos);
 
-	broker_attach_parent_gone(inst);
+	broker_attach_parent_gone(b, inst);
 	/* The TC twin of an XDP transparent instance (its egress at TC). */
 	if (inst->hook != PCN_HOOK_TC)
 		broker_pp_remove(b->dp, PCN_HOOK_TC, inst->index);
@@ -381,7 +388,7 @@ void broker_attach_forget(struct broker *b, const struct broker_instance *inst)
 
 void broker_attach_port_gone(struct broker *b, const struct broker_instance *inst, const char *port)
 {
-	for (struct tnetdev *d = A.devs, *next; d; d = next) {
+	for (struct tnetdev *d = b->topo->stacks.devs, *next; d; d = next) {
 		next = d->next;
 		if (d->cube != inst || (port && strcmp(d->port, port) != 0))
 			continue;
@@ -391,7 +398,7 @@ void broker_attach_port_gone(struct broker *b, const struct broker_instance *ins
 			broker_attach_parent_set(b, d->stack[d->n - 1], NULL);
 			d->n--;
 		}
-		attach_stack_publish(d);
+		attach_stack_publish(b, d);
 		attach_free_if_empty(b, d);
 		attach_save(b);
 	}
@@ -458,7 +465,7 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 					"%s is a standard cube: only transparent cubes attach (peer its ports instead)",
 					cube);
 	if (!attach) {
-		d = find_inst(inst, &pos);
+		d = find_inst(b, inst, &pos);
 		if (!d || strcmp(d->name, port) != 0)
 			return broker_error_set(err, 404, "invalid-value", "/detach", "%s is not attached to %s",
 						cube, port);
@@ -467,9 +474,9 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		PCN_INFO("BROKER-DETACHED", "%s detached from %s", cube, port);
 		return 0;
 	}
-	if (find_inst(inst, &pos))
+	if (find_inst(b, inst, &pos))
 		return broker_error_set(err, 409, "data-exists", "/attach", "%s is attached already (to %s)", cube,
-					broker_attach_parent(inst));
+					broker_attach_parent(b, inst));
 	if (strchr(port, ':'))
 		return attach_to_port(b, inst, port, position, other, err);
 	ifindex = broker_netdev_ifindex(port);
@@ -488,7 +495,7 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	if (rc)
 		return broker_error_set(err, 500, "operation-failed", "/attach",
 					"cannot load the transparent entry programs: %s", strerror(-rc));
-	d = attach_find(port);
+	d = attach_find(b, port);
 	if (d && (d->hook == PCN_HOOK_TC) != (inst->hook == PCN_HOOK_TC))
 		return broker_error_set(err, 400, "invalid-value", "/attach",
 					"%s runs at %s and the stack on %s at %s: one stack runs at one hook", cube,
@@ -504,7 +511,7 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		d->parent = (__u32)ifindex;
 		snprintf(d->name, sizeof(d->name), "%s", port);
 		d->hook = inst->hook;
-		attach_stack_gen_load(d);
+		attach_stack_gen_load(b, d);
 	}
 	at = attach_insert_pos(d, position, other, err);
 	if (at < 0) {
@@ -515,11 +522,11 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 	attach_insert(d, at, inst);
 	/* The stack first, the entry programs last: a packet entering finds a
 	 * complete stack. */
-	attach_stack_publish(d);
+	attach_stack_publish(b, d);
 	if (d->n == 1) {
 		/* Listed first: the wires that lead through it look it up. */
-		d->next = A.devs;
-		A.devs = d;
+		d->next = b->topo->stacks.devs;
+		b->topo->stacks.devs = d;
 		rc = attach_hook_attach(b, d);
 		if (rc) {
 			d->n = 0;

@@ -4,6 +4,7 @@
 #define BROKER_ATTACH_INT_H
 
 #include <bpf/libbpf.h>
+#include <uv.h>
 
 #include "topology/topology.h"
 #include "pcn_transparent_kern_user.h"
@@ -35,15 +36,29 @@ struct attach_state {
 	int tstack_fd, tgen_fd, tport_fd;
 	struct tnetdev *devs;
 };
-extern struct attach_state A;
+
+/* attach_parent.c: what was last told to each attached instance, and the
+ * timer that looks for changes of its parent. */
+struct parent_sent;
+struct parent_poll {
+	struct parent_sent *sent;
+	uv_timer_t timer;
+	bool started;
+};
+
+/* The topology's own state, owned by struct broker (b->topo). */
+struct broker_topology {
+	struct attach_state stacks;
+	struct parent_poll parents;
+};
 
 /* attach.c */
 int attach_ensure_loaded(struct broker *b);
 /* Writes d's order under the generation not in use, then flips to it. */
-void attach_stack_publish(struct tnetdev *d);
+void attach_stack_publish(struct broker *b, struct tnetdev *d);
 /* d->gen from pcn_tgen (what an earlier broker left), 0 if none. */
-void attach_stack_gen_load(struct tnetdev *d);
-struct tnetdev *attach_find(const char *name);
+void attach_stack_gen_load(struct broker *b, struct tnetdev *d);
+struct tnetdev *attach_find(struct broker *b, const char *name);
 /* Where to insert in d for position/other, or -1 with err set. */
 int attach_insert_pos(const struct tnetdev *d, const char *position, const char *other, struct broker_error *err);
 /* Puts inst at position at of d's stack (in memory only). */

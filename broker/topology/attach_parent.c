@@ -13,13 +13,12 @@
 
 #include <libyang/libyang.h>
 
-#include "control/control.h"
+#include "core/tables.h"
 #include "dataplane/dataplane.h"
-#include "topology/topology.h"
+#include "attach_int.h"
 #include "log.h"
 
 #define PARENT_POLL_MS 1000
-#define PARENT_MAX_ADDRS 8
 
 /* What was last sent to one instance. */
 struct parent_sent {
@@ -29,21 +28,7 @@ struct parent_sent {
 	char text[512]; /* everything sent, to see a change */
 };
 
-static struct parent_sent *sent;
-static uv_timer_t poll_timer;
-static bool poll_started;
 
-/* The netdev's state, as ParentInfo fields; text summarises them. */
-struct parent_now {
-	int ifindex;
-	char mac[32];
-	unsigned mtu;
-	bool up;
-	char addrs[PARENT_MAX_ADDRS][INET_ADDRSTRLEN + 12];
-	char *addr_p[PARENT_MAX_ADDRS];
-	size_t n;
-	char text[512];
-};
 
 /* A cube port ("cube:port"): its state, and what the cube's model holds for
  * the port (leaves mac, ip or ipv4, when the model has them). A port has
@@ -51,7 +36,7 @@ struct parent_now {
  * that netdev (where the port's packets leave and come from: the
  * transparent cube's egress reaches it), else 0 (peered with a cube, or not
  * at all: no netdev behind the port). */
-static void read_port(struct broker *b, const char *name, struct parent_now *now)
+static void read_port(struct broker *b, const char *name, struct broker_parent_info *now)
 {
 	struct broker_instance *inst;
 	const struct broker_port *p = broker_peer_port(b, name, &inst);
@@ -80,7 +65,7 @@ static void read_port(struct broker *b, const char *name, struct parent_now *now
 			if (strcmp(l->schema->name, "mac") == 0)
 				snprintf(now->mac, sizeof(now->mac), "%s", v);
 			else if ((strcmp(l->schema->name, "ip") == 0 || strcmp(l->schema->name, "ipv4") == 0) &&
-				 now->n < PARENT_MAX_ADDRS) {
+				 now->n < BROKER_PARENT_MAX_ADDRS) {
 				snprintf(now->addrs[now->n], sizeof(now->addrs[0]), "%s", v);
 				now->addr_p[now->n] = now->addrs[now->n];
 				now->n++;
@@ -89,7 +74,7 @@ static void read_port(struct broker *b, const char *name, struct parent_now *now
 	}
 }
 
-static void read_now(struct broker *b, const char *netdev, struct parent_now *now)
+static void read_now(struct broker *b, const char *netdev, struct broker_parent_info *now)
 {
 	struct ifaddrs *ifa = NULL;
 	json_t *j = NULL;
@@ -107,7 +92,7 @@ static void read_now(struct broker *b, const char *netdev, struct parent_now *no
 		json_decref(j);
 	}
 	if (getifaddrs(&ifa) == 0) {
-		for (struct ifaddrs *a = ifa; a && now->n < PARENT_MAX_ADDRS; a = a->ifa_next) {
+		for (struct ifaddrs *a = ifa; a && now->n < BROKER_PARENT_MAX_ADDRS; a = a->ifa_next) {
 			char ip[INET_ADDRSTRLEN];
 			uint32_t mask;
 			unsigned len = 0;
@@ -135,51 +120,9 @@ text:
 	}
 }
 
-static void parent_reply(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+static struct parent_sent *find(struct broker *b, const struct broker_instance *inst)
 {
-	(void)b;
-	(void)reply;
-	if (err)
-		PCN_WARN("BROKER-PARENT-LOST", "could not tell %s about its parent: %s", (const char *)arg,
-			 err->message);
-	free(arg);
-}
-
-/* Returns false when the cube process is not up (told at a later poll). */
-static bool send_info(struct broker *b, const struct broker_instance *inst, const char *netdev,
-		      const struct parent_now *now)
-{
-	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
-	Cubemesh__ParentInfo pi = CUBEMESH__PARENT_INFO__INIT;
-	struct broker_service *svc = broker_service_find(b, inst->service);
-	char *name;
-
-	if (!svc || svc->state != BROKER_SVC_UP || !inst->in_cube)
-		return false;
-	pi.instance = (char *)inst->name;
-	pi.parent = (char *)(netdev ? netdev : "");
-	if (netdev && now) {
-		pi.has_ifindex = pi.has_mtu = pi.has_up = 1;
-		pi.ifindex = (uint32_t)now->ifindex;
-		pi.mac = (char *)now->mac;
-		pi.mtu = now->mtu;
-		pi.up = now->up;
-		pi.n_ipv4 = now->n;
-		pi.ipv4 = (char **)now->addr_p;
-	}
-	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_PARENT;
-	req.parent = &pi;
-	name = strdup(inst->name);
-	if (!name || broker_cube_call(b, svc, &req, parent_reply, name)) {
-		free(name);
-		return false;
-	}
-	return true;
-}
-
-static struct parent_sent *find(const struct broker_instance *inst)
-{
-	for (struct parent_sent *p = sent; p; p = p->next)
+	for (struct parent_sent *p = b->topo->parents.sent; p; p = p->next)
 		if (p->inst == inst)
 			return p;
 	return NULL;
@@ -189,32 +132,33 @@ static void poll_cb(uv_timer_t *t)
 {
 	struct broker *b = t->data;
 
-	for (struct parent_sent *p = sent; p; p = p->next) {
-		struct parent_now now;
+	for (struct parent_sent *p = b->topo->parents.sent; p; p = p->next) {
+		struct broker_parent_info now;
 
 		read_now(b, p->netdev, &now);
 		if (strcmp(now.text, p->text) == 0)
 			continue;
-		if (send_info(b, p->inst, p->netdev, &now))
+		if (b->parent_tell(b, p->inst, p->netdev, &now))
 			snprintf(p->text, sizeof(p->text), "%s", now.text);
 	}
 }
 
 void broker_attach_parent_set(struct broker *b, const struct broker_instance *inst, const char *netdev)
 {
-	struct parent_sent *p = find(inst), **pp;
-	struct parent_now now;
+	struct parent_poll *pl = &b->topo->parents;
+	struct parent_sent *p = find(b, inst), **pp;
+	struct broker_parent_info now;
 
 	if (!netdev) {
 		if (!p)
 			return;
-		for (pp = &sent; *pp; pp = &(*pp)->next)
+		for (pp = &pl->sent; *pp; pp = &(*pp)->next)
 			if (*pp == p) {
 				*pp = p->next;
 				break;
 			}
 		free(p);
-		send_info(b, inst, NULL, NULL);
+		b->parent_tell(b, inst, NULL, NULL);
 		return;
 	}
 	if (!p) {
@@ -222,27 +166,27 @@ void broker_attach_parent_set(struct broker *b, const struct broker_instance *in
 		if (!p)
 			return;
 		p->inst = inst;
-		p->next = sent;
-		sent = p;
+		p->next = pl->sent;
+		pl->sent = p;
 	}
 	snprintf(p->netdev, sizeof(p->netdev), "%s", netdev);
 	read_now(b, netdev, &now);
 	/* Not told (the process is not up yet): the next poll tries again. */
 	p->text[0] = '\0';
-	if (send_info(b, inst, netdev, &now))
+	if (b->parent_tell(b, inst, netdev, &now))
 		snprintf(p->text, sizeof(p->text), "%s", now.text);
-	if (!poll_started && uv_timer_init(b->loop, &poll_timer) == 0) {
-		poll_timer.data = b;
-		uv_timer_start(&poll_timer, poll_cb, PARENT_POLL_MS, PARENT_POLL_MS);
+	if (!pl->started && !b->stopping && uv_timer_init(b->loop, &pl->timer) == 0) {
+		pl->timer.data = b;
+		uv_timer_start(&pl->timer, poll_cb, PARENT_POLL_MS, PARENT_POLL_MS);
 		/* Never keeps the loop alive on its own at shutdown. */
-		uv_unref((uv_handle_t *)&poll_timer);
-		poll_started = true;
+		uv_unref((uv_handle_t *)&pl->timer);
+		pl->started = true;
 	}
 }
 
-void broker_attach_parent_gone(const struct broker_instance *inst)
+void broker_attach_parent_gone(struct broker *b, const struct broker_instance *inst)
 {
-	for (struct parent_sent **pp = &sent; *pp; pp = &(*pp)->next)
+	for (struct parent_sent **pp = &b->topo->parents.sent; *pp; pp = &(*pp)->next)
 		if ((*pp)->inst == inst) {
 			struct parent_sent *p = *pp;
 
@@ -250,4 +194,21 @@ void broker_attach_parent_gone(const struct broker_instance *inst)
 			free(p);
 			return;
 		}
+}
+
+void broker_topology_stop(struct broker *b)
+{
+	struct parent_poll *pl = b->topo ? &b->topo->parents : NULL;
+
+	if (!pl)
+		return;
+	if (pl->started)
+		uv_close((uv_handle_t *)&pl->timer, NULL);
+	pl->started = false;
+	while (pl->sent) {
+		struct parent_sent *p = pl->sent;
+
+		pl->sent = p->next;
+		free(p);
+	}
 }

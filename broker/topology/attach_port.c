@@ -56,24 +56,24 @@ int attach_port_parse(struct broker *b, const char *name, struct tnetdev *d, str
 	return 0;
 }
 
-static struct tnetdev *open_port(uint32_t cube_index, uint32_t port)
+static struct tnetdev *open_port(struct broker *b, uint32_t cube_index, uint32_t port)
 {
-	for (struct tnetdev *d = A.devs; d; d = d->next)
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		if (d->open && d->cube && d->cube->index == cube_index && d->port_index == port)
 			return d;
 	return NULL;
 }
 
-uint32_t broker_attach_port_slot_in(uint32_t cube_index, uint32_t port)
+uint32_t broker_attach_port_slot_in(struct broker *b, uint32_t cube_index, uint32_t port)
 {
-	struct tnetdev *d = open_port(cube_index, port);
+	struct tnetdev *d = open_port(b, cube_index, port);
 
 	return d ? d->slot_in : cube_index;
 }
 
-int broker_attach_slot_hook(uint32_t slot, enum pcn_hook *hook)
+int broker_attach_slot_hook(struct broker *b, uint32_t slot, enum pcn_hook *hook)
 {
-	for (struct tnetdev *d = A.devs; d; d = d->next)
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		if (d->open && slot && (d->slot_in == slot || d->slot_eg == slot)) {
 			*hook = d->hook;
 			return 0;
@@ -82,11 +82,11 @@ int broker_attach_slot_hook(uint32_t slot, enum pcn_hook *hook)
 }
 
 /* The egress entry of an XDP stack on the netdev v names, if any. */
-static const struct tnetdev *netdev_egress(const struct pcn_fwd_val *v)
+static const struct tnetdev *netdev_egress(struct broker *b, const struct pcn_fwd_val *v)
 {
 	if (v->kind != PCN_PEER_NETDEV)
 		return NULL;
-	for (struct tnetdev *d = A.devs; d; d = d->next)
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		if (!d->cube && d->open && d->slot_eg && d->ifindex == (int)v->ifindex)
 			return d;
 	return NULL;
@@ -94,8 +94,8 @@ static const struct tnetdev *netdev_egress(const struct pcn_fwd_val *v)
 
 int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *v)
 {
-	struct tnetdev *d = open_port(cube_index, port);
-	const struct tnetdev *nd = netdev_egress(v);
+	struct tnetdev *d = open_port(b, cube_index, port);
+	const struct tnetdev *nd = netdev_egress(b, v);
 	struct pcn_tport_val tv = { .dir = PCN_TDIR_EGRESS, .owner = cube_index };
 	struct pcn_fwd_val entry = { .kind = PCN_PEER_CUBE, .port = port }, real = *v;
 
@@ -111,7 +111,7 @@ int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t p
 	/* Where the stack ends first, then the way into it. */
 	tv.parent = d->parent;
 	tv.next = real;
-	if (bpf_map_update_elem(A.tport_fd, &d->slot_eg, &tv, BPF_ANY) < 0)
+	if (bpf_map_update_elem(b->topo->stacks.tport_fd, &d->slot_eg, &tv, BPF_ANY) < 0)
 		return -errno;
 	entry.cube_index = d->slot_eg;
 	return broker_fwd_set(b->dp, cube_index, port, &entry);
@@ -119,12 +119,12 @@ int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t p
 
 /* Puts the entry program in slot of both PatchPanels (add false: empties
  * the slot in both). */
-static int pp_set(uint32_t slot, bool add)
+static int pp_set(struct broker *b, uint32_t slot, bool add)
 {
 	struct {
 		struct bpf_object *obj;
 		const char *map;
-	} pp[] = { { A.tc, PCN_MAP_PP_TC }, { A.xdp, PCN_MAP_PP_XDP } };
+	} pp[] = { { b->topo->stacks.tc, PCN_MAP_PP_TC }, { b->topo->stacks.xdp, PCN_MAP_PP_XDP } };
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(pp) / sizeof(pp[0]); i++) {
@@ -178,11 +178,11 @@ static void rewire_netdev(struct broker *b, const struct tnetdev *d)
 }
 
 /* Says in pcn_tport what the entry in slot enters, then puts it there. */
-static int entry_fill(__u32 slot, const struct pcn_tport_val *val)
+static int entry_fill(struct broker *b, __u32 slot, const struct pcn_tport_val *val)
 {
-	if (bpf_map_update_elem(A.tport_fd, &slot, val, BPF_ANY) < 0)
+	if (bpf_map_update_elem(b->topo->stacks.tport_fd, &slot, val, BPF_ANY) < 0)
 		return -errno;
-	return pp_set(slot, true);
+	return pp_set(b, slot, true);
 }
 
 static int slot_take(struct broker *b, uint32_t want, uint32_t *out)
@@ -220,9 +220,9 @@ int attach_port_open(struct broker *b, struct tnetdev *d, uint32_t slot_in, uint
 	in.next.cube_index = d->cube->index;
 	in.next.port = d->port_index;
 	/* The egress stack ends nowhere until rewire() writes the real peer. */
-	rc = entry_fill(d->slot_in, &in);
+	rc = entry_fill(b, d->slot_in, &in);
 	if (!rc)
-		rc = entry_fill(d->slot_eg, &eg);
+		rc = entry_fill(b, d->slot_eg, &eg);
 	if (rc) {
 		attach_port_close(b, d);
 		return rc;
@@ -247,7 +247,7 @@ int attach_netdev_open(struct broker *b, struct tnetdev *d, uint32_t slot_eg)
 		return rc;
 	eg.next.kind = PCN_PEER_NETDEV;
 	eg.next.ifindex = (__u32)d->ifindex;
-	rc = entry_fill(d->slot_eg, &eg);
+	rc = entry_fill(b, d->slot_eg, &eg);
 	if (rc) {
 		attach_port_close(b, d);
 		return rc;
@@ -263,8 +263,8 @@ static void slot_release(struct broker *b, __u32 *slot)
 {
 	if (!*slot)
 		return;
-	pp_set(*slot, false);
-	bpf_map_delete_elem(A.tport_fd, slot);
+	pp_set(b, *slot, false);
+	bpf_map_delete_elem(b->topo->stacks.tport_fd, slot);
 	broker_stats_reset(b->dp, *slot);
 	broker_chain_stats_reset(b, *slot);
 	broker_idalloc_put(&b->cube_ids, *slot);
@@ -303,7 +303,7 @@ int attach_to_port(struct broker *b, struct broker_instance *inst, const char *p
 	if (rc)
 		return broker_error_set(err, 500, "operation-failed", "/attach",
 					"cannot load the transparent entry programs: %s", strerror(-rc));
-	d = attach_find(probe.name);
+	d = attach_find(b, probe.name);
 	if (d && d->n == ATTACH_MAX_STACK)
 		return broker_error_set(err, 409, "operation-failed", "/attach", "%s has %d cubes attached already",
 					port, ATTACH_MAX_STACK);
@@ -312,7 +312,7 @@ int attach_to_port(struct broker *b, struct broker_instance *inst, const char *p
 		if (!d)
 			return broker_error_set(err, 500, "operation-failed", "/attach", "out of memory");
 		*d = probe;
-		attach_stack_gen_load(d);
+		attach_stack_gen_load(b, d);
 		fresh = true;
 	}
 	at = attach_insert_pos(d, position, other, err);
@@ -323,10 +323,10 @@ int attach_to_port(struct broker *b, struct broker_instance *inst, const char *p
 	}
 	attach_insert(d, at, inst);
 	/* The stack first, the wires through it last. */
-	attach_stack_publish(d);
+	attach_stack_publish(b, d);
 	if (fresh) {
-		d->next = A.devs;
-		A.devs = d;
+		d->next = b->topo->stacks.devs;
+		b->topo->stacks.devs = d;
 		rc = attach_port_open(b, d, 0, 0);
 		if (rc) {
 			d->n = 0;

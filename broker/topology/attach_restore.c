@@ -18,7 +18,7 @@ void attach_save(struct broker *b)
 {
 	json_t *all = json_array();
 
-	for (struct tnetdev *d = A.devs; d; d = d->next) {
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next) {
 		json_t *o = json_object(), *names = json_array();
 
 		for (size_t p = 0; p < d->n; p++)
@@ -53,9 +53,9 @@ static bool slot_member(json_t *o, const char *key, __u32 *out)
 }
 
 /* True if inst is in a stack already restored (a cube sits in one stack). */
-static bool in_a_stack(const struct broker_instance *inst, const struct tnetdev *cur)
+static bool in_a_stack(struct broker *b, const struct broker_instance *inst, const struct tnetdev *cur)
 {
-	for (const struct tnetdev *d = A.devs; d; d = d->next)
+	for (const struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
 		for (size_t p = 0; p < d->n; p++)
 			if (d->stack[p] == inst)
 				return true;
@@ -68,7 +68,7 @@ static bool in_a_stack(const struct broker_instance *inst, const struct tnetdev 
 /* Why entry o of the file cannot be a stack, or NULL. The file is the
  * broker's own, but a hand edit or a bad disk must cost only that stack:
  * every member is checked before it is used as a name, a hook or a slot. */
-static const char *entry_refused(json_t *o, const char **name, json_t **names, int *hook)
+static const char *entry_refused(struct broker *b, json_t *o, const char **name, json_t **names, int *hook)
 {
 	json_t *h = json_object_get(o, "hook");
 	char cube[PCN_NAME_MAX], port[PCN_NAME_MAX];
@@ -89,7 +89,7 @@ static const char *entry_refused(json_t *o, const char **name, json_t **names, i
 	*hook = (int)json_integer_value(h);
 	if (!json_is_array(*names))
 		return "no stack";
-	if (attach_find(*name))
+	if (attach_find(b, *name))
 		return "a second stack on the same parent";
 	return NULL;
 }
@@ -116,7 +116,7 @@ void broker_attach_restore(struct broker *b)
 		int ifindex, hook = 0;
 		__u32 slot_in, slot_eg;
 
-		why = entry_refused(o, &name, &names, &hook);
+		why = entry_refused(b, o, &name, &names, &hook);
 		if (!why && (!slot_member(o, "slot-in", &slot_in) || !slot_member(o, "slot-eg", &slot_eg)))
 			why = "a slot out of range";
 		if (why) {
@@ -145,7 +145,7 @@ void broker_attach_restore(struct broker *b)
 			snprintf(d->name, sizeof(d->name), "%s", name);
 		}
 		d->hook = (enum pcn_hook)hook;
-		attach_stack_gen_load(d);
+		attach_stack_gen_load(b, d);
 		json_array_foreach(names, k, n) {
 			const char *cube = json_string_value(n);
 			struct broker_instance *inst =
@@ -154,7 +154,7 @@ void broker_attach_restore(struct broker *b)
 			if (!inst) {
 				PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s: position %zu names no instance; "
 					 "skipped", name, k);
-			} else if (in_a_stack(inst, d)) {
+			} else if (in_a_stack(b, inst, d)) {
 				PCN_WARN("BROKER-ATTACH-RESTORE", "stack on %s: %s is in a stack already; skipped",
 					 name, inst->name);
 			} else if (d->n == ATTACH_MAX_STACK) {
@@ -170,9 +170,9 @@ void broker_attach_restore(struct broker *b)
 		}
 		/* The pinned map and the filters survived us; write both again
 		 * anyway, the stack as the file says, entries with our programs. */
-		attach_stack_publish(d);
-		d->next = A.devs;
-		A.devs = d;
+		attach_stack_publish(b, d);
+		d->next = b->topo->stacks.devs;
+		b->topo->stacks.devs = d;
 		if (attach_hook_attach(b, d))
 			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again", name);
 		if (d->ifindex > 0)

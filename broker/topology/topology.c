@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/control.h"
+#include "core/tables.h"
 #include "dataplane/dataplane.h"
 #include "model/model.h"
 #include "topology/topology.h"
@@ -56,7 +56,7 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 	ifindex = broker_netdev_ifindex(peer);
 	if (ifindex < 0)
 		return broker_error_set(err, 400, "invalid-value", path, "no netdev named %s", peer);
-	if (broker_attach_hook(peer, &thook) == 0 && !same_family(thook, inst->hook))
+	if (broker_attach_hook(b, peer, &thook) == 0 && !same_family(thook, inst->hook))
 		return broker_error_set(err, 400, "invalid-value", path, "the transparent cubes on %s run at %s: "
 					"%s at %s cannot follow them (a tail call cannot cross from TC to XDP)",
 					peer, pcn_hook_name(thook), inst->name, pcn_hook_name(inst->hook));
@@ -85,7 +85,7 @@ int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct 
 			return broker_error_set(err, 400, "invalid-value", NULL, "no port %s", port->peer);
 		v.kind = PCN_PEER_CUBE;
 		/* Through the peer port's transparent stack, if it has one. */
-		v.cube_index = broker_attach_port_slot_in(pi->index, pp->index);
+		v.cube_index = broker_attach_port_slot_in(b, pi->index, pp->index);
 		v.port = pp->index;
 		rc = broker_attach_port_fwd_set(b, inst->index, port->index, &v);
 		if (rc)
@@ -105,7 +105,7 @@ int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct 
 		 * enters their stack from now on. */
 		broker_attach_netdev_peering(b, port->peer);
 		rc = broker_netdev_attach(b->dp, ifindex, inst->hook,
-					  broker_attach_port_slot_in(inst->index, port->index), port->index);
+					  broker_attach_port_slot_in(b, inst->index, port->index), port->index);
 	}
 	if (rc) {
 		broker_fwd_del(b->dp, inst->index, port->index);
@@ -207,6 +207,6 @@ json_t *broker_topology_json(struct broker *b, const char *ifname)
 	if (ifname)
 		json_object_set_new(root, "netdev", json_string(ifname));
 	json_object_set_new(root, "cubes", cubes);
-	json_object_set_new(root, "transparent", broker_attach_topology_json(ifname));
+	json_object_set_new(root, "transparent", broker_attach_topology_json(b, ifname));
 	return root;
 }

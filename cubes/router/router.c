@@ -135,13 +135,17 @@ static int collect_route(const struct pcn_node *n, void *arg)
 	struct collect_rt *c = arg;
 	const char *net = pcn_node_key(n, "network"), *nh = pcn_node_key(n, "nexthop");
 	const char *ifname = pcn_node_child(n, "interface"), *cost = pcn_node_child(n, "pathcost");
+	const struct router_rt_entry *self;
 	struct router_rt_entry r = { 0 };
 	char id[64];
 	bool fresh;
 	int port = -ENOENT;
 
 	snprintf(id, sizeof(id), "%s|%s", net ? net : "", nh ? nh : "");
-	fresh = !route_was_applied(c->p, id);
+	/* The first apply of an instance may be the replay of a stored
+	 * configuration (a restart) whose routes lost their port since:
+	 * they are kept, out of the table, rather than fail the replay. */
+	fresh = c->p->applied && !route_was_applied(c->p, id);
 	c->seen[c->nseen] = strdup(id);
 	if (!c->seen[c->nseen])
 		return -ENOMEM;
@@ -150,6 +154,14 @@ static int collect_route(const struct pcn_node *n, void *arg)
 		return pcn_fail(c->inst, -EINVAL, "route %s: bad network", net);
 	if (router_parse_addr(nh, &r.nexthop) || !r.nexthop)
 		return pcn_fail(c->inst, -EINVAL, "route %s via %s: the next hop must be an address", net, nh);
+	/* Through one of the router's own addresses: a loop, never resolved. */
+	self = router_rtable_find(c->rt, r.nexthop, 32);
+	if (self && (self->flags & ROUTER_RT_LOCAL)) {
+		if (fresh)
+			return pcn_fail(c->inst, -EINVAL, "route %s via %s: the next hop is the router's own address",
+					net, nh);
+		return 0;
+	}
 	if (ifname) {
 		for (int i = 0; i < PCN_MAX_PORTS; i++)
 			if (c->ifs[i].valid && !strcmp(c->ifs[i].name, ifname))
@@ -355,6 +367,7 @@ static int router_applied(struct pcn_instance *inst, const struct pcn_node *conf
 	free_routes(p->routes, p->nroutes);
 	p->routes = cr.seen;
 	p->nroutes = cr.nseen;
+	p->applied = true;
 	free(ifs);
 	return 0;
 }

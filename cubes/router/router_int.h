@@ -49,6 +49,7 @@ struct router_priv {
 	struct router_rtable rt;       /* the table last written */
 	char **routes;                 /* "network|nexthop" of the configured routes last applied */
 	size_t nroutes;
+	bool applied;                  /* a configuration was applied (routes checked since) */
 	struct router_pending *pend[ROUTER_PENDING_MAX];
 	uint64_t arp_requests, queue_drops;
 	uint64_t aging_ns;

@@ -269,6 +269,9 @@ static void test_not_forwarded(void **state)
 	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE,
 			       R1(",\"route\":[{\"network\":\"10.0.9.0/24\",\"nexthop\":\"10.0.2.1\",\"interface\":\"p7\"}]")),
 			 -EINVAL);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE,
+			       R1(",\"route\":[{\"network\":\"10.0.9.0/24\",\"nexthop\":\"10.0.2.254\"}]")),
+			 -EINVAL);
 	/* Refused changes left the table as it was. */
 	assert_int_equal(run(h, f, sizeof(f), out), XDP_DROP);
 }

@@ -126,5 +126,20 @@ until_aged() { for _ in $(seq 1 60); do aged && return 0; sleep 0.1; done; retur
 cm_check "aging: a and c forgotten within 6 s" until_aged
 cm_check "aging: the static entry stays" [ "$(arp_mac 10.210.3.77)" = 02:00:00:00:03:77 ]
 cm_check "aging: a -> c resolves them again" cm_ping a 10.210.3.1
+
+# A route whose port goes stays configured, out of the table, and a
+# restart replays it without failing the router.
+cm_check "stale route: route through p3" $PCNCTL r1 route add 10.210.9.0/24 10.210.3.1
+cm_check_not "stale route: p3 is named by a static ARP entry: not deleted" $PCNCTL r1 ports del p3
+cm_check "stale route: that entry deleted" $PCNCTL r1 arp-table del 10.210.3.77
+cm_check "stale route: p3 deleted" $PCNCTL r1 ports del p3
+cm_check "stale route: still configured" bash -c "$PCNCTL -j r1 route show | grep -q 10.210.9.0/24"
+pid=${CM_CUBE_PID[router]}
+kill "$pid"
+wait "$pid" 2>/dev/null
+cm_check "stale route: pcn-router restarted" cm_cube_start router
+cm_check "stale route: r1 replayed, answers" cm_ping a 10.210.1.254
+cm_check "stale route: a new route through no port is still refused" \
+	bash -c "! $PCNCTL r1 route add 10.210.8.0/24 10.210.3.1 2>/dev/null"
 cm_check "aging: delete" $PCNCTL r1 del
 cm_done

@@ -6,15 +6,25 @@
  * that VLAN's filtering database, and a known unicast destination is sent
  * out of its port with the tag that port wants (pushed or popped here).
  * Broadcast, multicast and unknown destinations are flooded to the VLAN's
- * other ports: at TC by the fast path to the ports wired to netdevs (a
- * clone per port, bpf_clone_redirect, the last one redirected), by the slow
- * path to ports wired to other cubes (a tail call cannot be cloned); at XDP
- * (one frame, one redirect) by the slow path.
+ * other ports wired to netdevs by the fast path: at TC a clone per port
+ * (bpf_clone_redirect), the last one redirected; at XDP one broadcast
+ * redirect into the VLAN's DEVMAP (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS),
+ * the frame tagged, each untagged port's entry running bridge_untag
+ * (bridge_devmap.bpf.c). Ports wired to other cubes get theirs from the
+ * slow path (a tail call cannot be cloned).
  *
  * Where the tag is: at XDP in the frame's bytes; at TC in the skb's
  * metadata (the kernel moves a received tag there before the TC hook,
  * skb_vlan_untag), pushed and popped with the skb VLAN helpers. */
+#if defined(PCN_HOOK_XDP)
+/* Not pcn.h: its wrapper turns every redirect into bpf_redirect(ifindex),
+ * and the XDP flood is a bpf_redirect_map broadcast; pcn_entry is at the
+ * end of this file. */
+#include "pcn_helpers.h"
+static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md);
+#else
 #include "pcn.h"
+#endif
 
 #include "bridge_shared.h"
 
@@ -47,6 +57,27 @@ struct {
 	__type(key, __u32);
 	__type(value, struct bridge_flood);
 } bridge_flood SEC(".maps");
+
+#if defined(PCN_HOOK_XDP)
+/* VLAN -> a DEVMAP_HASH of its ports wired to netdevs (port -> ifindex and
+ * bridge_untag for the ports that want it untagged), made by the control
+ * plane; no entry: the slow path floods the VLAN. */
+struct bridge_devmap {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, PCN_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct bpf_devmap_val);
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BRIDGE_VLAN_MAX + 1);
+	__type(key, __u32);
+	__array(values, struct bridge_devmap);
+} bridge_devmaps SEC(".maps");
+
+/* handle_rx's verdict for a redirect already set (the broadcast). */
+#define BRIDGE_RX_REDIRECTED 16
+#endif
 
 #define BRIDGE_ETH_P_8021Q 0x8100
 
@@ -238,12 +269,43 @@ static __always_inline int bridge_flood_ports(struct __ctx_buff *ctx, struct pcn
 	return RX_REDIRECT;
 }
 #else
-/* XDP has one redirect per frame: the slow path floods. */
+/* Floods the frame of VLAN vlan: one broadcast redirect into the VLAN's
+ * DEVMAP, tagged (each untagged port's entry removes the tag), the ingress
+ * netdev excluded; the ports wired to cubes through the slow path (md[1]:
+ * which, found as at TC). */
 static __always_inline int bridge_flood_ports(struct __ctx_buff *ctx, struct pcn_pkt_md *md, __u32 vlan,
 					      int tagged)
 {
-	(void)tagged;
-	return pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, 0, 0);
+	struct bridge_flood *fl = bpf_map_lookup_elem(&bridge_flood, &vlan);
+	__u32 in_port = md->in_port;
+	void *devmap;
+	int i;
+
+	devmap = bpf_map_lookup_elem(&bridge_devmaps, &vlan);
+	if (!fl || fl->slow || !devmap)
+		return pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, 0, 0);
+	md->md[1] = 0;
+	for (i = 0; i < BRIDGE_FLOOD_FAST; i++) {
+		__u32 port, key;
+		struct pcn_fwd_val *peer;
+
+		if ((__u32)i >= fl->n)
+			break;
+		port = fl->e[i].port;
+		if (port == in_port || port >= PCN_MAX_PORTS)
+			continue;
+		key = pcn_fwd_slot(pcn_cube_index, port);
+		peer = bpf_map_lookup_elem(&pcn_fwd, &key);
+		if (peer && peer->kind == PCN_PEER_CUBE)
+			md->md[1] |= 1u << i;
+	}
+	if (md->md[1])
+		pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_FLOOD, vlan, md->md[1], BRIDGE_FLOOD_MASKED);
+	if (!tagged && bridge_push(ctx, vlan) < 0)
+		return RX_DROP;
+	if (bpf_redirect_map(devmap, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS) != XDP_REDIRECT)
+		return RX_DROP;
+	return BRIDGE_RX_REDIRECTED;
 }
 #endif
 
@@ -309,3 +371,37 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 flood:
 	return bridge_flood_ports(ctx, md, vlan, tagged);
 }
+
+#if defined(PCN_HOOK_XDP)
+/* pcn.h's wrapper, plus the verdict of a redirect the handler set itself
+ * (BRIDGE_RX_REDIRECTED: the flood's broadcast), counted as tx_netdev. A
+ * framework verdict for it would let this file include pcn.h again. */
+SEC(PCN_SEC)
+int pcn_entry(struct __ctx_buff *ctx)
+{
+	struct pcn_cube_stats *st = pcn__stats();
+	struct pcn_pkt_md *md = pcn__md();
+	int verdict = CTX_ACT_DROP;
+	int rc;
+
+	if (!md)
+		goto out;
+	md->cube_index = pcn_cube_index;
+	if (st)
+		st->rx_packets++;
+
+	rc = handle_rx(ctx, md);
+
+	if (rc == BRIDGE_RX_REDIRECTED) {
+		if (st)
+			st->tx_netdev++;
+		verdict = XDP_REDIRECT;
+	} else {
+		verdict = pcn__verdict(md, rc, st);
+	}
+out:
+	return verdict;
+}
+
+char _license[] SEC("license") = "GPL";
+#endif

@@ -14,9 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
 #include <jansson.h>
 #include <linux/bpf.h>
+#include <net/if.h>
+#include <unistd.h>
 
+#include "bridge_devmap_xdp.skel.h"
 #include "bridge_frame.h"
 #include "bridge_shared.h"
 #include "bridge_tc.skel.h"
@@ -29,6 +33,7 @@
 #define BRIDGE_PORTS "bridge_ports"
 #define BRIDGE_CFG "bridge_cfg"
 #define BRIDGE_FLOOD "bridge_flood"
+#define BRIDGE_DEVMAPS "bridge_devmaps" /* XDP builds only */
 /* How often learned entries past the aging time are removed from the map
  * (the fast path already ignores them). */
 #define BRIDGE_SWEEP_MS 2000
@@ -49,6 +54,10 @@ struct bridge_priv {
 	struct bridge_static *statics;
 	size_t n_statics;
 	int statics_known; /* statics match the map (not before the first apply) */
+	/* XDP: bridge_untag, loaded here, and a digest of each VLAN's DEVMAP
+	 * as last written (0: none written by this process). */
+	struct bridge_devmap_xdp *untag;
+	uint64_t dm_sig[BRIDGE_VLAN_MAX + 1];
 };
 
 /* The clock bpf_ktime_get_ns() reads. */
@@ -315,6 +324,7 @@ static void bridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 struct bridge_build {
 	struct pcn_instance *inst;
 	struct bridge_port ports[PCN_MAX_PORTS];
+	uint32_t ifindex[PCN_MAX_PORTS]; /* the netdev a port is wired to, 0: a cube or nothing */
 	/* What bridge_flood holds, for the same reason. */
 	struct bridge_flood flood[BRIDGE_VLAN_MAX + 1];
 	struct bridge_static *statics;
@@ -363,8 +373,13 @@ static int bridge_cfg_port(const struct pcn_node *n, void *arg)
 	const char *name = pcn_node_child(n, "name"), *mode = pcn_node_child(n, "mode");
 	int idx = name ? pcn_port_index(b->inst, name) : -ENOENT;
 
+	const char *peer = pcn_node_child(n, "peer");
+
 	if (idx < 0 || idx >= PCN_MAX_PORTS)
 		return pcn_fail(b->inst, -EINVAL, "port %s has no number", name ? name : "?");
+	/* A peer "cube:port" is another cube; anything else names a netdev
+	 * (resolved as the broker does, in the host's namespace). */
+	b->ifindex[idx] = peer && !strchr(peer, ':') ? if_nametoindex(peer) : 0;
 	b->vlan = 1;
 	b->native = 1;
 	b->native_on = 1;
@@ -457,6 +472,70 @@ static int bridge_write_flood(struct pcn_instance *inst, struct bridge_priv *pri
 	return 0;
 }
 
+/* A VLAN's DEVMAP as it should be: its flood list's ports wired to
+ * netdevs. Returns a digest of it (0: no entry), the entries in e. */
+static uint64_t bridge_devmap_want(const struct bridge_flood *fl, const uint32_t *ifindex,
+				   struct bridge_flood_port *e, uint32_t *ifx, size_t *n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	*n = 0;
+	for (uint32_t i = 0; i < fl->n && i < BRIDGE_FLOOD_FAST; i++) {
+		uint32_t p = fl->e[i].port;
+
+		if (p >= PCN_MAX_PORTS || !ifindex[p])
+			continue;
+		e[*n] = fl->e[i];
+		ifx[*n] = ifindex[p];
+		(*n)++;
+		h = (h ^ ((uint64_t)p << 33 | (uint64_t)fl->e[i].tagged << 32 | ifindex[p])) * 1099511628211ull;
+	}
+	return *n ? h : 0;
+}
+
+/* XDP: makes each VLAN's DEVMAP anew where its ports or their netdevs
+ * changed, and swaps it in (one update of bridge_devmaps: a flood sees the
+ * old map or the new one). */
+static int bridge_write_devmaps(struct pcn_instance *inst, struct bridge_priv *priv, const uint32_t *ifindex)
+{
+	int untag = bpf_program__fd(priv->untag->progs.bridge_untag);
+
+	for (uint32_t v = 1; v < BRIDGE_VLAN_MAX; v++) {
+		struct bridge_flood_port e[BRIDGE_FLOOD_FAST];
+		uint32_t ifx[BRIDGE_FLOOD_FAST];
+		size_t n;
+		uint64_t sig = bridge_devmap_want(&priv->flood[v], ifindex, e, ifx, &n);
+		int fd, rc = 0;
+
+		if (sig == priv->dm_sig[v])
+			continue;
+		if (!sig) {
+			pcn_map_delete(inst, BRIDGE_DEVMAPS, &v);
+			priv->dm_sig[v] = 0;
+			continue;
+		}
+		fd = bpf_map_create(BPF_MAP_TYPE_DEVMAP_HASH, NULL, sizeof(uint32_t), sizeof(struct bpf_devmap_val),
+				    PCN_MAX_PORTS, NULL);
+		if (fd < 0)
+			return pcn_fail(inst, -errno, "cannot make the DEVMAP of VLAN %u: %s", v, strerror(errno));
+		for (size_t i = 0; i < n && !rc; i++) {
+			uint32_t port = e[i].port;
+			struct bpf_devmap_val val = { .ifindex = ifx[i] };
+
+			val.bpf_prog.fd = e[i].tagged ? 0 : untag;
+			if (bpf_map_update_elem(fd, &port, &val, BPF_ANY))
+				rc = -errno;
+		}
+		if (!rc)
+			rc = pcn_map_update(inst, BRIDGE_DEVMAPS, &v, &fd, BPF_ANY);
+		close(fd);
+		if (rc)
+			return pcn_fail(inst, rc, "cannot write the DEVMAP of VLAN %u: %s", v, strerror(-rc));
+		priv->dm_sig[v] = sig;
+	}
+	return 0;
+}
+
 /* Rebuilds the ports' VLAN settings and the static entries from the whole
  * config: everything is checked first, so a refusal changes nothing. A
  * port whose VLANs changed loses the entries learned outside its new ones. */
@@ -493,6 +572,11 @@ static int bridge_applied(struct pcn_instance *inst, const struct pcn_node *conf
 			goto out;
 		bridge_fdb_walk(inst, bridge_flush_one, &f);
 	}
+	if (priv->untag) {
+		rc = bridge_write_devmaps(inst, priv, b->ifindex);
+		if (rc)
+			goto out;
+	}
 	if (!bridge_statics_same(priv, b)) {
 		bridge_fdb_walk(inst, bridge_unstatic_one, b);
 		for (size_t i = 0; i < b->n_statics; i++) {
@@ -528,6 +612,15 @@ static int bridge_create(struct pcn_instance *inst)
 		pcn_map_lookup(inst, BRIDGE_PORTS, &p, &priv->ports[p]);
 	for (uint32_t v = 0; v <= BRIDGE_VLAN_MAX; v++)
 		pcn_map_lookup(inst, BRIDGE_FLOOD, &v, &priv->flood[v]);
+	if (pcn_instance_attach(inst) != PCN_ATTACH_TC) {
+		priv->untag = bridge_devmap_xdp__open_and_load();
+		if (!priv->untag) {
+			int rc = -errno;
+
+			free(priv);
+			return pcn_fail(inst, rc, "cannot load the flood's egress program: %s", strerror(-rc));
+		}
+	}
 	pcn_instance_set_priv(inst, priv);
 	pcn_timer_start(inst, BRIDGE_SWEEP_MS, bridge_sweep, NULL);
 	return 0;
@@ -537,8 +630,10 @@ static void bridge_destroy(struct pcn_instance *inst)
 {
 	struct bridge_priv *priv = pcn_instance_priv(inst);
 
-	if (priv)
+	if (priv) {
 		free(priv->statics);
+		bridge_devmap_xdp__destroy(priv->untag);
+	}
 	free(priv);
 	pcn_instance_set_priv(inst, NULL);
 }

@@ -13,6 +13,8 @@
 # checks (rp_filter is off for the run).
 #
 # Goals (issue 12): router XDP_DRV >= 3x Linux forwarding, TC >= 1.1x.
+# The paper's xdp_redirect on IFA (swap MACs, redirect: no routing) is
+# measured in each round too, as the ceiling of the path.
 source "$(dirname "$0")/lib.sh"
 bench_begin router
 cm_mesh_start router
@@ -88,10 +90,19 @@ ratio() {
 		}' "$BENCH_TSV"
 }
 
+# The ceiling: the paper's xdp_redirect (swap MACs, redirect) on IFA.
+vanilla_run() {
+	bl_attach XDP_DRV 0 map sample || { echo "baseline did not load" >&2; return 1; }
+	BENCH_RUNS=1 bench_gen_mac "vanilla XDP forward" XDP_DRV 02:00:00:00:00:01
+	bl_detach
+}
+
 for r in $(seq 1 "$BENCH_RUNS"); do
 	linux_run || exit 1
+	vanilla_run || exit 1
 	for hook in $hooks; do router_run "$hook" || exit 1; done
 done
+bench_note "router XDP_DRV against vanilla XDP forward: $(bench_paired "vanilla XDP forward" router XDP_DRV) slower"
 for hook in $hooks; do
 	goal=$([ "$hook" = TC ] && echo 1.1 || echo 3)
 	bench_note "router $hook vs Linux IP forwarding: $(ratio "$hook") (goal >= ${goal}x)"

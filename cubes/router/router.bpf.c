@@ -163,8 +163,13 @@ static __always_inline int router_ipv4_in(struct __ctx_buff *ctx, struct pcn_pkt
 		router_count(ROUTER_CNT_UNREACH);
 		return pcn_pkt_controller(ctx, md, ROUTER_REASON_UNREACH);
 	}
-	if (r->flags & ROUTER_RT_LOCAL)
+	/* For the router: ICMP (echo) and UDP (port unreachable, the end of
+	 * a traceroute) are answered by the slow path; nothing else is. */
+	if (r->flags & ROUTER_RT_LOCAL) {
+		if (ip->protocol != IPPROTO_ICMP && ip->protocol != IPPROTO_UDP)
+			return RX_DROP;
 		return pcn_pkt_controller(ctx, md, ROUTER_REASON_LOCAL);
+	}
 	if (ip->ttl <= 1) {
 		router_count(ROUTER_CNT_TTL);
 		return pcn_pkt_controller(ctx, md, ROUTER_REASON_TTL);

@@ -98,7 +98,8 @@ static void arp_miss(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 
 /* An ICMP error about pkt, from the address of the port it came in on,
  * routed back to its source by the fast path. */
-static void icmp_error(struct pcn_instance *inst, const struct pcn_pkt *pkt, uint8_t type, uint8_t code)
+static void icmp_error(struct pcn_instance *inst, const struct pcn_pkt *pkt, uint8_t type, uint8_t code,
+		       uint32_t src)
 {
 	struct router_priv *p = router_priv_of(inst);
 	uint8_t frame[128];
@@ -107,7 +108,7 @@ static void icmp_error(struct pcn_instance *inst, const struct pcn_pkt *pkt, uin
 	if (pkt->port >= PCN_MAX_PORTS || !p->ifs[pkt->port].valid || !p->ifs[pkt->port].has_ip)
 		return;
 	n = router_build_icmp_error(frame, sizeof(frame), pkt->data, pkt->len, type, code,
-				    p->ifs[pkt->port].ip.addr, p->ifs[pkt->port].mac);
+				    src ? src : p->ifs[pkt->port].ip.addr, p->ifs[pkt->port].mac);
 	if (n)
 		inject(inst, pkt->port, frame, n);
 }
@@ -128,14 +129,23 @@ void router_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 		arp_miss(inst, pkt);
 		break;
 	case ROUTER_REASON_TTL:
-		icmp_error(inst, pkt, 11, 0); /* time exceeded in transit */
+		icmp_error(inst, pkt, 11, 0, 0); /* time exceeded in transit */
 		break;
 	case ROUTER_REASON_UNREACH:
-		icmp_error(inst, pkt, 3, 0); /* network unreachable */
+		icmp_error(inst, pkt, 3, 0, 0); /* network unreachable */
 		break;
 	case ROUTER_REASON_LOCAL:
 		if (pkt->port >= PCN_MAX_PORTS || !p->ifs[pkt->port].valid || pkt->len != pkt->orig_len)
 			break;
+		/* UDP to the router: port unreachable, from the address it was
+		 * sent to (what ends a traceroute to that address). */
+		if (pkt->len >= 14 + 20 && pkt->data[14 + 9] == 17) {
+			uint32_t dst;
+
+			memcpy(&dst, pkt->data + 14 + 16, 4);
+			icmp_error(inst, pkt, 3, 3, dst);
+			break;
+		}
 		n = router_build_echo_reply(frame, sizeof(frame), pkt->data, pkt->len, p->ifs[pkt->port].mac);
 		if (n)
 			inject(inst, pkt->port, frame, n);

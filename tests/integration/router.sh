@@ -42,6 +42,23 @@ route_if() { js "next((e.get('interface','') for e in j if e['network']=='$1' an
 pings() { ip netns exec "$(cm_ns "$1")" ping -c 1 -W 2 "${@:3}" "$2" 2>&1; }
 ping1() { pings "$@" >/dev/null; }
 says() { grep -q -- "$2" <<<"$1"; }
+# udp_refused FROM IP: a UDP datagram to IP:33434 gets ICMP port unreachable
+# (a connected socket then fails with ECONNREFUSED).
+udp_refused() {
+	ip netns exec "$(cm_ns "$1")" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect((sys.argv[1], 33434))
+s.send(b"probe")
+try:
+    s.recv(16)
+except ConnectionRefusedError:
+    sys.exit(0)
+except socket.timeout:
+    pass
+sys.exit(1)' "$2"
+}
 
 for hook in TC XDP_SKB XDP_DRV; do
 	echo "# hook $hook"
@@ -68,6 +85,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: a -> c" cm_ping a 10.210.3.1
 	cm_check "$hook: c -> b" cm_ping c 10.210.2.1
 
+	cm_check "$hook: UDP to the router's address: port unreachable" udp_refused a 10.210.3.254
 	out=$(pings a 10.210.3.1 -t 1)
 	cm_check "$hook: TTL 1: time exceeded from the gateway" says "$out" "From 10.210.1.254.*Time to live exceeded"
 	cm_check "$hook: ttl-exceeded counted" [ "$(stat_of ttl-exceeded)" -ge 1 ]

@@ -58,7 +58,35 @@ struct bridge_priv {
 	 * as last written (0: none written by this process). */
 	struct bridge_devmap_xdp *untag;
 	uint64_t dm_sig[BRIDGE_VLAN_MAX + 1];
+	struct bridge_priv *next; /* bridge_privs */
 };
+
+/* Every instance's data: the runtime calls on_destroy when an instance is
+ * deleted, not when the process exits while instances live on in the
+ * kernel (their normal end), so what is left is freed at exit. */
+static struct bridge_priv *bridge_privs;
+
+static void bridge_priv_free(struct bridge_priv *priv)
+{
+	struct bridge_priv **pp;
+
+	if (!priv)
+		return;
+	for (pp = &bridge_privs; *pp; pp = &(*pp)->next)
+		if (*pp == priv) {
+			*pp = priv->next;
+			break;
+		}
+	free(priv->statics);
+	bridge_devmap_xdp__destroy(priv->untag);
+	free(priv);
+}
+
+__attribute__((destructor)) static void bridge_privs_free(void)
+{
+	while (bridge_privs)
+		bridge_priv_free(bridge_privs);
+}
 
 /* The clock bpf_ktime_get_ns() reads. */
 static uint64_t bridge_now_ns(void)
@@ -621,6 +649,8 @@ static int bridge_create(struct pcn_instance *inst)
 			return pcn_fail(inst, rc, "cannot load the flood's egress program: %s", strerror(-rc));
 		}
 	}
+	priv->next = bridge_privs;
+	bridge_privs = priv;
 	pcn_instance_set_priv(inst, priv);
 	pcn_timer_start(inst, BRIDGE_SWEEP_MS, bridge_sweep, NULL);
 	return 0;
@@ -628,13 +658,7 @@ static int bridge_create(struct pcn_instance *inst)
 
 static void bridge_destroy(struct pcn_instance *inst)
 {
-	struct bridge_priv *priv = pcn_instance_priv(inst);
-
-	if (priv) {
-		free(priv->statics);
-		bridge_devmap_xdp__destroy(priv->untag);
-	}
-	free(priv);
+	bridge_priv_free(pcn_instance_priv(inst));
 	pcn_instance_set_priv(inst, NULL);
 }
 

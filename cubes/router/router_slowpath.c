@@ -182,9 +182,16 @@ void router_tick(struct pcn_instance *inst, void *arg)
 			arp_request(inst, q);
 			continue;
 		}
-		PCN_INFO("ROUTER-ARP-GIVEUP", "%s: no ARP reply from next hop %u.%u.%u.%u; %zu packets dropped",
-			 pcn_instance_name(inst), q->nh & 255, q->nh >> 8 & 255, q->nh >> 16 & 255, q->nh >> 24,
-			 q->n);
+		PCN_DEBUG("ROUTER-ARP-GIVEUP", "%s: no ARP reply from next hop %u.%u.%u.%u; %zu packets dropped",
+			  pcn_instance_name(inst), q->nh & 255, q->nh >> 8 & 255, q->nh >> 16 & 255, q->nh >> 24,
+			  q->n);
+		/* Their senders hear it (host unreachable), as from Linux. */
+		for (size_t k = 0; k < q->n; k++) {
+			struct pcn_pkt held = { .port = q->pkts[k].in_port, .data = q->pkts[k].data,
+						.len = q->pkts[k].len, .orig_len = (uint32_t)q->pkts[k].len };
+
+			icmp_error(inst, &held, 3, 1, 0);
+		}
 		p->queue_drops += q->n;
 		free(q);
 		p->pend[i] = NULL;

@@ -146,7 +146,7 @@ static __always_inline struct pcn_cube_stats *pcn__stats(void)
  * the jump failed (empty slot or the kernel's limit of 33 tail calls), after
  * counting the miss in `st` and, by reason, in instance `owner`'s
  * pcn_chain_stats. Every tail call counts its miss so (pcn_pkt_send does
- * it beside pcn__tail_call_wired): a miss is never silent. Callers check
+ * it beside pcn__tail_call_baked): a miss is never silent. Callers check
  * the hop limit first, so a miss here is an empty slot. */
 static __always_inline void pcn__tail_call(struct __ctx_buff *ctx, __u32 index,
 					   struct pcn_cube_stats *st, __u32 owner)
@@ -157,9 +157,9 @@ static __always_inline void pcn__tail_call(struct __ctx_buff *ctx, __u32 index,
 	pcn__count_miss(owner, PCN_MISS_EMPTY_SLOT);
 }
 
-/* The wiring as load-time constants (pcn_wire_*, pcn__tail_call_wired):
+/* The wiring as load-time constants (pcn_baked_*, pcn__tail_call_baked):
  * needs the PatchPanel, the context and pcn_cube_index above. */
-#include "pcn_wire.h"
+#include "pcn_baked.h"
 
 /* ---- slow path --------------------------------------------------------- */
 
@@ -333,9 +333,9 @@ static __always_inline int pcn_pkt_send(struct __ctx_buff *ctx, struct pcn_pkt_m
 	 * one; a miss takes it back and counts drop_tail_call instead. */
 	if (st)
 		st->tx_cube++;
-	/* A direct jump when the peer is the port's constant one (pcn_wire.h);
+	/* A direct jump when the peer is the port's constant one (pcn_baked.h);
 	 * a miss is counted as pcn__tail_call does. */
-	pcn__tail_call_wired(ctx, port, md->cube_index);
+	pcn__tail_call_baked(ctx, port, md->cube_index);
 	if (st)
 		st->drop_tail_call++;
 	pcn__count_miss(pcn_cube_index, PCN_MISS_EMPTY_SLOT);

@@ -125,14 +125,14 @@ static inline __attribute__((always_inline)) __u32 pcn_fwd_slot(__u32 cube_index
 	return cube_index * PCN_MAX_PORTS + port;
 }
 
-/* Ports 0 .. PCN_WIRE_PORTS - 1 of an instance may have their peer as a
- * load-time constant of its program (bpf/pcn_wire.h), the target of a
+/* Ports 0 .. PCN_BAKED_PORTS - 1 of an instance may have their peer as a
+ * load-time constant of its program (bpf/pcn_baked.h), the target of a
  * direct jump taken only while pcn_fwd still names that peer; the broker
- * bumps pcn_wire_gen[instance] when one of the instance's pcn_fwd entries
+ * bumps pcn_baked_gen[instance] when one of the instance's pcn_fwd entries
  * changes, and cube-runtime then reloads the program with the new peers
- * (wiring.c). */
-#define PCN_WIRE_PORTS 4
-#define PCN_MAP_WIRE_GEN "pcn_wire_gen"
+ * (baked.c). */
+#define PCN_BAKED_PORTS 4
+#define PCN_MAP_BAKED_GEN "pcn_baked_gen"
 
 /* Value of pcn_fwd: what a port is wired to (kind PCN_PEER_NONE: nothing).
  * Written by the broker only; read by pcn_pkt_send. */

@@ -57,7 +57,7 @@ struct {
 
 /* Instance index -> generation of its wiring in pcn_fwd; bumped by the
  * broker on each change of the instance's entries, read by cube-runtime
- * to reload a program whose constants are stale (pcn_wire.h). No fast
+ * to reload a program whose constants are stale (pcn_baked.h). No fast
  * path reads it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -65,7 +65,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pcn_wire_gen SEC(".maps");
+} pcn_baked_gen SEC(".maps");
 
 /* ifindex -> (instance, port) a packet from that netdev enters. */
 struct {

@@ -19,7 +19,7 @@
 #include "store/datastore.h"
 #include "topology/topology.h"
 #include "log.h"
-#include "wire.h"
+#include "ipc.h"
 
 static void usage(FILE *f)
 {

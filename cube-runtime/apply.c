@@ -1,7 +1,7 @@
 /* ApplyConfig: creating, updating and deleting instances.
  * Owns: rt->instances and each instance's life (pcn__instance_free frees
  * every file's part of the record). Calls: yang.c, adopt.c, twin.c, the
- * loader (fastpath.c, ucube.c), wiring_watch.c, wiring.c (its load hook
+ * loader (fastpath.c, ucube.c), baked_watch.c, baked.c (its load hook
  * handed to the loader), timer.c and reload.c (to free their parts). */
 #include "pcn_int.h"
 
@@ -157,7 +157,7 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		.migrations = desc->migrations,
 		.err_msg = res->msg,
 		.err_len = sizeof(res->msg),
-		.prepare = pcn__wiring_prepare,
+		.prepare = pcn__baked_prepare,
 	};
 	res->msg[0] = '\0';
 	rc = pcn__fastpath_load(out, bytes, size, &o);
@@ -267,8 +267,8 @@ static int apply_create(struct pcn__runtime *rt, const struct pcn__apply_req *re
 		 inst->index, req->replay ? "replayed" : "created", prog);
 	/* Without it the instance works, reading pcn_fwd for every packet. */
 	if (adopted)
-		pcn__wiring_adopted(inst);
-	if (pcn__wiring_watch(inst, bpffs) < 0)
+		pcn__baked_adopted(inst);
+	if (pcn__baked_watch(inst, bpffs) < 0)
 		PCN_WARN("CUBE-WIRING-WATCH", "instance %s: its wiring changes will not reload it", inst->name);
 	inst = NULL;
 out:

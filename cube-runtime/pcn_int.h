@@ -2,15 +2,15 @@
  * tests, never by cube authors.
  *
  * Per-instance state lives in struct pcn_instance, one part per file that
- * keeps any (parent.c, reload.c, wiring_watch.c, timer.c), written by
+ * keeps any (parent.c, reload.c, baked_watch.c, timer.c), written by
  * that file only and freed with the instance (pcn__instance_free);
  * per-process state in struct pcn__runtime. No file keeps a list of its
  * own keyed by instance.
  *
  * Layers, each calling those below it: runtime.c (the process, the
  * broker's requests) -> apply.c, action.c, state.c, parent.c, slowpath.c ->
- * wiring_watch.c (a timer that reloads) -> reload.c -> twin.c, adopt.c ->
- * the loader (fastpath.c, ucube.c, upgrade.c, tables.c, and wiring.c's
+ * baked_watch.c (a timer that reloads) -> reload.c -> twin.c, adopt.c ->
+ * the loader (fastpath.c, ucube.c, upgrade.c, tables.c, and baked.c's
  * constants through the loader's hook) -> libbpf; yang.c
  * beside them for the configuration. Any of them may read the runtime's
  * record through its accessors (pcn__runtime_bpffs, pcn__slowpath_token)
@@ -43,13 +43,13 @@ struct pcn__inst_reload {
 	uint64_t count; /* pcn_reload_count */
 	/* What the cube's last pcn_reload of the entry gave it (a copy of the
 	 * object, compiled if it was source); NULL: the cube's own object.
-	 * wiring_watch.c reloads the entry with it. */
+	 * baked_watch.c reloads the entry with it. */
 	void *entry_code;
 	size_t entry_len;
 };
 
-/* wiring_watch.c's part of an instance record. */
-struct pcn__inst_wiring {
+/* baked_watch.c's part of an instance record. */
+struct pcn__inst_baked {
 	/* An adopted program (adopt.c) was not loaded from inst->obj, whose
 	 * .rodata image says nothing of it: its generation, read from the
 	 * kernel once, while inst->obj is still that object. */
@@ -94,7 +94,7 @@ struct pcn_instance {
 	 * name "" while detached. */
 	struct pcn_parent_info parent;
 	struct pcn__inst_reload reload; /* reload.c */
-	struct pcn__inst_wiring wiring; /* wiring_watch.c */
+	struct pcn__inst_baked baked; /* baked_watch.c */
 	struct pcn__inst_timers timers; /* timer.c */
 };
 
@@ -147,10 +147,10 @@ struct pcn__runtime {
 	 * broker), touched by the serving thread only. */
 	struct pcn__slowpath *sp;
 
-	/* wiring_watch.c: pcn_wire_gen under this runtime's bpffs root,
+	/* baked_watch.c: pcn_baked_gen under this runtime's bpffs root,
 	 * opened at the first instance's watch (serving thread only). */
-	int wire_gen_fd;
-	bool wire_gen_open;
+	int baked_gen_fd;
+	bool baked_gen_open;
 };
 
 /* ---- yang.c: the runtime's libyang context and configuration trees ---- */
@@ -188,28 +188,28 @@ int pcn__rodata_get(struct bpf_object *obj, const char *name, void *v, size_t le
 /* Its offset in the .rodata image (the same in the kernel's map). */
 int pcn__rodata_offset(struct bpf_object *obj, const char *name, size_t len, size_t *offset);
 
-/* ---- wiring.c: the wiring as load-time constants (bpf/pcn_wire.h) ---- */
+/* ---- baked.c: the wiring as load-time constants (bpf/pcn_baked.h) ---- */
 
 struct pcn__load_opts;
-/* A pcn__load_opts.prepare hook: sets the object's pcn_wire_* constants
- * from pcn_fwd and pcn_wire_gen under o->shared_pin_root for instance
+/* A pcn__load_opts.prepare hook: sets the object's pcn_baked_* constants
+ * from pcn_fwd and pcn_baked_gen under o->shared_pin_root for instance
  * o->cube_index (before load; 0 if the object has none, or without a
  * shared root). */
-int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o);
-/* Opens pcn_wire_gen under the bpffs root: its fd, or a negative errno. */
-int pcn__wiring_gen_open(const char *bpffs);
-/* pcn_wire_gen[index] through fd; 0 when unknown. */
-uint32_t pcn__wiring_gen(int fd, uint32_t index);
+int pcn__baked_prepare(struct bpf_object *obj, const struct pcn__load_opts *o);
+/* Opens pcn_baked_gen under the bpffs root: its fd, or a negative errno. */
+int pcn__baked_gen_open(const char *bpffs);
+/* pcn_baked_gen[index] through fd; 0 when unknown. */
+uint32_t pcn__baked_gen(int fd, uint32_t index);
 
-/* ---- wiring_watch.c: reloads when the wiring changed ---- */
+/* ---- baked_watch.c: reloads when the wiring changed ---- */
 /* Starts the instance's timer that reloads its entry program when the
  * broker changed its wiring. */
-int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs);
+int pcn__baked_watch(struct pcn_instance *inst, const char *bpffs);
 /* Closes what it keeps in the runtime (pcn__runtime_destroy). */
-void pcn__wiring_close(struct pcn__runtime *rt);
+void pcn__baked_close(struct pcn__runtime *rt);
 /* The instance's program was adopted (adopt.c): reads the generation it
- * runs with from the kernel (into inst->wiring). */
-void pcn__wiring_adopted(struct pcn_instance *inst);
+ * runs with from the kernel (into inst->baked). */
+void pcn__baked_adopted(struct pcn_instance *inst);
 
 struct pcn__load_opts {
 	const char *shared_pin_root; /* pin_root_path for shared maps; NULL: no pinning at all */
@@ -229,7 +229,7 @@ struct pcn__load_opts {
 	/* Set by the caller: more load-time constants, set after the loader's
 	 * own (pcn_cube_index, pcn_log_level) and before pins and load; a
 	 * failure fails the load. NULL: none. The loader knows nothing of
-	 * what the caller sets (apply.c, reload.c, twin.c give wiring.c's). */
+	 * what the caller sets (apply.c, reload.c, twin.c give baked.c's). */
 	int (*prepare)(struct bpf_object *obj, const struct pcn__load_opts *o);
 };
 /* Opens the object bytes, sets the load-time constants, pins (or reuses
@@ -395,7 +395,7 @@ int pcn__runtime_bpffs(struct pcn__runtime *rt, char *buf, size_t n, int timeout
 /* pcn_reload (idx >= 0) or pcn_reload_all (idx -1); keep_code: a new
  * entry's code is kept in inst->reload as what the entry runs (the cube's
  * calls); false when the caller reloads with that very code or the cube's
- * own object (wiring_watch.c). */
+ * own object (baked_watch.c). */
 int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx, bool keep_code);
 /* Drops what reload.c keeps in inst->reload. */
 void pcn__reload_forget(struct pcn_instance *inst);

@@ -3,7 +3,7 @@
  * instance's maps, swapping each program in one atomic map update (make
  * before break).
  * Owns: inst->reload (the object before the last reload, the entry's
- * code). Calls: the loader (fastpath.c, ucube.c), twin.c, wiring.c's load
+ * code). Calls: the loader (fastpath.c, ucube.c), twin.c, baked.c's load
  * hook (handed to the loader), the broker (ProgramInstall). Serving thread
  * only. */
 #include "pcn_int.h"
@@ -21,7 +21,7 @@
 #include <bpf/bpf.h>
 
 #include "cubemesh.pb-c.h"
-#include "wire.h"
+#include "ipc.h"
 
 #define RELOAD_LOG_SIZE ((size_t)64 * 1024)
 /* How long the broker may take to swap the PatchPanel slot. */
@@ -130,32 +130,32 @@ static int broker_install(struct pcn_instance *inst, const char *pin, bool twin)
 	pi.has_token = pi.token.len > 0;
 	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_PROGRAM_INSTALL;
 	req.program_install = &pi;
-	rc = pcn_wire_errno(nng_ctx_open(&ctx, inst->rt->req));
+	rc = pcn_ipc_errno(nng_ctx_open(&ctx, inst->rt->req));
 	if (rc)
 		return rc;
 	/* nng 1.5 has no nng_ctx_sendmsg: one aio, waited on, each way. */
-	rc = pcn_wire_errno(nng_aio_alloc(&aio, NULL, NULL));
+	rc = pcn_ipc_errno(nng_aio_alloc(&aio, NULL, NULL));
 	if (rc)
 		goto out;
 	nng_aio_set_timeout(aio, INSTALL_TIMEOUT_MS);
-	rc = pcn_wire_pack(&req.base, &msg);
+	rc = pcn_ipc_pack(&req.base, &msg);
 	if (rc)
 		goto out;
 	nng_aio_set_msg(aio, msg);
 	nng_ctx_send(ctx, aio);
 	nng_aio_wait(aio);
-	rc = pcn_wire_errno(nng_aio_result(aio));
+	rc = pcn_ipc_errno(nng_aio_result(aio));
 	if (rc) {
 		nng_msg_free(msg);
 		goto out;
 	}
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
-	rc = pcn_wire_errno(nng_aio_result(aio));
+	rc = pcn_ipc_errno(nng_aio_result(aio));
 	if (rc)
 		goto out;
 	msg = nng_aio_get_msg(aio);
-	rc = pcn_wire_unpack(&cubemesh__broker_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+	rc = pcn_ipc_unpack(&cubemesh__broker_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 			     (ProtobufCMessage **)&rep);
 	nng_msg_free(msg);
 	if (rc)
@@ -163,7 +163,7 @@ static int broker_install(struct pcn_instance *inst, const char *pin, bool twin)
 	rc = rep->status->code;
 	if (rc)
 		PCN_ERR("CUBE-RELOAD-INSTALL", "instance %s: the broker did not install %s: %s", inst->name, pin,
-			pcn_wire_status_text(rep->status));
+			pcn_ipc_status_text(rep->status));
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
 out:
 	if (aio)
@@ -248,7 +248,7 @@ void pcn__reload_forget(struct pcn_instance *inst)
 }
 
 /* Keeps a copy of the entry's new code, for the reloads the wiring needs
- * (wiring_watch.c). */
+ * (baked_watch.c). */
 static void keep_entry_code(struct pcn_instance *inst, const void *bytes, size_t len)
 {
 	void *copy;
@@ -301,7 +301,7 @@ int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx,
 		.object_name = inst->rt->desc->service,
 		.log_buf = log,
 		.log_size = RELOAD_LOG_SIZE,
-		.prepare = pcn__wiring_prepare,
+		.prepare = pcn__baked_prepare,
 	};
 	/* The maps are pinned: the new object takes the very same ones, so
 	 * whatever they hold stays, and the old programs keep running on them

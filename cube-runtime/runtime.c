@@ -3,7 +3,7 @@
  * Owns: struct pcn__runtime (sockets, registration, the bpffs root). Calls:
  * apply.c, state.c, action.c, parent.c (the requests), slowpath.c, timer.c
  * (runs the timers between requests), upgrade.c (layouts for Register),
- * wiring_watch.c (to close its part), yang.c. */
+ * baked_watch.c (to close its part), yang.c. */
 #include "pcn_int.h"
 
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "wire.h"
+#include "ipc.h"
 
 /* How often the serving loop looks at the stop flag. */
 #define POLL_MS 200
@@ -138,20 +138,20 @@ static int do_register(struct pcn__runtime *rt)
 	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_REGISTER;
 	req.register_ = &reg;
 
-	rc = pcn_wire_pack(&req.base, &msg);
+	rc = pcn_ipc_pack(&req.base, &msg);
 	pcn__map_layouts_free(&layouts);
 	if (rc)
 		return rc;
-	rc = pcn_wire_errno(nng_sendmsg(rt->req, msg, 0));
+	rc = pcn_ipc_errno(nng_sendmsg(rt->req, msg, 0));
 	if (rc) {
 		nng_msg_free(msg);
 		return rc;
 	}
 	msg = NULL;
-	rc = pcn_wire_errno(nng_recvmsg(rt->req, &msg, 0));
+	rc = pcn_ipc_errno(nng_recvmsg(rt->req, &msg, 0));
 	if (rc)
 		return rc;
-	rc = pcn_wire_unpack(&cubemesh__broker_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+	rc = pcn_ipc_unpack(&cubemesh__broker_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 			     (ProtobufCMessage **)&rep);
 	nng_msg_free(msg);
 	if (rc) {
@@ -160,7 +160,7 @@ static int do_register(struct pcn__runtime *rt)
 	}
 	if (rep->status->code != 0) {
 		PCN_ERR("CUBE-REGISTER-REFUSED", "the broker refused to register %s %s: %s (code %d)",
-			d->service, reg.version, pcn_wire_status_text(rep->status), rep->status->code);
+			d->service, reg.version, pcn_ipc_status_text(rep->status), rep->status->code);
 		rc = 1;
 		goto out;
 	}
@@ -284,17 +284,17 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 		return rc;
 	}
 	snprintf(name, sizeof(name), "cube-%s.sock", rt->desc->service);
-	rc = pcn_wire_url(rt->endpoint, sizeof(rt->endpoint), rt->socket_dir, name);
+	rc = pcn_ipc_url(rt->endpoint, sizeof(rt->endpoint), rt->socket_dir, name);
 	if (!rc)
-		rc = pcn_wire_url(url, sizeof(url), rt->socket_dir, "broker.sock");
+		rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, "broker.sock");
 	if (rc)
 		return rc;
 
-	rc = pcn_wire_errno(nng_rep0_open(&rt->rep));
+	rc = pcn_ipc_errno(nng_rep0_open(&rt->rep));
 	if (rc)
 		return rc;
 	rt->rep_open = true;
-	rc = pcn_wire_cap(rt->rep);
+	rc = pcn_ipc_cap(rt->rep);
 	if (rc)
 		return rc;
 	nng_socket_set_ms(rt->rep, NNG_OPT_RECVTIMEO, POLL_MS);
@@ -303,11 +303,11 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 		/* Another process of this cube is alive there: we are its
 		 * upgrade (or rollback); listen beside it until it exits. */
 		snprintf(name, sizeof(name), "cube-%s-%d.sock", rt->desc->service, (int)getpid());
-		rc = pcn_wire_url(rt->endpoint, sizeof(rt->endpoint), rt->socket_dir, name);
+		rc = pcn_ipc_url(rt->endpoint, sizeof(rt->endpoint), rt->socket_dir, name);
 		if (rc)
 			return rc;
 	}
-	rc = pcn_wire_errno(nng_listen(rt->rep, rt->endpoint, NULL, 0));
+	rc = pcn_ipc_errno(nng_listen(rt->rep, rt->endpoint, NULL, 0));
 	if (rc) {
 		PCN_ERR("CUBE-LISTEN", "cannot listen on %s: %s", rt->endpoint, strerror(-rc));
 		return rc;
@@ -322,11 +322,11 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 		return rc;
 	}
 
-	rc = pcn_wire_errno(nng_req0_open(&rt->req));
+	rc = pcn_ipc_errno(nng_req0_open(&rt->req));
 	if (rc)
 		return rc;
 	rt->req_open = true;
-	rc = pcn_wire_cap(rt->req);
+	rc = pcn_ipc_cap(rt->req);
 	if (rc)
 		return rc;
 	nng_socket_set_ms(rt->req, NNG_OPT_RECVTIMEO, REGISTER_TIMEOUT_MS);
@@ -341,7 +341,7 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 	rt->reg_thread_started = true;
 	/* Non-blocking: the broker may start after us; nng keeps redialing. */
 	snprintf(rt->broker_url, sizeof(rt->broker_url), "%s", url);
-	rc = pcn_wire_errno(nng_dial(rt->req, url, &rt->dialer, NNG_FLAG_NONBLOCK));
+	rc = pcn_ipc_errno(nng_dial(rt->req, url, &rt->dialer, NNG_FLAG_NONBLOCK));
 	if (rc) {
 		PCN_ERR("CUBE-DIAL", "cannot dial %s: %s", url, strerror(-rc));
 		return rc;
@@ -376,7 +376,7 @@ static const char *tag_for(uint32_t http)
 }
 
 static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a, Cubemesh__CubeReply *rep,
-			 struct pcn_wire_status_buf *sb, Cubemesh__ApplyReply *ar,
+			 struct pcn_ipc_status_buf *sb, Cubemesh__ApplyReply *ar,
 			 Cubemesh__ProgramInstall *pi /* two */, Cubemesh__ProgramInstall **pis,
 			 struct pcn__apply_res *res)
 {
@@ -412,7 +412,7 @@ static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a
 		uint32_t http = res->http ? res->http : http_for(rc);
 
 		PCN_WARN("CUBE-APPLY-FAIL", "instance %s: %s", a->instance, res->msg[0] ? res->msg : strerror(-rc));
-		pcn_wire_status_set(rep->status, sb, rc, http, res->tag ? res->tag : tag_for(http), NULL,
+		pcn_ipc_status_set(rep->status, sb, rc, http, res->tag ? res->tag : tag_for(http), NULL,
 				    "%s", res->msg[0] ? res->msg : strerror(-rc));
 		return;
 	}
@@ -435,7 +435,7 @@ static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a
 }
 
 static void handle_read(struct pcn__runtime *rt, const Cubemesh__ReadState *r, Cubemesh__CubeReply *rep,
-			struct pcn_wire_status_buf *sb, Cubemesh__ReadReply *rr, char **json)
+			struct pcn_ipc_status_buf *sb, Cubemesh__ReadReply *rr, char **json)
 {
 	struct pcn_instance *inst = pcn__instance_find(rt, r->instance);
 	int rc;
@@ -443,13 +443,13 @@ static void handle_read(struct pcn__runtime *rt, const Cubemesh__ReadState *r, C
 	rep->body_case = CUBEMESH__CUBE_REPLY__BODY_READ;
 	rep->read = rr;
 	if (!inst) {
-		pcn_wire_status_set(rep->status, sb, -ENOENT, 404, "data-missing", NULL, "no instance %s",
+		pcn_ipc_status_set(rep->status, sb, -ENOENT, 404, "data-missing", NULL, "no instance %s",
 				    r->instance);
 		return;
 	}
 	rc = pcn__state_read(inst, r->path, json);
 	if (rc) {
-		pcn_wire_status_set(rep->status, sb, rc, 500, "operation-failed", NULL,
+		pcn_ipc_status_set(rep->status, sb, rc, 500, "operation-failed", NULL,
 				    "cannot read the state of %s: %s", r->instance,
 				    inst->err_msg[0] ? inst->err_msg : strerror(-rc));
 		return;
@@ -469,7 +469,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	Cubemesh__ReadReply rr = CUBEMESH__READ_REPLY__INIT;
 	Cubemesh__Health h = CUBEMESH__HEALTH__INIT;
 	Cubemesh__ActionReply actr = CUBEMESH__ACTION_REPLY__INIT;
-	struct pcn_wire_status_buf sb;
+	struct pcn_ipc_status_buf sb;
 	struct pcn__apply_res *res = NULL;
 	nng_msg *out = NULL;
 	char *json = NULL;
@@ -478,18 +478,18 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	rep.status = &st;
 	/* The socket is 0600 in a 0700 directory; checking the peer too means
 	 * a wrong mode on either never lets another user configure the cube. */
-	if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg))) {
+	if (!pcn_ipc_peer_is_root(nng_msg_get_pipe(msg))) {
 		nng_msg_free(msg);
 		PCN_WARN("CUBE-PEER-REFUSED", "refused a request from a process not running as root");
-		pcn_wire_status_set(&st, &sb, -EACCES, 403, "access-denied", NULL, "only root may configure cubes");
+		pcn_ipc_status_set(&st, &sb, -EACCES, 403, "access-denied", NULL, "only root may configure cubes");
 		goto reply;
 	}
-	rc = pcn_wire_unpack(&cubemesh__cube_request__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+	rc = pcn_ipc_unpack(&cubemesh__cube_request__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 			     (ProtobufCMessage **)&req);
 	nng_msg_free(msg);
 	if (rc) {
-		PCN_WARN("CUBE-WIRE-BAD", "malformed request from the broker");
-		pcn_wire_status_set(&st, &sb, rc, 400, "malformed-message", NULL, "malformed request");
+		PCN_WARN("CUBE-IPC-BAD", "malformed request from the broker");
+		pcn_ipc_status_set(&st, &sb, rc, 400, "malformed-message", NULL, "malformed request");
 		goto reply;
 	}
 	pcn__log_instance = req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY    ? req->apply->instance
@@ -500,7 +500,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	case CUBEMESH__CUBE_REQUEST__BODY_APPLY:
 		res = calloc(1, sizeof(*res));
 		if (!res) {
-			pcn_wire_status_set(&st, &sb, -ENOMEM, 500, "operation-failed", NULL, "out of memory");
+			pcn_ipc_status_set(&st, &sb, -ENOMEM, 500, "operation-failed", NULL, "out of memory");
 			break;
 		}
 		handle_apply(rt, req->apply, &rep, &sb, &ar, pia, pis, res);
@@ -516,7 +516,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		rep.body_case = CUBEMESH__CUBE_REPLY__BODY_ACTION;
 		rep.action = &actr;
 		if (rc)
-			pcn_wire_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL, "%s", amsg);
+			pcn_ipc_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL, "%s", amsg);
 		break;
 	}
 	case CUBEMESH__CUBE_REQUEST__BODY_HEALTH: {
@@ -534,7 +534,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	case CUBEMESH__CUBE_REQUEST__BODY_PARENT:
 		rc = pcn__parent_handle(rt, req->parent);
 		if (rc)
-			pcn_wire_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL,
+			pcn_ipc_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL,
 					    "cannot take the parent of %s: %s", req->parent->instance, strerror(-rc));
 		break;
 	case CUBEMESH__CUBE_REQUEST__BODY_SHUTDOWN:
@@ -544,15 +544,15 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		pcn__runtime_stop(rt);
 		break;
 	default:
-		pcn_wire_status_set(&st, &sb, -ENOTSUP, 400, "operation-not-supported", NULL,
+		pcn_ipc_status_set(&st, &sb, -ENOTSUP, 400, "operation-not-supported", NULL,
 				    "unknown request");
 		break;
 	}
 reply:
 	pcn__log_instance = NULL;
-	rc = pcn_wire_pack(&rep.base, &out);
+	rc = pcn_ipc_pack(&rep.base, &out);
 	if (!rc) {
-		rc = pcn_wire_errno(nng_sendmsg(rt->rep, out, 0));
+		rc = pcn_ipc_errno(nng_sendmsg(rt->rep, out, 0));
 		if (rc)
 			nng_msg_free(out);
 	}
@@ -612,7 +612,7 @@ void pcn__runtime_destroy(struct pcn__runtime *rt)
 		next = i->next;
 		pcn__instance_free(i);
 	}
-	pcn__wiring_close(rt);
+	pcn__baked_close(rt);
 	if (rt->ly)
 		ly_ctx_destroy(rt->ly);
 	pthread_cond_destroy(&rt->cond);

@@ -27,7 +27,7 @@
 #include "pcnrt_test_xdp.skel.h"
 #include "rt_test_helloworld_yang.h"
 #include "testdata/bpffs_testutil.h"
-#include "wire.h"
+#include "ipc.h"
 
 /* ---- the cube under test: helloworld's model over the runtime's test fast path ---- */
 
@@ -102,7 +102,7 @@ static void broker_listen(struct fixture *f)
 {
 	char url[128];
 
-	assert_int_equal(pcn_wire_url(url, sizeof(url), f->sockdir, "broker.sock"), 0);
+	assert_int_equal(pcn_ipc_url(url, sizeof(url), f->sockdir, "broker.sock"), 0);
 	assert_int_equal(nng_rep0_open(&f->broker), 0);
 	f->broker_open = true;
 	nng_socket_set_ms(f->broker, NNG_OPT_RECVTIMEO, 8000);
@@ -180,12 +180,12 @@ static void expect_register(struct fixture *f, int code)
 	Cubemesh__BrokerReply rep = CUBEMESH__BROKER_REPLY__INIT;
 	Cubemesh__RegisterReply rr = CUBEMESH__REGISTER_REPLY__INIT;
 	Cubemesh__Status st;
-	struct pcn_wire_status_buf sb;
+	struct pcn_ipc_status_buf sb;
 	char endpoint[128];
 	nng_msg *msg = NULL;
 
 	assert_int_equal(nng_recvmsg(f->broker, &msg, 0), 0);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__broker_request__descriptor, nng_msg_body(msg),
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__broker_request__descriptor, nng_msg_body(msg),
 					 nng_msg_len(msg), (ProtobufCMessage **)&req),
 			 0);
 	nng_msg_free(msg);
@@ -196,21 +196,21 @@ static void expect_register(struct fixture *f, int code)
 	assert_string_equal(req->register_->yang_module_name, "helloworld");
 	/* The whole module text travels, so the broker needs no file. */
 	assert_non_null(strstr(req->register_->yang_module, "module helloworld {"));
-	assert_int_equal(pcn_wire_url(endpoint, sizeof(endpoint), f->sockdir, "cube-helloworld.sock"), 0);
+	assert_int_equal(pcn_ipc_url(endpoint, sizeof(endpoint), f->sockdir, "cube-helloworld.sock"), 0);
 	assert_string_equal(req->register_->endpoint, endpoint);
 	assert_int_equal(req->register_->pid, getpid());
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 
 	if (code)
-		pcn_wire_status_set(&st, &sb, code, 0, NULL, NULL, "protocol version 1 is not supported");
+		pcn_ipc_status_set(&st, &sb, code, 0, NULL, NULL, "protocol version 1 is not supported");
 	else
-		pcn_wire_status_set(&st, &sb, 0, 0, NULL, NULL, NULL);
+		pcn_ipc_status_set(&st, &sb, 0, 0, NULL, NULL, NULL);
 	rep.status = &st;
 	rr.broker_version = "test-broker";
 	rr.bpffs_root = f->bpffs;
 	rep.body_case = CUBEMESH__BROKER_REPLY__BODY_REGISTER;
 	rep.register_ = &rr;
-	assert_int_equal(pcn_wire_pack(&rep.base, &msg), 0);
+	assert_int_equal(pcn_ipc_pack(&rep.base, &msg), 0);
 	assert_int_equal(nng_sendmsg(f->broker, msg, 0), 0);
 }
 
@@ -226,10 +226,10 @@ static Cubemesh__CubeReply *call(struct fixture *f, Cubemesh__CubeRequest *req)
 		nng_socket_set_ms(f->cube, NNG_OPT_RECVTIMEO, 10000);
 		assert_int_equal(nng_dial(f->cube, f->rt->endpoint, NULL, 0), 0);
 	}
-	assert_int_equal(pcn_wire_pack(&req->base, &msg), 0);
+	assert_int_equal(pcn_ipc_pack(&req->base, &msg), 0);
 	assert_int_equal(nng_sendmsg(f->cube, msg, 0), 0);
 	assert_int_equal(nng_recvmsg(f->cube, &msg, 0), 0);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__cube_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__cube_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 					 (ProtobufCMessage **)&rep),
 			 0);
 	nng_msg_free(msg);

@@ -25,7 +25,7 @@
 #include <nng/protocol/pipeline0/push.h>
 
 #include "pcn_kern_user.h"
-#include "wire.h"
+#include "ipc.h"
 
 /* Packets out per PacketOutBatch; a callback that sends more flushes early. */
 #define SP_OUT_BATCH 256
@@ -115,13 +115,13 @@ static int sp_listen(struct pcn__runtime *rt, bool quiet)
 	int rc;
 
 	snprintf(name, sizeof(name), "cube-%s-pkt.sock", rt->desc->service);
-	rc = pcn_wire_url(url, sizeof(url), rt->socket_dir, name);
+	rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, name);
 	if (rc)
 		return rc;
 	/* Never let nng probe a live older process's socket (upgrade.c). */
 	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path) && pcn__ipc_live(path))
 		return -EADDRINUSE;
-	rc = pcn_wire_errno(nng_listen(sp->pull, url, NULL, 0));
+	rc = pcn_ipc_errno(nng_listen(sp->pull, url, NULL, 0));
 	if (rc) {
 		if (!quiet)
 			PCN_ERR("CUBE-SP-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
@@ -129,7 +129,7 @@ static int sp_listen(struct pcn__runtime *rt, bool quiet)
 	}
 	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) < (int)sizeof(path))
 		chmod(path, 0600);
-	return pcn_wire_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &sp->pull_fd));
+	return pcn_ipc_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &sp->pull_fd));
 }
 
 static void logs_open(struct pcn__runtime *rt);
@@ -158,11 +158,11 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	sp->pull_fd = -1;
 	sp->service = rt->desc->service;
 	sp->out_lost_reported = UINT64_MAX;
-	rc = pcn_wire_errno(nng_pull0_open(&sp->pull));
+	rc = pcn_ipc_errno(nng_pull0_open(&sp->pull));
 	if (rc)
 		return rc;
 	sp->pull_open = true;
-	rc = pcn_wire_cap(sp->pull);
+	rc = pcn_ipc_cap(sp->pull);
 	if (rc)
 		return rc;
 	/* Room for bursts; beyond it the broker's sends fail and it counts
@@ -182,19 +182,19 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	if (rc)
 		return rc;
 
-	rc = pcn_wire_url(url, sizeof(url), rt->socket_dir, "slowpath.sock");
+	rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, "slowpath.sock");
 	if (rc)
 		return rc;
-	rc = pcn_wire_errno(nng_push0_open(&sp->push));
+	rc = pcn_ipc_errno(nng_push0_open(&sp->push));
 	if (rc)
 		return rc;
 	sp->push_open = true;
-	pcn_wire_cap(sp->push);
+	pcn_ipc_cap(sp->push);
 	nng_socket_set_int(sp->push, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(sp->push, NNG_OPT_RECONNMAXT, 1000);
 	nng_pipe_notify(sp->push, NNG_PIPE_EV_ADD_POST, on_push_pipe, sp);
-	rc = pcn_wire_errno(nng_dial(sp->push, url, NULL, NNG_FLAG_NONBLOCK));
+	rc = pcn_ipc_errno(nng_dial(sp->push, url, NULL, NNG_FLAG_NONBLOCK));
 	if (!rc)
 		logs_open(rt);
 	return rc;
@@ -233,10 +233,10 @@ static void logs_open(struct pcn__runtime *rt)
 	struct pcn__slowpath *sp = rt->sp;
 	char url[PATH_MAX + 32];
 
-	if (pcn_wire_url(url, sizeof(url), rt->socket_dir, "logs.sock") || nng_push0_open(&sp->logs))
+	if (pcn_ipc_url(url, sizeof(url), rt->socket_dir, "logs.sock") || nng_push0_open(&sp->logs))
 		return;
 	sp->logs_open = true;
-	pcn_wire_cap(sp->logs);
+	pcn_ipc_cap(sp->logs);
 	sp->service = rt->desc->service;
 	nng_socket_set_int(sp->logs, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(sp->logs, NNG_OPT_RECONNMINT, 100);
@@ -290,9 +290,9 @@ static int flush_out(struct pcn__slowpath *sp, bool report)
 	batch.out_lost = lost;
 	batch.pid = (uint32_t)getpid();
 	batch.service = (char *)sp->service;
-	rc = pcn_wire_pack(&batch.base, &msg);
+	rc = pcn_ipc_pack(&batch.base, &msg);
 	if (!rc) {
-		rc = pcn_wire_errno(nng_sendmsg(sp->push, msg, NNG_FLAG_NONBLOCK));
+		rc = pcn_ipc_errno(nng_sendmsg(sp->push, msg, NNG_FLAG_NONBLOCK));
 		if (rc)
 			nng_msg_free(msg);
 	}
@@ -383,7 +383,7 @@ static int handle(struct pcn__runtime *rt, const void *buf, size_t len, bool che
 	Cubemesh__PacketInBatch *batch = NULL;
 	int rc;
 
-	rc = pcn_wire_unpack(&cubemesh__packet_in_batch__descriptor, buf, len, (ProtobufCMessage **)&batch);
+	rc = pcn_ipc_unpack(&cubemesh__packet_in_batch__descriptor, buf, len, (ProtobufCMessage **)&batch);
 	if (rc) {
 		if (sp)
 			sp->bad_messages++;
@@ -455,7 +455,7 @@ static void drain_packets(struct pcn__runtime *rt)
 			break;
 		/* Only the broker (root, and holding our token) may hand us
 		 * packets. */
-		if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg)))
+		if (!pcn_ipc_peer_is_root(nng_msg_get_pipe(msg)))
 			sp->bad_messages++;
 		else
 			handle(rt, nng_msg_body(msg), nng_msg_len(msg), true);

@@ -15,7 +15,7 @@
  * micro-cubes here and at every reload (reload.c).
  *
  * Owns: <pin_dir>/prog_tc. Calls: the loader (fastpath.c, ucube.c),
- * wiring.c's load hook (handed to the loader).
+ * baked.c's load hook (handed to the loader).
  */
 #include "pcn_int.h"
 
@@ -64,7 +64,7 @@ int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, b
 		.object_name = d->service,
 		.migrations = d->migrations,
 		.twin = true,
-		.prepare = pcn__wiring_prepare,
+		.prepare = pcn__baked_prepare,
 	};
 	rc = pcn__fastpath_load(&obj, bytes, size, &o);
 	/* Micro-cubes before the entry is pinned for the broker: the entry

@@ -19,7 +19,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CM_FUZZ_BUILD:-$root/build-fuzz}
 work=${CM_FUZZ_WORK:-/tmp/cubemesh-fuzz}
-targets=(fuzz_target fuzz_config fuzz_wire fuzz_datastore fuzz_slowpath fuzz_pcnctl)
+targets=(fuzz_target fuzz_config fuzz_ipc fuzz_datastore fuzz_slowpath fuzz_pcnctl)
 
 mode=run
 if [ "${1:-}" = merge ]; then

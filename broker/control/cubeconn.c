@@ -18,7 +18,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include "log.h"
-#include "wire.h"
+#include "ipc.h"
 
 #define REP_SLOTS 4
 
@@ -67,10 +67,10 @@ static void rep_handle(struct broker *b, void *arg)
 	int rc;
 
 	reply.status = &status;
-	rc = pcn_wire_unpack(&cubemesh__broker_request__descriptor, nng_msg_body(s->msg),
+	rc = pcn_ipc_unpack(&cubemesh__broker_request__descriptor, nng_msg_body(s->msg),
 			     nng_msg_len(s->msg), (ProtobufCMessage **)&req);
 	if (rc) {
-		PCN_WARN("BROKER-WIRE-BAD", "rejected a malformed request from a cube process (%zu bytes)",
+		PCN_WARN("BROKER-IPC-BAD", "rejected a malformed request from a cube process (%zu bytes)",
 			 nng_msg_len(s->msg));
 		status.code = -EBADMSG;
 		status.message = "malformed request";
@@ -82,7 +82,7 @@ static void rep_handle(struct broker *b, void *arg)
 	}
 	nng_msg_free(s->msg);
 	s->msg = NULL;
-	rc = pcn_wire_pack((const ProtobufCMessage *)&reply, &out);
+	rc = pcn_ipc_pack((const ProtobufCMessage *)&reply, &out);
 	if (req)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	if (rc) {
@@ -99,7 +99,7 @@ static void rep_handle(struct broker *b, void *arg)
  * and this closes any pipe whose peer is not root anyway. */
 static void rep_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	if (ev == NNG_PIPE_EV_ADD_PRE && !pcn_wire_peer_is_root(p)) {
+	if (ev == NNG_PIPE_EV_ADD_PRE && !pcn_ipc_peer_is_root(p)) {
 		PCN_WARN("BROKER-PEER-DENIED", "refused a connection from a non-root process");
 		nng_pipe_close(p);
 	}
@@ -115,20 +115,20 @@ int broker_cubeconn_start(struct broker *b)
 	chmod(b->opts.sock_dir, 0700);
 	snprintf(path, sizeof(path), "%s/" PCN_SOCK_BROKER, b->opts.sock_dir);
 	unlink(path); /* a stale socket from a broker that was killed */
-	pcn_wire_url(url, sizeof(url), b->opts.sock_dir, PCN_SOCK_BROKER);
+	pcn_ipc_url(url, sizeof(url), b->opts.sock_dir, PCN_SOCK_BROKER);
 	rv = nng_rep0_open(&b->rep);
 	if (rv)
-		return pcn_wire_errno(rv);
+		return pcn_ipc_errno(rv);
 	b->rep_open = true;
 	/* A peer announcing a huge frame is dropped before nng allocates it. */
-	rv = pcn_wire_cap(b->rep);
+	rv = pcn_ipc_cap(b->rep);
 	if (rv)
 		return rv;
 	nng_pipe_notify(b->rep, NNG_PIPE_EV_ADD_PRE, rep_pipe_cb, b);
 	rv = nng_listen(b->rep, url, NULL, 0);
 	if (rv) {
 		PCN_ERR("BROKER-LISTEN", "cannot listen on %s: %s", url, nng_strerror(rv));
-		return pcn_wire_errno(rv);
+		return pcn_ipc_errno(rv);
 	}
 	chmod(path, 0600);
 	b->rep_slots = calloc(REP_SLOTS, sizeof(*b->rep_slots));
@@ -139,7 +139,7 @@ int broker_cubeconn_start(struct broker *b)
 
 		s->b = b;
 		if ((rv = nng_aio_alloc(&s->aio, rep_cb, s)) || (rv = nng_ctx_open(&s->ctx, b->rep)))
-			return pcn_wire_errno(rv);
+			return pcn_ipc_errno(rv);
 		s->state = SLOT_RECV;
 		nng_ctx_recv(s->ctx, s->aio);
 	}
@@ -223,11 +223,11 @@ int broker_cubeconn_dial(struct broker *b, struct broker_service *svc)
 	rv = nng_req0_open(&svc->req);
 	if (rv) {
 		free(n);
-		return pcn_wire_errno(rv);
+		return pcn_ipc_errno(rv);
 	}
 	svc->req_open = true;
 	svc->notify = n;
-	rv = pcn_wire_cap(svc->req);
+	rv = pcn_ipc_cap(svc->req);
 	if (rv) {
 		broker_cubeconn_close(b, svc);
 		return rv;
@@ -240,7 +240,7 @@ int broker_cubeconn_dial(struct broker *b, struct broker_service *svc)
 	if (rv) {
 		PCN_ERR("BROKER-DIAL", "cannot dial %s for %s: %s", svc->endpoint, svc->name, nng_strerror(rv));
 		broker_cubeconn_close(b, svc);
-		return pcn_wire_errno(rv);
+		return pcn_ipc_errno(rv);
 	}
 	return 0;
 }
@@ -343,7 +343,7 @@ static void call_complete(struct broker *b, void *arg)
 				 "the %s process did not answer (%s); it may be restarting",
 				 c->svc->name, nng_strerror(c->result));
 		errp = &err;
-	} else if (pcn_wire_unpack(&cubemesh__cube_reply__descriptor, nng_msg_body(c->reply),
+	} else if (pcn_ipc_unpack(&cubemesh__cube_reply__descriptor, nng_msg_body(c->reply),
 				   nng_msg_len(c->reply), (ProtobufCMessage **)&reply)) {
 		broker_error_set(&err, 500, "operation-failed", NULL, "the %s process sent a malformed reply",
 				 c->svc->name);
@@ -380,11 +380,11 @@ int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemes
 	c->svc = svc;
 	c->cb = cb;
 	c->arg = arg;
-	rv = pcn_wire_pack((const ProtobufCMessage *)req, &msg);
+	rv = pcn_ipc_pack((const ProtobufCMessage *)req, &msg);
 	if (rv)
 		goto fail;
 	if ((rv = nng_aio_alloc(&c->aio, call_aio_cb, c)) || (rv = nng_ctx_open(&c->ctx, svc->req))) {
-		rv = pcn_wire_errno(rv);
+		rv = pcn_ipc_errno(rv);
 		goto fail;
 	}
 	nng_aio_set_timeout(c->aio, (nng_duration)b->opts.call_timeout_ms);

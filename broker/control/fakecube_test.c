@@ -34,7 +34,7 @@
 #include "store/datastore.h"
 #include "pcn_layout.h"
 #include "log.h"
-#include "wire.h"
+#include "ipc.h"
 
 /* The API of this file, declared again in each test that uses it. */
 struct broker *tb_start(void);
@@ -110,16 +110,16 @@ static void cube_answer(int svc, nng_msg *in)
 	Cubemesh__CubeReply rep = CUBEMESH__CUBE_REPLY__INIT;
 	Cubemesh__ApplyReply ar = CUBEMESH__APPLY_REPLY__INIT;
 	Cubemesh__Status st;
-	struct pcn_wire_status_buf sb;
+	struct pcn_ipc_status_buf sb;
 	nng_msg *out = NULL;
 	int refuse = atomic_load(&T.refuse);
 
-	pcn_wire_status_set(&st, &sb, 0, 0, NULL, NULL, NULL);
-	if (pcn_wire_unpack(&cubemesh__cube_request__descriptor, nng_msg_body(in), nng_msg_len(in),
+	pcn_ipc_status_set(&st, &sb, 0, 0, NULL, NULL, NULL);
+	if (pcn_ipc_unpack(&cubemesh__cube_request__descriptor, nng_msg_body(in), nng_msg_len(in),
 			    (ProtobufCMessage **)&req) == 0 &&
 	    req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY) {
 		if (refuse && req->apply->op != CUBEMESH__APPLY_OP__APPLY_DELETE) {
-			pcn_wire_status_set(&st, &sb, -EINVAL, (uint32_t)refuse, "invalid-value", NULL,
+			pcn_ipc_status_set(&st, &sb, -EINVAL, (uint32_t)refuse, "invalid-value", NULL,
 					    "the fake cube refuses %s", req->apply->instance);
 		} else {
 			if (req->apply->op == CUBEMESH__APPLY_OP__APPLY_CREATE)
@@ -133,7 +133,7 @@ static void cube_answer(int svc, nng_msg *in)
 	rep.status = &st;
 	if (req)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
-	if (pcn_wire_pack(&rep.base, &out) == 0 && nng_sendmsg(T.rep[svc], out, 0) != 0)
+	if (pcn_ipc_pack(&rep.base, &out) == 0 && nng_sendmsg(T.rep[svc], out, 0) != 0)
 		nng_msg_free(out);
 }
 
@@ -336,7 +336,7 @@ struct broker *tb_start(void)
 		if (nng_rep0_open(&T.rep[i]))
 			return NULL;
 		T.rep_open[i] = true;
-		pcn_wire_cap(T.rep[i]);
+		pcn_ipc_cap(T.rep[i]);
 		nng_socket_set_ms(T.rep[i], NNG_OPT_RECVTIMEO, 50);
 		if (nng_listen(T.rep[i], T.url[i], NULL, 0))
 			return NULL;

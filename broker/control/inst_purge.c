@@ -212,7 +212,7 @@ static int purge_wires(struct broker *b, const char *who, const struct slots *s)
 
 			if (owner_purged) {
 				/* Written here, not with broker_fwd_del: that bumps the
-				 * slot's pcn_wire_gen, and a cube process still holding
+				 * slot's pcn_baked_gen, and a cube process still holding
 				 * the old instance would reload it and pin it again. */
 				if (vals[i].kind != PCN_PEER_NONE &&
 				    bpf_map_update_elem(fd, &keys[i], &none, BPF_ANY) < 0)

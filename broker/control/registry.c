@@ -26,7 +26,7 @@
 #include "model/model.h"
 #include "instance_int.h"
 #include "log.h"
-#include "wire.h"
+#include "ipc.h"
 
 const char *broker_svc_state_name(enum broker_svc_state s)
 {

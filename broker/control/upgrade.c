@@ -21,7 +21,7 @@
 #include "core/core.h"
 #include "model/model.h"
 #include "log.h"
-#include "wire.h"
+#include "ipc.h"
 
 /* How long the old process has to acknowledge Shutdown. It only replies
  * and stops; a process that does not answer is left to its supervisor. */
@@ -215,20 +215,20 @@ void broker_upgrade_replayed(struct broker *b, struct broker_service *svc)
 		snprintf(r->old_version, sizeof(r->old_version), "%s", svc->old_version);
 		snprintf(r->version, sizeof(r->version), "%s", svc->version);
 		snprintf(r->endpoint, sizeof(r->endpoint), "%s", svc->old_endpoint);
-		rc = pcn_wire_errno(nng_req0_open(&r->s));
+		rc = pcn_ipc_errno(nng_req0_open(&r->s));
 		if (rc) {
 			free(r);
 			r = NULL;
 		}
 	}
 	if (!rc)
-		rc = pcn_wire_cap(r->s);
+		rc = pcn_ipc_cap(r->s);
 	if (!rc)
-		rc = pcn_wire_errno(nng_dial(r->s, r->endpoint, NULL, NNG_FLAG_NONBLOCK));
+		rc = pcn_ipc_errno(nng_dial(r->s, r->endpoint, NULL, NNG_FLAG_NONBLOCK));
 	if (!rc)
-		rc = pcn_wire_errno(nng_aio_alloc(&r->aio, retire_cb, r));
+		rc = pcn_ipc_errno(nng_aio_alloc(&r->aio, retire_cb, r));
 	if (!rc)
-		rc = pcn_wire_pack(&req.base, &msg);
+		rc = pcn_ipc_pack(&req.base, &msg);
 	if (!rc) {
 		/* For the send (the dial included) and then the reply. */
 		nng_aio_set_timeout(r->aio, RETIRE_TIMEOUT_MS);

@@ -192,7 +192,7 @@ int broker_dp_create(struct broker_dp **out, const char *bpffs_root)
 	if ((rc = dp->pp_xdp = map_fd(dp->obj_xdp, PCN_MAP_PP_XDP)) < 0 ||
 	    (rc = dp->pp_tc = map_fd(dp->obj_tc, PCN_MAP_PP_TC)) < 0 ||
 	    (rc = dp->fwd = map_fd(dp->obj_xdp, PCN_MAP_FWD)) < 0 ||
-	    (rc = dp->wire_gen = map_fd(dp->obj_xdp, PCN_MAP_WIRE_GEN)) < 0 ||
+	    (rc = dp->baked_gen = map_fd(dp->obj_xdp, PCN_MAP_BAKED_GEN)) < 0 ||
 	    (rc = dp->netdev_in = map_fd(dp->obj_xdp, PCN_MAP_NETDEV_IN)) < 0 ||
 	    (rc = dp->stats = map_fd(dp->obj_xdp, PCN_MAP_STATS)) < 0)
 		goto out;
@@ -314,8 +314,8 @@ int broker_pp_remove(struct broker_dp *dp, enum pcn_hook hook, uint32_t index)
 }
 
 /* Writes one pcn_fwd entry and, if it changed, bumps the instance's
- * generation in pcn_wire_gen: a program whose wiring constants were read
- * at the old one goes back to reading pcn_fwd (bpf/pcn_wire.h) until its
+ * generation in pcn_baked_gen: a program whose wiring constants were read
+ * at the old one goes back to reading pcn_fwd (bpf/pcn_baked.h) until its
  * runtime reloads it. Entry first, generation second. An unchanged entry
  * (a restarting broker wiring its ports again) keeps the constants valid. */
 static int fwd_write(struct broker_dp *dp, uint32_t cube_index, uint32_t port, const struct pcn_fwd_val *val)
@@ -327,12 +327,12 @@ static int fwd_write(struct broker_dp *dp, uint32_t cube_index, uint32_t port, c
 		return 0;
 	if (bpf_map_update_elem(dp->fwd, &key, val, BPF_ANY) < 0)
 		return -errno;
-	if (bpf_map_lookup_elem(dp->wire_gen, &cube_index, &gen) < 0)
+	if (bpf_map_lookup_elem(dp->baked_gen, &cube_index, &gen) < 0)
 		return -errno;
-	/* 0 is "no constants" (pcn_wire_gen_c): never a generation. */
+	/* 0 is "no constants" (pcn_baked_gen_c): never a generation. */
 	if (++gen == 0)
 		gen = 1;
-	if (bpf_map_update_elem(dp->wire_gen, &cube_index, &gen, BPF_ANY) < 0)
+	if (bpf_map_update_elem(dp->baked_gen, &cube_index, &gen, BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }

@@ -21,7 +21,7 @@ struct broker_dp {
 	int pp_xdp;
 	int pp_tc;
 	int fwd;
-	int wire_gen; /* pcn_wire_gen: bumped with each change of an instance's pcn_fwd entries */
+	int baked_gen; /* pcn_baked_gen: bumped with each change of an instance's pcn_fwd entries */
 	int netdev_in;
 	int stats;
 };

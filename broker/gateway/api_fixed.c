@@ -14,7 +14,7 @@
 #include "slowpath/slowpath.h"
 #include "topology/topology.h"
 #include "log.h"
-#include "wire.h"
+#include "ipc.h"
 
 static bool is_post(h2o_req_t *req)
 {

@@ -124,7 +124,7 @@ int broker_config_apply(struct broker_models *m, const struct broker_target *t, 
 int broker_config_read(struct broker_models *m, const struct broker_target *t, const struct lyd_node *config,
 		       const char *const *state_jsons, size_t n_state, char **out_json, struct broker_error *err);
 
-/* Datastore/wire form: RFC 7951 module-qualified JSON of one instance,
+/* Datastore/IPC form: RFC 7951 module-qualified JSON of one instance,
  * explicit values only. *out_json is malloc'd. */
 int broker_config_print(const struct lyd_node *inst, char **out_json);
 /* Parses that form back, validating it; *out is one instance tree. */

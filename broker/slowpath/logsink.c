@@ -29,7 +29,7 @@
 #include "core/core.h"
 #include "slowpath/slowpath.h"
 #include "log.h"
-#include "wire.h"
+#include "ipc.h"
 
 /* Lines kept; older ones are overwritten. */
 #define LS_LINES 2048
@@ -136,8 +136,8 @@ static void on_pull(uv_poll_t *h, int status, int events)
 
 		if (nng_recvmsg(ls->pull, &msg, NNG_FLAG_NONBLOCK))
 			break;
-		if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg)) ||
-		    pcn_wire_unpack(&cubemesh__log_batch__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+		if (!pcn_ipc_peer_is_root(nng_msg_get_pipe(msg)) ||
+		    pcn_ipc_unpack(&cubemesh__log_batch__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 				    (ProtobufCMessage **)&batch)) {
 			ls->bad++;
 			nng_msg_free(msg);
@@ -175,22 +175,22 @@ int broker_logsink_start(struct broker *b)
 	b->logsink = ls;
 	pcn_log_set_sink(ls_broker_line, ls);
 	ls->sink_set = true;
-	rc = pcn_wire_url(url, sizeof(url), b->opts.sock_dir, PCN_SOCK_LOGS);
+	rc = pcn_ipc_url(url, sizeof(url), b->opts.sock_dir, PCN_SOCK_LOGS);
 	if (!rc)
-		rc = pcn_wire_errno(nng_pull0_open(&ls->pull));
+		rc = pcn_ipc_errno(nng_pull0_open(&ls->pull));
 	if (rc)
 		goto fail;
 	ls->pull_open = true;
-	rc = pcn_wire_cap(ls->pull);
+	rc = pcn_ipc_cap(ls->pull);
 	if (!rc)
-		rc = pcn_wire_errno(nng_listen(ls->pull, url, NULL, 0));
+		rc = pcn_ipc_errno(nng_listen(ls->pull, url, NULL, 0));
 	if (rc) {
 		PCN_ERR("BROKER-LOGS-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
 		goto fail;
 	}
 	if (snprintf(path, sizeof(path), "%s/" PCN_SOCK_LOGS, b->opts.sock_dir) < (int)sizeof(path))
 		chmod(path, 0600);
-	rc = pcn_wire_errno(nng_socket_get_int(ls->pull, NNG_OPT_RECVFD, &fd));
+	rc = pcn_ipc_errno(nng_socket_get_int(ls->pull, NNG_OPT_RECVFD, &fd));
 	if (!rc)
 		rc = uv_poll_init(b->loop, &ls->poll, fd);
 	if (rc)

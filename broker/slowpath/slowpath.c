@@ -43,7 +43,7 @@
 #include "log.h"
 #include "pcn_chain_kern_user.h"
 #include "slowpath_int.h"
-#include "wire.h"
+#include "ipc.h"
 
 static struct sp_svc *svc_get(struct broker_slowpath *sp, const char *name)
 {
@@ -70,17 +70,17 @@ static int svc_open(struct broker_slowpath *sp, struct sp_svc *s)
 
 	rc = pcn_sock_cube(name, sizeof(name), PCN_SOCK_CUBE_PKT, s->name, 0);
 	if (!rc)
-		rc = pcn_wire_url(url, sizeof(url), sp->b->opts.sock_dir, name);
+		rc = pcn_ipc_url(url, sizeof(url), sp->b->opts.sock_dir, name);
 	if (rc)
 		return rc;
-	rc = pcn_wire_errno(nng_push0_open(&s->push));
+	rc = pcn_ipc_errno(nng_push0_open(&s->push));
 	if (rc)
 		return rc;
-	pcn_wire_cap(s->push);
+	pcn_ipc_cap(s->push);
 	nng_socket_set_int(s->push, NNG_OPT_SENDBUF, SP_SENDBUF);
 	nng_socket_set_ms(s->push, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(s->push, NNG_OPT_RECONNMAXT, 1000);
-	rc = pcn_wire_errno(nng_dial(s->push, url, NULL, NNG_FLAG_NONBLOCK));
+	rc = pcn_ipc_errno(nng_dial(s->push, url, NULL, NNG_FLAG_NONBLOCK));
 	if (rc) {
 		nng_close(s->push);
 		return rc;
@@ -126,9 +126,9 @@ static void svc_flush(struct broker_slowpath *sp, struct sp_svc *s)
 	batch.has_token = 1;
 	batch.token.data = svc->token;
 	batch.token.len = sizeof(svc->token);
-	rc = pcn_wire_pack(&batch.base, &msg);
+	rc = pcn_ipc_pack(&batch.base, &msg);
 	if (!rc) {
-		rc = pcn_wire_errno(nng_sendmsg(s->push, msg, NNG_FLAG_NONBLOCK));
+		rc = pcn_ipc_errno(nng_sendmsg(s->push, msg, NNG_FLAG_NONBLOCK));
 		if (rc)
 			nng_msg_free(msg);
 	}
@@ -324,27 +324,27 @@ static int open_pull(struct broker_slowpath *sp)
 	char url[512], path[PATH_MAX];
 	int fd, rc;
 
-	rc = pcn_wire_url(url, sizeof(url), sp->b->opts.sock_dir, PCN_SOCK_SLOWPATH);
+	rc = pcn_ipc_url(url, sizeof(url), sp->b->opts.sock_dir, PCN_SOCK_SLOWPATH);
 	if (rc)
 		return rc;
-	rc = pcn_wire_errno(nng_pull0_open(&sp->pull));
+	rc = pcn_ipc_errno(nng_pull0_open(&sp->pull));
 	if (rc)
 		return rc;
 	sp->pull_open = true;
-	rc = pcn_wire_cap(sp->pull);
+	rc = pcn_ipc_cap(sp->pull);
 	if (rc)
 		return rc;
 	/* Room for bursts of PacketOutBatch; beyond it the cubes' sends fail
 	 * (and they count it) instead of waiting for us. */
 	nng_socket_set_int(sp->pull, NNG_OPT_RECVBUF, SP_SENDBUF);
-	rc = pcn_wire_errno(nng_listen(sp->pull, url, NULL, 0));
+	rc = pcn_ipc_errno(nng_listen(sp->pull, url, NULL, 0));
 	if (rc) {
 		PCN_ERR("BROKER-SP-LISTEN", "cannot listen on %s: %s", url, strerror(-rc));
 		return rc;
 	}
 	if (snprintf(path, sizeof(path), "%s/" PCN_SOCK_SLOWPATH, sp->b->opts.sock_dir) < (int)sizeof(path))
 		chmod(path, 0600);
-	rc = pcn_wire_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &fd));
+	rc = pcn_ipc_errno(nng_socket_get_int(sp->pull, NNG_OPT_RECVFD, &fd));
 	if (rc)
 		return rc;
 	rc = uv_poll_init(sp->b->loop, &sp->pull_poll, fd);

@@ -7,7 +7,7 @@
 
 #include "log.h"
 #include "slowpath_int.h"
-#include "wire.h"
+#include "ipc.h"
 
 /* ---- packets out ----------------------------------------------------------- */
 
@@ -133,12 +133,12 @@ void broker__sp_on_pull(uv_poll_t *h, int status, int events)
 
 		if (nng_recvmsg(sp->pull, &msg, NNG_FLAG_NONBLOCK))
 			break;
-		if (!pcn_wire_peer_is_root(nng_msg_get_pipe(msg))) {
+		if (!pcn_ipc_peer_is_root(nng_msg_get_pipe(msg))) {
 			sp->g.bad_messages++;
 			nng_msg_free(msg);
 			continue;
 		}
-		if (pcn_wire_unpack(&cubemesh__packet_out_batch__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+		if (pcn_ipc_unpack(&cubemesh__packet_out_batch__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 				    (ProtobufCMessage **)&batch)) {
 			sp->g.bad_messages++;
 			PCN_DEBUG("BROKER-SP-BAD", "malformed message on slowpath.sock (%zu bytes)",

@@ -149,7 +149,7 @@ int bl_hop(struct bl_ctx *ctx)
 	if (bl_cfg.const_key == 2 && *next == bl_cfg.self + 1) {
 		/* A call site of its own (clang 14 would merge it with the one
 		 * below, and the verifier then sees no constant key), as
-		 * pcn__tail_call_site in bpf/pcn_wire.h. */
+		 * pcn__tail_call_site in bpf/pcn_baked.h. */
 		asm volatile("r1 = %[ctx]\n\t"
 			     "r2 = %[map]\n\t"
 			     "r3 = %[slot]\n\t"

@@ -90,7 +90,7 @@ bench_gen() {
 }
 
 # bench_settle: after wiring cubes, give their processes time to reload
-# them with the wiring as load-time constants (cube-runtime/wiring.c polls
+# them with the wiring as load-time constants (cube-runtime/baked.c polls
 # every 200 ms and a reload takes a few ms); until then a cube reads
 # pcn_fwd, slower. A benchmark, not a test: waiting is all it can do.
 bench_settle() {

@@ -1,4 +1,4 @@
-/* protobuf-c layout facts shared by fuzz_wire (which walks what unpack
+/* protobuf-c layout facts shared by fuzz_ipc (which walks what unpack
  * made) and seedgen (which fills messages to pack as seeds). Header only:
  * seedgen does not link the fuzz targets' library. */
 #ifndef CUBEMESH_FUZZ_PB_H

@@ -10,7 +10,7 @@
  * read past the input's end that ASan reports. The broker holds four
  * instances (slots 1, 2, 3, 700) of two services, with ports wired to
  * netdevs and to cubes; no service is up, so batches up are dropped and
- * counted (packing is fuzz_wire's).
+ * counted (packing is fuzz_ipc's).
  *
  * Input: byte 0 bit 0 picks the mode. Ring mode: records, each a 16-bit
  * little-endian length then that many bytes, each copied to a buffer of
@@ -206,7 +206,7 @@ static void out_mode(struct broker_slowpath *sp, const uint8_t *p, size_t n)
 	Cubemesh__PacketOutBatch *batch = NULL;
 	const struct broker_service *from;
 
-	if (pcn_wire_unpack(&cubemesh__packet_out_batch__descriptor, p, n, (ProtobufCMessage **)&batch))
+	if (pcn_ipc_unpack(&cubemesh__packet_out_batch__descriptor, p, n, (ProtobufCMessage **)&batch))
 		return;
 	/* As broker__sp_on_pull does once it has the message. */
 	from = broker_service_by_token(sp->b, batch->token.data, batch->has_token ? batch->token.len : 0);

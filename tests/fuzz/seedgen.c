@@ -3,7 +3,7 @@
  *
  *   seedgen wire DIR      one packed message of every type of
  *                         proto/cubemesh.proto, every field set, and one
- *                         per member of a oneof (fuzz_wire's input: the
+ *                         per member of a oneof (fuzz_ipc's input: the
  *                         descriptor's index, then the message)
  *   seedgen slowpath DIR  ring records (packet, notification, log line,
  *                         resume, bad kinds) and PacketOutBatch messages
@@ -25,10 +25,10 @@
 #include "fuzz_pb.h"
 #include "pcn_chain_kern_user.h"
 #include "pcn_kern_user.h"
-#include "wire.h"
+#include "ipc.h"
 
 static const ProtobufCMessageDescriptor *const descs[] = {
-#include "fuzz_wire_descs.h"
+#include "fuzz_ipc_descs.h"
 };
 #define N_DESCS (sizeof(descs) / sizeof(descs[0]))
 
@@ -170,7 +170,7 @@ static void write_msg(const char *dir, const char *prefix, uint8_t lead, const P
 {
 	nng_msg *msg;
 
-	if (pcn_wire_pack(m, &msg)) {
+	if (pcn_ipc_pack(m, &msg)) {
 		fputs("seedgen: pack failed\n", stderr);
 		exit(1);
 	}

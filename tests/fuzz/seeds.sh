@@ -13,7 +13,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$1
 out=$2
 gen=$build/tests/fuzz/seedgen
-for t in fuzz_target fuzz_config fuzz_wire fuzz_datastore fuzz_slowpath fuzz_pcnctl; do
+for t in fuzz_target fuzz_config fuzz_ipc fuzz_datastore fuzz_slowpath fuzz_pcnctl; do
 	mkdir -p "$out/$t"
 done
 
@@ -26,7 +26,7 @@ done
 		sed -E 's/^[ ;(`]//'
 } | sed -E 's/\$\{?[A-Za-z_0-9]+\}?/x1/g; s/#.*//; s/ +$//' | sort -u |
 	"$gen" pcnctl "$out/fuzz_pcnctl" "$out/fuzz_target" "$out/fuzz_config"
-"$gen" wire "$out/fuzz_wire"
+"$gen" wire "$out/fuzz_ipc"
 "$gen" slowpath "$out/fuzz_slowpath"
 
 # Paths pcnctl does not make: escaped keys, composite keys, actions.

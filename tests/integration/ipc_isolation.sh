@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A cube process may act only on its own service's instances. docker-compose
 # shares the socket directory with every cube container, so a crafted client
-# (tests/tools/wire_probe) stands in for a compromised one: registered as
+# (tests/tools/ipc_probe) stands in for a compromised one: registered as
 # nobody, or as simpleforwarder, it tries to put another helloworld
 # instance's DROP program into hw1's slot and to send packets out of hw1's
 # ports. The broker refuses and logs it; hw1 keeps forwarding and has sent
@@ -10,9 +10,9 @@
 # (integ_slowpath_out and integ_reload show a process's own packets out and
 # program installs still go through.)
 #
-# Against an older build: WIRE_PROBE=<new wire_probe> WIRE_PROBE_PROTOCOL=1.
+# Against an older build: IPC_PROBE=<new ipc_probe> IPC_PROBE_PROTOCOL=1.
 source "$(dirname "$0")/../lib/mesh.sh"
-PROBE=${WIRE_PROBE:-$CM_BUILD/tests/tools/wire_probe}
+PROBE=${IPC_PROBE:-$CM_BUILD/tests/tools/ipc_probe}
 YANG=${CM_SRC:-$(dirname "$0")/../..}/yang/simpleforwarder.yang
 
 cm_mesh_start helloworld

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Every nng socket of the mesh caps what a peer may send (PCN_WIRE_MAX_MSG):
+# Every nng socket of the mesh caps what a peer may send (PCN_IPC_MAX_MSG):
 # a peer announcing a 512 MiB message on the broker's broker.sock,
 # slowpath.sock and logs.sock, or on a cube's request and packet sockets, is
 # hung up on before the receiver buffers it. The receivers' peak memory does
 # not grow by the stream, and they go on serving.
 source "$(dirname "$0")/../lib/mesh.sh"
-# WIRE_PROBE: a newer probe against an older build (to show the test fails there).
-PROBE=${WIRE_PROBE:-$CM_BUILD/tests/tools/wire_probe}
+# IPC_PROBE: a newer probe against an older build (to show the test fails there).
+PROBE=${IPC_PROBE:-$CM_BUILD/tests/tools/ipc_probe}
 MIB=64
 
 cm_mesh_start helloworld
@@ -41,7 +41,7 @@ cm_check "the broker is alive" kill -0 "$CM_BROKER_PID"
 cm_check "the cube is alive" kill -0 "${CM_CUBE_PID[helloworld]}"
 cm_check "HTTP still answers" curl -fs -o /dev/null "${PCN_URL}version"
 cm_check "the cube still serves requests" bash -c "$PCNCTL helloworld add hw1 && $PCNCTL hw1 set action=FORWARD"
-# Legitimate messages still fit (wire_test: a PCN_WIRE_MAX_MSG message is
+# Legitimate messages still fit (ipc_test: a PCN_IPC_MAX_MSG message is
 # taken); the cube's Register, its module inside, got through above.
 cm_check "delete hw1" $PCNCTL hw1 del
 cm_done

@@ -5,9 +5,9 @@
 # that names none is refused and counted, never shown; a batch longer than a
 # cube ever sends keeps its first 64 lines, the rest counted refused.
 #
-# Against an older build: WIRE_PROBE=<new wire_probe>.
+# Against an older build: IPC_PROBE=<new ipc_probe>.
 source "$(dirname "$0")/../lib/mesh.sh"
-PROBE=${WIRE_PROBE:-$CM_BUILD/tests/tools/wire_probe}
+PROBE=${IPC_PROBE:-$CM_BUILD/tests/tools/ipc_probe}
 URL="ipc://$CM_SOCK/logs.sock"
 
 cm_broker_start

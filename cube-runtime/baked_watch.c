@@ -1,7 +1,7 @@
 /* Reloading an instance's entry program when the broker changed its
- * wiring, so that its load-time constants (wiring.c) follow.
+ * wiring, so that its load-time constants (baked.c) follow.
  *
- * A timer of each instance compares pcn_wire_gen[instance] with the
+ * A timer of each instance compares pcn_baked_gen[instance] with the
  * generation its program was loaded with and reloads the entry program
  * (program 0, make before break: the broker swaps the PatchPanel slot)
  * with the code it runs now: the cube's own object, or the last code
@@ -13,8 +13,8 @@
  * instance and period, no protocol change, and a cube process that was
  * down when the wiring changed catches up by itself.
  *
- * Owns: inst->wiring, rt->wire_gen_fd. Calls: reload.c (pcn__reload),
- * wiring.c, timer.c, adopt.c's record, fastpath.c's .rodata readers.
+ * Owns: inst->baked, rt->baked_gen_fd. Calls: reload.c (pcn__reload),
+ * baked.c, timer.c, adopt.c's record, fastpath.c's .rodata readers.
  * Serving thread only.
  */
 #include "pcn_int.h"
@@ -66,7 +66,7 @@ static int kernel_gen(const struct pcn_instance *inst, uint32_t *gen)
 
 			rc = bpf_map_lookup_elem(mfd, &zero, val) < 0 ? -errno : 0;
 			if (!rc)
-				rc = pcn__rodata_offset(inst->obj, "pcn_wire_gen_c", sizeof(*gen), &off);
+				rc = pcn__rodata_offset(inst->obj, "pcn_baked_gen_c", sizeof(*gen), &off);
 			if (!rc && off + sizeof(*gen) <= minfo.value_size)
 				memcpy(gen, val + off, sizeof(*gen));
 			else if (!rc)
@@ -80,7 +80,7 @@ out:
 	return rc;
 }
 
-void pcn__wiring_adopted(struct pcn_instance *inst)
+void pcn__baked_adopted(struct pcn_instance *inst)
 {
 	uint32_t gen = 0;
 
@@ -88,8 +88,8 @@ void pcn__wiring_adopted(struct pcn_instance *inst)
 	 * the wiring changed since and merely wasteful if not. */
 	if (kernel_gen(inst, &gen) < 0)
 		gen = 0;
-	inst->wiring.adopted_obj = inst->obj;
-	inst->wiring.adopted_gen = gen;
+	inst->baked.adopted_obj = inst->obj;
+	inst->baked.adopted_gen = gen;
 }
 
 /* The timer: reloads the entry when the generation moved on. */
@@ -102,11 +102,11 @@ static void wiring_check(struct pcn_instance *inst, void *arg)
 	int rc;
 
 	(void)arg;
-	if (inst->wiring.adopted_obj && inst->wiring.adopted_obj == inst->obj)
-		loaded = inst->wiring.adopted_gen;
-	else if (!inst->obj || pcn__rodata_get(inst->obj, "pcn_wire_gen_c", &loaded, sizeof(loaded)) != 0)
+	if (inst->baked.adopted_obj && inst->baked.adopted_obj == inst->obj)
+		loaded = inst->baked.adopted_gen;
+	else if (!inst->obj || pcn__rodata_get(inst->obj, "pcn_baked_gen_c", &loaded, sizeof(loaded)) != 0)
 		return;
-	now = pcn__wiring_gen(inst->rt->wire_gen_fd, inst->index);
+	now = pcn__baked_gen(inst->rt->baked_gen_fd, inst->index);
 	if (now == loaded || now == 0)
 		return;
 	if (inst->reload.entry_code) {
@@ -129,25 +129,25 @@ static void wiring_check(struct pcn_instance *inst, void *arg)
 	PCN_DEBUG("CUBE-WIRING-RELOAD", "instance %s: reloaded with wiring generation %u", inst->name, now);
 }
 
-int pcn__wiring_watch(struct pcn_instance *inst, const char *bpffs)
+int pcn__baked_watch(struct pcn_instance *inst, const char *bpffs)
 {
 	struct pcn__runtime *rt = inst->rt;
 	int rc;
 
-	if (!rt->wire_gen_open) {
-		rc = pcn__wiring_gen_open(bpffs);
+	if (!rt->baked_gen_open) {
+		rc = pcn__baked_gen_open(bpffs);
 		if (rc < 0)
 			return rc;
-		rt->wire_gen_fd = rc;
-		rt->wire_gen_open = true;
+		rt->baked_gen_fd = rc;
+		rt->baked_gen_open = true;
 	}
 	rc = pcn_timer_start(inst, WIRING_PERIOD_MS, wiring_check, NULL);
 	return rc < 0 ? rc : 0;
 }
 
-void pcn__wiring_close(struct pcn__runtime *rt)
+void pcn__baked_close(struct pcn__runtime *rt)
 {
-	if (rt->wire_gen_open)
-		close(rt->wire_gen_fd);
-	rt->wire_gen_open = false;
+	if (rt->baked_gen_open)
+		close(rt->baked_gen_fd);
+	rt->baked_gen_open = false;
 }

@@ -1,14 +1,14 @@
 /* The instance's wiring as load-time constants of its program
- * (bpf/pcn_wire.h): read from the shared pcn_fwd when the program is
- * loaded (wiring_watch.c reloads it when the broker changes the wiring).
+ * (bpf/pcn_baked.h): read from the shared pcn_fwd when the program is
+ * loaded (baked_watch.c reloads it when the broker changes the wiring).
  *
- * The broker bumps pcn_wire_gen[instance] whenever it changes one of the
+ * The broker bumps pcn_baked_gen[instance] whenever it changes one of the
  * instance's pcn_fwd entries (broker/dataplane.c). The program reads
  * pcn_fwd on every packet and uses a constant only as the target of a
  * direct jump to the very peer pcn_fwd names, so a stale program is slower
- * for a rewired hop, never wrong (bpf/pcn_wire.h).
+ * for a rewired hop, never wrong (bpf/pcn_baked.h).
  *
- * Part of loading: apply.c, reload.c and twin.c hand pcn__wiring_prepare
+ * Part of loading: apply.c, reload.c and twin.c hand pcn__baked_prepare
  * to the loader as its pcn__load_opts.prepare hook.
  * Owns: nothing kept. Calls: fastpath.c's .rodata setters, libbpf.
  */
@@ -25,10 +25,10 @@
 
 #include "pcn_kern_user.h"
 
-/* The load-time constants of bpf/pcn_wire.h. */
+/* The load-time constants of bpf/pcn_baked.h. */
 struct wiring {
 	uint32_t gen;
-	uint32_t kind[PCN_WIRE_PORTS], ifindex[PCN_WIRE_PORTS], cube[PCN_WIRE_PORTS], port[PCN_WIRE_PORTS];
+	uint32_t kind[PCN_BAKED_PORTS], ifindex[PCN_BAKED_PORTS], cube[PCN_BAKED_PORTS], port[PCN_BAKED_PORTS];
 };
 
 static int map_at(const char *shared, const char *name)
@@ -44,7 +44,7 @@ static int map_at(const char *shared, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-uint32_t pcn__wiring_gen(int fd, uint32_t index)
+uint32_t pcn__baked_gen(int fd, uint32_t index)
 {
 	uint32_t gen = 0;
 
@@ -57,10 +57,10 @@ uint32_t pcn__wiring_gen(int fd, uint32_t index)
  * entries, so that a change in between is seen (gen 0: no constants). */
 static void wiring_read(int gfd, int fwd_fd, uint32_t index, struct wiring *w)
 {
-	uint32_t before = pcn__wiring_gen(gfd, index);
+	uint32_t before = pcn__baked_gen(gfd, index);
 
 	memset(w, 0, sizeof(*w));
-	for (uint32_t p = 0; p < PCN_WIRE_PORTS; p++) {
+	for (uint32_t p = 0; p < PCN_BAKED_PORTS; p++) {
 		struct pcn_fwd_val v = { 0 };
 		uint32_t key = pcn_fwd_slot(index, p);
 
@@ -71,12 +71,12 @@ static void wiring_read(int gfd, int fwd_fd, uint32_t index, struct wiring *w)
 		w->cube[p] = v.cube_index;
 		w->port[p] = v.port;
 	}
-	if (pcn__wiring_gen(gfd, index) == before)
+	if (pcn__baked_gen(gfd, index) == before)
 		w->gen = before;
 }
 
-/* A constant only objects built before 2026-11-26 have (pcn_wire.h then
- * used the peer's ifindex and port from constants while pcn_wire_gen
+/* A constant only objects built before 2026-11-26 have (pcn_baked.h then
+ * used the peer's ifindex and port from constants while pcn_baked_gen
  * matched; an object given to pcn_reload may still be one): set when
  * present, so that such an object is not loaded with zeros there. */
 static int rodata_set_old(struct bpf_object *obj, const char *name, const void *val, size_t len)
@@ -91,11 +91,11 @@ static int wiring_load(struct bpf_object *obj, const char *shared, uint32_t inde
 	struct wiring w;
 	int gfd, fwd_fd, rc;
 
-	/* An object built without bpf/pcn_wire.h has nothing to set. */
-	rc = pcn__rodata_get(obj, "pcn_wire_gen_c", &w.gen, sizeof(w.gen));
+	/* An object built without bpf/pcn_baked.h has nothing to set. */
+	rc = pcn__rodata_get(obj, "pcn_baked_gen_c", &w.gen, sizeof(w.gen));
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
-	gfd = map_at(shared, PCN_MAP_WIRE_GEN);
+	gfd = map_at(shared, PCN_MAP_BAKED_GEN);
 	fwd_fd = map_at(shared, PCN_MAP_FWD);
 	memset(&w, 0, sizeof(w));
 	if (gfd >= 0 && fwd_fd >= 0 && index < PCN_MAX_CUBES)
@@ -104,24 +104,24 @@ static int wiring_load(struct bpf_object *obj, const char *shared, uint32_t inde
 		close(gfd);
 	if (fwd_fd >= 0)
 		close(fwd_fd);
-	if ((rc = pcn__rodata_set(obj, "pcn_wire_kind", w.kind, sizeof(w.kind))) ||
-	    (rc = pcn__rodata_set(obj, "pcn_wire_cube", w.cube, sizeof(w.cube))) ||
-	    (rc = rodata_set_old(obj, "pcn_wire_ifindex", w.ifindex, sizeof(w.ifindex))) ||
-	    (rc = rodata_set_old(obj, "pcn_wire_port", w.port, sizeof(w.port))))
+	if ((rc = pcn__rodata_set(obj, "pcn_baked_kind", w.kind, sizeof(w.kind))) ||
+	    (rc = pcn__rodata_set(obj, "pcn_baked_cube", w.cube, sizeof(w.cube))) ||
+	    (rc = rodata_set_old(obj, "pcn_baked_ifindex", w.ifindex, sizeof(w.ifindex))) ||
+	    (rc = rodata_set_old(obj, "pcn_baked_port", w.port, sizeof(w.port))))
 		return rc;
-	return pcn__rodata_set(obj, "pcn_wire_gen_c", &w.gen, sizeof(w.gen));
+	return pcn__rodata_set(obj, "pcn_baked_gen_c", &w.gen, sizeof(w.gen));
 }
 
-int pcn__wiring_prepare(struct bpf_object *obj, const struct pcn__load_opts *o)
+int pcn__baked_prepare(struct bpf_object *obj, const struct pcn__load_opts *o)
 {
 	return o->shared_pin_root ? wiring_load(obj, o->shared_pin_root, o->cube_index) : 0;
 }
 
-int pcn__wiring_gen_open(const char *bpffs)
+int pcn__baked_gen_open(const char *bpffs)
 {
 	char shared[PATH_MAX];
 
 	if (pcn_layout_shared(shared, sizeof(shared), bpffs, NULL))
 		return -ENAMETOOLONG;
-	return map_at(shared, PCN_MAP_WIRE_GEN);
+	return map_at(shared, PCN_MAP_BAKED_GEN);
 }

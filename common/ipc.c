@@ -1,5 +1,5 @@
 /* Helpers for the messages between pcn-broker and the cube processes. */
-#include "wire.h"
+#include "ipc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-int pcn_wire_pack(const ProtobufCMessage *m, nng_msg **out)
+int pcn_ipc_pack(const ProtobufCMessage *m, nng_msg **out)
 {
 	nng_msg *msg = NULL;
 	size_t len;
@@ -53,7 +53,7 @@ static int oneof_set(const ProtobufCMessage *m)
 	return 0;
 }
 
-int pcn_wire_unpack(const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
+int pcn_ipc_unpack(const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
 		    ProtobufCMessage **out)
 {
 	ProtobufCMessage *m;
@@ -80,7 +80,7 @@ static const char *copy_str(char *dst, size_t n, const char *src)
 	return dst;
 }
 
-void pcn_wire_status_set(Cubemesh__Status *st, struct pcn_wire_status_buf *buf, int code, uint32_t http,
+void pcn_ipc_status_set(Cubemesh__Status *st, struct pcn_ipc_status_buf *buf, int code, uint32_t http,
 			 const char *tag, const char *path, const char *fmt, ...)
 {
 	va_list ap;
@@ -102,7 +102,7 @@ void pcn_wire_status_set(Cubemesh__Status *st, struct pcn_wire_status_buf *buf, 
 	}
 }
 
-const char *pcn_wire_status_text(const Cubemesh__Status *st)
+const char *pcn_ipc_status_text(const Cubemesh__Status *st)
 {
 	if (!st)
 		return "no status";
@@ -113,7 +113,7 @@ const char *pcn_wire_status_text(const Cubemesh__Status *st)
 	return "OK";
 }
 
-int pcn_wire_errno(int nng_err)
+int pcn_ipc_errno(int nng_err)
 {
 	if (nng_err == 0)
 		return 0;
@@ -163,7 +163,7 @@ int pcn_wire_errno(int nng_err)
 	}
 }
 
-int pcn_wire_url(char *buf, size_t n, const char *sock_dir, const char *name)
+int pcn_ipc_url(char *buf, size_t n, const char *sock_dir, const char *name)
 {
 	struct sockaddr_un sun;
 	size_t dlen;
@@ -184,7 +184,7 @@ int pcn_wire_url(char *buf, size_t n, const char *sock_dir, const char *name)
 	return 0;
 }
 
-int pcn_wire_peer_is_root(nng_pipe p)
+int pcn_ipc_peer_is_root(nng_pipe p)
 {
 	uint64_t uid;
 
@@ -193,9 +193,9 @@ int pcn_wire_peer_is_root(nng_pipe p)
 	return uid == 0;
 }
 
-int pcn_wire_cap(nng_socket s)
+int pcn_ipc_cap(nng_socket s)
 {
 	/* nng reads the 64-bit length of an ipc frame first and, without a
 	 * cap, allocates and fills whatever it announces. */
-	return pcn_wire_errno(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, PCN_WIRE_MAX_MSG));
+	return pcn_ipc_errno(nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, PCN_IPC_MAX_MSG));
 }

@@ -1,5 +1,5 @@
 /* Fuzz target: every message of proto/cubemesh.proto through
- * pcn_wire_unpack, the one function by which the broker (cubeconn.c,
+ * pcn_ipc_unpack, the one function by which the broker (cubeconn.c,
  * logsink.c, slowpath_out.c) and the cube runtime (runtime.c, reload.c,
  * slowpath.c) decode what arrives on their sockets.
  *
@@ -16,12 +16,12 @@
 
 #include "fuzz_common.h"
 #include "fuzz_pb.h"
-#include "wire.h"
+#include "ipc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const ProtobufCMessageDescriptor *const descs[] = {
-#include "fuzz_wire_descs.h"
+#include "fuzz_ipc_descs.h"
 };
 #define N_DESCS (sizeof(descs) / sizeof(descs[0]))
 
@@ -117,7 +117,7 @@ static void walk(const ProtobufCMessage *m, int depth)
 }
 
 /* True for a message made only of a oneof (BrokerRequest, CubeRequest)
- * none of whose members is set: pcn_wire_unpack refuses those. */
+ * none of whose members is set: pcn_ipc_unpack refuses those. */
 static bool oneof_only_unset(const ProtobufCMessage *m)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -146,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	desc = descs[data[0] % N_DESCS];
-	rc = pcn_wire_unpack(desc, data + 1, size - 1, &m);
+	rc = pcn_ipc_unpack(desc, data + 1, size - 1, &m);
 	if (rc) {
 		if (rc != -EBADMSG)
 			fz_fail("unpack returned %d", rc);
@@ -160,12 +160,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	walk(m, 0);
 	if (has_unknown)
 		goto out;
-	if (pcn_wire_pack(m, &packed))
+	if (pcn_ipc_pack(m, &packed))
 		fz_fail("an unpacked %s does not pack", desc->name);
-	rc = pcn_wire_unpack(desc, nng_msg_body(packed), nng_msg_len(packed), &again);
+	rc = pcn_ipc_unpack(desc, nng_msg_body(packed), nng_msg_len(packed), &again);
 	if (rc)
 		fz_fail("a packed %s does not unpack (%d)", desc->name, rc);
-	if (pcn_wire_pack(again, &repacked))
+	if (pcn_ipc_pack(again, &repacked))
 		fz_fail("a repacked %s does not pack", desc->name);
 	if (nng_msg_len(repacked) != nng_msg_len(packed) ||
 	    memcmp(nng_msg_body(repacked), nng_msg_body(packed), nng_msg_len(packed)) != 0)

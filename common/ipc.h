@@ -4,8 +4,8 @@
  * one place where protobuf-c and nng meet, and where their errors become
  * negative errnos (converted once, at the boundary).
  */
-#ifndef CUBEMESH_WIRE_H
-#define CUBEMESH_WIRE_H
+#ifndef CUBEMESH_IPC_H
+#define CUBEMESH_IPC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -28,15 +28,15 @@
  * bytes (~400 KiB); a PacketOutBatch 256 frames of 9000 (~2.3 MiB); and a
  * ReadReply the state of a whole instance: a ddosmitigator with both its
  * 65536-entry blacklists full and their counters is ~5.7 MiB of JSON. */
-#define PCN_WIRE_MAX_MSG (16u << 20)
+#define PCN_IPC_MAX_MSG (16u << 20)
 
-/* Sets NNG_OPT_RECVMAXSZ to PCN_WIRE_MAX_MSG on s; call it on every socket
+/* Sets NNG_OPT_RECVMAXSZ to PCN_IPC_MAX_MSG on s; call it on every socket
  * before it listens or dials. Returns 0 or a negative errno. */
-int pcn_wire_cap(nng_socket s);
+int pcn_ipc_cap(nng_socket s);
 
 /* Packs m into a new nng_msg (*out, set only on success; the caller sends or
  * frees it). Returns 0 or -ENOMEM. */
-int pcn_wire_pack(const ProtobufCMessage *m, nng_msg **out);
+int pcn_ipc_pack(const ProtobufCMessage *m, nng_msg **out);
 
 /* Unpacks buf[0..len) as a message of type desc into *out (set only on
  * success; free it with protobuf_c_message_free_unpacked(*out, NULL)).
@@ -45,13 +45,13 @@ int pcn_wire_pack(const ProtobufCMessage *m, nng_msg **out);
  * (BrokerRequest, CubeRequest) and no member of it is set: such a request
  * says nothing, and every handler would otherwise need its own check.
  * -EINVAL on NULL arguments. */
-int pcn_wire_unpack(const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
+int pcn_ipc_unpack(const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
 		    ProtobufCMessage **out);
 
 /* Storage for the strings a Cubemesh__Status points to, owned by the caller
  * (usually on the stack next to the reply being built), so a status needs no
  * freeing: it lives as long as the buffer. */
-struct pcn_wire_status_buf {
+struct pcn_ipc_status_buf {
 	char tag[64];
 	char path[256];
 	char message[512];
@@ -61,27 +61,27 @@ struct pcn_wire_status_buf {
  * is the status the user should see as-is; tag, path (either may be NULL)
  * and the printf-style message (fmt NULL: none) are copied into buf,
  * truncated if longer, and st points into buf. Nothing to free. */
-void pcn_wire_status_set(Cubemesh__Status *st, struct pcn_wire_status_buf *buf, int code, uint32_t http,
+void pcn_ipc_status_set(Cubemesh__Status *st, struct pcn_ipc_status_buf *buf, int code, uint32_t http,
 			 const char *tag, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
 /* The text to show for st: its message, else strerror(-code), else "OK". */
-const char *pcn_wire_status_text(const Cubemesh__Status *st);
+const char *pcn_ipc_status_text(const Cubemesh__Status *st);
 
 /* Returns the negative errno closest to an nng error (0 stays 0). Errors
  * nng got from the system (NNG_ESYSERR) give back that errno; transport
  * errors and unknown codes give -EPROTO and -EIO. */
-int pcn_wire_errno(int nng_err);
+int pcn_ipc_errno(int nng_err);
 
 /* Writes the nng URL of the socket `name` in sock_dir into buf:
  * ("/run/cubemesh", "broker.sock") -> "ipc:///run/cubemesh/broker.sock".
  * Returns 0, -EINVAL (empty sock_dir or name, or a name holding '/'), or -ENAMETOOLONG
  * when buf is too small or the path would not fit in a unix socket address
  * (nng would only fail later, at listen or dial, with a vaguer error). */
-int pcn_wire_url(char *buf, size_t n, const char *sock_dir, const char *name);
+int pcn_ipc_url(char *buf, size_t n, const char *sock_dir, const char *name);
 
 /* Returns 1 if the process at the other end of pipe p runs as root, 0
  * otherwise, including when the credentials cannot be read (not ipc). */
-int pcn_wire_peer_is_root(nng_pipe p);
+int pcn_ipc_peer_is_root(nng_pipe p);
 
 #endif

@@ -1,4 +1,4 @@
-/* Tests of the wire helpers: every message of proto/cubemesh.proto survives
+/* Tests of the IPC helpers: every message of proto/cubemesh.proto survives
  * a round trip; truncated, flipped and random bytes are refused or decode to
  * a message that is still well-formed (never a crash: run under
  * -DCUBEMESH_SANITIZE=ON too); a request with no body is refused; nng
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wire.h"
+#include "ipc.h"
 
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -223,13 +223,13 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Packs m with pcn_wire_pack and returns a malloc'd copy of the bytes. */
+/* Packs m with pcn_ipc_pack and returns a malloc'd copy of the bytes. */
 static uint8_t *pack_bytes(const ProtobufCMessage *m, size_t *len)
 {
 	nng_msg *msg = NULL;
 	uint8_t *buf;
 
-	assert_int_equal(pcn_wire_pack(m, &msg), 0);
+	assert_int_equal(pcn_ipc_pack(m, &msg), 0);
 	assert_non_null(msg);
 	*len = nng_msg_len(msg);
 	buf = malloc(*len + 1);
@@ -262,7 +262,7 @@ static void test_round_trip_every_type(void **state)
 		size_t len, len2;
 
 		bytes = pack_bytes(m, &len);
-		assert_int_equal(pcn_wire_unpack(m->descriptor, bytes, len, &got), 0);
+		assert_int_equal(pcn_ipc_unpack(m->descriptor, bytes, len, &got), 0);
 		assert_non_null(got);
 		assert_ptr_equal(got->descriptor, m->descriptor);
 		/* protobuf-c packs fields in a fixed order: the same message gives
@@ -288,7 +288,7 @@ static void test_round_trip_fields(void **state)
 	size_t len;
 
 	b = pack_bytes(&breq_reg.base, &len);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__broker_request__descriptor, b, len, (ProtobufCMessage **)&br), 0);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__broker_request__descriptor, b, len, (ProtobufCMessage **)&br), 0);
 	free(b);
 	assert_int_equal(br->body_case, CUBEMESH__BROKER_REQUEST__BODY_REGISTER);
 	assert_string_equal(br->register_->yang_module, yang_text);
@@ -299,7 +299,7 @@ static void test_round_trip_fields(void **state)
 	protobuf_c_message_free_unpacked(&br->base, NULL);
 
 	b = pack_bytes(&creq_apply.base, &len);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__cube_request__descriptor, b, len, (ProtobufCMessage **)&cr), 0);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__cube_request__descriptor, b, len, (ProtobufCMessage **)&cr), 0);
 	free(b);
 	assert_int_equal(cr->body_case, CUBEMESH__CUBE_REQUEST__BODY_APPLY);
 	assert_int_equal(cr->apply->index, 1023);
@@ -313,7 +313,7 @@ static void test_round_trip_fields(void **state)
 	protobuf_c_message_free_unpacked(&cr->base, NULL);
 
 	b = pack_bytes(&pin_batch.base, &len);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__packet_in_batch__descriptor, b, len, (ProtobufCMessage **)&pb), 0);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__packet_in_batch__descriptor, b, len, (ProtobufCMessage **)&pb), 0);
 	free(b);
 	assert_int_equal(pb->n_packets, 2);
 	assert_int_equal(pb->packets[0]->data.len, sizeof(pkt_data));
@@ -325,7 +325,7 @@ static void test_round_trip_fields(void **state)
 	protobuf_c_message_free_unpacked(&pb->base, NULL);
 
 	b = pack_bytes(&log_batch.base, &len);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__log_batch__descriptor, b, len, (ProtobufCMessage **)&lb), 0);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__log_batch__descriptor, b, len, (ProtobufCMessage **)&lb), 0);
 	free(b);
 	assert_int_equal(lb->n_records, 2);
 	assert_string_equal(lb->records[0]->message, logrec.message);
@@ -335,7 +335,7 @@ static void test_round_trip_fields(void **state)
 	protobuf_c_message_free_unpacked(&lb->base, NULL);
 
 	b = pack_bytes(&crep_health.base, &len);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__cube_reply__descriptor, b, len, (ProtobufCMessage **)&cp), 0);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__cube_reply__descriptor, b, len, (ProtobufCMessage **)&cp), 0);
 	free(b);
 	assert_int_equal(cp->status->code, -EINVAL);
 	assert_int_equal(cp->status->http_status, 400);
@@ -350,7 +350,7 @@ static void test_round_trip_fields(void **state)
 static int decode_or_refuse(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len)
 {
 	ProtobufCMessage *m = NULL;
-	int rc = pcn_wire_unpack(desc, buf, len, &m);
+	int rc = pcn_ipc_unpack(desc, buf, len, &m);
 
 	if (rc) {
 		assert_int_equal(rc, -EBADMSG);
@@ -460,26 +460,26 @@ static void test_request_without_body(void **state)
 
 	b = pack_bytes(&empty_b.base, &len);
 	assert_int_equal(len, 0);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__broker_request__descriptor, b, len, &m), -EBADMSG);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__broker_request__descriptor, b, len, &m), -EBADMSG);
 	assert_ptr_equal(m, (ProtobufCMessage *)0x1); /* *out untouched on failure */
 	free(b);
 	b = pack_bytes(&empty_c.base, &len);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__cube_request__descriptor, b, len, &m), -EBADMSG);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__cube_request__descriptor, b, len, &m), -EBADMSG);
 	free(b);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__cube_request__descriptor, unknown, sizeof(unknown), &m),
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__cube_request__descriptor, unknown, sizeof(unknown), &m),
 			 -EBADMSG);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__broker_request__descriptor, NULL, 0, &m), -EBADMSG);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__broker_request__descriptor, NULL, 0, &m), -EBADMSG);
 
 	/* A reply may carry no body: the status says it all. */
 	reply.status = &ok;
 	b = pack_bytes(&reply.base, &len);
 	m = NULL;
-	assert_int_equal(pcn_wire_unpack(&cubemesh__broker_reply__descriptor, b, len, &m), 0);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__broker_reply__descriptor, b, len, &m), 0);
 	assert_int_equal(((Cubemesh__BrokerReply *)m)->body_case, CUBEMESH__BROKER_REPLY__BODY__NOT_SET);
 	protobuf_c_message_free_unpacked(m, NULL);
 	free(b);
 	/* ...but not without its required status. */
-	assert_int_equal(pcn_wire_unpack(&cubemesh__broker_reply__descriptor, NULL, 0, &m), -EBADMSG);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__broker_reply__descriptor, NULL, 0, &m), -EBADMSG);
 }
 
 static void test_bad_arguments(void **state)
@@ -487,53 +487,53 @@ static void test_bad_arguments(void **state)
 	nng_msg *msg = NULL;
 	ProtobufCMessage *m = NULL;
 
-	assert_int_equal(pcn_wire_pack(NULL, &msg), -EINVAL);
-	assert_int_equal(pcn_wire_pack(&health.base, NULL), -EINVAL);
-	assert_int_equal(pcn_wire_unpack(NULL, "", 0, &m), -EINVAL);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__health__descriptor, NULL, 3, &m), -EINVAL);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__health__descriptor, "", 0, NULL), -EINVAL);
+	assert_int_equal(pcn_ipc_pack(NULL, &msg), -EINVAL);
+	assert_int_equal(pcn_ipc_pack(&health.base, NULL), -EINVAL);
+	assert_int_equal(pcn_ipc_unpack(NULL, "", 0, &m), -EINVAL);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__health__descriptor, NULL, 3, &m), -EINVAL);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__health__descriptor, "", 0, NULL), -EINVAL);
 }
 
 /* ---- status, errors, URLs -------------------------------------------------- */
 
 static void test_status(void **state)
 {
-	struct pcn_wire_status_buf buf;
+	struct pcn_ipc_status_buf buf;
 	Cubemesh__Status st;
 	Cubemesh__Status *got = NULL;
 	char long_path[1000];
 	uint8_t *b;
 	size_t len;
 
-	pcn_wire_status_set(&st, &buf, -ENOENT, 404, "invalid-value", "/router/r1/route",
+	pcn_ipc_status_set(&st, &buf, -ENOENT, 404, "invalid-value", "/router/r1/route",
 			    "no route %s", "10.0.1.0/24");
 	assert_int_equal(st.code, -ENOENT);
 	assert_true(st.has_http_status);
 	assert_int_equal(st.http_status, 404);
 	assert_string_equal(st.error_tag, "invalid-value");
 	assert_string_equal(st.message, "no route 10.0.1.0/24");
-	assert_string_equal(pcn_wire_status_text(&st), "no route 10.0.1.0/24");
+	assert_string_equal(pcn_ipc_status_text(&st), "no route 10.0.1.0/24");
 	b = pack_bytes(&st.base, &len);
-	assert_int_equal(pcn_wire_unpack(&cubemesh__status__descriptor, b, len, (ProtobufCMessage **)&got), 0);
+	assert_int_equal(pcn_ipc_unpack(&cubemesh__status__descriptor, b, len, (ProtobufCMessage **)&got), 0);
 	assert_string_equal(got->error_path, "/router/r1/route");
 	protobuf_c_message_free_unpacked(&got->base, NULL);
 	free(b);
 
-	pcn_wire_status_set(&st, &buf, -EIO, 0, NULL, NULL, NULL);
+	pcn_ipc_status_set(&st, &buf, -EIO, 0, NULL, NULL, NULL);
 	assert_false(st.has_http_status);
 	assert_null(st.error_tag);
 	assert_null(st.error_path);
 	assert_null(st.message);
-	assert_string_equal(pcn_wire_status_text(&st), strerror(EIO));
+	assert_string_equal(pcn_ipc_status_text(&st), strerror(EIO));
 
-	pcn_wire_status_set(&st, &buf, 0, 0, NULL, NULL, NULL);
-	assert_string_equal(pcn_wire_status_text(&st), "OK");
-	assert_string_equal(pcn_wire_status_text(NULL), "no status");
+	pcn_ipc_status_set(&st, &buf, 0, 0, NULL, NULL, NULL);
+	assert_string_equal(pcn_ipc_status_text(&st), "OK");
+	assert_string_equal(pcn_ipc_status_text(NULL), "no status");
 
 	/* Too long: truncated into the buffer, never past it. */
 	memset(long_path, 'x', sizeof(long_path) - 1);
 	long_path[sizeof(long_path) - 1] = '\0';
-	pcn_wire_status_set(&st, &buf, -EINVAL, 400, long_path, long_path, "%s", long_path);
+	pcn_ipc_status_set(&st, &buf, -EINVAL, 400, long_path, long_path, "%s", long_path);
 	assert_int_equal(strlen(st.error_tag), sizeof(buf.tag) - 1);
 	assert_int_equal(strlen(st.error_path), sizeof(buf.path) - 1);
 	assert_int_equal(strlen(st.message), sizeof(buf.message) - 1);
@@ -570,12 +570,12 @@ static void test_errno_mapping(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (pcn_wire_errno(table[i].nng) != table[i].want)
+		if (pcn_ipc_errno(table[i].nng) != table[i].want)
 			fail_msg("nng error %#x (%s) gave %d, want %d", table[i].nng, nng_strerror(table[i].nng),
-				 pcn_wire_errno(table[i].nng), table[i].want);
+				 pcn_ipc_errno(table[i].nng), table[i].want);
 	/* Every nng error is an error. */
 	for (int e = 1; e <= NNG_ECONNSHUT; e++)
-		assert_true(pcn_wire_errno(e) < 0);
+		assert_true(pcn_ipc_errno(e) < 0);
 }
 
 static void test_url(void **state)
@@ -583,23 +583,23 @@ static void test_url(void **state)
 	char buf[256], tiny[8];
 	char dir[200];
 
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), "/run/cubemesh", "broker.sock"), 0);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), "/run/cubemesh", "broker.sock"), 0);
 	assert_string_equal(buf, "ipc:///run/cubemesh/broker.sock");
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), "/run/cubemesh//", "cube-router.sock"), 0);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), "/run/cubemesh//", "cube-router.sock"), 0);
 	assert_string_equal(buf, "ipc:///run/cubemesh/cube-router.sock");
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), "/", "x.sock"), 0);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), "/", "x.sock"), 0);
 	assert_string_equal(buf, "ipc:///x.sock");
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), "/run", ""), -EINVAL);
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), "/run", "a/b.sock"), -EINVAL);
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), NULL, "b.sock"), -EINVAL);
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), "", "b.sock"), -EINVAL);
-	assert_int_equal(pcn_wire_url(tiny, sizeof(tiny), "/run", "b.sock"), -ENAMETOOLONG);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), "/run", ""), -EINVAL);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), "/run", "a/b.sock"), -EINVAL);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), NULL, "b.sock"), -EINVAL);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), "", "b.sock"), -EINVAL);
+	assert_int_equal(pcn_ipc_url(tiny, sizeof(tiny), "/run", "b.sock"), -ENAMETOOLONG);
 	/* 107 characters fit in sun_path with the NUL; 108 do not. */
 	memset(dir, 'd', sizeof(dir));
 	dir[0] = '/';
 	dir[100] = '\0';
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), dir, "123456"), 0); /* 100 + 1 + 6 */
-	assert_int_equal(pcn_wire_url(buf, sizeof(buf), dir, "1234567"), -ENAMETOOLONG);
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), dir, "123456"), 0); /* 100 + 1 + 6 */
+	assert_int_equal(pcn_ipc_url(buf, sizeof(buf), dir, "1234567"), -ENAMETOOLONG);
 }
 
 /* ---- a real exchange over ipc ---------------------------------------------- */
@@ -609,12 +609,12 @@ static int peer_root_seen = -1;
 static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	if (ev == NNG_PIPE_EV_ADD_PRE)
-		peer_root_seen = pcn_wire_peer_is_root(p);
+		peer_root_seen = pcn_ipc_peer_is_root(p);
 }
 
 static void test_ipc_exchange(void **state)
 {
-	char dir[] = "/tmp/pcn-wire-test-XXXXXX", url[256], path[300];
+	char dir[] = "/tmp/pcn-ipc-test-XXXXXX", url[256], path[300];
 	nng_socket rep = NNG_SOCKET_INITIALIZER, req = NNG_SOCKET_INITIALIZER;
 	nng_msg *msg = NULL;
 	Cubemesh__BrokerRequest *got = NULL;
@@ -623,7 +623,7 @@ static void test_ipc_exchange(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/broker.sock", dir);
-	rv = pcn_wire_url(url, sizeof(url), dir, "broker.sock");
+	rv = pcn_ipc_url(url, sizeof(url), dir, "broker.sock");
 	if (rv)
 		goto out;
 	if ((rv = nng_rep0_open(&rep)) || (rv = nng_req0_open(&req)))
@@ -633,7 +633,7 @@ static void test_ipc_exchange(void **state)
 	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 5000);
 	if ((rv = nng_listen(rep, url, NULL, 0)) || (rv = nng_dial(req, url, NULL, 0)))
 		goto out;
-	if ((rv = pcn_wire_pack(&breq_health.base, &msg)))
+	if ((rv = pcn_ipc_pack(&breq_health.base, &msg)))
 		goto out;
 	if ((rv = nng_sendmsg(req, msg, 0))) {
 		nng_msg_free(msg);
@@ -641,7 +641,7 @@ static void test_ipc_exchange(void **state)
 	}
 	if ((rv = nng_recvmsg(rep, &msg, 0)))
 		goto out;
-	rv = pcn_wire_unpack(&cubemesh__broker_request__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+	rv = pcn_ipc_unpack(&cubemesh__broker_request__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 			     (ProtobufCMessage **)&got);
 	nng_msg_free(msg);
 out:
@@ -657,29 +657,29 @@ out:
 	protobuf_c_message_free_unpacked(&got->base, NULL);
 	assert_int_equal(peer_root_seen, geteuid() == 0 ? 1 : 0);
 	/* A pipe that does not exist has no credentials: not root. */
-	assert_int_equal(pcn_wire_peer_is_root(none), 0);
+	assert_int_equal(pcn_ipc_peer_is_root(none), 0);
 	assert_int_equal(access(dir, F_OK), -1);
 }
 
-/* A capped socket takes a message of PCN_WIRE_MAX_MSG bytes (a Register with
+/* A capped socket takes a message of PCN_IPC_MAX_MSG bytes (a Register with
  * a large module, a full PacketOutBatch fit below it) and refuses a larger
  * one: nng hangs up on the sender instead of receiving it. */
 static void test_recv_cap(void **state)
 {
-	char dir[] = "/tmp/pcn-wire-test-XXXXXX", url[256], path[300];
+	char dir[] = "/tmp/pcn-ipc-test-XXXXXX", url[256], path[300];
 	nng_socket pull = NNG_SOCKET_INITIALIZER, push = NNG_SOCKET_INITIALIZER;
-	size_t cap = 0, sizes[2] = { PCN_WIRE_MAX_MSG, PCN_WIRE_MAX_MSG + 1 };
+	size_t cap = 0, sizes[2] = { PCN_IPC_MAX_MSG, PCN_IPC_MAX_MSG + 1 };
 	int rv, got[2] = { -1, -1 };
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/cap.sock", dir);
-	assert_int_equal(pcn_wire_url(url, sizeof(url), dir, "cap.sock"), 0);
+	assert_int_equal(pcn_ipc_url(url, sizeof(url), dir, "cap.sock"), 0);
 	assert_int_equal(nng_pull0_open(&pull), 0);
 	assert_int_equal(nng_push0_open(&push), 0);
-	assert_int_equal(pcn_wire_cap(pull), 0);
+	assert_int_equal(pcn_ipc_cap(pull), 0);
 	assert_int_equal(nng_socket_get_size(pull, NNG_OPT_RECVMAXSZ, &cap), 0);
-	assert_int_equal(cap, PCN_WIRE_MAX_MSG);
+	assert_int_equal(cap, PCN_IPC_MAX_MSG);
 	nng_socket_set_ms(pull, NNG_OPT_RECVTIMEO, 500);
 	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
 	nng_socket_set_ms(push, NNG_OPT_RECONNMINT, 10);
@@ -713,7 +713,7 @@ static void test_recv_cap(void **state)
 	{
 		nng_socket none = NNG_SOCKET_INITIALIZER;
 
-		assert_int_equal(pcn_wire_cap(none), -EBADF);
+		assert_int_equal(pcn_ipc_cap(none), -EBADF);
 	}
 }
 

@@ -1,12 +1,12 @@
-/* wire_probe: speaks to a broker's socket the way a broken or foreign cube
+/* ipc_probe: speaks to a broker's socket the way a broken or foreign cube
  * process would, for the integration tests.
  *
- *   wire_probe version URL N     Register with protocol version N; prints the
+ *   ipc_probe version URL N     Register with protocol version N; prints the
  *                                broker's status; exit 0 when refused
- *   wire_probe garbage URL SEED  sends 200 malformed requests (truncated,
+ *   ipc_probe garbage URL SEED  sends 200 malformed requests (truncated,
  *                                random); exit 0 when each got an error reply
- *   wire_probe flood-req URL MIB  speaks nng's ipc framing by hand, as REQ,
- *   wire_probe flood-push URL MIB or as PUSH: announces a 512 MiB message and
+ *   ipc_probe flood-req URL MIB  speaks nng's ipc framing by hand, as REQ,
+ *   ipc_probe flood-push URL MIB or as PUSH: announces a 512 MiB message and
  *                                streams up to MIB MiB of it; prints how many
  *                                bytes the peer took before it hung up. A
  *                                socket with a receive cap hangs up at once;
@@ -17,11 +17,11 @@
  * broker.sock and slowpath.sock; SERVICE "-" registers as nobody, else the
  * probe registers as SERVICE with the module in YANG (its token is what a
  * compromised process of that service would hold):
- *   wire_probe install SOCKDIR SERVICE YANG INSTANCE PIN
+ *   ipc_probe install SOCKDIR SERVICE YANG INSTANCE PIN
  *                                asks the broker to put the program pinned
  *                                at PIN into INSTANCE's slot; prints the
  *                                status; exit 0 when refused with EACCES
- *   wire_probe packetout SOCKDIR SERVICE YANG INSTANCE
+ *   ipc_probe packetout SOCKDIR SERVICE YANG INSTANCE
  *                                sends INSTANCE's ports 0-3 a broadcast frame
  *                                out, each way; exit 0 once sent. From the
  *                                environment: PROBE_DIRECTION (a number: every
@@ -29,12 +29,12 @@
  *                                (the batch reports 999999 packets lost under
  *                                that name and pid)
  *
- *   wire_probe packetin URL INSTANCE
+ *   ipc_probe packetin URL INSTANCE
  *                                sends a cube's packet socket a batch of 3
  *                                packets in for INSTANCE, as the broker does
  *                                but without its token; exit 0 once sent
  *
- *   wire_probe log URL LEVEL N   sends the log sink one LogBatch of N records
+ *   ipc_probe log URL LEVEL N   sends the log sink one LogBatch of N records
  *                                at LEVEL, service "probe", cube "p<i>", each
  *                                message holding invalid UTF-8
  */
@@ -52,7 +52,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "cubemesh.pb-c.h"
-#include "wire.h"
+#include "ipc.h"
 
 static int roundtrip(nng_socket s, const void *buf, size_t len, Cubemesh__BrokerReply **out)
 {
@@ -67,7 +67,7 @@ static int roundtrip(nng_socket s, const void *buf, size_t len, Cubemesh__Broker
 	}
 	if ((rv = nng_recvmsg(s, &msg, 0)))
 		return rv;
-	rv = pcn_wire_unpack(&cubemesh__broker_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
+	rv = pcn_ipc_unpack(&cubemesh__broker_reply__descriptor, nng_msg_body(msg), nng_msg_len(msg),
 			     (ProtobufCMessage **)out);
 	nng_msg_free(msg);
 	return rv;
@@ -94,7 +94,7 @@ static int probe_version(nng_socket s, unsigned version)
 	len = cubemesh__broker_request__pack(&req, buf);
 	rv = roundtrip(s, buf, len, &rep);
 	if (rv) {
-		fprintf(stderr, "wire_probe: no reply: %d\n", rv);
+		fprintf(stderr, "ipc_probe: no reply: %d\n", rv);
 		return 2;
 	}
 	printf("status %d: %s\n", rep->status->code, rep->status->message ? rep->status->message : "");
@@ -136,7 +136,7 @@ static int probe_garbage(nng_socket s, unsigned seed)
 			buf[1] = 0xff;
 		}
 		if (roundtrip(s, buf, len, &rep)) {
-			fprintf(stderr, "wire_probe: request %d got no reply\n", i);
+			fprintf(stderr, "ipc_probe: request %d got no reply\n", i);
 			return 1;
 		}
 		if (rep->status->code == 0 && rep->body_case != CUBEMESH__BROKER_REPLY__BODY_HEALTH)
@@ -148,7 +148,7 @@ static int probe_garbage(nng_socket s, unsigned seed)
 		Cubemesh__BrokerReply *rep = NULL;
 
 		if (roundtrip(s, good, glen, &rep) || rep->status->code != 0) {
-			fprintf(stderr, "wire_probe: a good request failed after the garbage\n");
+			fprintf(stderr, "ipc_probe: a good request failed after the garbage\n");
 			return 1;
 		}
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
@@ -170,18 +170,18 @@ static int probe_flood(const char *url, uint16_t proto, unsigned mib)
 	int fd;
 
 	if (strncmp(url, "ipc://", 6) != 0 || strlen(url + 6) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "wire_probe: %s: not an ipc url\n", url);
+		fprintf(stderr, "ipc_probe: %s: not an ipc url\n", url);
 		return 2;
 	}
 	strcpy(sun.sun_path, url + 6);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		perror("wire_probe: connect");
+		perror("ipc_probe: connect");
 		return 2;
 	}
 	if (write(fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello) ||
 	    recv(fd, peer, sizeof(peer), MSG_WAITALL) != (ssize_t)sizeof(peer)) {
-		fprintf(stderr, "wire_probe: no SP handshake from %s\n", url);
+		fprintf(stderr, "ipc_probe: no SP handshake from %s\n", url);
 		close(fd);
 		return 2;
 	}
@@ -230,7 +230,7 @@ static int register_as(nng_socket s, const char *sockdir, const char *service, c
 		return 0;
 	f = fopen(yang, "r");
 	if (!f || getdelim(&text, &len, '\0', f) < 0) {
-		fprintf(stderr, "wire_probe: cannot read %s\n", yang);
+		fprintf(stderr, "ipc_probe: cannot read %s\n", yang);
 		if (f)
 			fclose(f);
 		free(text);
@@ -241,8 +241,8 @@ static int register_as(nng_socket s, const char *sockdir, const char *service, c
 	snprintf(modname, sizeof(modname), "%s", strrchr(yang, '/') ? strrchr(yang, '/') + 1 : yang);
 	modname[strcspn(modname, ".")] = '\0';
 	snprintf(endpoint, sizeof(endpoint), "ipc://%s/probe-%d.sock", sockdir, (int)getpid());
-	/* WIRE_PROBE_PROTOCOL: speak to a broker of an older build. */
-	reg.protocol_version = getenv("WIRE_PROBE_PROTOCOL") ? (uint32_t)atoi(getenv("WIRE_PROBE_PROTOCOL"))
+	/* IPC_PROBE_PROTOCOL: speak to a broker of an older build. */
+	reg.protocol_version = getenv("IPC_PROBE_PROTOCOL") ? (uint32_t)atoi(getenv("IPC_PROBE_PROTOCOL"))
 							    : PCN_PROTOCOL_VERSION;
 	reg.service_name = (char *)service;
 	reg.version = "0.0.1";
@@ -263,7 +263,7 @@ static int register_as(nng_socket s, const char *sockdir, const char *service, c
 	free(buf);
 	free(text);
 	if (rv || rep->status->code) {
-		fprintf(stderr, "wire_probe: Register as %s: %s\n", service,
+		fprintf(stderr, "ipc_probe: Register as %s: %s\n", service,
 			rv ? "no reply" : (rep->status->message ? rep->status->message : "refused"));
 		if (!rv)
 			protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
@@ -300,7 +300,7 @@ static int probe_install(nng_socket s, uint8_t *tok, size_t tok_len, const char 
 		return 2;
 	len = cubemesh__broker_request__pack(&req, buf);
 	if (roundtrip(s, buf, len, &rep)) {
-		fprintf(stderr, "wire_probe: no reply to ProgramInstall\n");
+		fprintf(stderr, "ipc_probe: no reply to ProgramInstall\n");
 		return 2;
 	}
 	printf("install %s into %s: status %d: %s\n", pin, instance, rep->status->code,
@@ -320,11 +320,11 @@ static int push_once(const char *url, const ProtobufCMessage *m)
 	int rv;
 
 	if ((rv = nng_push0_open(&push)) || (rv = nng_dial(push, url, NULL, 0))) {
-		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+		fprintf(stderr, "ipc_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
 		return -1;
 	}
 	nng_socket_set_ms(push, NNG_OPT_SENDTIMEO, 2000);
-	if ((rv = pcn_wire_pack(m, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
+	if ((rv = pcn_ipc_pack(m, &msg)) == 0 && (rv = nng_sendmsg(push, msg, 0)))
 		nng_msg_free(msg);
 	usleep(200 * 1000);
 	nng_close(push);
@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 
 		snprintf(url, sizeof(url), "ipc://%s/broker.sock", argv[2]);
 		if ((rv = nng_req0_open(&s)) || (rv = nng_dial(s, url, NULL, 0))) {
-			fprintf(stderr, "wire_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
+			fprintf(stderr, "ipc_probe: cannot reach %s: %s\n", url, nng_strerror(rv));
 			return 2;
 		}
 		nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
@@ -460,11 +460,11 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "flood-push") == 0)
 		return probe_flood(argv[2], 0x50, (unsigned)atoi(argv[3]));
 	if (argc != 4 || (strcmp(argv[1], "version") && strcmp(argv[1], "garbage"))) {
-		fprintf(stderr, "usage: wire_probe version|garbage|flood-req|flood-push URL N\n");
+		fprintf(stderr, "usage: ipc_probe version|garbage|flood-req|flood-push URL N\n");
 		return 2;
 	}
 	if ((rv = nng_req0_open(&s)) || (rv = nng_dial(s, argv[2], NULL, 0))) {
-		fprintf(stderr, "wire_probe: cannot reach %s: %s\n", argv[2], nng_strerror(rv));
+		fprintf(stderr, "ipc_probe: cannot reach %s: %s\n", argv[2], nng_strerror(rv));
 		return 2;
 	}
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);

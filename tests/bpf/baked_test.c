@@ -1,4 +1,4 @@
-/* The wiring as load-time constants (bpf/pcn_wire.h), through
+/* The wiring as load-time constants (bpf/pcn_baked.h), through
  * BPF_PROG_TEST_RUN: helloworld (FORWARD, in on port 0, out on port 1) is
  * loaded with port 1 wired, as constants, to simpleforwarder. The
  * constants only pick the jump; where the packet goes is what pcn_fwd says
@@ -52,9 +52,9 @@ static int load_wired_hw(struct bpf_object **out, const void *elf, size_t sz, st
 
 	if (err)
 		return err;
-	if ((err = t_obj_set_rodata(obj, "pcn_wire_kind", kind, sizeof(kind))) ||
-	    (err = t_obj_set_rodata(obj, "pcn_wire_cube", cube, sizeof(cube))) ||
-	    (err = t_obj_set_rodata(obj, "pcn_wire_gen_c", &gen, sizeof(gen))) || (err = bpf_object__load(obj))) {
+	if ((err = t_obj_set_rodata(obj, "pcn_baked_kind", kind, sizeof(kind))) ||
+	    (err = t_obj_set_rodata(obj, "pcn_baked_cube", cube, sizeof(cube))) ||
+	    (err = t_obj_set_rodata(obj, "pcn_baked_gen_c", &gen, sizeof(gen))) || (err = bpf_object__load(obj))) {
 		bpf_object__close(obj);
 		return err;
 	}
@@ -121,12 +121,12 @@ static void run_case(const struct hook *h)
 	fd = t_prog_fd(hw, "pcn_entry");
 	assert_int_equal(bpf_map_update_elem(pp, &key, &fd, BPF_ANY), 0);
 	assert_int_equal(bpf_map_update_elem(t_map_fd(hw, "helloworld_action"), &zero, &action, BPF_ANY), 0);
-	/* The broker's generation is the constants' own: before pcn_wire.h
+	/* The broker's generation is the constants' own: before pcn_baked.h
 	 * read pcn_fwd on every packet, the constants alone decided then, and
 	 * the rewired cases below failed. */
 	key = HW;
 	val = GEN;
-	assert_int_equal(bpf_map_update_elem(t_map_fd(nd, PCN_MAP_WIRE_GEN), &key, &val, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(t_map_fd(nd, PCN_MAP_BAKED_GEN), &key, &val, BPF_ANY), 0);
 
 	/* pcn_fwd agrees with the constants: into simpleforwarder. */
 	set_peer(nd, &to_sf);

@@ -2,6 +2,7 @@
  * from its pins, then removed (inst_purge.h). */
 #include "inst_purge.h"
 #include "dataplane/chainstats.h"
+#include "dataplane/rmtree.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -73,14 +74,6 @@ static bool pinned_has(const struct pinned *p, __u32 id)
 		if (p->ids[i] == id)
 			return true;
 	return false;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) ? -errno : 0;
 }
 
 /* A map the broker pinned under <root>/shared, or -errno. */
@@ -462,7 +455,7 @@ static int purge_one(struct broker *b, const char *service, const char *name, bo
 		PCN_WARN("BROKER-DS-PURGE", "%s: emptied PatchPanel slot %u (%s%s%s)", who, slot,
 			 s->xdp[slot] ? "xdp" : "", s->xdp[slot] && s->tc[slot] ? ", " : "", s->tc[slot] ? "tc" : "");
 	}
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS)) {
+	if (broker_rmtree(dir)) {
 		PCN_ERR("BROKER-DS-PURGE", "%s: could not remove every pin under %s", who, dir);
 		for (uint32_t slot = 1; slot < PCN_MAX_CUBES; slot++)
 			if (s->xdp[slot] || s->tc[slot]) {

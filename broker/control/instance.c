@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "core/core.h"
 #include "dataplane/chainstats.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/rmtree.h"
 #include "model/model.h"
 #include "store/datastore.h"
 #include "topology/topology.h"
@@ -110,24 +110,16 @@ int broker_inst_new(struct broker_instance **out, const char *service, const cha
 }
 
 /* Removes the instance's pin directory (its maps and program pins). */
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) ? -errno : 0;
-}
-
 void broker_inst_remove_pins(struct broker *b, const struct broker_instance *inst)
 {
 	char dir[512];
 
-	/* Never a cut or climbing path: nftw would remove what it names. */
+	/* Never a cut or climbing path: broker_rmtree would remove what it names. */
 	if (pcn_layout_cube(dir, sizeof(dir), b->opts.bpffs_root, inst->service, inst->name, NULL)) {
 		PCN_WARN("BROKER-PIN-LEFT", "%s: no pin directory can be named for %s", inst->name, inst->service);
 		return;
 	}
-	if (access(dir, F_OK) == 0 && nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
+	if (broker_rmtree(dir))
 		PCN_WARN("BROKER-PIN-LEFT", "could not remove every pin under %s", dir);
 }
 

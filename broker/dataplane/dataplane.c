@@ -9,7 +9,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "pcn_layout.h"
 #include "pcn_netdev_tc.skel.h"
 #include "pcn_netdev_xdp.skel.h"
+#include "rmtree.h"
 
 #define BPFFS_MOUNT "/sys/fs/bpf"
 
@@ -219,20 +219,9 @@ const char *broker_dp_root(const struct broker_dp *dp)
 	return dp->root;
 }
 
-static int flush_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	int rc = type == FTW_DP ? rmdir(path) : unlink(path);
-
-	if (rc < 0 && errno != ENOENT) {
-		rc = -errno;
-		PCN_WARN("BROKER-DP-FLUSH", "cannot remove %s: %s", path, strerror(-rc));
-		return rc;
-	}
-	return 0;
-}
-
 int broker_dp_flush(const char *bpffs_root)
 {
+	char failed[PATH_MAX];
 	struct stat st;
 	int rc;
 
@@ -243,9 +232,11 @@ int broker_dp_flush(const char *bpffs_root)
 	/* A wrong argument here must never delete ordinary files. */
 	if (!on_bpffs(bpffs_root))
 		return -EINVAL;
-	rc = nftw(bpffs_root, flush_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	if (rc != 0)
-		return rc < 0 ? rc : -EIO;
+	rc = broker_rmtree_report(bpffs_root, failed, sizeof(failed));
+	if (rc) {
+		PCN_WARN("BROKER-DP-FLUSH", "cannot remove %s: %s", failed, strerror(-rc));
+		return rc;
+	}
 	PCN_INFO("BROKER-DP-FLUSH", "removed %s", bpffs_root);
 	return 0;
 }

@@ -121,6 +121,8 @@ static void test_tree_is_a_link(void **state)
 
 static void test_mount_below(void **state)
 {
+	char failed[PATH_MAX];
+
 	(void)state;
 	mkdirf(mnt, "");
 	if (mount("cubemesh-rmtree", mnt, "tmpfs", 0, "size=64k"))
@@ -131,6 +133,14 @@ static void test_mount_below(void **state)
 	assert_true(broker_rmtree(tree) < 0);
 	assert_true(exists(mnt, "/kept"));
 	assert_false(exists(tree, "/gone"));
+	/* The report names the first path left: the tree (the walk does not
+	 * report the mount point, which is on another filesystem). */
+	assert_int_equal(broker_rmtree_report(tree, failed, sizeof(failed)), -ENOTEMPTY);
+	assert_string_equal(failed, tree);
+	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+	assert_int_equal(broker_rmtree_report(tree, failed, sizeof(failed)), 0);
+	assert_string_equal(failed, "");
+	assert_false(exists(tree, ""));
 }
 
 static void test_refusals(void **state)

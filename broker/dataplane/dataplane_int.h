@@ -1,5 +1,6 @@
 /* Internals shared by the data-plane files (dataplane.c, netdev.c,
- * netlink.c, netmon.c). Not for the rest of the broker: use dataplane.h. */
+ * netdev_spec.c, netdev_offload.c, netdevs.c, netmon.c). Not for the rest
+ * of the broker: use dataplane.h. */
 #ifndef BROKER_DATAPLANE_INT_H
 #define BROKER_DATAPLANE_INT_H
 

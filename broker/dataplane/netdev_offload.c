@@ -45,6 +45,7 @@
 
 #include "log.h"
 #include "pcn_layout.h"
+#include "rtnl.h"
 
 /* <root>/shared/txoff: see above. */
 #define TXOFF_DIR "txoff"
@@ -82,27 +83,18 @@ struct peer {
 /* The nsid the broker's namespace gives the namespace of fd, or -errno. */
 static int nsid_of(int nl, int fd)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct rtgenmsg g;
-		char pad[3];
-		struct rtattr a;
-		__u32 fd;
-	} req;
+	struct rtgenmsg g = { .rtgen_family = AF_UNSPEC };
+	struct broker_nlreq req;
+	__u32 nsfd = (__u32)fd;
 	char buf[1024];
 	ssize_t got;
-	int n;
+	int n, rc;
 
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = RTM_GETNSID;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.g.rtgen_family = AF_UNSPEC;
-	req.a.rta_type = NETNSA_FD;
-	req.a.rta_len = RTA_LENGTH(sizeof(__u32));
-	req.fd = (__u32)fd;
-	if (send(nl, &req, sizeof(req), 0) < 0)
-		return -errno;
+	broker_nlreq_init(&req, RTM_GETNSID, 0, &g, sizeof(g));
+	broker_nlreq_attr(&req, NETNSA_FD, &nsfd, sizeof(nsfd));
+	rc = broker_nlreq_send(nl, &req);
+	if (rc)
+		return rc;
 	got = recv(nl, buf, sizeof(buf), 0);
 	if (got < 0)
 		return -errno;
@@ -163,9 +155,9 @@ static int ns_fd_of(int nsid)
 	int nl, fd = -ENOENT;
 	DIR *d;
 
-	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	nl = broker_rtnl_socket();
 	if (nl < 0 || !seen || !seen_dev) {
-		fd = nl < 0 ? -errno : -ENOMEM;
+		fd = nl < 0 ? nl : -ENOMEM;
 		goto out;
 	}
 	for (size_t k = 0; k < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; k++) {

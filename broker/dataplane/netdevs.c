@@ -6,6 +6,7 @@
  * (netmon.c) parses the same messages.
  */
 #include "dataplane_int.h"
+#include "rtnl.h"
 
 #include <errno.h>
 #include <linux/if_arp.h>
@@ -81,46 +82,25 @@ int broker__link_parse(const struct nlmsghdr *nh, struct broker_link *out)
 	return out->name[0] ? 0 : -EINVAL;
 }
 
-static int nl_open(void)
-{
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-
-	return fd < 0 ? -errno : fd;
-}
-
 /* Sends an RTM_GETLINK and feeds every link in the answer to cb. */
 static int nl_getlink(int ifindex, const char *name, bool dump, broker__link_cb cb, void *arg)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-		char attrs[64];
-	} req;
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct broker_nlreq req;
 	char *buf = NULL;
 	bool done = false;
 	int fd, rc;
 
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
-	req.nh.nlmsg_type = RTM_GETLINK;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
-	req.nh.nlmsg_seq = 1;
-	req.ifi.ifi_family = AF_UNSPEC;
-	req.ifi.ifi_index = ifindex;
+	broker_nlreq_init(&req, RTM_GETLINK, dump ? NLM_F_DUMP : 0, &ifi, sizeof(ifi));
 	if (name) {
-		struct rtattr *a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
 		size_t n = strlen(name) + 1;
 
 		if (n > IF_NAMESIZE)
 			return -ENODEV;
-		a->rta_type = IFLA_IFNAME;
-		a->rta_len = RTA_LENGTH(n);
-		memcpy(RTA_DATA(a), name, n);
-		req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+		broker_nlreq_attr(&req, IFLA_IFNAME, name, n);
 	}
 
-	fd = nl_open();
+	fd = broker_rtnl_socket();
 	if (fd < 0)
 		return fd;
 	buf = malloc(NL_BUF_SIZE);
@@ -128,11 +108,9 @@ static int nl_getlink(int ifindex, const char *name, bool dump, broker__link_cb 
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
+	rc = broker_nlreq_send(fd, &req);
+	if (rc)
 		goto out;
-	}
-	rc = 0;
 	while (!done) {
 		ssize_t n = recv(fd, buf, NL_BUF_SIZE, 0);
 		int len;

@@ -2,7 +2,8 @@
  * the broker runs no `ip` or `sysctl` (rtnl.h). Each request goes on a
  * socket of its own and waits for the kernel's acknowledgement: these are
  * rare (start, stop, --flush), and a private socket has no stale answers to
- * skip. Reading links stays in netdevs.c. */
+ * skip. Reading links stays in netdevs.c and netns ids in netdev_offload.c,
+ * on the request builder exported here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
@@ -22,17 +23,8 @@
 #define SOL_NETLINK 270
 #endif
 
-/* One request: the header, an ifinfomsg, then attributes, in one buffer. */
-struct nlreq {
-	union {
-		struct nlmsghdr nh;
-		char buf[1024];
-	};
-	bool overflow;
-};
-
 /* Appends len bytes (padded) to the message. */
-static void *put_raw(struct nlreq *r, const void *data, size_t len)
+static void *put_raw(struct broker_nlreq *r, const void *data, size_t len)
 {
 	size_t off = NLMSG_ALIGN(r->nh.nlmsg_len);
 	void *at = r->buf + off;
@@ -47,7 +39,7 @@ static void *put_raw(struct nlreq *r, const void *data, size_t len)
 	return at;
 }
 
-static struct rtattr *put_attr(struct nlreq *r, unsigned short type, const void *data, size_t len)
+struct rtattr *broker_nlreq_attr(struct broker_nlreq *r, unsigned short type, const void *data, size_t len)
 {
 	size_t off = NLMSG_ALIGN(r->nh.nlmsg_len);
 	struct rtattr *a = (struct rtattr *)(r->buf + off);
@@ -64,26 +56,49 @@ static struct rtattr *put_attr(struct nlreq *r, unsigned short type, const void 
 	return a;
 }
 
-/* A nested attribute: open it, put its members, close it. */
-static struct rtattr *nest_open(struct nlreq *r, unsigned short type)
+struct rtattr *broker_nlreq_nest(struct broker_nlreq *r, unsigned short type)
 {
-	return put_attr(r, type, NULL, 0);
+	return broker_nlreq_attr(r, type, NULL, 0);
 }
 
-static void nest_close(struct nlreq *r, struct rtattr *a)
+void broker_nlreq_nest_end(struct broker_nlreq *r, struct rtattr *a)
 {
 	if (a && !r->overflow)
 		a->rta_len = (unsigned short)(r->buf + r->nh.nlmsg_len - (char *)a);
 }
 
-static void req_init(struct nlreq *r, __u16 type, __u16 flags, const struct ifinfomsg *ifi)
+void broker_nlreq_init(struct broker_nlreq *r, __u16 type, __u16 flags, const void *fixed, size_t len)
 {
 	memset(r, 0, sizeof(*r));
 	r->nh.nlmsg_len = NLMSG_LENGTH(0);
 	r->nh.nlmsg_type = type;
-	r->nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	r->nh.nlmsg_flags = NLM_F_REQUEST | flags;
 	r->nh.nlmsg_seq = 1;
-	put_raw(r, ifi, sizeof(*ifi));
+	put_raw(r, fixed, len);
+}
+
+int broker_rtnl_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int broker_nlreq_send(int fd, const struct broker_nlreq *r)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	if (r->overflow)
+		return -EMSGSIZE;
+	if (sendto(fd, r->buf, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The link changes below each want the kernel's acknowledgement. */
+static void req_init(struct broker_nlreq *r, __u16 type, __u16 flags, const struct ifinfomsg *ifi)
+{
+	broker_nlreq_init(r, type, NLM_F_ACK | flags, ifi, sizeof(*ifi));
 }
 
 /* A name the kernel could take: it refuses longer ones too, but a cut name
@@ -96,26 +111,25 @@ static int name_ok(const char *name)
 }
 
 /* Sends the request and returns the kernel's answer: 0 or -errno. */
-static int talk(struct nlreq *r)
+static int talk(struct broker_nlreq *r)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	union {
 		struct nlmsghdr nh;
 		char buf[8192];
 	} ans;
-	int fd, one = 1, rc = -EPROTO;
+	int fd, one = 1, rc;
 
 	if (r->overflow)
 		return -EMSGSIZE;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = broker_rtnl_socket();
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* The error answer need not echo the request back. */
 	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (sendto(fd, r->buf, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
+	rc = broker_nlreq_send(fd, r);
+	if (rc)
 		goto out;
-	}
+	rc = -EPROTO;
 	for (;;) {
 		ssize_t got = recv(fd, ans.buf, sizeof(ans.buf), 0);
 		int len;
@@ -146,52 +160,52 @@ int broker_rtnl_veth_add(const char *name, const char *peer)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct rtattr *info, *data, *pinfo;
-	struct nlreq r;
+	struct broker_nlreq r;
 
 	if (name_ok(name) || name_ok(peer))
 		return -EINVAL;
 	req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi);
-	put_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
-	info = nest_open(&r, IFLA_LINKINFO);
-	put_attr(&r, IFLA_INFO_KIND, "veth", sizeof("veth"));
-	data = nest_open(&r, IFLA_INFO_DATA);
+	broker_nlreq_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
+	info = broker_nlreq_nest(&r, IFLA_LINKINFO);
+	broker_nlreq_attr(&r, IFLA_INFO_KIND, "veth", sizeof("veth"));
+	data = broker_nlreq_nest(&r, IFLA_INFO_DATA);
 	/* The peer is described like a link of its own: an ifinfomsg, then
 	 * its attributes. */
-	pinfo = nest_open(&r, VETH_INFO_PEER);
+	pinfo = broker_nlreq_nest(&r, VETH_INFO_PEER);
 	put_raw(&r, &ifi, sizeof(ifi));
-	put_attr(&r, IFLA_IFNAME, peer, strlen(peer) + 1);
-	nest_close(&r, pinfo);
-	nest_close(&r, data);
-	nest_close(&r, info);
+	broker_nlreq_attr(&r, IFLA_IFNAME, peer, strlen(peer) + 1);
+	broker_nlreq_nest_end(&r, pinfo);
+	broker_nlreq_nest_end(&r, data);
+	broker_nlreq_nest_end(&r, info);
 	return talk(&r);
 }
 
 int broker_rtnl_link_del(const char *name)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct nlreq r;
+	struct broker_nlreq r;
 
 	if (name_ok(name))
 		return -EINVAL;
 	req_init(&r, RTM_DELLINK, 0, &ifi);
-	put_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
+	broker_nlreq_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
 	return talk(&r);
 }
 
 int broker_rtnl_link_up(const char *name, const char *alias)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
-	struct nlreq r;
+	struct broker_nlreq r;
 
 	if (name_ok(name))
 		return -EINVAL;
 	req_init(&r, RTM_SETLINK, 0, &ifi);
 	/* With ifi_index 0 the kernel finds the link by this name. */
-	put_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
+	broker_nlreq_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
 	/* Without its NUL, as `ip link set alias` sends it: the kernel takes
 	 * the attribute's length as the alias's. */
 	if (alias)
-		put_attr(&r, IFLA_IFALIAS, alias, strlen(alias));
+		broker_nlreq_attr(&r, IFLA_IFALIAS, alias, strlen(alias));
 	return talk(&r);
 }
 

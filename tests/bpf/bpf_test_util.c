@@ -14,6 +14,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 
+#include "pcn_percpu.h"
+
 static struct bpf_map *rodata_map(struct bpf_object *obj)
 {
 	struct bpf_map *map;
@@ -173,16 +175,10 @@ int t_hash_clear(int fd)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-/* Per-CPU values are laid out 8-byte aligned, one per possible CPU. */
-static size_t percpu_stride(size_t value_sz)
-{
-	return (value_sz + 7) & ~(size_t)7;
-}
-
 int t_percpu_set(int fd, uint32_t key, const void *value, size_t value_sz)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	size_t stride = percpu_stride(value_sz);
+	size_t stride = pcn_percpu_stride(value_sz);
 	char *buf;
 	int err = 0, i;
 
@@ -199,58 +195,27 @@ int t_percpu_set(int fd, uint32_t key, const void *value, size_t value_sz)
 	return err;
 }
 
-static int percpu_read(int fd, uint32_t key, char **buf, int *ncpu, size_t stride)
-{
-	*ncpu = libbpf_num_possible_cpus();
-	if (*ncpu < 0)
-		return *ncpu;
-	*buf = calloc(*ncpu, stride);
-	if (!*buf)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, *buf)) {
-		int err = -errno;
-
-		free(*buf);
-		*buf = NULL;
-		return err;
-	}
-	return 0;
-}
-
 int t_percpu_sum_u64(int fd, uint32_t key, void *sum, size_t value_sz)
 {
-	size_t stride = percpu_stride(value_sz), w;
-	uint64_t *acc = sum;
-	char *buf;
-	int ncpu, err, i;
-
-	err = percpu_read(fd, key, &buf, &ncpu, stride);
-	if (err)
-		return err;
-	memset(sum, 0, value_sz);
-	for (i = 0; i < ncpu; i++) {
-		for (w = 0; w < value_sz / sizeof(uint64_t); w++) {
-			uint64_t v;
-
-			memcpy(&v, buf + i * stride + w * sizeof(v), sizeof(v));
-			acc[w] += v;
-		}
-	}
-	free(buf);
-	return 0;
+	return pcn_percpu_sum_u64(fd, &key, value_sz, sum, value_sz);
 }
 
 int t_percpu_get(int fd, uint32_t key, int cpu, void *out, size_t value_sz)
 {
-	size_t stride = percpu_stride(value_sz);
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride = pcn_percpu_stride(value_sz);
 	char *buf;
-	int ncpu, err;
+	int err = 0;
 
-	err = percpu_read(fd, key, &buf, &ncpu, stride);
-	if (err)
-		return err;
+	if (ncpu < 0)
+		return ncpu;
 	if (cpu < 0 || cpu >= ncpu)
-		err = -EINVAL;
+		return -EINVAL;
+	buf = calloc(ncpu, stride);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, buf))
+		err = -errno;
 	else
 		memcpy(out, buf + cpu * stride, value_sz);
 	free(buf);

@@ -39,8 +39,9 @@ uint32_t t_map_id(int fd);
 int t_hash_clear(int fd);
 
 /* Per-CPU maps: writes `value` (value_sz bytes) on every CPU at `key`, or
- * sums the u64 words of the values of all CPUs into `sum` / reads the value
- * of one CPU into `out`. 0 or -errno. */
+ * sums the u64 words of the values of all CPUs into `sum` (value_sz a
+ * multiple of 8: pcn_percpu_sum_u64 with a u32 key) / reads the value of one
+ * CPU into `out`. 0 or -errno. */
 int t_percpu_set(int fd, uint32_t key, const void *value, size_t value_sz);
 int t_percpu_sum_u64(int fd, uint32_t key, void *sum, size_t value_sz);
 int t_percpu_get(int fd, uint32_t key, int cpu, void *out, size_t value_sz);

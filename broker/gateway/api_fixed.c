@@ -661,13 +661,6 @@ static const struct fixed_route *fixed_route_seg(const char *seg)
 	return NULL;
 }
 
-/* The route of a path's first segment seg and the rest of the path after
- * it: 0 with *allow the methods of the resource and its name (the second
- * segment, "" for the collection) in name; -ENOENT when seg is no fixed
- * route (a service's, api_cube.c); -ENOTDIR when the path goes deeper than
- * the resource (a 404). Exported for gateway/api_fixed_test.c. */
-int broker_fixed_route(const char *seg, const char *rest, size_t rest_len, const char **allow, char *name,
-		       size_t n);
 int broker_fixed_route(const char *seg, const char *rest, size_t rest_len, const char **allow, char *name,
 		       size_t n)
 {

@@ -12,9 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
-/* api_fixed.c's lookup (gateway.h has no declaration of it yet). */
-int broker_fixed_route(const char *seg, const char *rest, size_t rest_len, const char **allow, char *name,
-		       size_t n);
+#include "gateway/gateway.h"
 
 #define GET "GET, HEAD, OPTIONS"
 #define POST "POST, OPTIONS"

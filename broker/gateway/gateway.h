@@ -37,6 +37,13 @@ h2o_req_t *broker_pending_take(struct broker_pending *pd);
 /* api_fixed.c / api_cube.c ------------------------------------------------ */
 int broker_api_fixed(struct broker *b, h2o_req_t *req, const char *seg, const char *rest, size_t rest_len);
 int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
+/* The route of a path's first segment seg and the rest of the path after
+ * it: 0 with *allow the methods of the resource and its name (the second
+ * segment, "" for the collection; n bytes) in name; -ENOENT when seg is no
+ * fixed route (a service's, api_cube.c); -ENOTDIR when the path goes deeper
+ * than the resource (a 404). broker_api_fixed's lookup, without a request. */
+int broker_fixed_route(const char *seg, const char *rest, size_t rest_len, const char **allow, char *name,
+		       size_t n);
 /* allow: the methods a resource supports ("GET, HEAD, OPTIONS"). Answers
  * OPTIONS (204) and any other method (405), both with an Allow header, and
  * returns 1; 0 when the request's method is in allow and not OPTIONS. */

@@ -187,18 +187,7 @@ static __always_inline void pcn__sp_hdr(struct pcn_slowpath_hdr *h, __u32 kind, 
 
 /* ---- logging ----------------------------------------------------------- */
 
-/* Levels, as in common/log.h (which BPF code does not include). */
-#ifndef CUBEMESH_LOG_H
-enum pcn_log_level {
-	PCN_LOG_TRACE = 0,
-	PCN_LOG_DEBUG = 1,
-	PCN_LOG_INFO = 2,
-	PCN_LOG_WARN = 3,
-	PCN_LOG_ERR = 4,
-	PCN_LOG_CRITICAL = 5,
-	PCN_LOG_OFF = 6,
-};
-#endif
+#include "pcn_log_kern_user.h"
 /* Polycube's names for the same levels. */
 #define LOG_TRACE PCN_LOG_TRACE
 #define LOG_DEBUG PCN_LOG_DEBUG

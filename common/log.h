@@ -10,16 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* Same order and numbers as the YANG loglevel enumeration and LogRecord.level. */
-enum pcn_log_level {
-	PCN_LOG_TRACE = 0,
-	PCN_LOG_DEBUG = 1,
-	PCN_LOG_INFO = 2,
-	PCN_LOG_WARN = 3,
-	PCN_LOG_ERR = 4,
-	PCN_LOG_CRITICAL = 5,
-	PCN_LOG_OFF = 6,
-};
+/* enum pcn_log_level: the levels the fast path uses too. */
+#include "pcn_log_kern_user.h"
 
 /* Sets the process name shown on each line and the lowest level printed. */
 void pcn_log_init(const char *process, enum pcn_log_level min_level);

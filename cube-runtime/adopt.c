@@ -158,7 +158,7 @@ int pcn__adopt_record(const char *pin_dir, const void *bytes, size_t size, uint3
 static const void *instance_bytes(const struct pcn_instance *inst, size_t *size)
 {
 	const struct pcn_cube_desc *d = inst->rt->desc;
-	const void *(*fn)(size_t *) = inst->attach == PCN_ATTACH_TC ? d->tc_object : d->xdp_object;
+	const void *(*fn)(size_t *) = inst->attach == PCN_HOOK_TC ? d->tc_object : d->xdp_object;
 
 	*size = 0;
 	return fn ? fn(size) : NULL;

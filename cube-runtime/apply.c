@@ -123,7 +123,7 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 		struct pcn__apply_res *res)
 {
 	const struct pcn_cube_desc *desc = inst->rt->desc;
-	const void *(*bytes_fn)(size_t *) = inst->attach == PCN_ATTACH_TC ? desc->tc_object : desc->xdp_object;
+	const void *(*bytes_fn)(size_t *) = inst->attach == PCN_HOOK_TC ? desc->tc_object : desc->xdp_object;
 	char shared[PATH_MAX];
 	size_t size = 0;
 	const void *bytes;
@@ -132,7 +132,7 @@ static int load(struct pcn_instance *inst, int loglevel, const char *bpffs, stru
 
 	if (!bytes_fn) {
 		snprintf(res->msg, sizeof(res->msg), "%s has no fast path for the %s hook", desc->service,
-			 inst->attach == PCN_ATTACH_TC ? "TC" : "XDP");
+			 inst->attach == PCN_HOOK_TC ? "TC" : "XDP");
 		res->http = 400;
 		res->tag = "invalid-value";
 		return -ENOTSUP;
@@ -426,7 +426,7 @@ uint32_t pcn_instance_index(const struct pcn_instance *inst)
 	return inst->index;
 }
 
-enum pcn_attach pcn_instance_attach(const struct pcn_instance *inst)
+enum pcn_hook pcn_instance_attach(const struct pcn_instance *inst)
 {
 	return inst->attach;
 }

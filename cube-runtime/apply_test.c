@@ -77,7 +77,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int apply(struct cube_harness *h, int op, enum pcn_attach at, const char *json)
+static int apply(struct cube_harness *h, int op, enum pcn_hook at, const char *json)
 {
 	return cube_harness_apply(h, op, "hw1", at, json, NULL);
 }
@@ -115,7 +115,7 @@ static void test_verifier_refusal_is_422(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_not_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_ATTACH_XDP_SKB, HW1("")), 0);
+	assert_int_not_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_HOOK_XDP_SKB, HW1("")), 0);
 	assert_int_equal(h->res.http, 422);
 	assert_non_null(strstr(h->res.msg, "the kernel verifier refused the fast path: "));
 	/* The verifier's own words, not just "permission denied". */
@@ -134,14 +134,14 @@ static void test_failed_update_keeps_the_old(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_ATTACH_TC, HW1(",\"action\":\"FORWARD\"")), 0);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_HOOK_TC, HW1(",\"action\":\"FORWARD\"")), 0);
 	assert_int_equal(created, 1);
 	first = prog_id(h);
 	assert_true(first > 0);
 
 	/* A new log level needs a new program, but the action is refused:
 	 * the old program stays pinned and the action stays FORWARD. */
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_ATTACH_TC,
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_HOOK_TC,
 			       HW1(",\"action\":\"SLOWPATH\",\"loglevel\":\"DEBUG\"")),
 			 -EINVAL);
 	assert_string_equal(h->res.msg, "no SLOWPATH here");
@@ -150,7 +150,7 @@ static void test_failed_update_keeps_the_old(void **state)
 	assert_int_equal(verdict(h), 2);
 
 	/* The same log level change alone goes through: a new program. */
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_ATTACH_TC,
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_HOOK_TC,
 			       HW1(",\"action\":\"FORWARD\",\"loglevel\":\"DEBUG\"")),
 			 0);
 	assert_true(h->res.prog_pin[0] != '\0');
@@ -165,23 +165,23 @@ static void test_replay_of_a_live_instance(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_ATTACH_TC, HW1(",\"action\":\"FORWARD\"")), 0);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_HOOK_TC, HW1(",\"action\":\"FORWARD\"")), 0);
 	first = prog_id(h);
 	/* A restarted broker replays what this process already runs: no new
 	 * instance, same state, but a program for the PatchPanel. */
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_ATTACH_TC, HW1(",\"action\":\"FORWARD\"")), 0);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_HOOK_TC, HW1(",\"action\":\"FORWARD\"")), 0);
 	assert_int_equal(created, 1);
 	assert_true(h->res.prog_pin[0] != '\0');
 	assert_int_not_equal(prog_id(h), first);
 	assert_int_equal(verdict(h), 2);
 
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_DELETE, PCN_ATTACH_TC, NULL), 0);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_DELETE, PCN_HOOK_TC, NULL), 0);
 	assert_int_equal(destroyed, 1);
 	assert_int_equal(prog_id(h), 0);
 	/* Deleting what is gone is not an error. */
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_DELETE, PCN_ATTACH_TC, NULL), 0);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_DELETE, PCN_HOOK_TC, NULL), 0);
 	/* Nor is an update of an unknown instance silently a create. */
-	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_ATTACH_TC, HW1("")), -ENOENT);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_HOOK_TC, HW1("")), -ENOENT);
 }
 
 int main(void)

@@ -96,7 +96,7 @@ void pcn__baked_adopted(struct pcn_instance *inst)
 static void wiring_check(struct pcn_instance *inst, void *arg)
 {
 	const struct pcn_cube_desc *desc = inst->rt->desc;
-	const void *(*bytes_fn)(size_t *) = inst->attach == PCN_ATTACH_TC ? desc->tc_object : desc->xdp_object;
+	const void *(*bytes_fn)(size_t *) = inst->attach == PCN_HOOK_TC ? desc->tc_object : desc->xdp_object;
 	struct pcn_code code = { .kind = PCN_CODE_OBJECT };
 	uint32_t loaded = 0, now;
 	int rc;

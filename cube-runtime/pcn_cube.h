@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "pcn_layout.h"
 
 struct pcn_instance; /* one instance of the cube (a "hw1") */
 struct pcn_parent_info; /* what a transparent instance is attached to */
@@ -42,12 +43,8 @@ enum pcn_cube_kind {
 	PCN_CUBE_TRANSPARENT = 1, /* attached to a port or a netdev */
 };
 
-/* Where an instance's fast path runs (the YANG `type` leaf). */
-enum pcn_attach {
-	PCN_ATTACH_TC = 0,
-	PCN_ATTACH_XDP_SKB = 1,
-	PCN_ATTACH_XDP_DRV = 2,
-};
+/* Where an instance's fast path runs (the YANG `type` leaf) is enum
+ * pcn_hook of pcn_layout.h: PCN_HOOK_TC, PCN_HOOK_XDP_SKB, PCN_HOOK_XDP_DRV. */
 
 /* What happened to a node. */
 enum pcn_op {
@@ -186,7 +183,7 @@ int pcn_cube_main(const struct pcn_cube_desc *desc, int argc, char **argv);
 const char *pcn_instance_name(const struct pcn_instance *inst);
 /* The instance's PatchPanel slot (pcn_cube_index in the fast path). */
 uint32_t pcn_instance_index(const struct pcn_instance *inst);
-enum pcn_attach pcn_instance_attach(const struct pcn_instance *inst);
+enum pcn_hook pcn_instance_attach(const struct pcn_instance *inst);
 /* The author's own data for this instance (NULL until set). The runtime
  * never frees it: free it in on_destroy. */
 void *pcn_instance_priv(const struct pcn_instance *inst);

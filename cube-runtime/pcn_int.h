@@ -75,7 +75,7 @@ struct pcn_instance {
 	struct pcn_instance *next;
 	char name[PCN__NAME_MAX];
 	uint32_t index;
-	enum pcn_attach attach;
+	enum pcn_hook attach;
 	int loglevel;           /* what pcn_log_level the loaded program has */
 	struct lyd_node *tree;  /* current config: the instance's top-level list entry */
 	struct pcn__port *ports;
@@ -320,7 +320,7 @@ struct pcn__apply_req {
 	const char *instance;
 	int op; /* CUBEMESH__APPLY_OP__* */
 	uint32_t index;
-	enum pcn_attach attach;
+	enum pcn_hook attach;
 	const char *config_json;
 	const struct pcn__port *ports;
 	size_t n_ports;
@@ -330,7 +330,7 @@ struct pcn__apply_req {
 struct pcn__apply_res {
 	char prog_pin[PATH_MAX]; /* non-empty: a program to install */
 	char twin_pin[PATH_MAX]; /* non-empty: its TC twin, for the TC PatchPanel (twin.c) */
-	enum pcn_attach attach;
+	enum pcn_hook attach;
 	uint32_t http;           /* 0: derive from the error code */
 	const char *tag;
 	char msg[512];

@@ -120,8 +120,8 @@ static int broker_install(struct pcn_instance *inst, const char *pin, bool twin)
 	int rc;
 
 	pi.instance = inst->name;
-	pi.hook = twin || inst->attach == PCN_ATTACH_TC ? CUBEMESH__HOOK__HOOK_TC
-		  : inst->attach == PCN_ATTACH_XDP_SKB ? CUBEMESH__HOOK__HOOK_XDP_SKB
+	pi.hook = twin || inst->attach == PCN_HOOK_TC ? CUBEMESH__HOOK__HOOK_TC
+		  : inst->attach == PCN_HOOK_XDP_SKB ? CUBEMESH__HOOK__HOOK_XDP_SKB
 						       : CUBEMESH__HOOK__HOOK_XDP_DRV;
 	pi.pin_path = (char *)pin;
 	/* The broker installs only for the service that registered. */
@@ -278,7 +278,7 @@ int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx,
 	bytes = code->data;
 	size = code->len;
 	if (code->kind == PCN_CODE_SOURCE) {
-		rc = compile_source(inst, inst->attach == PCN_ATTACH_TC, code->data, code->len, &compiled, &size);
+		rc = compile_source(inst, inst->attach == PCN_HOOK_TC, code->data, code->len, &compiled, &size);
 		if (rc)
 			return rc;
 		bytes = compiled;

@@ -283,10 +283,10 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 		PCN_ERR("CUBE-SOCKDIR", "cannot create %s: %s", rt->socket_dir, strerror(-rc));
 		return rc;
 	}
-	snprintf(name, sizeof(name), "cube-%s.sock", rt->desc->service);
+	pcn_sock_cube(name, sizeof(name), PCN_SOCK_CUBE, rt->desc->service, 0);
 	rc = pcn_ipc_url(rt->endpoint, sizeof(rt->endpoint), rt->socket_dir, name);
 	if (!rc)
-		rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, "broker.sock");
+		rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, PCN_SOCK_BROKER);
 	if (rc)
 		return rc;
 
@@ -302,7 +302,7 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 	    pcn__ipc_live(path)) {
 		/* Another process of this cube is alive there: we are its
 		 * upgrade (or rollback); listen beside it until it exits. */
-		snprintf(name, sizeof(name), "cube-%s-%d.sock", rt->desc->service, (int)getpid());
+		pcn_sock_cube(name, sizeof(name), PCN_SOCK_CUBE_PID, rt->desc->service, (int)getpid());
 		rc = pcn_ipc_url(rt->endpoint, sizeof(rt->endpoint), rt->socket_dir, name);
 		if (rc)
 			return rc;
@@ -353,28 +353,6 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 
 /* ---- serving ------------------------------------------------------------ */
 
-static uint32_t http_for(int rc)
-{
-	switch (rc) {
-	case -EINVAL: return 400;
-	case -ENOENT: return 404;
-	case -EEXIST:
-	case -EBUSY: return 409;
-	case -EAGAIN: return 503;
-	default: return 500;
-	}
-}
-
-static const char *tag_for(uint32_t http)
-{
-	switch (http) {
-	case 400: return "invalid-value";
-	case 404: return "data-missing";
-	case 409: return "data-exists";
-	default: return "operation-failed";
-	}
-}
-
 static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a, Cubemesh__CubeReply *rep,
 			 struct pcn_ipc_status_buf *sb, Cubemesh__ApplyReply *ar,
 			 Cubemesh__ProgramInstall *pi /* two */, Cubemesh__ProgramInstall **pis,
@@ -385,7 +363,7 @@ static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a
 		.instance = a->instance,
 		.op = a->op,
 		.index = a->index,
-		.attach = (enum pcn_attach)a->hook,
+		.attach = (enum pcn_hook)a->hook,
 		.config_json = a->config_json,
 		.replay = a->has_replay && a->replay,
 	};
@@ -409,10 +387,10 @@ static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a
 	rep->body_case = CUBEMESH__CUBE_REPLY__BODY_APPLY;
 	rep->apply = ar;
 	if (rc) {
-		uint32_t http = res->http ? res->http : http_for(rc);
+		uint32_t http = res->http ? res->http : (uint32_t)pcn_errno_http(rc);
 
 		PCN_WARN("CUBE-APPLY-FAIL", "instance %s: %s", a->instance, res->msg[0] ? res->msg : strerror(-rc));
-		pcn_ipc_status_set(rep->status, sb, rc, http, res->tag ? res->tag : tag_for(http), NULL,
+		pcn_ipc_status_set(rep->status, sb, rc, http, res->tag ? res->tag : pcn_http_tag((int)http), NULL,
 				    "%s", res->msg[0] ? res->msg : strerror(-rc));
 		return;
 	}
@@ -516,7 +494,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		rep.body_case = CUBEMESH__CUBE_REPLY__BODY_ACTION;
 		rep.action = &actr;
 		if (rc)
-			pcn_ipc_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL, "%s", amsg);
+			pcn_ipc_status_set(&st, &sb, rc, (uint32_t)pcn_errno_http(rc), pcn_http_tag(pcn_errno_http(rc)), NULL, "%s", amsg);
 		break;
 	}
 	case CUBEMESH__CUBE_REQUEST__BODY_HEALTH: {
@@ -534,7 +512,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	case CUBEMESH__CUBE_REQUEST__BODY_PARENT:
 		rc = pcn__parent_handle(rt, req->parent);
 		if (rc)
-			pcn_ipc_status_set(&st, &sb, rc, http_for(rc), tag_for(http_for(rc)), NULL,
+			pcn_ipc_status_set(&st, &sb, rc, (uint32_t)pcn_errno_http(rc), pcn_http_tag(pcn_errno_http(rc)), NULL,
 					    "cannot take the parent of %s: %s", req->parent->instance, strerror(-rc));
 		break;
 	case CUBEMESH__CUBE_REQUEST__BODY_SHUTDOWN:

@@ -114,7 +114,7 @@ static int sp_listen(struct pcn__runtime *rt, bool quiet)
 	struct pcn__slowpath *sp = rt->sp;
 	int rc;
 
-	snprintf(name, sizeof(name), "cube-%s-pkt.sock", rt->desc->service);
+	pcn_sock_cube(name, sizeof(name), PCN_SOCK_CUBE_PKT, rt->desc->service, 0);
 	rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, name);
 	if (rc)
 		return rc;
@@ -182,7 +182,7 @@ int pcn__slowpath_start(struct pcn__runtime *rt)
 	if (rc)
 		return rc;
 
-	rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, "slowpath.sock");
+	rc = pcn_ipc_url(url, sizeof(url), rt->socket_dir, PCN_SOCK_SLOWPATH);
 	if (rc)
 		return rc;
 	rc = pcn_ipc_errno(nng_push0_open(&sp->push));
@@ -233,7 +233,7 @@ static void logs_open(struct pcn__runtime *rt)
 	struct pcn__slowpath *sp = rt->sp;
 	char url[PATH_MAX + 32];
 
-	if (pcn_ipc_url(url, sizeof(url), rt->socket_dir, "logs.sock") || nng_push0_open(&sp->logs))
+	if (pcn_ipc_url(url, sizeof(url), rt->socket_dir, PCN_SOCK_LOGS) || nng_push0_open(&sp->logs))
 		return;
 	sp->logs_open = true;
 	pcn_ipc_cap(sp->logs);

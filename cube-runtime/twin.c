@@ -30,7 +30,7 @@ bool pcn__twin_wanted(const struct pcn_instance *inst)
 {
 	const struct pcn_cube_desc *d = inst->rt->desc;
 
-	return d->kind == PCN_CUBE_TRANSPARENT && inst->attach != PCN_ATTACH_TC && d->tc_object;
+	return d->kind == PCN_CUBE_TRANSPARENT && inst->attach != PCN_HOOK_TC && d->tc_object;
 }
 
 int pcn__twin_load(struct pcn_instance *inst, int loglevel, const char *bpffs, bool keep_pinned, char *pin,

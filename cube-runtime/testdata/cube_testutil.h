@@ -52,7 +52,7 @@ static inline void cube_harness_fini(struct cube_harness *h)
 
 /* ports: "name", "name", ..., NULL; numbered 0, 1, ... in that order. */
 static inline int cube_harness_apply(struct cube_harness *h, int op, const char *instance,
-				     enum pcn_attach attach, const char *json, const char *const *ports)
+				     enum pcn_hook attach, const char *json, const char *const *ports)
 {
 	struct pcn__port p[16];
 	struct pcn__apply_req req = {

@@ -640,7 +640,7 @@ static int bridge_create(struct pcn_instance *inst)
 		pcn_map_lookup(inst, BRIDGE_PORTS, &p, &priv->ports[p]);
 	for (uint32_t v = 0; v <= BRIDGE_VLAN_MAX; v++)
 		pcn_map_lookup(inst, BRIDGE_FLOOD, &v, &priv->flood[v]);
-	if (pcn_instance_attach(inst) != PCN_ATTACH_TC) {
+	if (pcn_instance_attach(inst) != PCN_HOOK_TC) {
 		priv->untag = bridge_devmap_xdp__open_and_load();
 		if (!priv->untag) {
 			int rc = -errno;

@@ -56,13 +56,13 @@ static void test_action_and_stats(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "hw1", PCN_ATTACH_TC, HW1(""),
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "hw1", PCN_HOOK_TC, HW1(""),
 					    two_ports),
 			 0);
 	/* The default action, DROP, was written though nobody gave it. */
 	assert_int_equal(action_in_kernel(h), HELLOWORLD_ACTION_DROP);
 
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "hw1", PCN_ATTACH_TC,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "hw1", PCN_HOOK_TC,
 					    HW1(",\"action\":\"FORWARD\""), two_ports),
 			 0);
 	assert_int_equal(action_in_kernel(h), HELLOWORLD_ACTION_FORWARD);
@@ -89,15 +89,15 @@ static void test_create_returns_program(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "hw1", PCN_ATTACH_XDP_SKB,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "hw1", PCN_HOOK_XDP_SKB,
 					    HW1(",\"type\":\"XDP_SKB\""), two_ports),
 			 0);
 	snprintf(prog, sizeof(prog), "%s/cubes/helloworld/hw1/prog", h->bpffs);
 	assert_string_equal(h->res.prog_pin, prog);
-	assert_int_equal(h->res.attach, PCN_ATTACH_XDP_SKB);
+	assert_int_equal(h->res.attach, PCN_HOOK_XDP_SKB);
 	assert_int_equal(stat(prog, &sb), 0);
 
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_DELETE, "hw1", PCN_ATTACH_XDP_SKB,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_DELETE, "hw1", PCN_HOOK_XDP_SKB,
 					    NULL, NULL),
 			 0);
 	assert_null(cube_harness_instance(h, "hw1"));
@@ -113,7 +113,7 @@ static void test_third_port_refused(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "hw1", PCN_ATTACH_TC,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "hw1", PCN_HOOK_TC,
 					    "{\"helloworld:helloworld\":[{\"name\":\"hw1\",\"ports\":["
 					    "{\"name\":\"port1\"},{\"name\":\"port2\"},{\"name\":\"port3\"}]}]}",
 					    three),

@@ -60,7 +60,7 @@ static int teardown(void **state)
 
 static int apply(struct cube_harness *h, int op, const char *json)
 {
-	return cube_harness_apply(h, op, "r1", PCN_ATTACH_XDP_DRV, json, two_ports);
+	return cube_harness_apply(h, op, "r1", PCN_HOOK_XDP_DRV, json, two_ports);
 }
 
 /* Both ports are wired to a netdev (lo), so a frame sent out of either

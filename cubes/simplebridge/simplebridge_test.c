@@ -66,7 +66,7 @@ static void test_learn_flush_age(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sb1", PCN_ATTACH_TC, SB1(""),
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sb1", PCN_HOOK_TC, SB1(""),
 					    three_ports),
 			 0);
 	json = read_state(h);
@@ -84,7 +84,7 @@ static void test_learn_flush_age(void **state)
 	assert_null(strstr(json, "02:00:00:00:00:01"));
 	free(json);
 
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sb1", PCN_ATTACH_TC,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sb1", PCN_HOOK_TC,
 					    SB1(",\"fdb\":{\"aging-time\":1}"), three_ports),
 			 0);
 	run_frame(h);
@@ -104,7 +104,7 @@ static void test_unknown_action(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sb1", PCN_ATTACH_TC, SB1(""),
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sb1", PCN_HOOK_TC, SB1(""),
 					    three_ports),
 			 0);
 	assert_int_equal(pcn__action_run(h->rt, "sb1", "/simplebridge:simplebridge/fdb/nothing", NULL, msg,
@@ -127,7 +127,7 @@ static void test_packet_batches(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sb1", PCN_ATTACH_TC, SB1(""),
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sb1", PCN_HOOK_TC, SB1(""),
 					    three_ports),
 			 0);
 	p.instance = "sb1";

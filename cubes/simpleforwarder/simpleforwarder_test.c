@@ -64,7 +64,7 @@ static void test_actions_follow_ports(void **state)
 		skip();
 	/* FORWARD to p2, which does not exist yet: no action (the fast path
 	 * drops), and no error either. */
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sf1", PCN_ATTACH_TC,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sf1", PCN_HOOK_TC,
 					    SF1("{\"name\":\"p1\"}",
 						"{\"inport\":\"p1\",\"action\":\"FORWARD\",\"outport\":\"p2\"}"),
 					    p1),
@@ -72,7 +72,7 @@ static void test_actions_follow_ports(void **state)
 	assert_no_action(h, 0);
 
 	/* p2 appears: the waiting action now resolves. */
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sf1", PCN_ATTACH_TC,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sf1", PCN_HOOK_TC,
 					    SF1("{\"name\":\"p1\"},{\"name\":\"p2\"}",
 						"{\"inport\":\"p1\",\"action\":\"FORWARD\",\"outport\":\"p2\"}"),
 					    p1p2),
@@ -82,7 +82,7 @@ static void test_actions_follow_ports(void **state)
 	assert_int_equal(a.outport, 1);
 
 	/* A second action, and the default action of an entry is DROP. */
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sf1", PCN_ATTACH_TC,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sf1", PCN_HOOK_TC,
 					    SF1("{\"name\":\"p1\"},{\"name\":\"p2\"}",
 						"{\"inport\":\"p1\",\"action\":\"FORWARD\",\"outport\":\"p2\"},"
 						"{\"inport\":\"p2\"}"),
@@ -92,7 +92,7 @@ static void test_actions_follow_ports(void **state)
 	assert_int_equal(a.action, SIMPLEFWD_ACTION_DROP);
 
 	/* Removing p1's action clears its entry only. */
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sf1", PCN_ATTACH_TC,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "sf1", PCN_HOOK_TC,
 					    SF1("{\"name\":\"p1\"},{\"name\":\"p2\"}",
 						"{\"inport\":\"p2\",\"action\":\"SLOWPATH\"}"),
 					    p1p2),
@@ -125,7 +125,7 @@ static void test_table_survives_process_restart(void **state)
 
 	if (!h->rt)
 		skip();
-	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sf1", PCN_ATTACH_TC, cfg,
+	assert_int_equal(cube_harness_apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, "sf1", PCN_HOOK_TC, cfg,
 					    p1p2),
 			 0);
 	id = map_id(h);
@@ -136,7 +136,7 @@ static void test_table_survives_process_restart(void **state)
 	snprintf(h->rt->bpffs_root, sizeof(h->rt->bpffs_root), "%s", h->bpffs);
 	struct pcn__apply_req req = {
 		.instance = "sf1", .op = CUBEMESH__APPLY_OP__APPLY_CREATE, .index = 7,
-		.attach = PCN_ATTACH_TC, .config_json = cfg, .replay = true,
+		.attach = PCN_HOOK_TC, .config_json = cfg, .replay = true,
 	};
 	struct pcn__port ports[2] = { { "p1", 0 }, { "p2", 1 } };
 	req.ports = ports;

@@ -31,7 +31,7 @@ static void reloadtest_tick(struct pcn_instance *inst, void *arg)
 		code.kind = PCN_CODE_SOURCE;
 		code.data = reloadtest_src;
 		code.len = reloadtest_src_len;
-	} else if (pcn_instance_attach(inst) == PCN_ATTACH_TC) {
+	} else if (pcn_instance_attach(inst) == PCN_HOOK_TC) {
 		code.data = reloadtest_tc__elf_bytes(&code.len);
 	} else {
 		code.data = reloadtest_xdp__elf_bytes(&code.len);

@@ -35,7 +35,7 @@ struct treloadtest {
  * (the twin's), or the source. */
 static int treloadtest_code(struct treloadtest *t, const struct pcn_instance *inst, struct pcn_code *code)
 {
-	bool tc = pcn_instance_attach(inst) == PCN_ATTACH_TC;
+	bool tc = pcn_instance_attach(inst) == PCN_HOOK_TC;
 
 	memset(code, 0, sizeof(*code));
 	if (t->from_source && !t->code_b) {

@@ -27,6 +27,39 @@ done
 # a on the secondary subnet.
 ip -n "$(cm_ns c)" addr add 10.210.9.1/32 dev lo
 ip -n "$(cm_ns a)" addr add 10.210.4.1/24 dev eth0
+# A TCP transfer through the router (full-size segments both ways; at XDP
+# the broker turns the senders' offloads off): a server on a sends 500 KB
+# to whoever connects (no name lookups: c must stay silent until the ARP
+# check below).
+head -c 500000 /dev/urandom >"$CM_TMP/blob"
+SUM=$(md5sum <"$CM_TMP/blob" | cut -d' ' -f1)
+ip netns exec "$(cm_ns a)" python3 -c '
+import socket, sys
+data = open(sys.argv[1], "rb").read()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.210.1.1", 8210))
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(data)
+    except OSError:
+        pass
+    c.close()' "$CM_TMP/blob" >"$CM_TMP/tcp_server.out" 2>&1 &
+CM_PIDS+=("$!")
+tcp_ok() {
+	[ "$(ip netns exec "$(cm_ns c)" python3 -c '
+import hashlib, socket
+s = socket.create_connection(("10.210.1.1", 8210), timeout=5)
+h = hashlib.md5()
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    h.update(b)
+print(h.hexdigest())' 2>/dev/null)" = "$SUM" ]
+}
 mac_of() { ip -n "$(cm_ns "$1")" -j link show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 MACC=$(mac_of c)
 
@@ -85,6 +118,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: a -> b" cm_ping a 10.210.2.1
 	cm_check "$hook: a -> c" cm_ping a 10.210.3.1
 	cm_check "$hook: c -> b" cm_ping c 10.210.2.1
+	cm_check "$hook: TCP: c fetches 500 KB from a whole" tcp_ok
 
 	cm_check "$hook: UDP to the router's address: port unreachable" udp_refused a 10.210.3.254
 	if [ "$hook" = XDP_DRV ]; then # the same slow path at every hook; it takes 3 s

@@ -122,13 +122,18 @@ static __always_inline int router_arp_in(struct __ctx_buff *ctx, struct pcn_pkt_
 		return RX_DROP;
 	__builtin_memcpy(&spa, a->spa, 4);
 	__builtin_memcpy(&tpa, a->tpa, 4);
-	/* Only for one of this port's addresses. */
-	r = router_lookup(tpa);
-	if (!r || !(r->flags & ROUTER_RT_LOCAL) || r->port != md->in_port)
-		return RX_DROP;
+	__builtin_memcpy(sha, a->sha, 6);
 	if (!spa)
 		return RX_DROP; /* an address probe (RFC 5227): nothing to learn or answer */
-	__builtin_memcpy(sha, a->sha, 6);
+	/* Only for one of this port's addresses; but a host already in the
+	 * table is learned again from any of its ARP packets (a gratuitous
+	 * ARP after its MAC changed). */
+	r = router_lookup(tpa);
+	if (!r || !(r->flags & ROUTER_RT_LOCAL) || r->port != md->in_port) {
+		if (bpf_map_lookup_elem(&router_arp, &spa))
+			router_learn(ctx, md, spa, sha, md->in_port, 0);
+		return RX_DROP;
+	}
 	if (a->op == bpf_htons(2)) {
 		router_learn(ctx, md, spa, sha, md->in_port, 1);
 		return RX_DROP;

@@ -219,6 +219,19 @@ static void test_arp(void **state)
 	/* p2's address is not answered on p1. */
 	memcpy(req + 38, &(uint32_t){ A("10.0.2.254") }, 4);
 	assert_int_equal(run(h, req, 60, out), XDP_DROP);
+	/* A gratuitous ARP (for its own address) of a known host with a new
+	 * MAC updates it; one of an unknown host is not learned. */
+	memcpy(req + 6, "\x02\x00\x00\x00\x01\x02", 6);
+	memcpy(req + 22, "\x02\x00\x00\x00\x01\x02", 6);
+	memcpy(req + 38, &(uint32_t){ A("10.0.1.1") }, 4);
+	assert_int_equal(run(h, req, 60, out), XDP_DROP);
+	memcpy(req + 28, &(uint32_t){ A("10.0.1.3") }, 4);
+	memcpy(req + 38, &(uint32_t){ A("10.0.1.3") }, 4);
+	assert_int_equal(run(h, req, 60, out), XDP_DROP);
+	json = state_of(h);
+	assert_non_null(strstr(json, "{\"address\":\"10.0.1.1\",\"mac\":\"02:00:00:00:01:02\",\"interface\":\"p1\"}"));
+	assert_null(strstr(json, "10.0.1.3"));
+	free(json);
 	/* An apply keeps what was learned. */
 	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, R1(ROUTE9)), 0);
 	json = state_of(h);

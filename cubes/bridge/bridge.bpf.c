@@ -62,11 +62,14 @@ struct {
 /* VLAN -> a DEVMAP_HASH of its ports wired to netdevs (port -> ifindex and
  * bridge_untag for the ports that want it untagged), made by the control
  * plane; no entry: the slow path floods the VLAN. */
+/* The value is a struct bpf_devmap_val (ifindex, program fd on write, id
+ * on read), given by size: a struct used only here is emitted by clang as
+ * a forward declaration, whose size libbpf cannot know. */
 struct bridge_devmap {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, PCN_MAX_PORTS);
 	__type(key, __u32);
-	__type(value, struct bpf_devmap_val);
+	__uint(value_size, 8);
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
@@ -89,6 +92,11 @@ struct bridge_vlan_hdr {
 static __always_inline int bridge_port_has_vlan(const struct bridge_port *p, __u32 vlan)
 {
 	return (p->vlans[(vlan >> 6) & (BRIDGE_VLAN_WORDS - 1)] >> (vlan & 63)) & 1;
+}
+
+static __always_inline int bridge_port_fwd(const struct bridge_port *p, __u32 vlan)
+{
+	return (p->fwd[(vlan >> 6) & (BRIDGE_VLAN_WORDS - 1)] >> (vlan & 63)) & 1;
 }
 
 /* The frame's tag: 1 and its VLAN id in *vid when it has one (a priority
@@ -336,10 +344,13 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	} else if (in->mode == BRIDGE_PORT_ACCESS) {
 		return RX_DROP; /* an access port takes untagged frames only */
 	}
-	if (!bridge_port_has_vlan(in, vlan))
-		return RX_DROP;
-
 	cfg = bpf_map_lookup_elem(&bridge_cfg, &zero);
+	/* With spanning tree on, BPDUs go to it, whatever the port's state. */
+	if (cfg && cfg->stp && eth->h_dest[0] == 0x01 && eth->h_dest[1] == 0x80 && eth->h_dest[2] == 0xc2 &&
+	    eth->h_dest[3] == 0 && eth->h_dest[4] == 0 && eth->h_dest[5] == 0)
+		return pcn_pkt_controller_md(ctx, md, BRIDGE_REASON_BPDU, vlan, 0, 0);
+	if (!bridge_port_has_vlan(in, vlan))
+		return RX_DROP; /* not a member, or blocking / listening */
 	if (cfg && cfg->aging_ns)
 		aging = cfg->aging_ns;
 	refresh = aging >> 3;
@@ -347,6 +358,8 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 		refresh = BRIDGE_REFRESH_MAX_NS;
 	now = bpf_ktime_get_ns();
 	bridge_learn(eth, vlan, in_port, now, refresh);
+	if (!bridge_port_fwd(in, vlan))
+		return RX_DROP; /* learning, not forwarding yet */
 
 	if (eth->h_dest[0] & 1)
 		goto flood;
@@ -360,8 +373,8 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	if (out_port == in_port)
 		return RX_DROP; /* the destination is behind the port it came from */
 	out = bpf_map_lookup_elem(&bridge_ports, &out_port);
-	if (!out || out->mode == BRIDGE_PORT_NONE || !bridge_port_has_vlan(out, vlan))
-		return RX_DROP; /* a static entry naming a port outside the VLAN */
+	if (!out || out->mode == BRIDGE_PORT_NONE || !bridge_port_fwd(out, vlan))
+		return RX_DROP; /* outside the VLAN (a static entry), or not forwarding */
 	want_tag = out->mode == BRIDGE_PORT_TRUNK && vlan != out->pvid;
 	if (want_tag != tagged) {
 		if ((want_tag ? bridge_push(ctx, vlan) : bridge_pop(ctx)) < 0)

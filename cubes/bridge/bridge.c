@@ -21,45 +21,14 @@
 #include <unistd.h>
 
 #include "bridge_devmap_xdp.skel.h"
-#include "bridge_frame.h"
-#include "bridge_shared.h"
+#include "bridge_int.h"
 #include "bridge_tc.skel.h"
 #include "bridge_xdp.skel.h"
 #include "bridge_yang.h"
-#include "pcn_cube.h"
-#include "pcn_kern_user.h"
 
-#define BRIDGE_FDB "bridge_fdb"
-#define BRIDGE_PORTS "bridge_ports"
-#define BRIDGE_CFG "bridge_cfg"
-#define BRIDGE_FLOOD "bridge_flood"
-#define BRIDGE_DEVMAPS "bridge_devmaps" /* XDP builds only */
 /* How often learned entries past the aging time are removed from the map
  * (the fast path already ignores them). */
 #define BRIDGE_SWEEP_MS 2000
-
-/* A static fdb entry as the model has it. */
-struct bridge_static {
-	struct bridge_fdb_key key;
-	uint32_t port;
-	char mac[18]; /* as written in the model: the key the state must repeat */
-};
-
-struct bridge_priv {
-	/* What bridge_ports holds (read back at create: the pins outlive a
-	 * restart), so that an apply writes and flushes only what changed. */
-	struct bridge_port ports[PCN_MAX_PORTS];
-	/* What bridge_flood holds, for the same reason. */
-	struct bridge_flood flood[BRIDGE_VLAN_MAX + 1];
-	struct bridge_static *statics;
-	size_t n_statics;
-	int statics_known; /* statics match the map (not before the first apply) */
-	/* XDP: bridge_untag, loaded here, and a digest of each VLAN's DEVMAP
-	 * as last written (0: none written by this process). */
-	struct bridge_devmap_xdp *untag;
-	uint64_t dm_sig[BRIDGE_VLAN_MAX + 1];
-	struct bridge_priv *next; /* bridge_privs */
-};
 
 /* Every instance's data: the runtime calls on_destroy when an instance is
  * deleted, not when the process exits while instances live on in the
@@ -79,6 +48,7 @@ static void bridge_priv_free(struct bridge_priv *priv)
 		}
 	free(priv->statics);
 	bridge_devmap_xdp__destroy(priv->untag);
+	bridge_stp_free(priv);
 	free(priv);
 }
 
@@ -107,18 +77,25 @@ static uint64_t bridge_aging_ns(struct pcn_instance *inst)
 	return cfg.aging_ns;
 }
 
+int bridge_write_cfg(struct pcn_instance *inst, struct bridge_priv *priv)
+{
+	struct bridge_cfg cfg = { .aging_ns = priv->aging_ns, .stp = priv->stp_enabled ? 1 : 0 };
+	uint32_t zero = 0;
+	int rc = pcn_map_update(inst, BRIDGE_CFG, &zero, &cfg, BPF_ANY);
+
+	if (rc)
+		return pcn_fail(inst, rc, "cannot write the bridge's settings: %s", strerror(-rc));
+	return 0;
+}
+
 static int bridge_set_aging(struct pcn_instance *inst, enum pcn_op op, const struct pcn_node *node)
 {
-	struct bridge_cfg cfg = { .aging_ns = BRIDGE_DEFAULT_AGING_NS };
-	uint32_t zero = 0;
-	int rc;
+	struct bridge_priv *priv = pcn_instance_priv(inst);
 
+	priv->aging_ns = BRIDGE_DEFAULT_AGING_NS;
 	if (op != PCN_OP_DELETE)
-		cfg.aging_ns = strtoull(pcn_node_value(node), NULL, 10) * 1000000000ull;
-	rc = pcn_map_update(inst, BRIDGE_CFG, &zero, &cfg, BPF_ANY);
-	if (rc)
-		return pcn_fail(inst, rc, "cannot set the aging time: %s", strerror(-rc));
-	return 0;
+		priv->aging_ns = strtoull(pcn_node_value(node), NULL, 10) * 1000000000ull;
+	return bridge_write_cfg(inst, priv);
 }
 
 /* ---- the filtering database ---------------------------------------------- */
@@ -327,6 +304,10 @@ static void bridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 	size_t len[2] = { 0, 0 };
 	unsigned vlan = pkt->md[0];
 
+	if (pkt->reason == BRIDGE_REASON_BPDU) {
+		bridge_stp_pkt_in(inst, pkt);
+		return;
+	}
 	if (!priv || pkt->reason != BRIDGE_REASON_FLOOD || pkt->len != pkt->orig_len ||
 	    pkt->len + 4 > BRIDGE_FRAME_MAX || vlan > BRIDGE_VLAN_MAX)
 		return; /* a frame cut at the snap length cannot be sent again */
@@ -341,7 +322,7 @@ static void bridge_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++) {
 		const struct bridge_port *port = &priv->ports[p];
 
-		if (p == pkt->port || port->mode == BRIDGE_PORT_NONE || !bridge_port_has_vlan(port, vlan))
+		if (p == pkt->port || port->mode == BRIDGE_PORT_NONE || !bridge_port_fwd(port, vlan))
 			continue;
 		bridge_flood_one(inst, pkt, p, bridge_port_wants_tag(port, vlan), vlan, frame, len);
 	}
@@ -353,10 +334,13 @@ struct bridge_build {
 	struct pcn_instance *inst;
 	struct bridge_port ports[PCN_MAX_PORTS];
 	uint32_t ifindex[PCN_MAX_PORTS]; /* the netdev a port is wired to, 0: a cube or nothing */
-	/* What bridge_flood holds, for the same reason. */
-	struct bridge_flood flood[BRIDGE_VLAN_MAX + 1];
+	uint8_t port_mac[PCN_MAX_PORTS][6];
 	struct bridge_static *statics;
 	size_t n_statics, cap;
+	struct bridge_stp_pcfg *pcfg;
+	size_t n_pcfg, pcap;
+	struct bridge_stp_vcfg vcfg[BRIDGE_VLAN_MAX + 1];
+	uint32_t cur_port;
 	uint16_t allowed[BRIDGE_VLAN_MAX];
 	size_t n_allowed;
 	unsigned vlan, native;
@@ -395,6 +379,44 @@ static int bridge_cfg_trunk(const struct pcn_node *n, void *arg)
 	return pcn_node_foreach(n, "allowed", bridge_cfg_allowed, b);
 }
 
+/* An entry of a port's stp list. */
+static int bridge_cfg_port_stp(const struct pcn_node *n, void *arg)
+{
+	struct bridge_build *b = arg;
+	struct bridge_stp_pcfg c = { .port = b->cur_port };
+
+	c.vlan = (uint16_t)bridge_u(pcn_node_child(n, "vlan"), 0);
+	c.path_cost = bridge_u(pcn_node_child(n, "path-cost"), 4);
+	c.priority = (uint16_t)bridge_u(pcn_node_child(n, "port-priority"), 128);
+	if (b->n_pcfg == b->pcap) {
+		size_t cap = b->pcap ? b->pcap * 2 : 16;
+		struct bridge_stp_pcfg *p = realloc(b->pcfg, cap * sizeof(*p));
+
+		if (!p)
+			return pcn_fail(b->inst, -ENOMEM, "out of memory");
+		b->pcfg = p;
+		b->pcap = cap;
+	}
+	b->pcfg[b->n_pcfg++] = c;
+	return 0;
+}
+
+/* An entry of the bridge's stp list. */
+static int bridge_cfg_stp(const struct pcn_node *n, void *arg)
+{
+	struct bridge_build *b = arg;
+	unsigned v = bridge_u(pcn_node_child(n, "vlan"), 0);
+
+	if (!v || v >= BRIDGE_VLAN_MAX)
+		return 0;
+	b->vcfg[v].present = 1;
+	b->vcfg[v].priority = (uint16_t)bridge_u(pcn_node_child(n, "priority"), 32768);
+	b->vcfg[v].hello = (uint16_t)bridge_u(pcn_node_child(n, "hello-time"), 2);
+	b->vcfg[v].max_age = (uint16_t)bridge_u(pcn_node_child(n, "max-message-age"), 20);
+	b->vcfg[v].fwd_delay = (uint16_t)bridge_u(pcn_node_child(n, "forward-delay"), 10);
+	return 0;
+}
+
 static int bridge_cfg_port(const struct pcn_node *n, void *arg)
 {
 	struct bridge_build *b = arg;
@@ -408,6 +430,11 @@ static int bridge_cfg_port(const struct pcn_node *n, void *arg)
 	/* A peer "cube:port" is another cube; anything else names a netdev
 	 * (resolved as the broker does, in the host's namespace). */
 	b->ifindex[idx] = peer && !strchr(peer, ':') ? if_nametoindex(peer) : 0;
+	if (bridge_mac_parse(pcn_node_child(n, "mac"), b->port_mac[idx]))
+		memset(b->port_mac[idx], 0, 6);
+	b->cur_port = (uint32_t)idx;
+	if (pcn_node_foreach(n, "stp", bridge_cfg_port_stp, b))
+		return -ENOMEM;
 	b->vlan = 1;
 	b->native = 1;
 	b->native_on = 1;
@@ -567,11 +594,58 @@ static int bridge_write_devmaps(struct pcn_instance *inst, struct bridge_priv *p
 /* Rebuilds the ports' VLAN settings and the static entries from the whole
  * config: everything is checked first, so a refusal changes nothing. A
  * port whose VLANs changed loses the entries learned outside its new ones. */
+int bridge_sync(struct pcn_instance *inst, struct bridge_priv *priv)
+{
+	static struct bridge_port eff[PCN_MAX_PORTS];
+	int rc = 0, changed = 0;
+
+	memcpy(eff, priv->cfg_ports, sizeof(eff));
+	if (priv->stp_enabled)
+		bridge_stp_effective(priv, eff);
+	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++) {
+		if (!memcmp(&priv->ports[p], &eff[p], sizeof(eff[p])))
+			continue;
+		rc = pcn_map_update(inst, BRIDGE_PORTS, &p, &eff[p], BPF_ANY);
+		if (rc)
+			return pcn_fail(inst, rc, "cannot write port %u: %s", p, strerror(-rc));
+		priv->ports[p] = eff[p];
+		changed = 1;
+	}
+	if (changed) {
+		struct bridge_flush f = { .port = -1, .new_ports = eff };
+
+		rc = bridge_write_flood(inst, priv);
+		if (rc)
+			return rc;
+		bridge_fdb_walk(inst, bridge_flush_one, &f);
+	}
+	if (priv->untag)
+		rc = bridge_write_devmaps(inst, priv, priv->ifindex);
+	return rc;
+}
+
+/* The bridge's MAC when the model gives none: locally administered, made
+ * from the instance's name (the same across restarts). */
+static void bridge_default_mac(const char *name, uint8_t mac[6])
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ull;
+	mac[0] = 0x02;
+	for (int i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
+/* Takes the whole config: the ports' VLAN settings (and the spanning
+ * tree's states) and the static entries. Everything is read and checked
+ * first, so a refusal changes nothing. */
 static int bridge_applied(struct pcn_instance *inst, const struct pcn_node *config)
 {
 	struct bridge_priv *priv = pcn_instance_priv(inst);
 	struct bridge_build *b = calloc(1, sizeof(*b));
-	int rc, changed = 0;
+	const char *stp_on = pcn_node_child(config, "stp-enabled");
+	int rc, stp = stp_on && strcmp(stp_on, "true") == 0;
 
 	if (!b)
 		return pcn_fail(inst, -ENOMEM, "out of memory");
@@ -579,32 +653,30 @@ static int bridge_applied(struct pcn_instance *inst, const struct pcn_node *conf
 	rc = pcn_node_foreach(config, "ports", bridge_cfg_port, b);
 	if (!rc)
 		rc = pcn_node_foreach(config, "fdb", bridge_cfg_fdb, b);
+	if (!rc)
+		rc = pcn_node_foreach(config, "stp", bridge_cfg_stp, b);
 	if (rc)
 		goto out;
-	for (uint32_t p = 0; p < PCN_MAX_PORTS; p++) {
-		if (!memcmp(&priv->ports[p], &b->ports[p], sizeof(b->ports[p])))
-			continue;
-		rc = pcn_map_update(inst, BRIDGE_PORTS, &p, &b->ports[p], BPF_ANY);
-		if (rc) {
-			rc = pcn_fail(inst, rc, "cannot write port %u: %s", p, strerror(-rc));
-			goto out;
-		}
-		priv->ports[p] = b->ports[p];
-		changed = 1;
-	}
-	if (changed) {
-		struct bridge_flush f = { .port = -1, .new_ports = b->ports };
-
-		rc = bridge_write_flood(inst, priv);
-		if (rc)
-			goto out;
-		bridge_fdb_walk(inst, bridge_flush_one, &f);
-	}
-	if (priv->untag) {
-		rc = bridge_write_devmaps(inst, priv, b->ifindex);
+	memcpy(priv->cfg_ports, b->ports, sizeof(b->ports));
+	memcpy(priv->ifindex, b->ifindex, sizeof(b->ifindex));
+	memcpy(priv->port_mac, b->port_mac, sizeof(b->port_mac));
+	memcpy(priv->vcfg, b->vcfg, sizeof(b->vcfg));
+	free(priv->pcfg);
+	priv->pcfg = b->pcfg;
+	priv->n_pcfg = b->n_pcfg;
+	b->pcfg = NULL;
+	if (bridge_mac_parse(pcn_node_child(config, "mac"), priv->mac))
+		bridge_default_mac(pcn_instance_name(inst), priv->mac);
+	if (stp != priv->stp_enabled) {
+		priv->stp_enabled = stp;
+		rc = bridge_write_cfg(inst, priv);
 		if (rc)
 			goto out;
 	}
+	bridge_stp_update(inst, priv);
+	rc = bridge_sync(inst, priv);
+	if (rc)
+		goto out;
 	if (!bridge_statics_same(priv, b)) {
 		bridge_fdb_walk(inst, bridge_unstatic_one, b);
 		for (size_t i = 0; i < b->n_statics; i++) {
@@ -624,6 +696,7 @@ static int bridge_applied(struct pcn_instance *inst, const struct pcn_node *conf
 	}
 out:
 	free(b->statics);
+	free(b->pcfg);
 	free(b);
 	return rc;
 }
@@ -640,6 +713,14 @@ static int bridge_create(struct pcn_instance *inst)
 		pcn_map_lookup(inst, BRIDGE_PORTS, &p, &priv->ports[p]);
 	for (uint32_t v = 0; v <= BRIDGE_VLAN_MAX; v++)
 		pcn_map_lookup(inst, BRIDGE_FLOOD, &v, &priv->flood[v]);
+	{
+		struct bridge_cfg cfg = { 0 };
+		uint32_t zero = 0;
+
+		pcn_map_lookup(inst, BRIDGE_CFG, &zero, &cfg);
+		priv->aging_ns = cfg.aging_ns ? cfg.aging_ns : BRIDGE_DEFAULT_AGING_NS;
+		priv->stp_enabled = cfg.stp != 0;
+	}
 	if (pcn_instance_attach(inst) != PCN_HOOK_TC) {
 		priv->untag = bridge_devmap_xdp__open_and_load();
 		if (!priv->untag) {
@@ -653,6 +734,7 @@ static int bridge_create(struct pcn_instance *inst)
 	bridge_privs = priv;
 	pcn_instance_set_priv(inst, priv);
 	pcn_timer_start(inst, BRIDGE_SWEEP_MS, bridge_sweep, NULL);
+	pcn_timer_start(inst, 1000, bridge_stp_timer, NULL);
 	return 0;
 }
 
@@ -674,6 +756,7 @@ static const struct pcn_config_handler bridge_handlers[] = {
 
 static const struct pcn_state_handler bridge_state[] = {
 	{ "/bridge:bridge/fdb/entry", bridge_read_fdb },
+	{ "/bridge:bridge/ports/stp/state", bridge_stp_read },
 	{ NULL },
 };
 

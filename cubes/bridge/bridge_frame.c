@@ -11,8 +11,27 @@
 
 void bridge_port_add_vlan(struct bridge_port *p, unsigned vlan)
 {
-	if (vlan && vlan < BRIDGE_VLAN_MAX)
+	if (vlan && vlan < BRIDGE_VLAN_MAX) {
 		p->vlans[vlan >> 6] |= 1ull << (vlan & 63);
+		p->fwd[vlan >> 6] |= 1ull << (vlan & 63);
+	}
+}
+
+void bridge_port_set_state(struct bridge_port *p, unsigned vlan, int learn, int fwd)
+{
+	uint64_t bit = 1ull << (vlan & 63);
+
+	if (!vlan || vlan >= BRIDGE_VLAN_MAX)
+		return;
+	p->vlans[vlan >> 6] = learn ? p->vlans[vlan >> 6] | bit : p->vlans[vlan >> 6] & ~bit;
+	p->fwd[vlan >> 6] = fwd ? p->fwd[vlan >> 6] | bit : p->fwd[vlan >> 6] & ~bit;
+}
+
+int bridge_port_fwd(const struct bridge_port *p, unsigned vlan)
+{
+	if (!vlan || vlan >= BRIDGE_VLAN_MAX)
+		return 0;
+	return (int)((p->fwd[vlan >> 6] >> (vlan & 63)) & 1);
 }
 
 int bridge_port_has_vlan(const struct bridge_port *p, unsigned vlan)
@@ -49,7 +68,7 @@ void bridge_flood_list(const struct bridge_port *ports, size_t n, unsigned vlan,
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t p = 0; p < n; p++) {
-		if (ports[p].mode == BRIDGE_PORT_NONE || !bridge_port_has_vlan(&ports[p], vlan))
+		if (ports[p].mode == BRIDGE_PORT_NONE || !bridge_port_fwd(&ports[p], vlan))
 			continue;
 		if (out->n == BRIDGE_FLOOD_FAST) {
 			out->n = 0;

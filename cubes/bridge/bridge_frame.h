@@ -12,8 +12,13 @@
 /* Frames the slow path floods are at most this long (a tag added). */
 #define BRIDGE_FRAME_MAX (9000 + 4)
 
+/* Makes the port a member of vlan, learning and forwarding. */
 void bridge_port_add_vlan(struct bridge_port *p, unsigned vlan);
+/* Whether the port is a member of vlan that learns (has_vlan), forwards. */
 int bridge_port_has_vlan(const struct bridge_port *p, unsigned vlan);
+int bridge_port_fwd(const struct bridge_port *p, unsigned vlan);
+/* Spanning tree: whether the port learns and forwards in vlan. */
+void bridge_port_set_state(struct bridge_port *p, unsigned vlan, int learn, int fwd);
 /* Whether frames of vlan leave the port tagged (a trunk's VLANs but its
  * native one). */
 int bridge_port_wants_tag(const struct bridge_port *p, unsigned vlan);
@@ -22,7 +27,7 @@ int bridge_port_wants_tag(const struct bridge_port *p, unsigned vlan);
 void bridge_port_access(struct bridge_port *p, unsigned vlan);
 void bridge_port_trunk(struct bridge_port *p, const uint16_t *allowed, size_t n, unsigned native);
 
-/* The flood list of VLAN vlan: its member ports among ports[0..n-1] in
+/* The flood list of VLAN vlan: its forwarding ports among ports[0..n-1] in
  * order, each with whether it wants the VLAN tagged; past
  * BRIDGE_FLOOD_FAST ports, n stays 0 and slow is set. */
 void bridge_flood_list(const struct bridge_port *ports, size_t n, unsigned vlan, struct bridge_flood *out);

@@ -15,6 +15,8 @@
  * path must still send to (ports wired to other cubes). */
 #define BRIDGE_REASON_FLOOD 1
 #define BRIDGE_FLOOD_MASKED 1
+/* Reason: a BPDU (to 01:80:c2:00:00:00) while stp-enabled; md[0] its VLAN. */
+#define BRIDGE_REASON_BPDU 2
 
 /* Ports of a VLAN the fast path floods by itself (more: the slow path
  * floods that VLAN, all of it). md[1] holds one bit per position. */
@@ -36,9 +38,13 @@ struct bridge_port {
 	__u32 mode;        /* enum bridge_port_mode */
 	__u16 pvid;        /* access: vlanid; trunk: native-vlan (0: untagged frames dropped) */
 	__u16 pad;
-	/* The VLANs the port belongs to, one bit each: access: pvid only;
-	 * trunk: the allowed ones plus the native VLAN when enabled. */
+	/* The VLANs the port belongs to and learns in, one bit each: access:
+	 * pvid only; trunk: the allowed ones plus the native VLAN when
+	 * enabled; with spanning tree, only those where the port is learning
+	 * or forwarding. */
 	__u64 vlans[BRIDGE_VLAN_WORDS];
+	/* Those where it forwards (all of vlans without spanning tree). */
+	__u64 fwd[BRIDGE_VLAN_WORDS];
 };
 
 /* Value of bridge_flood[vlan]: the VLAN's ports, in port order, and
@@ -71,6 +77,8 @@ struct bridge_fdb_val {
 /* Value of bridge_cfg[0]. */
 struct bridge_cfg {
 	__u64 aging_ns; /* fdb/aging-time; 0: not set yet (the default) */
+	__u32 stp;      /* stp-enabled: BPDUs go to the slow path */
+	__u32 pad;
 };
 
 #define BRIDGE_DEFAULT_AGING_NS (300ull * 1000000000ull)
@@ -81,11 +89,11 @@ struct bridge_cfg {
 #define BRIDGE_REFRESH_MAX_NS 1000000000ull
 
 #ifndef __BPF__
-_Static_assert(sizeof(struct bridge_port) == 8 + 8 * BRIDGE_VLAN_WORDS, "bridge_port layout");
+_Static_assert(sizeof(struct bridge_port) == 8 + 16 * BRIDGE_VLAN_WORDS, "bridge_port layout");
 _Static_assert(sizeof(struct bridge_flood) == 8 + 4 * BRIDGE_FLOOD_FAST, "bridge_flood layout");
 _Static_assert(sizeof(struct bridge_fdb_key) == 8, "bridge_fdb_key layout");
 _Static_assert(sizeof(struct bridge_fdb_val) == 16, "bridge_fdb_val layout");
-_Static_assert(sizeof(struct bridge_cfg) == 8, "bridge_cfg layout");
+_Static_assert(sizeof(struct bridge_cfg) == 16, "bridge_cfg layout");
 #endif
 
 #endif /* BRIDGE_SHARED_H */

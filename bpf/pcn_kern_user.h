@@ -31,7 +31,7 @@
 #define PCN_MAP_SLOWPATH "pcn_slowpath"
 
 /* The ring every fast path writes slow-path packets and log lines into;
- * the broker's demultiplexer reads it (broker/slowpath.c). */
+ * the broker's demultiplexer reads it (broker/slowpath/slowpath.c). */
 #define PCN_SLOWPATH_RING_BYTES (16u << 20)
 /* Packet bytes a slow-path record carries at most; the rest is cut (the
  * record says the real length). bpf_ringbuf_reserve takes a constant size,

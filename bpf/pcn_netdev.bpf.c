@@ -4,7 +4,7 @@
  * The broker loads it once per hook unspecialized (pinned as netdev_xdp /
  * netdev_tc under <bpffs root>/shared/; it creates the shared maps) and
  * once more for each peered netdev, specialized with the load-time
- * constants below (broker/netdev_spec.c), pinned as netdev_xdp_<ifindex> /
+ * constants below (broker/dataplane/netdev_spec.c), pinned as netdev_xdp_<ifindex> /
  * netdev_tc_<ifindex> and attached there: clsact ingress for TC instances,
  * XDP generic or native for XDP ones.
  *
@@ -25,7 +25,7 @@
 #include "pcn_tstack.h"
 
 /* Set by the broker before loading; the names are a contract with
- * broker/netdev_spec.c. PCN_MAX_CUBES (the default) means "unspecialized". */
+ * broker/dataplane/netdev_spec.c. PCN_MAX_CUBES (the default) means "unspecialized". */
 const volatile __u32 pcn_nd_cube = PCN_MAX_CUBES; /* slot of the peered instance */
 const volatile __u32 pcn_nd_port = 0;             /* its port the netdev is peered with */
 const volatile __u32 pcn_nd_stack = 1;            /* 1: the netdev has an ingress stack */

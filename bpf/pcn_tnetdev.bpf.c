@@ -1,5 +1,5 @@
 /* The entries of the transparent stacks on a netdev or a cube port
- * (§VI-H), loaded by the broker (broker/attach.c). pcn_teg runs at TC
+ * (§VI-H), loaded by the broker (broker/topology/attach.c). pcn_teg runs at TC
  * egress of a netdev with transparent cubes: it starts the packet's
  * metadata and jumps to the first instance of the egress stack. pcn_tin
  * runs at the input hook (TC ingress or XDP) of such a netdev while no

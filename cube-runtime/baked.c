@@ -3,7 +3,7 @@
  * loaded (baked_watch.c reloads it when the broker changes the wiring).
  *
  * The broker bumps pcn_baked_gen[instance] whenever it changes one of the
- * instance's pcn_fwd entries (broker/dataplane.c). The program reads
+ * instance's pcn_fwd entries (broker/dataplane/dataplane.c). The program reads
  * pcn_fwd on every packet and uses a constant only as the target of a
  * direct jump to the very peer pcn_fwd names, so a stale program is slower
  * for a rewired hop, never wrong (bpf/pcn_baked.h).

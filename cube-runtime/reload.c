@@ -212,7 +212,7 @@ static void twin_restore(struct pcn_instance *inst, int old)
 
 	if (old < 0)
 		return;
-	snprintf(pin, sizeof(pin), "%s/prog_tc", inst->pin_dir);
+	pcn_path(pin, sizeof(pin), inst->pin_dir, PCN_PIN_PROG_TC, (const char *)NULL);
 	if ((unlink(pin) && errno != ENOENT) || bpf_obj_pin(old, pin) || broker_install(inst, pin, true))
 		PCN_ERR("CUBE-RELOAD-TWIN", "instance %s: cannot put its TC build back", inst->name);
 }
@@ -225,7 +225,7 @@ static int twin_swap(struct pcn_instance *inst, struct bpf_object *twin, int *ol
 	char pin[PATH_MAX + 8];
 	int rc;
 
-	snprintf(pin, sizeof(pin), "%s/prog_tc", inst->pin_dir);
+	pcn_path(pin, sizeof(pin), inst->pin_dir, PCN_PIN_PROG_TC, (const char *)NULL);
 	*old = bpf_obj_get(pin);
 	rc = pcn__fastpath_pin_prog(twin, pin);
 	if (!rc)
@@ -336,7 +336,7 @@ int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx,
 			goto out;
 	}
 	if (idx <= 0) {
-		snprintf(pin, sizeof(pin), "%s/prog", inst->pin_dir);
+		pcn_path(pin, sizeof(pin), inst->pin_dir, PCN_PIN_PROG, (const char *)NULL);
 		rc = pcn__fastpath_pin_prog(obj, pin);
 		if (!rc)
 			rc = broker_install(inst, pin, false);
@@ -359,7 +359,7 @@ out:
 	if (obj && idx <= 0 && rc) {
 		/* The pin may name the new program already: point it back at
 		 * the one in the PatchPanel. */
-		snprintf(pin, sizeof(pin), "%s/prog", inst->pin_dir);
+		pcn_path(pin, sizeof(pin), inst->pin_dir, PCN_PIN_PROG, (const char *)NULL);
 		pcn__fastpath_pin_prog(inst->obj, pin);
 	}
 	bpf_object__close(obj);

@@ -17,7 +17,7 @@
 #include "opts.h"
 
 #define PCNCTL_LOGS_POLL_MS 500
-/* Lines the broker returns at most per GET (LS_PAGE in broker/logsink.c). */
+/* Lines the broker returns at most per GET (LS_PAGE in broker/slowpath/logsink.c). */
 #define PCNCTL_LOGS_PAGE 500
 
 /* What pcnctl logs was asked for. Points into the options' words. */

@@ -80,10 +80,10 @@ static bool pinned_has(const struct pinned *p, __u32 id)
 static int shared_map(struct broker *b, const char *name)
 {
 	char path[PATH_MAX];
+	int fd, rc = pcn_layout_shared(path, sizeof(path), b->opts.bpffs_root, name);
 
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/shared/%s", b->opts.bpffs_root, name);
+	if (rc)
+		return rc;
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
 }
@@ -387,8 +387,7 @@ static int purge_one(struct broker *b, const char *service, const char *name, bo
 	snprintf(who, sizeof(who), "%s/%s", service, name);
 	if (!broker_datastore_name_valid(service) || !broker_datastore_name_valid(name))
 		return 0;
-	snprintf(dir, sizeof(dir), "%s/cubes/%s/%s", b->opts.bpffs_root, service, name);
-	if (access(dir, F_OK))
+	if (pcn_layout_cube(dir, sizeof(dir), b->opts.bpffs_root, service, name, NULL) || access(dir, F_OK))
 		return 0; /* no pins: nothing in the kernel names it */
 	walk_pinned = &pinned;
 	nftw(dir, collect_prog, 16, FTW_PHYS);
@@ -495,7 +494,8 @@ static int purge_orphans(struct broker *b, const struct broker_purge_item *items
 	DIR *sd;
 	int held = 0;
 
-	snprintf(cubes, sizeof(cubes), "%s/cubes", b->opts.bpffs_root);
+	if (pcn_path(cubes, sizeof(cubes), b->opts.bpffs_root, PCN_LAYOUT_CUBES, (const char *)NULL))
+		return 0;
 	sd = opendir(cubes);
 	if (!sd)
 		return 0;
@@ -506,7 +506,7 @@ static int purge_orphans(struct broker *b, const struct broker_purge_item *items
 
 		if (se->d_name[0] == '.' || !broker_datastore_name_valid(se->d_name))
 			continue;
-		if (snprintf(svcdir, sizeof(svcdir), "%s/%s", cubes, se->d_name) >= (int)sizeof(svcdir))
+		if (pcn_path(svcdir, sizeof(svcdir), cubes, se->d_name, (const char *)NULL))
 			continue;
 		id = opendir(svcdir);
 		if (!id)

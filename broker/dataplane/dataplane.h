@@ -9,6 +9,10 @@
  *
  * Functions return 0 (or the documented value) on success, -errno on failure.
  * Not thread-safe: call from the broker's loop thread.
+ *
+ * May call: libbpf, rtnetlink, common/ (and core/, for chainstats.c and
+ * inject.c, which the broker links itself). broker_dp knows nothing of
+ * struct broker.
  */
 #ifndef BROKER_DATAPLANE_H
 #define BROKER_DATAPLANE_H
@@ -79,7 +83,7 @@ int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
  * if the netdev is peered, its program is rebuilt for the stack it now has
  * and replaced atomically. Returns 0 when the netdev is not peered. Until it
  * is called, packets bypass a stack that appeared after the peering.
- * Called after each POST /attach and /detach (api_fixed.c); broker/attach.c
+ * Called after each POST /attach and /detach (api_fixed.c); broker/topology/attach.c
  * should call it wherever it writes a netdev's stack or its pcn_netdev_in
  * entry (a restore, a port stack that redirects the netdev's entry). */
 int broker_netdev_stack_changed(struct broker_dp *dp, int ifindex);

@@ -43,7 +43,7 @@ static int spec_path(const struct broker_dp *dp, int ifindex, bool tc, char *buf
  * start with (parent, dir), the parent of a netdev's stack being its
  * ifindex (pcn_transparent_kern_user.h); only those two fields are read,
  * so the rest of the key may change without this code. Read from the
- * kernel, not from broker/attach.c's memory: the pinned map is the truth
+ * kernel, not from broker/topology/attach.c's memory: the pinned map is the truth
  * after a restart too. When in doubt (no map, error) the answer is yes:
  * the generic path is right with or without a stack. */
 static bool has_ingress_stack(const struct broker_dp *dp, int ifindex)

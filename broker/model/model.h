@@ -5,6 +5,9 @@
  * Everything here is single-threaded: the broker calls it from its loop.
  * libyang errors are kept in the context (LY_LOSTORE) and turned into a
  * struct broker_error at this boundary; nothing below prints on its own.
+ *
+ * May call: libyang, common/. A library (broker_model) that knows nothing
+ * of struct broker.
  */
 #ifndef BROKER_MODEL_H
 #define BROKER_MODEL_H

@@ -1,4 +1,10 @@
-/* The broker's slow-path demultiplexer (slowpath.c) and its counters. */
+/* The broker's slow path: the demultiplexer of packets up and out
+ * (slowpath.c, slowpath_out.c) and its counters, what each cube process
+ * reports of its side (slowpath_procs.c), long chains resumed through it
+ * (chainresume.c), and the log sink (logsink.c).
+ *
+ * May call: topology/ (a stack's entry slot), dataplane/ (the injector),
+ * model/, core/ (the tables). */
 #ifndef BROKER_SLOWPATH_H
 #define BROKER_SLOWPATH_H
 

@@ -11,6 +11,9 @@
  * The store knows nothing of commit or rollback: the broker calls put only
  * once the cube has applied a change. Not thread-safe: the broker's loop
  * thread owns it.
+ *
+ * May call: jansson, common/. A library (broker_store) that knows nothing
+ * of struct broker.
  */
 #ifndef BROKER_DATASTORE_H
 #define BROKER_DATASTORE_H

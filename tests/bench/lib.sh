@@ -113,7 +113,7 @@ bench_ns() {
 }
 
 # The netdev input program of a hook (what a packet from IFA runs first):
-# the copy specialized for IFA while it is peered (broker/netdev_spec.c),
+# the copy specialized for IFA while it is peered (broker/dataplane/netdev_spec.c),
 # else the generic one.
 bench_netdev_pin() {
 	local h=xdp ifx

@@ -9,7 +9,8 @@
 # it. Pings cross both routers both ways; TTL 1 and 2 get
 # time exceeded from each router in turn (what traceroute shows); deleting
 # r1's route stops exactly the traffic it carried (r2's own address on the
-# link still answers), and a default route carries it again.
+# link still answers), and a default route carries it again. At XDP_DRV a
+# second pcn-router takes over from the first under a ping stream.
 source "$(dirname "$0")/../lib/mesh.sh"
 
 cm_mesh_start router simplebridge
@@ -78,6 +79,23 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: r2's address on the link still answers" cm_ping a 10.211.0.2
 	cm_check "$hook: default route on r1" $PCNCTL r1 route add 0.0.0.0/0 10.211.0.2
 	cm_check "$hook: a -> b2 again" cm_ping a 10.211.2.2
+	if [ "$hook" = XDP_DRV ]; then
+		# Another pcn-router starting while this one runs takes over
+		# (make before break): no ping of a stream across both routers
+		# is lost, and the old process exits.
+		old=${CM_CUBE_PID[router]}
+		ip netns exec "$(cm_ns a)" ping -i 0.01 -c 300 -q 10.211.2.2 >"$CM_TMP/stream.out" 2>&1 &
+		stream=$!
+		sleep 0.3
+		"$CM_BUILD/cubes/router/pcn-router" --socket-dir "$CM_SOCK" >>"$CM_TMP/router-new.log" 2>&1 &
+		CM_PIDS+=("$!")
+		CM_CUBE_PID[router]=$!
+		wait "$stream"
+		cm_check "$hook: takeover by a new pcn-router: no ping lost" grep -q " 0% packet loss" "$CM_TMP/stream.out"
+		cm_check "$hook: the old process exited" bash -c "for _ in \$(seq 1 50); do kill -0 $old 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+		cm_check "$hook: the new one serves r1 (ARP table read)" \
+			[ "$(js r1 "[e['interface'] for e in j if e['address']=='10.211.0.2']" arp-table show)" = "['p2']" ]
+	fi
 	cm_check "$hook: delete" bash -c "$PCNCTL r1 del && $PCNCTL r2 del && $PCNCTL br1 del && $PCNCTL br0 del"
 done
 cm_done

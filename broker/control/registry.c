@@ -107,6 +107,16 @@ static void handle_register(struct broker *b, const Cubemesh__Register *r, Cubem
 			   r->protocol_version, PCN_PROTOCOL_VERSION);
 		return;
 	}
+	/* The name becomes a socket's and a bpffs directory's: the one rule
+	 * of names that become paths, before anything looks it up. */
+	if (!r->service_name || pcn_name_check(r->service_name)) {
+		PCN_ERR("BROKER-SVC-NAME", "a process registered a service name that is not 1-63 of "
+			"[A-Za-z0-9_-]: refused");
+		set_status(reply, -EINVAL, errbuf, errlen,
+			   "the service name must be 1 to 63 letters, digits, '_' or '-' (it names sockets and "
+			   "pin directories)");
+		return;
+	}
 	rc = broker_upgrade_prepare(b, r, &err);
 	if (rc) {
 		PCN_ERR("BROKER-UPGRADE-REFUSED", "%s %s refused: %s", r->service_name, r->version, err.message);

@@ -2,7 +2,9 @@
  * process would, for the integration tests.
  *
  *   ipc_probe version URL N     Register with protocol version N; prints the
- *                                broker's status; exit 0 when refused
+ *                                broker's status; exit 0 when refused. The
+ *                                service (and module) name is PROBE_NAME,
+ *                                "probe" when unset
  *   ipc_probe garbage URL SEED  sends 200 malformed requests (truncated,
  *                                random); exit 0 when each got an error reply
  *   ipc_probe flood-req URL MIB  speaks nng's ipc framing by hand, as REQ,
@@ -78,16 +80,19 @@ static int probe_version(nng_socket s, unsigned version)
 	Cubemesh__BrokerRequest req = CUBEMESH__BROKER_REQUEST__INIT;
 	Cubemesh__Register reg = CUBEMESH__REGISTER__INIT;
 	Cubemesh__BrokerReply *rep = NULL;
+	const char *name = getenv("PROBE_NAME") ? getenv("PROBE_NAME") : "probe";
+	char module[512];
 	uint8_t buf[4096];
 	size_t len;
 	int rv, refused;
 
+	snprintf(module, sizeof(module), "module %s { namespace urn:probe; prefix p; }", name);
 	reg.protocol_version = version;
-	reg.service_name = "probe";
+	reg.service_name = (char *)name;
 	reg.version = "0.0.1";
 	reg.kind = CUBEMESH__KIND__KIND_STANDARD;
-	reg.yang_module_name = "probe";
-	reg.yang_module = "module probe { namespace urn:probe; prefix p; }";
+	reg.yang_module_name = (char *)name;
+	reg.yang_module = module;
 	reg.endpoint = "ipc:///nonexistent";
 	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_REGISTER;
 	req.register_ = &reg;

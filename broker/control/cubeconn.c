@@ -205,7 +205,7 @@ static void req_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		return;
 	le->svc = n->svc;
 	le->gen = n->gen;
-	broker_post(n->b, lost_handle, le);
+	broker_post_free(n->b, lost_handle, le);
 }
 
 int broker_cubeconn_dial(struct broker *b, struct broker_service *svc)

@@ -86,6 +86,7 @@ struct broker {
 	uv_signal_t sigint, sigterm;
 	uv_mutex_t post_lock;
 	struct broker_event *posted;
+	bool loop_done;           /* broker_loop_fini ran: posts are dropped */
 	bool stopping;
 
 	struct broker_gateway *gw;        /* gateway/http.c */
@@ -125,6 +126,9 @@ struct broker {
 uint64_t broker_now_ms(void);
 /* Runs fn(b, arg) on the loop thread soon. Safe from any thread. */
 void broker_post(struct broker *b, void (*fn)(struct broker *, void *), void *arg);
+/* The same for an arg that fn frees: if the loop ends first (the broker is
+ * stopping), arg is free()d instead. */
+void broker_post_free(struct broker *b, void (*fn)(struct broker *, void *), void *arg);
 int broker_loop_init(struct broker *b);
 void broker_loop_fini(struct broker *b);
 /* Queues a job behind the jobs of the same key (a service name); it starts

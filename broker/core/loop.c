@@ -15,6 +15,7 @@ struct broker_event {
 	struct broker_event *next;
 	void (*fn)(struct broker *, void *);
 	void *arg;
+	bool free_arg; /* broker_post_free: arg is free()d if fn never runs */
 };
 
 uint64_t broker_now_ms(void)
@@ -25,7 +26,7 @@ uint64_t broker_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void broker_post(struct broker *b, void (*fn)(struct broker *, void *), void *arg)
+static void post(struct broker *b, void (*fn)(struct broker *, void *), void *arg, bool free_arg)
 {
 	struct broker_event *ev = calloc(1, sizeof(*ev));
 
@@ -37,12 +38,32 @@ void broker_post(struct broker *b, void (*fn)(struct broker *, void *), void *ar
 	}
 	ev->fn = fn;
 	ev->arg = arg;
+	ev->free_arg = free_arg;
 	uv_mutex_lock(&b->post_lock);
+	if (b->loop_done) {
+		/* The loop is gone (an nng thread noticed a pipe closing during
+		 * the stop): nothing will run fn. */
+		uv_mutex_unlock(&b->post_lock);
+		if (free_arg)
+			free(arg);
+		free(ev);
+		return;
+	}
 	/* Prepend, reversed again when drained, to keep posting O(1). */
 	ev->next = b->posted;
 	b->posted = ev;
 	uv_mutex_unlock(&b->post_lock);
 	uv_async_send(&b->wake);
+}
+
+void broker_post(struct broker *b, void (*fn)(struct broker *, void *), void *arg)
+{
+	post(b, fn, arg, false);
+}
+
+void broker_post_free(struct broker *b, void (*fn)(struct broker *, void *), void *arg)
+{
+	post(b, fn, arg, true);
 }
 
 static int jobs_init(struct broker *b);
@@ -90,11 +111,15 @@ void broker_loop_fini(struct broker *b)
 {
 	uv_close((uv_handle_t *)&b->wake, NULL);
 	jobs_fini(b);
-	/* Events posted too late to run: only their carriers are ours. */
+	/* Events posted too late to run: their carriers are ours, and the
+	 * arguments posted with broker_post_free. */
 	uv_mutex_lock(&b->post_lock);
+	b->loop_done = true;
 	while (b->posted) {
 		struct broker_event *n = b->posted->next;
 
+		if (b->posted->free_arg)
+			free(b->posted->arg);
 		free(b->posted);
 		b->posted = n;
 	}

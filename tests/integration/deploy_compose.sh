@@ -72,7 +72,8 @@ cm_check "docker-compose up -d" bash -c "docker-compose up -d --no-build >'$CM_T
 cm_check "the broker answers" cm_wait_http
 cm_check "helloworld is running" cm_wait_service_up helloworld
 cm_check "simpleforwarder is running" cm_wait_service_up simpleforwarder
-for svc in simplebridge ddosmitigator transparenthelloworld; do
+# Every other service of the compose file (each cube added there is checked).
+for svc in $(docker-compose config --services | grep -vx 'broker\|helloworld\|simpleforwarder'); do
 	cm_check "$svc is running" cm_wait_service_up "$svc"
 done
 healthy() {

@@ -674,6 +674,7 @@ static int bridge_applied(struct pcn_instance *inst, const struct pcn_node *conf
 			goto out;
 	}
 	bridge_stp_update(inst, priv);
+	priv->stp_warm = 0;
 	rc = bridge_sync(inst, priv);
 	if (rc)
 		goto out;
@@ -720,6 +721,7 @@ static int bridge_create(struct pcn_instance *inst)
 		pcn_map_lookup(inst, BRIDGE_CFG, &zero, &cfg);
 		priv->aging_ns = cfg.aging_ns ? cfg.aging_ns : BRIDGE_DEFAULT_AGING_NS;
 		priv->stp_enabled = cfg.stp != 0;
+		priv->stp_warm = priv->stp_enabled;
 	}
 	if (pcn_instance_attach(inst) != PCN_HOOK_TC) {
 		priv->untag = bridge_devmap_xdp__open_and_load();

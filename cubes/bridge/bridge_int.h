@@ -66,6 +66,10 @@ struct bridge_priv {
 	uint8_t port_mac[PCN_MAX_PORTS][6]; /* ports/mac, or 0s */
 	uint64_t aging_ns;
 	int stp_enabled;
+	/* The process restarted with spanning tree on: each VLAN's instance
+	 * starts from the states the fast path still has, not from blocking
+	 * (which would stop traffic for twice the forward delay). */
+	int stp_warm;
 	uint8_t mac[6];                     /* the bridge's (mac, or made from its name) */
 	struct bridge_stp_vcfg vcfg[BRIDGE_VLAN_MAX + 1];
 	struct bridge_stp_pcfg *pcfg;       /* ports/stp entries */

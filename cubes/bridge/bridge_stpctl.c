@@ -91,7 +91,15 @@ void bridge_stp_update(struct pcn_instance *inst, struct bridge_priv *priv)
 			int member = bp->mode != BRIDGE_PORT_NONE && bridge_port_has_vlan(bp, v);
 			uint16_t pid = (uint16_t)((pc ? pc->priority : STP_DEF_PORT_PRIORITY) << 8 | ((p + 1) & 0xff));
 
-			stp_port_set(s, (int)p, member, pid, pc ? pc->path_cost : STP_DEF_PATH_COST);
+			if (stp_port_set(s, (int)p, member, pid, pc ? pc->path_cost : STP_DEF_PATH_COST) && member &&
+			    priv->stp_warm) {
+				/* As the pinned map has it (ports: what the fast
+				 * path runs): BPDUs correct it within a hello. */
+				if (bridge_port_fwd(&priv->ports[p], v))
+					s->ports[p].state = STP_FORWARDING;
+				else if (bridge_port_has_vlan(&priv->ports[p], v))
+					s->ports[p].state = STP_LEARNING;
+			}
 		}
 		stp_recompute(s);
 	}

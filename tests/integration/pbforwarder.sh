@@ -121,6 +121,20 @@ for hook in TC XDP_SKB XDP_DRV; do
 		[ "$(metric 'cubemesh_cube_to_slowpath_packets_total{service="pbforwarder",cube="pbf1"}')" -ge 2 ]
 	cm_check "$hook: rules listed" bash -c "$PCNCTL -j pbf1 rules show | grep -c '\"id\"' | grep -qx 3"
 
+	if [ "$hook" = TC ]; then
+		echo "# $hook: the process killed and restarted"
+		kill -9 "${CM_CUBE_PID[pbforwarder]}"
+		wait "${CM_CUBE_PID[pbforwarder]}" 2>/dev/null
+		n=$((n + 1)); send "$hook-down-$n"
+		cm_check "$hook: while it is down the rules still steer" arrives_at c "$hook-down-$n"
+		up=0; CM_LOG_LEVEL=DEBUG cm_cube_start pbforwarder || up=$?
+		cm_check "$hook: restarted, registered again" [ "$up" = 0 ]
+		n=$((n + 1)); send "$hook-up-$n"
+		cm_check "$hook: after the restart the same table" arrives_at c "$hook-up-$n"
+		cm_check "$hook: rule 20 set FORWARD again" $PCNCTL pbf1 rules 20 set action=FORWARD
+		cm_check "$hook: a change after the restart takes effect: pings reach b" cm_ping a 10.216.0.2 2
+	fi
+
 	cm_check "$hook: delete" $PCNCTL pbforwarder del pbf1
 	cm_check "$hook: nothing left on $IFA" bash -c "[ -z \"\$(tc filter show dev $IFA ingress)\" ] && ! ip link show $IFA | grep -q prog/xdp"
 	cm_check "$hook: no pins left" bash -c "[ -z \"\$(ls -A $CM_BPFFS/cubes/pbforwarder 2>/dev/null)\" ]"

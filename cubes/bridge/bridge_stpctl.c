@@ -189,9 +189,26 @@ int bridge_stp_read(struct pcn_instance *inst, struct pcn_state *st)
 	struct bridge_priv *priv = pcn_instance_priv(inst);
 	char path[160];
 
-	if (!priv || !priv->stp_enabled)
+	if (!priv)
 		return 0;
-	for (unsigned v = 1; v < BRIDGE_VLAN_MAX; v++) {
+	/* Without spanning tree every port forwards in each of its VLANs. */
+	for (uint32_t p = 0; p < PCN_MAX_PORTS && !priv->stp_enabled; p++) {
+		const char *name = pcn_port_name(inst, p);
+
+		if (!name || priv->cfg_ports[p].mode == BRIDGE_PORT_NONE)
+			continue;
+		for (unsigned v = 1; v < BRIDGE_VLAN_MAX; v++) {
+			int rc;
+
+			if (!bridge_port_has_vlan(&priv->cfg_ports[p], v))
+				continue;
+			snprintf(path, sizeof(path), "ports[name='%s']/stp[vlan='%u']/state", name, v);
+			rc = pcn_state_set(st, path, "%s", stp_state_names[STP_FORWARDING]);
+			if (rc)
+				return rc;
+		}
+	}
+	for (unsigned v = 1; v < BRIDGE_VLAN_MAX && priv->stp_enabled; v++) {
 		const struct stp *s = priv->stp[v];
 
 		if (!s)

@@ -140,6 +140,9 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: the model reads back" bash -c "[ \"\$($PCNCTL -j br1 ports pb1 access vlanid show)\" = 20 ] &&
 		[ \"\$($PCNCTL -j br1 ports pt mode show)\" = '\"trunk\"' ] && [ \"\$($PCNCTL -j br1 ports pt trunk native-vlan show)\" = 1 ]"
 	cm_expect 400 PATCH /bridge/br1/ports/pa1/access/vlanid/ '"4095"'
+	cm_check "$hook: without spanning tree a port forwards in its VLANs (ports pt stp 20 show state)" \
+		[ "$($PCNCTL -j br1 ports pt stp 20 show state)" = '"forwarding"' ]
+	cm_check_not "$hook: and has no state in another VLAN (ports pa1 stp 20)" $PCNCTL br1 ports pa1 stp 20 show state
 
 	cm_check "$hook: a1 -> a2 (VLAN 10)" cm_ping a1 10.210.10.2
 	cm_check "$hook: a1 -> a3 (VLAN 10 across the trunk)" cm_ping a1 10.210.10.3

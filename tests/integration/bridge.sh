@@ -149,9 +149,9 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: b3 -> b1 (VLAN 20 across the trunk)" cm_ping b3 10.210.20.1
 	cm_check "$hook: n1 -> n3 (native VLAN 1, untagged on the trunk)" cm_ping n1 10.210.1.3
 	cm_check "$hook: a2 -> a4 (VLAN 10 through br1 into br3, cube to cube)" cm_ping a2 10.210.10.5
-	cm_check_not "$hook: b2 (VLAN 20) -> a1 (VLAN 10, same subnet)" ping1 b2 10.210.10.1
-	cm_check_not "$hook: a1 -> b2" ping1 a1 10.210.10.4
-	cm_check_not "$hook: b2 -> a3 (same subnet, VLAN 10 behind the trunk)" ping1 b2 10.210.10.3
+	cm_check_not "$hook: b2 (VLAN 20) does not reach a1 (VLAN 10, same subnet)" ping1 b2 10.210.10.1
+	cm_check_not "$hook: a1 does not reach b2" ping1 a1 10.210.10.4
+	cm_check_not "$hook: b2 does not reach a3 (same subnet, VLAN 10 behind the trunk)" ping1 b2 10.210.10.3
 	cm_check "$hook: fdb: a1 in VLAN 10 on pa1" [ "$(fdb_port br1 10 "$MACA1")" = pa1 ]
 	cm_check "$hook: fdb: a3 in VLAN 10 and b3 in VLAN 20 behind the trunk" \
 		[ "$(fdb_port br1 10 "$MACA3")/$(fdb_port br1 20 "$MACB3")" = pk/pk ]

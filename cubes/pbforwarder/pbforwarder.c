@@ -32,10 +32,6 @@ struct pbf_collect {
 	size_t n, cap;
 };
 
-struct pbf_priv {
-	uint64_t slowpath_pkts; /* packets SLOWPATH rules sent here */
-};
-
 static int pbf_collect_one(const struct pcn_node *entry, void *arg)
 {
 	struct pbf_collect *c = arg;
@@ -132,36 +128,16 @@ out:
 	return rc;
 }
 
-static int pbf_on_create(struct pcn_instance *inst)
-{
-	struct pbf_priv *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return -ENOMEM;
-	pcn_instance_set_priv(inst, p);
-	return 0;
-}
-
-static void pbf_on_destroy(struct pcn_instance *inst)
-{
-	free(pcn_instance_priv(inst));
-	pcn_instance_set_priv(inst, NULL);
-}
-
-/* SLOWPATH: the packets of rules that say so come here; counted and
- * logged (md[0] is the rule's id). */
+/* SLOWPATH: the packets of rules that say so come here (md[0] is the
+ * rule's id) and are logged. They are counted by the fast path as they go
+ * up (to_slowpath: cubemesh_cube_to_slowpath_packets_total in /metrics). */
 static void pbf_pkt_in(struct pcn_instance *inst, const struct pcn_pkt *pkt)
 {
-	struct pbf_priv *p = pcn_instance_priv(inst);
 	unsigned ethertype = pkt->len >= 14 ? (unsigned)(pkt->data[12] << 8 | pkt->data[13]) : 0;
 
-	if (p)
-		p->slowpath_pkts++;
-	PCN_DEBUG("PBF-PKT-IN",
-		  "%s: packet from %s, rule %" PRIu32 ", reason %u, %u bytes, ethertype 0x%04x (%" PRIu64
-		  " so far)",
+	PCN_DEBUG("PBF-PKT-IN", "%s: packet from %s, rule %" PRIu32 ", reason %u, %u bytes, ethertype 0x%04x",
 		  pcn_instance_name(inst), pkt->port_name ? pkt->port_name : "?", pkt->md[0], pkt->reason,
-		  pkt->orig_len, ethertype, p ? p->slowpath_pkts : 0);
+		  pkt->orig_len, ethertype);
 }
 
 const struct pcn_cube_desc pbforwarder_desc = {
@@ -174,8 +150,6 @@ const struct pcn_cube_desc pbforwarder_desc = {
 	.yang_module = pbforwarder_yang,
 	.xdp_object = pbforwarder_xdp__elf_bytes,
 	.tc_object = pbforwarder_tc__elf_bytes,
-	.on_create = pbf_on_create,
-	.on_destroy = pbf_on_destroy,
 	/* Everything is done from the whole tree: see the comment on top. */
 	.on_applied = pbf_sync,
 	.pkt_in = pbf_pkt_in,

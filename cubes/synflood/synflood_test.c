@@ -95,24 +95,25 @@ static void tcp_flags(struct tcphdr *th, int kind, uint16_t sport, uint16_t dpor
 	th->rst = kind == RST;
 }
 
-/* An IPv4 TCP segment src:sport -> dst:dport; frag: a later fragment. */
+/* An IPv4 TCP segment src:sport -> dst:dport; frag: a later fragment.
+ * Headers are built aligned and copied in (the IP header of a frame sits
+ * at offset 14). */
 static void v4(struct t_ctx *t, uint32_t dir, int kind, const char *src, uint16_t sport, const char *dst,
 	       uint16_t dport, int frag)
 {
 	unsigned char f[sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct tcphdr)] = { 0 };
-	struct ethhdr *eth = (struct ethhdr *)f;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IP) };
+	struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_TCP };
+	struct tcphdr th;
 
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->tot_len = htons(sizeof(f) - sizeof(*eth));
-	ip->frag_off = frag ? htons(100) : 0;
-	inet_pton(AF_INET, src, &ip->saddr);
-	inet_pton(AF_INET, dst, &ip->daddr);
-	tcp_flags((struct tcphdr *)(ip + 1), kind, sport, dport);
+	ip.tot_len = htons(sizeof(f) - sizeof(eth));
+	ip.frag_off = frag ? htons(100) : 0;
+	inet_pton(AF_INET, src, &ip.saddr);
+	inet_pton(AF_INET, dst, &ip.daddr);
+	tcp_flags(&th, kind, sport, dport);
+	memcpy(f, &eth, sizeof(eth));
+	memcpy(f + sizeof(eth), &ip, sizeof(ip));
+	memcpy(f + sizeof(eth) + sizeof(ip), &th, sizeof(th));
 	run(t, f, sizeof(f), dir);
 }
 
@@ -120,17 +121,17 @@ static void v6(struct t_ctx *t, uint32_t dir, int kind, const char *src, uint16_
 	       uint16_t dport)
 {
 	unsigned char f[sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct tcphdr)] = { 0 };
-	struct ethhdr *eth = (struct ethhdr *)f;
-	struct ipv6hdr *ip = (struct ipv6hdr *)(eth + 1);
+	struct ethhdr eth = { .h_proto = htons(ETH_P_IPV6) };
+	struct ipv6hdr ip = { .version = 6, .nexthdr = IPPROTO_TCP, .hop_limit = 64 };
+	struct tcphdr th;
 
-	eth->h_proto = htons(ETH_P_IPV6);
-	ip->version = 6;
-	ip->nexthdr = IPPROTO_TCP;
-	ip->hop_limit = 64;
-	ip->payload_len = htons(sizeof(struct tcphdr));
-	inet_pton(AF_INET6, src, &ip->saddr);
-	inet_pton(AF_INET6, dst, &ip->daddr);
-	tcp_flags((struct tcphdr *)(ip + 1), kind, sport, dport);
+	ip.payload_len = htons(sizeof(struct tcphdr));
+	inet_pton(AF_INET6, src, &ip.saddr);
+	inet_pton(AF_INET6, dst, &ip.daddr);
+	tcp_flags(&th, kind, sport, dport);
+	memcpy(f, &eth, sizeof(eth));
+	memcpy(f + sizeof(eth), &ip, sizeof(ip));
+	memcpy(f + sizeof(eth) + sizeof(ip), &th, sizeof(th));
 	run(t, f, sizeof(f), dir);
 }
 

@@ -64,6 +64,13 @@ pkt_in_ge() {
 	for _ in $(seq 1 30); do [ "$(pkt_in "$1")" -ge "$2" ] && return 0; sleep 0.1; done
 	return 1
 }
+# until_ok SECONDS CMD...: retries CMD every 0.1 s.
+until_ok() {
+	local n=$(($1 * 10))
+	shift
+	for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
+	"$@"
+}
 metric() { curl -s "${PCN_URL}metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 rule_field() { curl -s "${PCN_URL}pbforwarder/pbf1/rules/$1/$2/"; }
 
@@ -74,10 +81,12 @@ for hook in TC XDP_SKB XDP_DRV; do
 	# As Polycube's helpers.bash adds a port: add, then set its peer.
 	cm_check "$hook: ports" bash -c "$PCNCTL pbforwarder pbf1 ports add p1 && $PCNCTL pbforwarder pbf1 ports p1 set peer=$IFA &&
 		$PCNCTL pbf1 ports add p2 peer=$IFB && $PCNCTL pbf1 ports add p3 peer=$IFC"
-	cm_check "$hook: loglevel" $PCNCTL pbforwarder pbf1 set loglevel=DEBUG
+	cm_check "$hook: loglevel TRACE (a line per packet from the fast path)" $PCNCTL pbforwarder pbf1 set loglevel=TRACE
 	n=$((n + 1)); send "$hook-none-$n"
 	cm_check "$hook: no rules: a datagram is dropped" arrives_nowhere "$hook-none-$n"
 	cm_check_not "$hook: no rules: pings are dropped" cm_ping a 10.216.0.2 2
+	cm_check "$hook: and the fast path says why" until_ok 3 grep -q \
+		"CUBE-FASTPATH-LOG: pbforwarder pbf1 \[DEBUG\] pbforwarder: port [0-9]*: no rule matches (0 rules): drop" "$CM_TMP/broker.log"
 
 	# Polycube's test3_10/test4_10 lines, with our port names.
 	cm_check "$hook: rule 10: UDP to 7777 -> p3" \

@@ -55,21 +55,27 @@ EOF
 }
 connections() { local i; for i in $(seq 1 "$1"); do connect "$SRV_PORT" || return 1; done; }
 
-# st LEAF: stats/LEAF of sf1 (a.b for stats/a/b).
-st() {
-	curl -s "${PCN_URL}synflood/sf1/stats/" | python3 -c "
+# snap: sf1's stats into S_<leaf> (S_syn, S_ingress_syn, S_halfopen_ratio, ...),
+# one read for a group of checks.
+snap() {
+	eval "$(curl -s "${PCN_URL}synflood/sf1/stats/" | python3 -c '
 import json, sys
-d = json.load(sys.stdin)
-for k in '$1'.split('.'):
-    d = d[k]
-print(int(d))"
+def walk(d, pre):
+    for k, v in d.items():
+        n = pre + k.replace("-", "_")
+        if isinstance(v, dict):
+            walk(v, n + "_")
+        else:
+            print("S_%s=%d" % (n, int(v)))
+walk(json.load(sys.stdin), "")')"
 }
 # wait_tick [MS]: until lastupdate (the last computation) is past MS since
 # the epoch (default: now), 4 s at most.
 wait_tick() {
-	local t0=${1:-$(date +%s%3N)}
+	local t0=${1:-$(date +%s%3N)} t
 	for _ in $(seq 1 40); do
-		[ "$(st lastupdate)" -gt "$t0" ] && return 0
+		t=$(curl -s "${PCN_URL}synflood/sf1/stats/lastupdate/" | tr -dc 0-9)
+		[ "${t:-0}" -gt "$t0" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -87,22 +93,25 @@ for hook in TC XDP_SKB XDP_DRV; do
 	echo "# hook $hook"
 	cm_check "$hook: create sf1" $PCNCTL synflood add sf1 type=$hook
 	cm_check "$hook: attach to $IFA" $PCNCTL attach sf1 "$IFA"
-	cm_check "$hook: counters start at 0" [ "$(st syn)" = 0 -a "$(st tcpattemptfails)" = 0 ]
+	snap
+	cm_check "$hook: counters start at 0" [ "$S_syn" = 0 -a "$S_tcpattemptfails" = 0 ]
 	cm_check "$hook: lastupdate is set by the timer" wait_tick
 
 	cm_check "$hook: 5 ordinary connections succeed" connections 5
-	cm_check "$hook: ingress syn = 5 ($(st ingress.syn))" [ "$(st ingress.syn)" = 5 ]
-	cm_check "$hook: egress synack = 5 ($(st egress.synack))" [ "$(st egress.synack)" = 5 ]
-	cm_check "$hook: ingress established = 5 ($(st ingress.established))" [ "$(st ingress.established)" = 5 ]
-	cm_check "$hook: no failed attempt ($(st tcpattemptfails))" [ "$(st tcpattemptfails)" = 0 ]
-	cm_check "$hook: deliverratio ~1000: to the parent's address ($(st deliverratio))" [ "$(st deliverratio)" -ge 900 ]
-	cm_check "$hook: responseratio > 0 ($(st responseratio))" [ "$(st responseratio)" -gt 0 ]
+	snap
+	cm_check "$hook: ingress syn = 5 ($S_ingress_syn)" [ "$S_ingress_syn" = 5 ]
+	cm_check "$hook: egress synack = 5 ($S_egress_synack)" [ "$S_egress_synack" = 5 ]
+	cm_check "$hook: ingress established = 5 ($S_ingress_established)" [ "$S_ingress_established" = 5 ]
+	cm_check "$hook: no failed attempt ($S_tcpattemptfails)" [ "$S_tcpattemptfails" = 0 ]
+	cm_check "$hook: deliverratio ~1000: to the parent's address ($S_deliverratio)" [ "$S_deliverratio" -ge 900 ]
+	cm_check "$hook: responseratio > 0 ($S_responseratio)" [ "$S_responseratio" -gt 0 ]
 
 	cm_check_not "$hook: a closed port refuses" connect "$CLOSED_PORT"
-	cm_check "$hook: its RST counted as sent (tcpoutrsts $(st tcpoutrsts))" [ "$(st tcpoutrsts)" -ge 1 ]
-	cm_check "$hook: one failed attempt ($(st tcpattemptfails))" [ "$(st tcpattemptfails)" -ge 1 ]
+	snap
+	cm_check "$hook: its RST counted as sent (tcpoutrsts $S_tcpoutrsts)" [ "$S_tcpoutrsts" -ge 1 ]
+	cm_check "$hook: one failed attempt ($S_tcpattemptfails)" [ "$S_tcpattemptfails" -ge 1 ]
 
-	syn0=$(st syn)
+	syn0=$S_syn
 	t0=$(date +%s%3N)
 	flood "$FLOOD" 1000 &
 	fpid=$!
@@ -110,14 +119,16 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: a connection during the flood succeeds" connect "$SRV_PORT"
 	# A computation whose whole second lies inside the flood.
 	wait_tick $((t0 + 1100))
-	rate=$(st syn-rate) ratio=$(st halfopen-ratio)
+	snap
+	rate=$S_syn_rate ratio=$S_halfopen_ratio
 	cm_check "$hook: syn-rate during the flood ~1000/s ($rate)" [ "$rate" -ge 300 ]
 	cm_check "$hook: halfopen-ratio during the flood ~1000 ($ratio)" [ "$ratio" -ge 900 ]
 	wait "$fpid"
-	cm_check "$hook: syn grew by >= $FLOOD ($(( $(st syn) - syn0 )))" [ $(( $(st syn) - syn0 )) -ge "$FLOOD" ]
-	cm_check "$hook: tcpattemptfails >= $FLOOD ($(st tcpattemptfails))" [ "$(st tcpattemptfails)" -ge "$FLOOD" ]
-	cm_check "$hook: the flood's SYN-ACKs went out ($(st egress.synack))" [ "$(st egress.synack)" -ge "$FLOOD" ]
-	cm_check "$hook: a's RSTs for them came in ($(st ingress.rst))" [ "$(st ingress.rst)" -ge "$FLOOD" ]
+	snap
+	cm_check "$hook: syn grew by >= $FLOOD ($(( $S_syn - syn0 )))" [ $(( $S_syn - syn0 )) -ge "$FLOOD" ]
+	cm_check "$hook: tcpattemptfails >= $FLOOD ($S_tcpattemptfails)" [ "$S_tcpattemptfails" -ge "$FLOOD" ]
+	cm_check "$hook: the flood's SYN-ACKs went out ($S_egress_synack)" [ "$S_egress_synack" -ge "$FLOOD" ]
+	cm_check "$hook: a's RSTs for them came in ($S_ingress_rst)" [ "$S_ingress_rst" -ge "$FLOOD" ]
 	cm_check "$hook: connections after the flood succeed" connections 3
 
 	if [ "$hook" = TC ]; then
@@ -126,12 +137,17 @@ for hook in TC XDP_SKB XDP_DRV; do
 	else
 		cm_check "$hook: pcnctl sf1 reset-stats add" $PCNCTL sf1 reset-stats add
 	fi
+	t0=$(date +%s%3N)
+	snap
 	cm_check "$hook: counters are 0 after reset" \
-		[ "$(st syn)" = 0 -a "$(st rst)" = 0 -a "$(st tcpoutrsts)" = 0 -a "$(st ingress.ipv4)" -le 2 ]
-	wait_tick; wait_tick
-	cm_check "$hook: and the rates too" [ "$(st syn-rate)" = 0 -a "$(st halfopen-ratio)" = 0 ]
+		[ "$S_syn" = 0 -a "$S_rst" = 0 -a "$S_tcpoutrsts" = 0 -a "$S_ingress_ipv4" -le 2 ]
+	# A computation whose whole second lies after the reset.
+	wait_tick $((t0 + 1000))
+	snap
+	cm_check "$hook: and the rates too" [ "$S_syn_rate" = 0 -a "$S_halfopen_ratio" = 0 ]
 	cm_check "$hook: counting goes on" connections 2
-	cm_check "$hook: syn = established = 2" [ "$(st syn)" = 2 -a "$(st established)" = 2 ]
+	snap
+	cm_check "$hook: syn = established = 2" [ "$S_syn" = 2 -a "$S_established" = 2 ]
 
 	if [ "$hook" = TC ]; then
 		cm_log "restart pcn-synflood"
@@ -139,7 +155,8 @@ for hook in TC XDP_SKB XDP_DRV; do
 		wait "${CM_CUBE_PID[synflood]}" 2>/dev/null
 		cm_check "$hook: connections go on while pcn-synflood is down" connections 1
 		cm_check "$hook: pcn-synflood comes back" cm_cube_start synflood
-		cm_check "$hook: the counters survived the restart (syn $(st syn))" [ "$(st syn)" = 3 ]
+		snap
+		cm_check "$hook: the counters survived the restart (syn $S_syn)" [ "$S_syn" = 3 ]
 	fi
 	cm_check "$hook: delete sf1 (detached with it)" $PCNCTL sf1 del
 	cm_check "$hook: nothing left on $IFA" \

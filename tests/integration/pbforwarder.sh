@@ -123,6 +123,24 @@ for hook in TC XDP_SKB XDP_DRV; do
 	n=$((n + 1)); send "$hook-ref-$n"
 	cm_check "$hook: after the refusals UDP still reaches c" arrives_at c "$hook-ref-$n"
 
+	if [ "$hook" = XDP_DRV ]; then
+		echo "# $hook: a new pcn-pbforwarder takes over from the running one"
+		old=${CM_CUBE_PID[pbforwarder]}
+		ip netns exec "$(cm_ns a)" ping -i 0.01 -c 200 -q 10.216.0.2 >"$CM_TMP/stream.out" 2>&1 &
+		stream=$!
+		sleep 0.3
+		"$CM_BUILD/cubes/pbforwarder/pcn-pbforwarder" --socket-dir "$CM_SOCK" --log-level DEBUG \
+			>>"$CM_TMP/pbforwarder.log" 2>&1 &
+		CM_PIDS+=("$!")
+		CM_CUBE_PID[pbforwarder]=$!
+		wait "$stream"
+		cm_check "$hook: no ping of the stream lost" grep -q " 0% packet loss" "$CM_TMP/stream.out"
+		cm_check "$hook: the old process exited" bash -c "for _ in \$(seq 1 50); do kill -0 $old 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+		n=$((n + 1)); send "$hook-new-$n"
+		cm_check "$hook: the same table steers UDP to c" arrives_at c "$hook-new-$n"
+		# The SLOWPATH checks below are the new process's.
+	fi
+
 	echo "# $hook: SLOWPATH"
 	seen=$(pkt_in 20)
 	cm_check "$hook: rule 20 set SLOWPATH" $PCNCTL pbf1 rules 20 set action=SLOWPATH

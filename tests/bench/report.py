@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge"]
+ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "router"]
 TITLES = {
     "overhead": "2. Framework overhead (paper Table III)",
     "overhead_goal": "2b. Framework overhead at XDP_DRV, 15 rounds of 3 s (the figure of the 1% goal)",
@@ -24,6 +24,7 @@ TITLES = {
     "control": "5. Control plane",
     "reload": "6. Reload (paper \u00a7X-B)",
     "bridge": "7. Against the kernel's own path (paper Fig. 5)",
+    "router": "8. Router against Linux IP forwarding",
 }
 XLABELS = {"chain": "tail calls in the chain (cubes or hops)", "control": "instances",
            "slowpath": "share of packets sent to the slow path", "overhead": "hook",

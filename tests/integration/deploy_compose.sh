@@ -20,8 +20,11 @@ TAG=cmtest
 PROJECT=cmtest$CM_ID
 DOCKERD_PID=
 export COMPOSE_PROJECT_NAME=$PROJECT COMPOSE_FILE=$SRC/docker-compose.yml
-export CUBEMESH_TAG=$TAG HELLOWORLD_TAG=$TAG SIMPLEFORWARDER_TAG=$TAG SIMPLEBRIDGE_TAG=$TAG
-export DDOSMITIGATOR_TAG=$TAG TRANSPARENTHELLOWORLD_TAG=$TAG
+# Every image tag the compose file names (CUBEMESH_TAG, <CUBE>_TAG): the
+# images built here, never one to pull (no registry is reachable).
+for v in $(grep -o '\${[A-Z0-9_]*_TAG' "$SRC/docker-compose.yml" | cut -c3- | sort -u); do
+	export "$v=$TAG"
+done
 export CUBEMESH_HTTP_PORT=$CM_PORT CUBEMESH_RUN_DIR=$CM_SOCK CUBEMESH_STATE_DIR=$CM_STATE
 export CUBEMESH_BPFFS_ROOT=$CM_BPFFS
 

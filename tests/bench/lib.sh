@@ -199,3 +199,36 @@ bench_path_share() {
 	[ -n "$mpps" ] && [ -n "$base" ] && [ -n "$cube" ] || return 0
 	bench_note "$what: $(awk -v m="$mpps" -v b="$base" -v c="$cube" 'BEGIN { p = 1000 / m; printf "+%.2f ns of a %.0f ns path per frame (%.3f Mpps): %.2f%%", c - b, p, m, (c - b) / p * 100 }')"
 }
+
+# bench_ratio NUM_SERIES NUM_X DEN_SERIES DEN_X: NUM's Mpps over DEN's,
+# round by round (each round measures both within seconds, so a change of
+# load between rounds cancels out): "median n min max" (nothing when no
+# round has both).
+bench_ratio() {
+	awk -F '\t' -v ns="$1" -v nx="$2" -v ds="$3" -v dx="$4" '
+		$1 == "rec" && $4 == "Mpps" && $2 == ns && $3 == nx { c[++nc] = $5 }
+		$1 == "rec" && $4 == "Mpps" && $2 == ds && $3 == dx { l[++nl] = $5 }
+		END {
+			n = nl < nc ? nl : nc
+			for (i = 1; i <= n; i++) r[i] = l[i] > 0 ? c[i] / l[i] : 0
+			if (!n) exit 1
+			for (i = 2; i <= n; i++)  # insertion sort: mawk has no asort
+				for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+			m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+			printf "%.4f %d %.4f %.4f\n", m, n, r[1], r[n]
+		}' "$BENCH_TSV"
+}
+
+# bench_goal WHAT NUM_SERIES NUM_X DEN_SERIES DEN_X GOAL [pct]: notes the
+# round-by-round ratio (bench_ratio) against a goal (NUM/DEN >= GOAL; "-":
+# none), as "2.10x" or, with pct, "91.3%", and whether the median meets it.
+bench_goal() {
+	local what=$1 goal=$6 pct=${7:-} r
+	r=$(bench_ratio "$2" "$3" "$4" "$5") || { bench_note "$what: no side-by-side rounds"; return 0; }
+	bench_note "$what: $(echo "$r" | awk -v g="$goal" -v p="$pct" '{
+		f = p ? "%.1f%%" : "%.2fx"; k = p ? 100 : 1
+		printf f " (median of %d side-by-side rounds; " f ".." f ")", $1 * k, $2, $3 * k, $4 * k
+		if (g != "-")
+			printf ", goal >= " f ": %s", g * k, ($1 >= g ? "met" : "NOT met")
+	}')"
+}

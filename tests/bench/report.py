@@ -3,6 +3,10 @@
 
 usage: report.py DIR
 
+DIR/NOTES.md, when there is one, is appended as it is: the place for
+hand-written sections (a before/after of a change, measured by hand),
+which would otherwise be lost each time the report is made again.
+
 Plots are drawn with gnuplot (pngcairo, or png when cairo is missing): one
 per benchmark and unit; series whose x values are all numbers are lines
 (median, with min..max bars), the others grouped bars. Series of offered
@@ -15,7 +19,7 @@ import os
 import subprocess
 import sys
 
-ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "router"]
+ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "bridge_vlan", "router"]
 TITLES = {
     "overhead": "2. Framework overhead (paper Table III)",
     "overhead_goal": "2b. Framework overhead at XDP_DRV, 15 rounds of 3 s (the figure of the 1% goal)",
@@ -24,11 +28,12 @@ TITLES = {
     "control": "5. Control plane",
     "reload": "6. Reload (paper \u00a7X-B)",
     "bridge": "7. Against the kernel's own path (paper Fig. 5)",
+    "bridge_vlan": "7b. pcn-bridge: trunk tagging and flooding",
     "router": "8. Router against Linux IP forwarding",
 }
 XLABELS = {"chain": "tail calls in the chain (cubes or hops)", "control": "instances",
            "slowpath": "share of packets sent to the slow path", "overhead": "hook",
-           "overhead_goal": "hook"}
+           "overhead_goal": "hook", "bridge_vlan": "hook, or ports the broadcast goes to"}
 
 
 def is_num(s):
@@ -178,6 +183,10 @@ def main():
                                      XLABELS.get(n, ""))
                     if png:
                         out += ["![%s %s](%s)" % (n, u, png), ""]
+    notes = os.path.join(outdir, "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            out += ["", f.read().rstrip("\n")]
     with open(os.path.join(outdir, "REPORT.md"), "w") as f:
         f.write("\n".join(out) + "\n")
     print("wrote " + os.path.join(outdir, "REPORT.md"))

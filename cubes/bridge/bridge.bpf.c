@@ -239,7 +239,7 @@ static __always_inline void bridge_learn(const struct ethhdr *eth, __u16 vlan, _
 	if (e->port != in_port) {
 		e->port = in_port;
 		e->seen_ns = now;
-	} else if (now - e->seen_ns > refresh) {
+	} else if (now > e->seen_ns && now - e->seen_ns > refresh) {
 		e->seen_ns = now;
 	}
 }
@@ -401,8 +401,10 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	key.vlan = vlan;
 	__builtin_memcpy(key.addr, eth->h_dest, 6);
 	dst = bpf_map_lookup_elem(&bridge_fdb, &key);
-	/* An entry older than the aging time counts as unknown. */
-	if (!dst || (!(dst->flags & BRIDGE_FDB_STATIC) && now - dst->seen_ns > aging))
+	/* An entry older than the aging time counts as unknown. One written
+	 * by another CPU in this tick can be newer than this CPU's clock
+	 * (bridge_now): fresh, not 2^64 ns old. */
+	if (!dst || (!(dst->flags & BRIDGE_FDB_STATIC) && now > dst->seen_ns && now - dst->seen_ns > aging))
 		goto flood;
 	out_port = dst->port;
 	if (out_port == in_port)

@@ -102,7 +102,7 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 		} else if (src->port != md->in_port) {
 			src->port = md->in_port;
 			src->seen_ns = now;
-		} else if (now - src->seen_ns > refresh) {
+		} else if (now > src->seen_ns && now - src->seen_ns > refresh) {
 			src->seen_ns = now;
 		}
 	}
@@ -111,8 +111,10 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 		goto flood;
 	mac_key(&key, eth->h_dest);
 	dst = bpf_map_lookup_elem(&simplebridge_fdb, &key);
-	/* An entry older than the aging time counts as unknown. */
-	if (!dst || now - dst->seen_ns > aging)
+	/* An entry older than the aging time counts as unknown. One written
+	 * by another CPU in this tick can be newer than this CPU's clock
+	 * (simplebridge_now): fresh, not 2^64 ns old. */
+	if (!dst || (now > dst->seen_ns && now - dst->seen_ns > aging))
 		goto flood;
 	if (dst->port == md->in_port) {
 		pcn_log(ctx, LOG_TRACE, "simplebridge: destination on the ingress port %u", md->in_port);

@@ -87,7 +87,7 @@ tag_run() {
 	fi
 	fdb_has 10 || bench_note "$series $1: b's MAC was not learned in VLAN 10"
 	bench_settle
-	BENCH_RUNS=1 bench_gen "$series" "$1"
+	gen "$series" "$1"
 	$PCNCTL br1 del >/dev/null
 }
 
@@ -99,7 +99,7 @@ flood_linux() {
 	for i in "$IFA" "$IFB" "${EXTRA[@]:0:$(($1 - 1))}"; do ip link set "$i" master "$br" || return 1; done
 	ip link set "$br" up
 	sleep 0.2
-	BENCH_RUNS=1 bench_gen_bcast "Linux bridge broadcast" "$1"
+	gen "Linux bridge broadcast" "$1" ff:ff:ff:ff:ff:ff
 	ip link del "$br"
 }
 
@@ -113,15 +113,19 @@ flood_cube() {
 		i=$((i + 1))
 	done
 	bench_settle
-	BENCH_RUNS=1 bench_gen_bcast "pcn-bridge $2 broadcast" "$1"
+	gen "pcn-bridge $2 broadcast" "$1" ff:ff:ff:ff:ff:ff
 	$PCNCTL br1 del >/dev/null
 }
 
-# bench_gen to the broadcast address.
-bench_gen_bcast() {
+# gen SERIES X [DSTMAC]: one bench_gen run (to DSTMAC, b's by default)
+# with --restore: the generator's pages come back to it as the device
+# under test left them, and a tag pushed at XDP moves the MACs 4 bytes
+# into what the next frame from that page would send (a garbled source
+# and destination: learned, then flooded).
+gen() {
 	local out
 	out=$("$TG" gen --src-ns "$(cm_ns a)" --dst-ns "$(cm_ns b)" --duration "$BENCH_SECONDS" \
-		--cpu "$BENCH_CPU" --dst-mac ff:ff:ff:ff:ff:ff | head -n 1) || return 1
+		--cpu "$BENCH_CPU" ${3:+--dst-mac $3} --restore | head -n 1) || return 1
 	bench_record "$1" "$2" Mpps "$(echo "$out" | sed -n 's/.*delivered_pps=\([0-9]*\).*/\1/p' |
 		awk '{ printf "%.3f", $1 / 1e6 }')"
 	bench_record "$1 (offered)" "$2" Mpps "$(echo "$out" | sed -n 's/^offered_pps=\([0-9]*\).*/\1/p' |

@@ -120,6 +120,8 @@ for hook in TC XDP_SKB XDP_DRV; do
 			kill "$CM_BROKER_PID"; wait "$CM_BROKER_PID" 2>/dev/null
 			cm_check "$hook $svc: broker restarted" cm_broker_start
 			cm_wait_service_up helloworld
+			# Every cube process registers again; the next round needs simplebridge.
+			cm_wait_service_up simplebridge
 			cm_check "$hook $svc: TCP after the restart" tcp_ok
 			cm_check "$hook $svc: GET /netdevs/$IFA still says so" netdev_says "$IFA" "$f"
 		fi

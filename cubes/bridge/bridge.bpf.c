@@ -82,40 +82,7 @@ struct {
 #define BRIDGE_RX_REDIRECTED 16
 #endif
 
-/* The fast path's clock: CLOCK_MONOTONIC (bpf_ktime_get_ns) read at most
- * once per jiffy per CPU. A helper call costs 30-40 ns here (a VM with
- * Safe RET on every return), more than the rest of the learning; jiffies
- * are read inline (the verifier inlines bpf_jiffies64), so a packet in the
- * same tick as the last read takes that read's time: up to a tick (1-10
- * ms) old, nothing next to an aging time of seconds and a refresh interval
- * of up to a second. Per CPU, so that the pair is never torn. */
-struct bridge_clock {
-	__u64 jiffies;
-	__u64 ns;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bridge_clock);
-} bridge_clock SEC(".maps");
-
-static __always_inline __u64 bridge_now(void)
-{
-	struct bridge_clock *c;
-	__u64 j = bpf_jiffies64();
-	__u32 zero = 0;
-
-	c = bpf_map_lookup_elem(&bridge_clock, &zero);
-	if (!c)
-		return bpf_ktime_get_ns();
-	if (c->jiffies != j) {
-		c->jiffies = j;
-		c->ns = bpf_ktime_get_ns();
-	}
-	return c->ns;
-}
+#include "pcn_clock.h"
 
 #define BRIDGE_ETH_P_8021Q 0x8100
 
@@ -391,7 +358,7 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	refresh = aging >> 3;
 	if (refresh > BRIDGE_REFRESH_MAX_NS)
 		refresh = BRIDGE_REFRESH_MAX_NS;
-	now = bridge_now();
+	now = pcn_now();
 	bridge_learn(eth, vlan, in_port, now, refresh);
 	if (!bridge_port_fwd(in, vlan))
 		return RX_DROP; /* learning, not forwarding yet */
@@ -403,7 +370,7 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	dst = bpf_map_lookup_elem(&bridge_fdb, &key);
 	/* An entry older than the aging time counts as unknown. One written
 	 * by another CPU in this tick can be newer than this CPU's clock
-	 * (bridge_now): fresh, not 2^64 ns old. */
+	 * (pcn_now): fresh, not 2^64 ns old. */
 	if (!dst || (!(dst->flags & BRIDGE_FDB_STATIC) && now > dst->seen_ns && now - dst->seen_ns > aging))
 		goto flood;
 	out_port = dst->port;

@@ -21,40 +21,7 @@ struct {
 	__type(value, struct simplebridge_cfg);
 } simplebridge_cfg SEC(".maps");
 
-/* The fast path's clock: CLOCK_MONOTONIC (bpf_ktime_get_ns) read at most
- * once per jiffy per CPU. A helper call costs 30-40 ns here (a VM with
- * Safe RET on every return), more than the rest of the learning; jiffies
- * are read inline (the verifier inlines bpf_jiffies64), so a packet in the
- * same tick as the last read takes that read's time: up to a tick (1-10
- * ms) old, nothing next to an aging time of seconds and a refresh interval
- * of up to a second. Per CPU, so that the pair is never torn. */
-struct simplebridge_clock {
-	__u64 jiffies;
-	__u64 ns;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct simplebridge_clock);
-} simplebridge_clock SEC(".maps");
-
-static __always_inline __u64 simplebridge_now(void)
-{
-	struct simplebridge_clock *c;
-	__u64 j = bpf_jiffies64();
-	__u32 zero = 0;
-
-	c = bpf_map_lookup_elem(&simplebridge_clock, &zero);
-	if (!c)
-		return bpf_ktime_get_ns();
-	if (c->jiffies != j) {
-		c->jiffies = j;
-		c->ns = bpf_ktime_get_ns();
-	}
-	return c->ns;
-}
+#include "pcn_clock.h"
 
 /* Learning refreshes an entry's timestamp only once it is older than an
  * eighth of the aging time, at most a second (so `age` reads true to a
@@ -73,7 +40,7 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	struct simplebridge_fdb_val learned = {}, *dst, *src;
 	struct simplebridge_fdb_key key;
 	struct simplebridge_cfg *cfg;
-	__u64 now = simplebridge_now(), aging = SIMPLEBRIDGE_DEFAULT_AGING_NS;
+	__u64 now = pcn_now(), aging = SIMPLEBRIDGE_DEFAULT_AGING_NS;
 	struct ethhdr *eth = pcn_eth_hdr(ctx);
 	__u32 zero = 0;
 	int rc = RX_DROP;
@@ -113,7 +80,7 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 	dst = bpf_map_lookup_elem(&simplebridge_fdb, &key);
 	/* An entry older than the aging time counts as unknown. One written
 	 * by another CPU in this tick can be newer than this CPU's clock
-	 * (simplebridge_now): fresh, not 2^64 ns old. */
+	 * (pcn_now): fresh, not 2^64 ns old. */
 	if (!dst || (now > dst->seen_ns && now - dst->seen_ns > aging))
 		goto flood;
 	if (dst->port == md->in_port) {

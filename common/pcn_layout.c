@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 static bool safe_char(char c, bool dot_ok)
 {
@@ -138,6 +139,32 @@ int pcn_sock_cube(char *buf, size_t len, enum pcn_sock_kind kind, const char *se
 	default: n = snprintf(buf, len, "cube-%s.sock", service); break;
 	}
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int pcn_sock_stream(char *buf, size_t len, const char *endpoint_url)
+{
+	static const char scheme[] = "ipc://", ext[] = ".sock";
+	size_t sl = sizeof(scheme) - 1, el = sizeof(ext) - 1, n;
+	const char *base;
+	int w;
+
+	if (len)
+		buf[0] = '\0';
+	if (!endpoint_url || strncmp(endpoint_url, scheme, sl) != 0)
+		return -EINVAL;
+	endpoint_url += sl;
+	n = strlen(endpoint_url);
+	base = strrchr(endpoint_url, '/');
+	if (!base || n <= el || strcmp(endpoint_url + n - el, ext) != 0 ||
+	    strncmp(base + 1, "cube-", 5) != 0)
+		return -EINVAL;
+	w = snprintf(buf, len, "%.*s.stream", (int)(n - el), endpoint_url);
+	if (w < 0 || (size_t)w >= len || (size_t)w >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		if (len)
+			buf[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 static const char *const hook_names[PCN_HOOK_COUNT] = { "TC", "XDP_SKB", "XDP_DRV" };

@@ -82,6 +82,12 @@ int pcn_layout_record(char *buf, size_t len, const char *service, const char *na
  * (PCN_SOCK_CUBE_PID). 0, or -ENAMETOOLONG. */
 enum pcn_sock_kind { PCN_SOCK_CUBE, PCN_SOCK_CUBE_PKT, PCN_SOCK_CUBE_PID };
 int pcn_sock_cube(char *buf, size_t len, enum pcn_sock_kind kind, const char *service, int pid);
+/* The unix stream socket a cube process serves its live streams on
+ * (pcn_stream_write), beside its endpoint: the endpoint's url
+ * ("ipc:///run/cubemesh/cube-<service>[-<pid>].sock") with ".sock" made
+ * ".stream", as a path. Names hold no '.', so no cube's ".sock" can be
+ * another's ".stream". 0, -EINVAL (not such a url) or -ENAMETOOLONG. */
+int pcn_sock_stream(char *buf, size_t len, const char *endpoint_url);
 
 /* Where an instance's fast path runs: the YANG `type` leaf, the proto's
  * Hook (same numbers), PatchPanel families. */

@@ -361,6 +361,8 @@ static int apply_delete(struct pcn__runtime *rt, struct pcn_instance *inst)
 {
 	int rc;
 
+	/* Its streams end first: on_stream_close may still need priv. */
+	pcn__streams_instance_gone(inst);
 	if (rt->desc->on_destroy)
 		rt->desc->on_destroy(inst);
 	unlink_instance(rt, inst);

@@ -37,6 +37,7 @@ struct pcn_instance; /* one instance of the cube (a "hw1") */
 struct pcn_parent_info; /* what a transparent instance is attached to */
 struct pcn_node;     /* a configuration node, as a callback sees it */
 struct pcn_state;    /* operational state being built for a read */
+struct pcn_stream;   /* one HTTP client reading one live stream of one instance */
 
 enum pcn_cube_kind {
 	PCN_CUBE_STANDARD = 0,    /* has ports */
@@ -151,6 +152,19 @@ struct pcn_cube_desc {
 	 * changes (MAC, addresses, MTU, state, the netdev a port is peered
 	 * with); see pcn_parent. */
 	void (*on_parent)(struct pcn_instance *inst, const struct pcn_parent_info *parent);
+	/* Optional. Live byte streams an instance sends to HTTP clients
+	 * (GET /<service>/<instance>/<name>), see pcn_stream_write; ends with
+	 * { NULL }. on_stream_open runs when a client asks for one: 0
+	 * accepts (it may write at once, e.g. a pcap file header), a
+	 * negative errno refuses and the client gets its HTTP status
+	 * (pcn_fail's table; -ENOENT 404, -EBUSY 409, -EAGAIN 503).
+	 * on_stream_close runs once for each accepted stream when its client
+	 * went away, its instance is being deleted (before on_destroy) or the
+	 * process exits; s is freed when it returns. Both on the runtime's
+	 * thread, like every callback. */
+	const struct pcn_stream_desc *streams;
+	int (*on_stream_open)(struct pcn_instance *inst, const char *name, struct pcn_stream *s);
+	void (*on_stream_close)(struct pcn_instance *inst, struct pcn_stream *s);
 };
 
 /* Copies the entries of old_fd (the pinned map of the version before) into
@@ -268,6 +282,35 @@ const char *pcn_node_path(const struct pcn_node *node);
  * the printf-formatted value. */
 int pcn_state_set(struct pcn_state *st, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ---- live streams to HTTP clients ---------------------------------------- */
+
+/* A stream an instance offers: GET /polycube/v1/<service>/<instance>/<name>
+ * answers 200 with content_type (NULL: application/octet-stream) and then
+ * the bytes the cube writes, chunked, for as long as both ends live. name
+ * follows the rule of instance names and must not be a top-level node of
+ * the model (the stream would hide it). */
+struct pcn_stream_desc {
+	const char *name;         /* "stream" */
+	const char *content_type; /* "application/vnd.tcpdump.pcap" */
+};
+
+/* Queues len bytes for the client of s. Callable from any thread of the
+ * process (e.g. a writer thread) from on_stream_open until on_stream_close
+ * returns: remove s from wherever such a thread finds it in
+ * on_stream_close, under the lock that thread holds while writing. Never
+ * blocks: 0 (the bytes are queued whole), -EAGAIN when they do not fit in
+ * the client's queue (PCN_STREAM_QUEUE bytes: a slow client; nothing is
+ * queued, the caller counts a drop), -EPIPE when the client is gone or the
+ * stream is ending (on_stream_close follows), -ENOMEM. Bytes are sent in
+ * the order their writes returned 0; a client never sees part of a write
+ * unless the stream is cut (a dropped connection). */
+int pcn_stream_write(struct pcn_stream *s, const void *buf, size_t len);
+#define PCN_STREAM_QUEUE (4u << 20)
+/* The stream's name and instance's name (for logs). */
+const char *pcn_stream_name(const struct pcn_stream *s);
+/* Writes pcn_stream_write refused with -EAGAIN on this stream so far. */
+uint64_t pcn_stream_drops(const struct pcn_stream *s);
 
 /* ---- reloading the fast path (micro-cubes: bpf/pcn_ucube.h) ------------- */
 

@@ -151,6 +151,9 @@ struct pcn__runtime {
 	 * opened at the first instance's watch (serving thread only). */
 	int baked_gen_fd;
 	bool baked_gen_open;
+
+	/* stream.c: live streams (NULL when the cube declares none). */
+	struct pcn__streams *streams;
 };
 
 /* ---- yang.c: the runtime's libyang context and configuration trees ---- */
@@ -363,6 +366,26 @@ size_t pcn__slowpath_token(struct pcn__runtime *rt, uint8_t out[PCN__TOKEN_MAX])
 /* The instance the serving thread works for (NULL: none), which tags the
  * process's log lines sent to the broker (slowpath.c). */
 extern __thread const char *pcn__log_instance;
+
+/* ---- stream.c: live streams to HTTP clients (pcn_stream_write) ---- */
+
+/* Stream names a cube may declare (Register.streams); the broker keeps as
+ * many. */
+#define PCN__STREAMS_MAX 8
+
+/* Listens on the stream socket beside rt->endpoint and starts the stream
+ * thread, when the cube declares streams (0 and nothing otherwise). */
+int pcn__streams_start(struct pcn__runtime *rt);
+/* Runtime thread: calls on_stream_open / on_stream_close for what the
+ * stream thread brought in. */
+void pcn__streams_run(struct pcn__runtime *rt);
+/* Readable when pcn__streams_run has work (the serving loop polls it); -1. */
+int pcn__streams_fd(const struct pcn__runtime *rt);
+/* The instance is being deleted: on_stream_close for each of its streams,
+ * which then end once their queue is sent. Before on_destroy. */
+void pcn__streams_instance_gone(struct pcn_instance *inst);
+/* Joins the stream thread, on_stream_close for every open stream, frees. */
+void pcn__streams_stop(struct pcn__runtime *rt);
 
 /* ---- action.c: YANG actions ---- */
 

@@ -113,6 +113,7 @@ static int do_register(struct pcn__runtime *rt)
 	Cubemesh__Register reg = CUBEMESH__REGISTER__INIT;
 	Cubemesh__BrokerReply *rep = NULL;
 	struct pcn__map_layouts layouts;
+	char *streams[PCN__STREAMS_MAX];
 	nng_msg *msg = NULL;
 	int rc;
 
@@ -135,6 +136,10 @@ static int do_register(struct pcn__runtime *rt)
 		return rc;
 	reg.n_maps = layouts.n;
 	reg.maps = layouts.p;
+	/* The live streams the gateway may ask for (stream.c). */
+	for (const struct pcn_stream_desc *sd = d->streams; sd && sd->name && reg.n_streams < PCN__STREAMS_MAX; sd++)
+		streams[reg.n_streams++] = (char *)sd->name;
+	reg.streams = streams;
 	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_REGISTER;
 	req.register_ = &reg;
 
@@ -316,6 +321,11 @@ int pcn__runtime_start(struct pcn__runtime *rt)
 	if (snprintf(path, sizeof(path), "%s/%s", rt->socket_dir, name) >= (int)sizeof(path) ||
 	    chmod(path, 0600))
 		PCN_WARN("CUBE-CHMOD", "cannot chmod %s: %s", path, strerror(errno));
+	rc = pcn__streams_start(rt);
+	if (rc) {
+		PCN_ERR("CUBE-STREAM-START", "cannot serve live streams: %s", strerror(-rc));
+		return rc;
+	}
 	rc = pcn__slowpath_start(rt);
 	if (rc) {
 		PCN_ERR("CUBE-SP-START", "cannot open the slow path: %s", strerror(-rc));
@@ -550,6 +560,8 @@ int pcn__runtime_run(struct pcn__runtime *rt)
 		nng_msg *msg = NULL;
 		int rv;
 
+		/* Streams opened or closed by clients: their callbacks. */
+		pcn__streams_run(rt);
 		/* Packets in are handled inside the wait; a request is then
 		 * received without blocking. */
 		if (!pcn__slowpath_wait(rt, pcn__timers_run(rt, POLL_MS)))
@@ -585,6 +597,8 @@ void pcn__runtime_destroy(struct pcn__runtime *rt)
 		pthread_join(rt->reg_thread, NULL);
 	if (rt->rep_open)
 		nng_close(rt->rep);
+	/* Before the instances go: on_stream_close gets them. */
+	pcn__streams_stop(rt);
 	pcn__slowpath_stop(rt);
 	for (i = rt->instances; i; i = next) {
 		next = i->next;

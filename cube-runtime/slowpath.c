@@ -479,8 +479,8 @@ static void report_lost(struct pcn__slowpath *sp)
 
 int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms)
 {
-	struct pollfd pfd[2];
-	int rep_fd, n = 0, rc;
+	struct pollfd pfd[3];
+	int rep_fd, n = 0, rc, sfd = pcn__streams_fd(rt);
 
 	if (nng_socket_get_int(rt->rep, NNG_OPT_RECVFD, &rep_fd))
 		return 1; /* cannot poll: let the caller's receive wait instead */
@@ -490,10 +490,13 @@ int pcn__slowpath_wait(struct pcn__runtime *rt, int timeout_ms)
 	if (rt->sp && rt->sp->pull_fd >= 0)
 		pfd[n++] = (struct pollfd){ .fd = rt->sp->pull_fd, .events = POLLIN };
 	report_lost(rt->sp);
+	/* Wakes the loop for stream callbacks (stream.c); handled by the caller. */
+	if (sfd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	rc = poll(pfd, (nfds_t)n, timeout_ms);
 	if (rc <= 0)
 		return 0;
-	if (n > 1 && (pfd[1].revents & POLLIN))
+	if (n > 1 && pfd[1].fd != sfd && (pfd[1].revents & POLLIN))
 		drain_packets(rt);
 	return (pfd[0].revents & POLLIN) ? 1 : 0;
 }

@@ -37,6 +37,7 @@ struct pcn_instance; /* one instance of the cube (a "hw1") */
 struct pcn_parent_info; /* what a transparent instance is attached to */
 struct pcn_node;     /* a configuration node, as a callback sees it */
 struct pcn_state;    /* operational state being built for a read */
+struct pcn_metrics;  /* OpenMetrics samples being collected for GET /metrics */
 struct pcn_stream;   /* one HTTP client reading one live stream of one instance */
 
 enum pcn_cube_kind {
@@ -152,6 +153,13 @@ struct pcn_cube_desc {
 	 * changes (MAC, addresses, MTU, state, the netdev a port is peered
 	 * with); see pcn_parent. */
 	void (*on_parent)(struct pcn_instance *inst, const struct pcn_parent_info *parent);
+	/* Optional. The instance's own metrics for the gateway's GET
+	 * /metrics: add them with pcn_metric_add. Called for each instance,
+	 * on the runtime's thread, each time the broker is scraped; keep it
+	 * quick (the broker waits for the whole process about 500 ms, then
+	 * answers without its metrics). A non-zero return drops that
+	 * instance's samples from this scrape. */
+	int (*metrics)(struct pcn_instance *inst, struct pcn_metrics *m);
 	/* Optional. Live byte streams an instance sends to HTTP clients
 	 * (GET /<service>/<instance>/<name>), see pcn_stream_write; ends with
 	 * { NULL }. on_stream_open runs when a client asks for one: 0
@@ -282,6 +290,32 @@ const char *pcn_node_path(const struct pcn_node *node);
  * the printf-formatted value. */
 int pcn_state_set(struct pcn_state *st, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ---- metrics on the gateway's GET /metrics -------------------------------- */
+
+enum pcn_metric_type {
+	PCN_METRIC_COUNTER = 0,
+	PCN_METRIC_GAUGE = 1,
+};
+/* Adds one sample to what the metrics callback of desc returns.
+ * name: [a-zA-Z_:][a-zA-Z0-9_:]*, up to 128 bytes, not starting with
+ * "cubemesh_" (the broker's own families); a counter's name is given
+ * without "_total" (the broker appends it; a name ending in "_total" or
+ * "_created" is refused). help: one line of UTF-8. labels: NULL or
+ * "key", "value", ... ended by NULL, at most 16 pairs (keys
+ * [a-zA-Z_][a-zA-Z0-9_]* not starting with "__" and other than "service"
+ * and "cube"; values any UTF-8 up to 1024 bytes, escaped by the broker).
+ * value: a counter's is finite and >= 0; a gauge's may be +-Inf; NaN is
+ * refused. Samples of one name across calls, instances and cube types are
+ * one family, so must have the same type (help: the first one seen is
+ * printed). The broker adds the labels service="<service>" and
+ * cube="<instance>"; a second sample with the same labels in the same
+ * instance is dropped. Returns 0, -EINVAL (a bad name, label or value: the
+ * sample is skipped) or -ENOSPC (the reply reached its bound, 65536 samples
+ * or 4 MiB per process: the sample is skipped). The broker checks all of
+ * this again and drops what fails (BROKER-METRICS-DROP). */
+int pcn_metric_add(struct pcn_metrics *m, const char *name, enum pcn_metric_type type, const char *help,
+		   const char *const *labels, double value);
 
 /* ---- live streams to HTTP clients ---------------------------------------- */
 

@@ -394,6 +394,14 @@ void pcn__streams_stop(struct pcn__runtime *rt);
 int pcn__action_run(struct pcn__runtime *rt, const char *instance, const char *path, const char *input_json,
 		    char *msg, size_t msg_len);
 
+/* ---- metrics.c: GET /metrics ---- */
+
+/* Calls desc->metrics on every instance; out holds what they added (an
+ * instance whose callback failed is left out). 0 or -ENOMEM (out empty).
+ * Free out with pcn__metrics_reply_free either way. */
+int pcn__metrics_collect(struct pcn__runtime *rt, Cubemesh__MetricsReply *out);
+void pcn__metrics_reply_free(Cubemesh__MetricsReply *r);
+
 /* ---- runtime.c: sockets and the process ---- */
 
 /* Creates a runtime for desc serving under socket_dir. */

@@ -130,6 +130,9 @@ static int do_register(struct pcn__runtime *rt)
 	reg.endpoint = rt->endpoint;
 	reg.has_pid = 1;
 	reg.pid = (uint32_t)getpid();
+	/* Only a cube with metrics is asked for them at each scrape. */
+	reg.has_metrics = d->metrics != NULL;
+	reg.metrics = d->metrics != NULL;
 	/* The broker refuses a version whose maps do not fit the pinned ones. */
 	rc = pcn__map_layouts(d, &layouts);
 	if (rc)
@@ -457,6 +460,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	Cubemesh__ReadReply rr = CUBEMESH__READ_REPLY__INIT;
 	Cubemesh__Health h = CUBEMESH__HEALTH__INIT;
 	Cubemesh__ActionReply actr = CUBEMESH__ACTION_REPLY__INIT;
+	Cubemesh__MetricsReply mr = CUBEMESH__METRICS_REPLY__INIT;
 	struct pcn_ipc_status_buf sb;
 	struct pcn__apply_res *res = NULL;
 	nng_msg *out = NULL;
@@ -519,6 +523,14 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 		rep.health = &h;
 		break;
 	}
+	case CUBEMESH__CUBE_REQUEST__BODY_METRICS:
+		rc = pcn__metrics_collect(rt, &mr);
+		rep.body_case = CUBEMESH__CUBE_REPLY__BODY_METRICS;
+		rep.metrics = &mr;
+		if (rc)
+			pcn_ipc_status_set(&st, &sb, rc, 500, "operation-failed", NULL, "cannot collect metrics: %s",
+					    strerror(-rc));
+		break;
 	case CUBEMESH__CUBE_REQUEST__BODY_PARENT:
 		rc = pcn__parent_handle(rt, req->parent);
 		if (rc)
@@ -548,6 +560,7 @@ reply:
 		PCN_WARN("CUBE-REPLY-LOST", "cannot reply to the broker: %s", strerror(-rc));
 	free(json);
 	free(res);
+	pcn__metrics_reply_free(&mr);
 	if (req)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 }

@@ -12,6 +12,7 @@ PKGS=(
   libcmocka-dev libclang-rt-14-dev valgrind
   chromium
   iproute2 iputils-ping ethtool tcpdump iperf3 wrk curl procps psmisc python3 kmod
+  python3-prometheus-client
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #define BROKER_CONTROL_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "core/core.h"
 #include "core/tables.h"
@@ -33,6 +34,10 @@ typedef void (*broker_call_cb)(struct broker *b, void *arg, const struct broker_
  * error) or the reply (freed after cb returns). */
 int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
 		     broker_call_cb cb, void *arg);
+/* The same, waiting timeout_ms instead of opts.call_timeout_ms (err 504
+ * when it passes). */
+int broker_cube_call_ms(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
+			unsigned timeout_ms, broker_call_cb cb, void *arg);
 /* Fails every call in flight toward svc (it went away, or its model is
  * being replaced): each callback has run (err 503) when this returns, so
  * nothing a caller holds for a call outlives it. */
@@ -40,6 +45,50 @@ void broker_cube_calls_abort(struct broker *b, struct broker_service *svc);
 /* Gives the call in flight toward svc whose arg is old_arg to cb/arg
  * instead (a write that stopped waiting for it). 0, or -ENOENT. */
 int broker_cube_call_rebind(struct broker_service *svc, void *old_arg, broker_call_cb cb, void *arg);
+
+/* cube_metrics.c, cube_metrics_merge.c: the cubes' part of GET /metrics -- */
+/* done runs on the loop, possibly inside broker_cube_metrics_gather, with
+ * the cubes' families as OpenMetrics text (no "# EOF"; NULL when there are
+ * none or memory ran out); text is freed after done returns. */
+typedef void (*broker_cm_done)(struct broker *b, void *arg, const char *text, size_t len);
+/* Asks every up service that declared metrics, in parallel, each for at
+ * most timeout_ms (a timeout counts in its metrics_timeouts); merges what
+ * came back and calls done once. */
+void broker_cube_metrics_gather(struct broker *b, unsigned timeout_ms, broker_cm_done done, void *arg);
+
+/* What one process may put in a scrape: more is dropped. */
+#define BROKER_CM_MAX_SAMPLES 65536
+#define BROKER_CM_MAX_BYTES (8u << 20)
+/* Why something a cube sent was dropped; each kind is logged once per
+ * service (BROKER-METRICS-DROP). */
+enum broker_cm_drop {
+	BROKER_CM_BAD_NAME,
+	BROKER_CM_RESERVED,
+	BROKER_CM_BAD_TYPE,
+	BROKER_CM_BAD_HELP,
+	BROKER_CM_TYPE_CLASH,
+	BROKER_CM_NAME_CLASH,
+	BROKER_CM_BAD_LABEL,
+	BROKER_CM_BAD_VALUE,
+	BROKER_CM_DUPLICATE,
+	BROKER_CM_TOO_MANY,
+	BROKER_CM_UNKNOWN_INSTANCE,
+	BROKER_CM_DROP_KINDS
+};
+struct broker_cm_source {
+	const char *service;
+	const Cubemesh__MetricsReply *reply; /* NULL: the process did not answer */
+	unsigned warned;   /* in/out: kinds (1 << enum broker_cm_drop) logged already */
+	uint64_t dropped;  /* out: samples dropped (added to) */
+	size_t samples, bytes; /* the merge's own count against the bounds */
+};
+/* Checks the replies of srcs[0..n) and prints their families to out,
+ * merged by name (one TYPE and HELP, samples together, labels service and
+ * cube added, sorted). instance_ok says whether a service has an instance
+ * of that name. 0 or -ENOMEM. */
+int broker_cube_metrics_merge(struct broker_cm_source *srcs, size_t n,
+			      bool (*instance_ok)(void *arg, const char *service, const char *instance), void *arg,
+			      FILE *out);
 
 /* registry.c ------------------------------------------------------------- */
 struct broker_service *broker_service_get(struct broker *b, const char *name); /* find or create (DOWN) */

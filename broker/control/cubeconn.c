@@ -270,6 +270,7 @@ struct broker_call {
 	nng_msg *reply;
 	broker_call_cb cb;
 	void *arg;
+	unsigned timeout_ms;
 	bool posted;  /* call_complete is queued on the loop */
 	bool aborted; /* its callback ran already (broker_cube_calls_abort) */
 };
@@ -335,8 +336,7 @@ static void call_complete(struct broker *b, void *arg)
 	if (c->result == NNG_ETIMEDOUT) {
 		/* It may still act on it: 504, so callers know the outcome is unknown. */
 		broker_error_set(&err, 504, "operation-failed", NULL,
-				 "the %s process did not answer within %u ms", c->svc->name,
-				 b->opts.call_timeout_ms);
+				 "the %s process did not answer within %u ms", c->svc->name, c->timeout_ms);
 		errp = &err;
 	} else if (c->result) {
 		broker_error_set(&err, 503, "operation-failed", NULL,
@@ -365,6 +365,12 @@ static void call_complete(struct broker *b, void *arg)
 int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
 		     broker_call_cb cb, void *arg)
 {
+	return broker_cube_call_ms(b, svc, req, b->opts.call_timeout_ms, cb, arg);
+}
+
+int broker_cube_call_ms(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
+			unsigned timeout_ms, broker_call_cb cb, void *arg)
+{
 	struct broker_call *c;
 	nng_msg *msg = NULL;
 	int rv;
@@ -387,7 +393,8 @@ int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemes
 		rv = pcn_ipc_errno(rv);
 		goto fail;
 	}
-	nng_aio_set_timeout(c->aio, (nng_duration)b->opts.call_timeout_ms);
+	c->timeout_ms = timeout_ms;
+	nng_aio_set_timeout(c->aio, (nng_duration)timeout_ms);
 	nng_aio_set_msg(c->aio, msg);
 	c->state = CALL_SEND;
 	c->next = svc->calls;

@@ -147,7 +147,13 @@ static void handle_register(struct broker *b, const Cubemesh__Register *r, Cubem
 	if (broker_models_info(b->models, r->service_name, &info) == 0 && info.version && !r->version[0])
 		snprintf(svc->version, sizeof(svc->version), "%s", info.version);
 	svc->transparent = r->kind == CUBEMESH__KIND__KIND_TRANSPARENT;
+	/* Each becomes a path segment of the API: names by the rule only. */
+	svc->n_streams = 0;
+	for (size_t i = 0; i < r->n_streams && svc->n_streams < BROKER_STREAMS_MAX; i++)
+		if (pcn_name_check(r->streams[i]) == 0)
+			snprintf(svc->streams[svc->n_streams++], BROKER_NAME_MAX, "%s", r->streams[i]);
 	svc->pid = r->has_pid ? r->pid : 0;
+	svc->metrics = r->has_metrics && r->metrics;
 	svc->registrations++;
 	rc = broker_cubeconn_dial(b, svc);
 	if (rc) {

@@ -28,6 +28,9 @@ enum broker_svc_state {
 	BROKER_SVC_UP = 2,
 };
 
+/* Stream names a service may declare (the cube runtime's PCN__STREAMS_MAX). */
+#define BROKER_STREAMS_MAX 8
+
 struct broker_service {
 	struct broker_service *next;
 	char name[BROKER_NAME_MAX];
@@ -53,11 +56,23 @@ struct broker_service {
 	uint32_t old_pid;
 	bool replay_failed;       /* an instance was not taken over by this registration */
 	bool aborting;            /* cubeconn.c: its calls are being failed; no new call starts */
+	/* registry.c: the live streams its process offers (Register.streams);
+	 * gateway/stream.c: how many of them clients are reading now. */
+	char streams[BROKER_STREAMS_MAX][BROKER_NAME_MAX];
+	unsigned n_streams;
+	unsigned streams_open;
 	/* registry.c: the credential its processes get in RegisterReply and
 	 * must show to install programs or send packets out (random, made
 	 * when the broker first hears of the service; kept across its
 	 * processes' restarts and upgrades, new at each broker start). */
 	uint8_t token[BROKER_TOKEN_LEN];
+	/* control/cube_metrics.c: its process has a metrics callback (its
+	 * Register said so); scrapes it did not answer in time, samples of
+	 * its that were dropped, and the kinds of drop logged already. */
+	bool metrics;
+	uint64_t metrics_timeouts;
+	uint64_t metrics_dropped;
+	unsigned metrics_warned;
 };
 
 struct broker_port {

@@ -420,7 +420,13 @@ static void post_cubes(struct broker *b, h2o_req_t *req)
 }
 
 /* ---- GET /metrics ---------------------------------------------------------- */
-static void get_metrics(struct broker *b, h2o_req_t *req)
+/* How long a scrape waits for the cubes' own metrics: a cube process that
+ * is slow, stopped or busy is absent from the answer rather than holding
+ * it (counted in cubemesh_cube_metrics_timeouts_total). */
+#define METRICS_CUBE_TIMEOUT_MS 500
+
+/* The broker's families, then the cubes' (cubes: their merged text). */
+static void metrics_reply(struct broker *b, h2o_req_t *req, const char *cubes, size_t cubes_len)
 {
 	static const struct {
 		const char *name, *help;
@@ -481,10 +487,46 @@ static void get_metrics(struct broker *b, h2o_req_t *req)
 	if (chain)
 		EMIT("%s", chain);
 	free(chain);
+	EMIT("# TYPE cubemesh_cube_metrics_timeouts counter\n# HELP cubemesh_cube_metrics_timeouts Scrapes "
+	     "the cube's process did not answer within %d ms (its metrics were absent).\n",
+	     METRICS_CUBE_TIMEOUT_MS);
+	for (struct broker_service *s = b->services; s; s = s->next)
+		if (s->metrics)
+			EMIT("cubemesh_cube_metrics_timeouts_total{service=\"%s\"} %llu\n", s->name,
+			     (unsigned long long)s->metrics_timeouts);
+	EMIT("# TYPE cubemesh_cube_metrics_dropped counter\n# HELP cubemesh_cube_metrics_dropped Samples of "
+	     "the cube's process the broker refused (BROKER-METRICS-DROP).\n");
+	for (struct broker_service *s = b->services; s; s = s->next)
+		if (s->metrics)
+			EMIT("cubemesh_cube_metrics_dropped_total{service=\"%s\"} %llu\n", s->name,
+			     (unsigned long long)s->metrics_dropped);
+	if (cubes && cubes_len)
+		EMIT("%.*s", (int)cubes_len, cubes);
 	EMIT("# EOF\n");
 #undef EMIT
 	broker_reply(req, 200, "application/openmetrics-text; version=1.0.0; charset=utf-8", buf, len);
 	free(buf);
+}
+
+static void metrics_done(struct broker *b, void *arg, const char *text, size_t len)
+{
+	h2o_req_t *req = broker_pending_take(arg);
+
+	if (req)
+		metrics_reply(b, req, text, len);
+}
+
+/* Asynchronous: the cubes are asked first (each within
+ * METRICS_CUBE_TIMEOUT_MS). */
+static void get_metrics(struct broker *b, h2o_req_t *req)
+{
+	struct broker_pending *pd = broker_pending_new(b, req);
+
+	if (!pd) {
+		metrics_reply(b, req, NULL, 0);
+		return;
+	}
+	broker_cube_metrics_gather(b, METRICS_CUBE_TIMEOUT_MS, metrics_done, pd);
 }
 
 static void get_root(h2o_req_t *req)

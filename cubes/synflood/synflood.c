@@ -202,6 +202,54 @@ static int synflood_read_stats(struct pcn_instance *inst, struct pcn_state *st)
 	return rc;
 }
 
+/* The same figures on the gateway's GET /metrics: the raw counters per
+ * direction (the model's stats/ingress and stats/egress; its syn, synack,
+ * rst and established are their sums), and what the model derives from
+ * them as gauges, ratios as fractions (the model's per mille / 1000). */
+static int synflood_metrics(struct pcn_instance *inst, struct pcn_metrics *m)
+{
+	static const struct {
+		const char *name, *help;
+		int idx;
+	} ctrs[] = {
+		{ "synflood_syn_packets", "TCP segments with SYN and without ACK (connection attempts)", C_SYN },
+		{ "synflood_synack_packets", "TCP segments with SYN and ACK (attempts accepted)", C_SYNACK },
+		{ "synflood_rst_packets", "TCP segments with RST", C_RST },
+		{ "synflood_established_handshakes", "Handshakes seen completing (the client's first ACK)", C_EST },
+		{ "synflood_ipv4_packets", "IPv4 packets", C_IPV4 },
+	};
+	static const char *const dirs[2] = { [SYNFLOOD_DIR_INGRESS] = "ingress", [SYNFLOOD_DIR_EGRESS] = "egress" };
+	struct synflood *s = pcn_instance_priv(inst);
+	uint64_t c[2][SYNFLOOD_NCTR], syn, est;
+	int rc = synflood_read(inst, c);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < sizeof(ctrs) / sizeof(ctrs[0]); i++)
+		for (int dir = 0; dir < 2; dir++) {
+			const char *const labels[] = { "direction", dirs[dir], NULL };
+
+			pcn_metric_add(m, ctrs[i].name, PCN_METRIC_COUNTER, ctrs[i].help, labels,
+				       (double)c[dir][ctrs[i].idx]);
+		}
+	syn = c[0][C_SYN] + c[1][C_SYN];
+	est = c[0][C_EST] + c[1][C_EST];
+#define GAUGE(name, help, v) pcn_metric_add(m, "synflood_" name, PCN_METRIC_GAUGE, help, NULL, (double)(v))
+	GAUGE("tcp_attempt_fails", "SYNs (both directions) whose handshake did not complete (syn - established)",
+	      syn > est ? syn - est : 0);
+	GAUGE("deliver_ratio", "Of the IPv4 packets received, the share addressed to the parent",
+	      synflood_permille(c[SYNFLOOD_DIR_INGRESS][C_IPV4_LOCAL], c[SYNFLOOD_DIR_INGRESS][C_IPV4]) / 1000.0);
+	GAUGE("response_ratio", "IPv4 packets sent out through the parent per IPv4 packet received",
+	      synflood_permille(c[SYNFLOOD_DIR_EGRESS][C_IPV4], c[SYNFLOOD_DIR_INGRESS][C_IPV4]) / 1000.0);
+	GAUGE("syn_rate", "SYNs per second, both directions, over the last second", s ? s->syn_rate : 0);
+	GAUGE("synack_rate", "SYN-ACKs per second, both directions, over the last second", s ? s->synack_rate : 0);
+	GAUGE("rst_rate", "RSTs per second, both directions, over the last second", s ? s->rst_rate : 0);
+	GAUGE("halfopen_ratio", "Of the SYNs of the last second, the share whose handshake did not complete in it",
+	      (s ? s->halfopen : 0) / 1000.0);
+#undef GAUGE
+	return 0;
+}
+
 /* reset-stats: every counter to 0 on every CPU, and the handshakes in
  * flight forgotten (their ACK would count a handshake whose SYN was
  * before the reset). The next tick takes the zeros as new totals. */
@@ -250,6 +298,7 @@ const struct pcn_cube_desc synflood_desc = {
 	.on_create = synflood_on_create,
 	.on_destroy = synflood_on_destroy,
 	.on_parent = synflood_on_parent,
+	.metrics = synflood_metrics,
 };
 
 /* synflood_test builds this file without main and drives synflood_desc. */

@@ -35,9 +35,10 @@ typedef void (*broker_call_cb)(struct broker *b, void *arg, const struct broker_
 int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
 		     broker_call_cb cb, void *arg);
 /* The same, waiting timeout_ms instead of opts.call_timeout_ms (err 504
- * when it passes). */
+ * when it passes), and refusing (err 502) a reply longer than max_reply
+ * bytes unless max_reply is 0. */
 int broker_cube_call_ms(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
-			unsigned timeout_ms, broker_call_cb cb, void *arg);
+			unsigned timeout_ms, size_t max_reply, broker_call_cb cb, void *arg);
 /* Fails every call in flight toward svc (it went away, or its model is
  * being replaced): each callback has run (err 503) when this returns, so
  * nothing a caller holds for a call outlives it. */
@@ -56,9 +57,12 @@ typedef void (*broker_cm_done)(struct broker *b, void *arg, const char *text, si
  * came back and calls done once. */
 void broker_cube_metrics_gather(struct broker *b, unsigned timeout_ms, broker_cm_done done, void *arg);
 
-/* What one process may put in a scrape: more is dropped. */
+/* What one process may put in a scrape: more is dropped. A reply longer
+ * than BROKER_CM_MAX_REPLY is refused whole before it is unpacked (the
+ * cube runtime stops at 65536 samples or 4 MiB of them). */
 #define BROKER_CM_MAX_SAMPLES 65536
 #define BROKER_CM_MAX_BYTES (8u << 20)
+#define BROKER_CM_MAX_REPLY (6u << 20)
 /* Why something a cube sent was dropped; each kind is logged once per
  * service (BROKER-METRICS-DROP). */
 enum broker_cm_drop {

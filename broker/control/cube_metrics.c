@@ -75,7 +75,7 @@ static void gather_finish(struct cm_gather *g)
 		if (g->replies[i])
 			protobuf_c_message_free_unpacked(&g->replies[i]->base, NULL);
 	}
-	g->done(b, g->arg, text, len);
+	g->done(b, g->arg, len ? text : NULL, len);
 	free(text);
 	free(g->srcs);
 	free(g->names);
@@ -95,6 +95,14 @@ static void cm_call_cb(struct broker *b, void *arg, const struct broker_error *e
 
 		if (err->http_status == 504 && svc)
 			svc->metrics_timeouts++;
+		if (err->http_status == 502 && svc) {
+			svc->metrics_dropped++;
+			if (!(svc->metrics_warned & (1u << BROKER_CM_TOO_MANY))) {
+				svc->metrics_warned |= 1u << BROKER_CM_TOO_MANY;
+				PCN_WARN("BROKER-METRICS-DROP", "%s: dropped its whole metrics reply: %s (logged once)",
+					 g->names[idx], err->message);
+			}
+		}
 		PCN_DEBUG("BROKER-METRICS-ABSENT", "%s: no metrics in this scrape: %s", g->names[idx], err->message);
 	} else if (reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_METRICS) {
 		/* Kept past the reply (freed once every call is back): taken
@@ -151,7 +159,7 @@ void broker_cube_metrics_gather(struct broker *b, unsigned timeout_ms, broker_cm
 		c->g = g;
 		c->idx = g->n++;
 		g->remaining++;
-		if (broker_cube_call_ms(b, s, &req, timeout_ms, cm_call_cb, c)) {
+		if (broker_cube_call_ms(b, s, &req, timeout_ms, BROKER_CM_MAX_REPLY, cm_call_cb, c)) {
 			g->remaining--;
 			free(c);
 		}

@@ -271,6 +271,7 @@ struct broker_call {
 	broker_call_cb cb;
 	void *arg;
 	unsigned timeout_ms;
+	size_t max_reply;  /* 0: PCN_IPC_MAX_MSG only */
 	bool posted;  /* call_complete is queued on the loop */
 	bool aborted; /* its callback ran already (broker_cube_calls_abort) */
 };
@@ -343,6 +344,13 @@ static void call_complete(struct broker *b, void *arg)
 				 "the %s process did not answer (%s); it may be restarting",
 				 c->svc->name, nng_strerror(c->result));
 		errp = &err;
+	} else if (c->max_reply && nng_msg_len(c->reply) > c->max_reply) {
+		/* Refused before it is unpacked: a small message can unpack
+		 * into many times its size of structures. */
+		broker_error_set(&err, 502, "operation-failed", NULL,
+				 "the %s process sent a reply of %zu bytes, more than %zu", c->svc->name,
+				 nng_msg_len(c->reply), c->max_reply);
+		errp = &err;
 	} else if (pcn_ipc_unpack(&cubemesh__cube_reply__descriptor, nng_msg_body(c->reply),
 				   nng_msg_len(c->reply), (ProtobufCMessage **)&reply)) {
 		broker_error_set(&err, 500, "operation-failed", NULL, "the %s process sent a malformed reply",
@@ -365,11 +373,11 @@ static void call_complete(struct broker *b, void *arg)
 int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
 		     broker_call_cb cb, void *arg)
 {
-	return broker_cube_call_ms(b, svc, req, b->opts.call_timeout_ms, cb, arg);
+	return broker_cube_call_ms(b, svc, req, b->opts.call_timeout_ms, 0, cb, arg);
 }
 
 int broker_cube_call_ms(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
-			unsigned timeout_ms, broker_call_cb cb, void *arg)
+			unsigned timeout_ms, size_t max_reply, broker_call_cb cb, void *arg)
 {
 	struct broker_call *c;
 	nng_msg *msg = NULL;
@@ -394,6 +402,7 @@ int broker_cube_call_ms(struct broker *b, struct broker_service *svc, const Cube
 		goto fail;
 	}
 	c->timeout_ms = timeout_ms;
+	c->max_reply = max_reply;
 	nng_aio_set_timeout(c->aio, (nng_duration)timeout_ms);
 	nng_aio_set_msg(c->aio, msg);
 	c->state = CALL_SEND;

@@ -44,6 +44,7 @@ void tb_cube_refuse(int http);
 unsigned tb_cube_applies(int op);
 const char *tb_state_dir(void);
 const char *tb_bpffs_root(void);
+void tb_cube_metrics(const void *reply, size_t len, unsigned delay_ms);
 
 static struct {
 	struct broker b;
@@ -60,6 +61,11 @@ static struct {
 	atomic_bool stop;
 	atomic_int refuse;   /* 0: accept Applies; else refuse them with this status */
 	atomic_uint applies[3]; /* per ApplyOp */
+	/* tb_cube_metrics: the bytes a MetricsRequest gets (NULL: a bare
+	 * OK), after delay_ms; set before the request is sent. */
+	void *metrics_reply;
+	size_t metrics_len;
+	unsigned metrics_delay_ms;
 } T;
 
 const char *tb_state_dir(void)
@@ -80,6 +86,18 @@ void tb_cube_refuse(int http)
 unsigned tb_cube_applies(int op)
 {
 	return atomic_load(&T.applies[op]);
+}
+
+/* Whatever the test wants a MetricsRequest answered with, raw: a packed
+ * CubeReply, garbage, a huge message; len 0 goes back to a bare OK. */
+void tb_cube_metrics(const void *reply, size_t len, unsigned delay_ms)
+{
+	free(T.metrics_reply);
+	T.metrics_reply = len ? malloc(len) : NULL;
+	if (T.metrics_reply)
+		memcpy(T.metrics_reply, reply, len);
+	T.metrics_len = T.metrics_reply ? len : 0;
+	T.metrics_delay_ms = delay_ms;
 }
 
 static const char *const services[2] = { "helloworld", "transparenthelloworld" };
@@ -117,7 +135,17 @@ static void cube_answer(int svc, nng_msg *in)
 	pcn_ipc_status_set(&st, &sb, 0, 0, NULL, NULL, NULL);
 	if (pcn_ipc_unpack(&cubemesh__cube_request__descriptor, nng_msg_body(in), nng_msg_len(in),
 			    (ProtobufCMessage **)&req) == 0 &&
-	    req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY) {
+	    req->body_case == CUBEMESH__CUBE_REQUEST__BODY_METRICS && T.metrics_len) {
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+		usleep(T.metrics_delay_ms * 1000u);
+		if (nng_msg_alloc(&out, T.metrics_len) == 0) {
+			memcpy(nng_msg_body(out), T.metrics_reply, T.metrics_len);
+			if (nng_sendmsg(T.rep[svc], out, 0) != 0)
+				nng_msg_free(out);
+		}
+		return;
+	}
+	if (req && req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY) {
 		if (refuse && req->apply->op != CUBEMESH__APPLY_OP__APPLY_DELETE) {
 			pcn_ipc_status_set(&st, &sb, -EINVAL, (uint32_t)refuse, "invalid-value", NULL,
 					    "the fake cube refuses %s", req->apply->instance);
@@ -392,5 +420,6 @@ void tb_stop(void)
 	broker_dp_flush(T.bpffs);
 	rmdir(T.bpffs);
 	nftw(T.root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tb_cube_metrics(NULL, 0, 0);
 	T.started = false;
 }

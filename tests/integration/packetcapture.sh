@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# packetcapture: attached to the host end of a's veth, at TC, XDP_SKB and
+# XDP_DRV in one mesh. With filter "icmp" and capture BIDIRECTIONAL, a's
+# pings to the host are in the pcap file (requests ingress, replies
+# egress) while a UDP stream beside them is not: tcpdump -r reads exactly
+# the pings, and each record has the frame's length (98), its captured
+# length and a timestamp of this run. snaplen 60 cuts the next records to
+# 60 bytes (length still 98). A new filter ("udp") holds from the next
+# packet; an expression libpcap refuses ("tcp and port") is a 400 carrying
+# libpcap's message and the udp filter keeps capturing. capture OFF stops
+# the writing. A dump outside the capture directory is refused. The
+# configuration survives a restart of pcn-packetcapture (the filter runs
+# again, the file before it is rotated to .1, not overwritten), and the
+# live stream (GET .../stream) is a pcap tcpdump reads.
+source "$(dirname "$0")/../lib/mesh.sh"
+NET=10.217.$((CM_ID % 250))
+export PCN_CAPTURE_DIR=$CM_TMP/captures
+UDP_PORT=$(cm_free_port)
+
+cm_mesh_start packetcapture || { echo "FAIL - pcn-packetcapture did not come up"; exit 1; }
+cm_host a "$NET.1/24"; IFA=$CM_IF; NSA=$(cm_ns a)
+ip addr add "$NET.254/24" dev "$IFA"
+# UDP and native XDP on a veth: no checksum offload (docs/KERNEL.md).
+ip netns exec "$NSA" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+
+# A sink for the datagrams: no ICMP port unreachable in the capture.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+while True:
+    s.recv(2048)
+' "$NET.254" "$UDP_PORT" &
+CM_PIDS+=("$!")
+
+pings() { ip netns exec "$NSA" ping -c "${1:-3}" -i 0.2 -W 1 -q "$NET.254" >/dev/null 2>&1; }
+udp() {
+	ip netns exec "$NSA" python3 - "$NET.254" "$UDP_PORT" "${1:-20}" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[3])):
+    s.sendto(b"u" * 100, (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.005)
+PY
+}
+
+# recs FILE: one line per record: "caplen len proto" (proto: icmp, udp, ...),
+# and "ts-ok" or "ts-bad" for its timestamp against the run's time.
+recs() {
+	python3 - "$1" "$START" <<'PY'
+import struct, sys, time
+d = open(sys.argv[1], "rb").read()
+magic, = struct.unpack("<I", d[:4])
+assert magic in (0xa1b2c3d4, 0xa1b23c4d), hex(magic)
+div = 1e9 if magic == 0xa1b23c4d else 1e6
+assert struct.unpack("<I", d[20:24])[0] == 1  # LINKTYPE_ETHERNET
+o, start, now = 24, float(sys.argv[2]), time.time()
+while o + 16 <= len(d):
+    sec, frac, cap, ln = struct.unpack("<IIII", d[o:o + 16])
+    pkt = d[o + 16:o + 16 + cap]
+    o += 16 + cap
+    proto = {1: "icmp", 17: "udp", 6: "tcp"}.get(pkt[23] if len(pkt) > 23 and pkt[12:14] == b"\x08\x00" else -1, "other")
+    ts = sec + frac / div
+    print(cap, ln, proto, "ts-ok" if start - 1 <= ts <= now + 1 else "ts-bad")
+PY
+}
+# settle: the writer flushes within 100 ms of a batch.
+settle() { sleep 0.4; }
+count() { recs "$1" | grep -c "$2" || true; }
+state() { curl -s "${PCN_URL}packetcapture/$1/$2" | tr -d '"\n '; }
+
+START=$(date +%s.%N)
+cm_expect 400 POST /packetcapture/bad/ '{"dump":"../escape.pcap"}' "capture directory"
+cm_expect 400 POST /packetcapture/bad/ '{"dump":"/etc/cubemesh-test.pcap"}' "outside the capture directory"
+cm_expect 400 POST /packetcapture/bad/ '{"filter":"tcp and port"}' "syntax error"
+
+for hook in TC XDP_SKB XDP_DRV; do
+	echo "# hook $hook"
+	F=$PCN_CAPTURE_DIR/pc-$hook.pcap
+	cm_check "$hook: create pc1 capturing icmp both ways into pc-$hook.pcap" \
+		$PCNCTL packetcapture add pc1 type=$hook capture=BIDIRECTIONAL filter=icmp dump=pc-$hook.pcap
+	cm_check "$hook: attach pc1 to $IFA" $PCNCTL attach pc1 "$IFA"
+	sleep 0.2 # the filter goes in right after the creation
+	cm_check "$hook: pings pass" pings 3
+	udp 20 &
+	UDP_PID=$!
+	cm_check "$hook: more pings pass beside a UDP stream" pings 2
+	wait $UDP_PID
+	settle
+	cm_check "$hook: tcpdump -r reads exactly the 10 pings (5 requests, 5 replies)" bash -c "
+		[ \$(tcpdump -nn -r $F 2>/dev/null | grep -c 'ICMP echo request') = 5 ] &&
+		[ \$(tcpdump -nn -r $F 2>/dev/null | grep -c 'ICMP echo reply') = 5 ] &&
+		[ \$(tcpdump -nn -r $F 2>/dev/null | wc -l) = 10 ]"
+	cm_check "$hook: each record is the whole frame (98 of 98 bytes) with this run's time" \
+		[ "$(recs "$F" | sort -u | tr '\n' ' ')" = "98 98 icmp ts-ok " ]
+	cm_check "$hook: stats count 5 captured each way, none dropped" \
+		[ "$(state pc1 stats/captured-ingress)/$(state pc1 stats/captured-egress)/$(state pc1 stats/dropped)" = 5/5/0 ]
+
+	cm_check "$hook: snaplen 60" $PCNCTL pc1 set snaplen=60
+	pings 1; settle
+	cm_check "$hook: the next records keep 60 of 98 bytes" [ "$(recs "$F" | tail -2 | sort -u | cut -d' ' -f1-3)" = "60 98 icmp" ]
+
+	cm_check "$hook: filter udp" $PCNCTL pc1 set filter=udp
+	N=$(recs "$F" | wc -l)
+	pings 2; udp 5; settle
+	cm_check "$hook: from the next packet on, the 5 datagrams and no ping" \
+		[ "$(recs "$F" | tail -n +$((N + 1)) | cut -d' ' -f3 | sort | uniq -c | tr -s ' ')" = " 5 udp" ]
+
+	cm_expect 400 PATCH /packetcapture/pc1/ '{"filter":"tcp and port"}' "syntax error"
+	cm_check "$hook: the filter is still udp" [ "$(state pc1 filter)" = udp ]
+	N=$(recs "$F" | wc -l)
+	pings 1; udp 3; settle
+	cm_check "$hook: and still captures udp only" \
+		[ "$(recs "$F" | tail -n +$((N + 1)) | cut -d' ' -f3 | sort | uniq -c | tr -s ' ')" = " 3 udp" ]
+
+	cm_check "$hook: capture OFF" $PCNCTL pc1 set capture=OFF
+	N=$(recs "$F" | wc -l)
+	udp 5; settle
+	cm_check "$hook: nothing more is written" [ "$(recs "$F" | wc -l)" = "$N" ]
+
+	if [ "$hook" = XDP_DRV ]; then
+		cm_check "$hook: capture BIDIRECTIONAL, filter icmp again" $PCNCTL pc1 set capture=BIDIRECTIONAL filter=icmp
+		cm_log "restart pcn-packetcapture"
+		kill "${CM_CUBE_PID[packetcapture]}"
+		wait "${CM_CUBE_PID[packetcapture]}" 2>/dev/null
+		cm_cube_start packetcapture
+		sleep 0.5
+		cm_check "$hook: the configuration survived the restart" \
+			[ "$(state pc1 filter)/$(state pc1 capture)/$(state pc1 snaplen)" = icmp/BIDIRECTIONAL/60 ]
+		pings 2; udp 5; settle
+		cm_check "$hook: the file before the restart was kept as .1" [ "$(recs "$F.1" | wc -l)" -ge 10 ]
+		cm_check "$hook: the new process captures the 4 pings and no datagram" \
+			[ "$(recs "$F" | cut -d' ' -f3 | sort | uniq -c | tr -s ' ')" = " 4 icmp" ]
+
+		# The live stream: pcap bytes as they come.
+		curl -sN "${PCN_URL}packetcapture/pc1/stream" >"$CM_TMP/stream.pcap" 2>/dev/null &
+		CURL=$!
+		sleep 0.5
+		pings 3; udp 5; settle
+		kill "$CURL" 2>/dev/null; wait "$CURL" 2>/dev/null
+		cm_check "$hook: the live stream is a pcap of the 6 pings that tcpdump -r - reads" \
+			[ "$(tcpdump -nn -r - <"$CM_TMP/stream.pcap" 2>/dev/null | grep -c ICMP)" = 6 ]
+	fi
+	cm_check "$hook: delete pc1" $PCNCTL packetcapture del pc1
+done
+
+cm_done

@@ -58,8 +58,9 @@ size_t t_icmp_frame(uint8_t *buf, size_t cap);
  * 0 or -errno. */
 int t_run(int prog_fd, const void *frame, size_t len, uint32_t *retval);
 
-/* True if any of the shared map names is pinned in the default bpffs root,
- * which a test that loads without pinning must never cause. */
+/* True if any of the shared map names was pinned in the default bpffs root
+ * since this process started, which a test that loads without pinning must
+ * never cause (pins from before are another program's). */
 int t_any_pin_in_default_root(void);
 
 #endif

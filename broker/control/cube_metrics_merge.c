@@ -323,7 +323,8 @@ int broker_cube_metrics_merge(struct broker_cm_source *srcs, size_t n_srcs,
 			}
 		}
 	}
-	qsort(refs, n, sizeof(*refs), fam_cmp);
+	if (n) /* qsort wants an array, even of nothing */
+		qsort(refs, n, sizeof(*refs), fam_cmp);
 	/* A second type for a name: the first seen (in the order of the
 	 * services, then instances) keeps it. */
 	for (size_t i = 1, g = 0; i < n; i++) {

@@ -103,29 +103,48 @@ static __always_inline __u32 pc_filter(struct __ctx_buff *ctx, __u32 wirelen)
 
 /* ---- the capture ------------------------------------------------------------ */
 
+/* The writer does not need a wakeup per record: it drains the ring every
+ * 10 ms anyway (pc_writer.c), and a wakeup (an irq_work, then the
+ * writer's epoll) per packet would cost more than the copy. One is forced
+ * only when a good part of the ring waits. */
+#define PC_WAKEUP_BYTES (4u << 20)
+
+static __always_inline __u64 pc_wakeup(void)
+{
+	return bpf_ringbuf_query(&pc_ring, BPF_RB_AVAIL_DATA) > PC_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+										: BPF_RB_NO_WAKEUP;
+}
+
 /* One size of record: reserve (a constant, as the helper wants), copy
- * caplen bytes, submit; a full ring counts a drop. */
-#define PC_TRY_BUCKET(B)                                                                           \
+ * caplen bytes, submit; a full ring counts a drop. Small buckets copy the
+ * whole bucket straight from the packet when it is that long (the record
+ * says caplen; the rest is never read): no helper call. */
+#define PC_TRY_BUCKET(B, DIRECT)                                                                   \
 	if (caplen <= (B)) {                                                                       \
 		struct pc_rec *r = bpf_ringbuf_reserve(&pc_ring, sizeof(struct pc_rec) + (B), 0); \
+		__u8 *data = ctx_data(ctx);                                                        \
 		__u64 n = caplen;                                                                  \
 		if (!r)                                                                            \
 			goto full;                                                                 \
-		asm volatile("" : "+r"(n));                                                        \
-		if (n < 1 || n > (B)) {                                                            \
-			bpf_ringbuf_discard(r, 0);                                                 \
-			return;                                                                    \
-		}                                                                                  \
-		if (PC_LOAD(ctx, r + 1, n)) {                                                      \
-			bpf_ringbuf_discard(r, 0);                                                 \
-			return;                                                                    \
+		if (DIRECT && (void *)(data + (B)) <= ctx_data_end(ctx)) {                         \
+			__builtin_memcpy(r + 1, data, (B));                                        \
+		} else {                                                                           \
+			asm volatile("" : "+r"(n));                                                \
+			if (n < 1 || n > (B)) {                                                    \
+				bpf_ringbuf_discard(r, 0);                                         \
+				return;                                                            \
+			}                                                                          \
+			if (PC_LOAD(ctx, r + 1, n)) {                                              \
+				bpf_ringbuf_discard(r, 0);                                         \
+				return;                                                            \
+			}                                                                          \
 		}                                                                                  \
 		r->ts_ns = ts;                                                                     \
 		r->len = wirelen;                                                                  \
-		r->caplen = (__u32)n;                                                              \
+		r->caplen = caplen;                                                                \
 		r->dir = dir;                                                                      \
 		r->pad = 0;                                                                        \
-		bpf_ringbuf_submit(r, 0);                                                          \
+		bpf_ringbuf_submit(r, pc_wakeup());                                                \
 		c->captured++;                                                                     \
 		return;                                                                            \
 	}
@@ -144,15 +163,15 @@ static __always_inline void pc_capture(struct __ctx_buff *ctx, __u32 dir, __u32 
 
 	if (!c)
 		return;
-	PC_TRY_BUCKET(64)
-	PC_TRY_BUCKET(128)
-	PC_TRY_BUCKET(256)
-	PC_TRY_BUCKET(512)
-	PC_TRY_BUCKET(1024)
-	PC_TRY_BUCKET(1536)
-	PC_TRY_BUCKET(4096)
-	PC_TRY_BUCKET(9216)
-	PC_TRY_BUCKET(PC_MAX_CAPLEN)
+	PC_TRY_BUCKET(64, 1)
+	PC_TRY_BUCKET(128, 1)
+	PC_TRY_BUCKET(256, 0)
+	PC_TRY_BUCKET(512, 0)
+	PC_TRY_BUCKET(1024, 0)
+	PC_TRY_BUCKET(1536, 0)
+	PC_TRY_BUCKET(4096, 0)
+	PC_TRY_BUCKET(9216, 0)
+	PC_TRY_BUCKET(PC_MAX_CAPLEN, 0)
 	return;
 full:
 	c->dropped++;

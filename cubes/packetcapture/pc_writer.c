@@ -3,9 +3,9 @@
  * The thread waits on the ring buffer's epoll fd itself and consumes under
  * the writer's mutex, so that a configuration change (another file, a
  * stream opening) waits at most for one batch, never for a poll timeout.
- * stdio buffers the file (1 MiB): one write(2) per batch or per MiB, and a
- * flush after every batch so that a reader sees the packets within a poll
- * period (100 ms). */
+ * Records are gathered in a 1 MiB buffer: one write(2) per batch or per
+ * MiB, after every batch so that a reader sees the packets within a poll
+ * period (10 ms). */
 
 #include "pc_writer.h"
 
@@ -23,7 +23,9 @@
 #include "log.h"
 #include "packetcapture_shared.h"
 
-#define PC_POLL_MS 100
+/* The fast path submits without a wakeup (but for a ring filling up): the
+ * thread drains it on this period. */
+#define PC_POLL_MS 10
 #define PC_FILE_BUF (1u << 20)
 
 static int64_t mono_to_real(void)
@@ -45,11 +47,39 @@ void pc_writer_header(uint32_t snaplen, struct pc_pcap_hdr *h)
 	h->linktype = PC_LINKTYPE_ETHERNET;
 }
 
+/* Writes the buffer out. */
+static void flush_buf(struct pc_writer *w)
+{
+	size_t off = 0;
+
+	while (w->fd >= 0 && off < w->olen) {
+		ssize_t n = write(w->fd, w->obuf + off, w->olen - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			w->errors++;
+			break;
+		}
+		off += (size_t)n;
+	}
+	w->olen = 0;
+}
+
+static void out(struct pc_writer *w, const void *p, size_t n)
+{
+	if (w->olen + n > PC_FILE_BUF)
+		flush_buf(w);
+	memcpy(w->obuf + w->olen, p, n); /* n <= 16 + 65535 < PC_FILE_BUF */
+	w->olen += n;
+}
+
 static void close_file(struct pc_writer *w)
 {
-	if (w->f && fclose(w->f))
+	flush_buf(w);
+	if (w->fd >= 0 && close(w->fd))
 		w->errors++;
-	w->f = NULL;
+	w->fd = -1;
 	w->fsize = 0;
 	w->cur_path[0] = '\0';
 }
@@ -88,17 +118,10 @@ static int open_file(struct pc_writer *w)
 	fd = open(w->cfg.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	w->f = fdopen(fd, "w");
-	if (!w->f) {
-		close(fd);
-		return -ENOMEM;
-	}
-	setvbuf(w->f, w->fbuf, _IOFBF, PC_FILE_BUF);
+	w->fd = fd;
+	w->olen = 0;
 	pc_writer_header(w->cfg.snaplen, &h);
-	if (fwrite(&h, sizeof(h), 1, w->f) != 1) {
-		close_file(w);
-		return -EIO;
-	}
+	out(w, &h, sizeof(h));
 	w->fsize = sizeof(h);
 	snprintf(w->cur_path, sizeof(w->cur_path), "%s", w->cfg.path);
 	return 0;
@@ -111,12 +134,12 @@ static void to_file(struct pc_writer *w, const struct pc_pcap_rec *r, const void
 
 	if (!w->cfg.path[0])
 		return;
-	if (w->f && w->cfg.limit && w->fsize + n > w->cfg.limit && w->fsize > sizeof(struct pc_pcap_hdr)) {
+	if (w->fd >= 0 && w->cfg.limit && w->fsize + n > w->cfg.limit && w->fsize > sizeof(struct pc_pcap_hdr)) {
 		close_file(w);
 		rotate_names(&w->cfg);
 		w->rotations++;
 	}
-	if (!w->f) {
+	if (w->fd < 0) {
 		rc = open_file(w);
 		if (rc) {
 			if (!w->errors++)
@@ -124,10 +147,8 @@ static void to_file(struct pc_writer *w, const struct pc_pcap_rec *r, const void
 			return;
 		}
 	}
-	if (fwrite(r, sizeof(*r), 1, w->f) != 1 || fwrite(data, 1, r->caplen, w->f) != r->caplen) {
-		w->errors++;
-		return;
-	}
+	out(w, r, sizeof(*r));
+	out(w, data, r->caplen);
 	w->fsize += n;
 	w->written++;
 	w->written_bytes += n;
@@ -201,8 +222,7 @@ static int on_record(void *arg, void *data, size_t size)
 void pc_writer_flush(struct pc_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
-	if (w->f && fflush(w->f))
-		w->errors++;
+	flush_buf(w);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -218,8 +238,8 @@ static void *run(void *arg)
 			break;
 		pthread_mutex_lock(&w->mu);
 		w->mono_to_real = mono_to_real();
-		if (ring_buffer__consume(w->rb) > 0 && w->f && fflush(w->f))
-			w->errors++;
+		if (ring_buffer__consume(w->rb) > 0)
+			flush_buf(w);
 		pthread_mutex_unlock(&w->mu);
 	}
 	return NULL;
@@ -231,12 +251,13 @@ int pc_writer_start(struct pc_writer *w, int ring_fd, pc_sink_fn sink)
 
 	memset(w, 0, sizeof(*w));
 	w->epfd = -1;
+	w->fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	w->sink = sink;
 	w->mono_to_real = mono_to_real();
-	w->fbuf = malloc(PC_FILE_BUF);
+	w->obuf = malloc(PC_FILE_BUF);
 	w->scratch = malloc(sizeof(struct pc_pcap_rec) + PC_MAX_CAPLEN);
-	if (!w->fbuf || !w->scratch) {
+	if (!w->obuf || !w->scratch) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -256,9 +277,9 @@ int pc_writer_start(struct pc_writer *w, int ring_fd, pc_sink_fn sink)
 fail:
 	ring_buffer__free(w->rb);
 	w->rb = NULL;
-	free(w->fbuf);
+	free(w->obuf);
 	free(w->scratch);
-	w->fbuf = NULL;
+	w->obuf = NULL;
 	w->scratch = NULL;
 	pthread_mutex_destroy(&w->mu);
 	return rc;
@@ -279,7 +300,7 @@ void pc_writer_stop(struct pc_writer *w)
 		w->qhead = (w->qhead + 1) % PC_QUEUE_MAX;
 		w->qlen--;
 	}
-	free(w->fbuf);
+	free(w->obuf);
 	free(w->scratch);
 	pthread_mutex_destroy(&w->mu);
 	w->started = false;

@@ -59,8 +59,9 @@ struct pc_writer {
 	int epfd;
 	struct pc_wcfg cfg;
 	bool netmode;
-	FILE *f; /* open file (lazily, at the first record) */
-	char *fbuf;
+	int fd; /* open file (lazily, at the first record), or -1 */
+	uint8_t *obuf; /* records not written yet */
+	size_t olen;
 	uint64_t fsize;
 	int64_t mono_to_real; /* ns to add to a CLOCK_MONOTONIC time */
 	pc_sink_fn sink;

@@ -118,6 +118,36 @@ for hook in TC XDP_SKB XDP_DRV; do
 	udp 5; settle
 	cm_check "$hook: nothing more is written" [ "$(recs "$F" | wc -l)" = "$N" ]
 
+	if [ "$hook" = TC ]; then
+		# Rotation: 4096-byte files, two old ones kept.
+		cm_check "$hook: whole udp frames into rot.pcap rotated at 4096 bytes, 2 old files" \
+			$PCNCTL pc1 set capture=BIDIRECTIONAL snaplen=1500 dump=rot.pcap dump-size-limit=4096 dump-files=2
+		udp 60; settle
+		R=$PCN_CAPTURE_DIR/rot.pcap
+		# 60 records of 16 + 142 bytes: 25 a file.
+		cm_check "$hook: rot.pcap, rot.pcap.1 and rot.pcap.2, no .3, none over 4096 bytes" bash -c "
+			[ -s $R ] && [ -s $R.1 ] && [ -s $R.2 ] && [ ! -e $R.3 ] &&
+			[ \$(stat -c %s $R $R.1 $R.2 | sort -n | tail -1) -le 4096 ]"
+		cm_check "$hook: each a pcap of its own; together the 60 datagrams" \
+			[ "$(for x in $R.2 $R.1 $R; do tcpdump -nn -r $x 2>/dev/null; done | grep -c UDP)" = 60 ]
+	fi
+	if [ "$hook" = XDP_SKB ]; then
+		# Network mode: the packets are read one by one through the API.
+		cm_check "$hook: networkmode, filter icmp" $PCNCTL pc1 set capture=INGRESS networkmode=true filter=icmp
+		pings 2; settle
+		P1=$(curl -s "${PCN_URL}packetcapture/pc1/packet")
+		P2=$(curl -s "${PCN_URL}packetcapture/pc1/packet")
+		P3=$(curl -s "${PCN_URL}packetcapture/pc1/packet")
+		cm_check "$hook: two echo requests read in turn (98 bytes, a's frame), then none" python3 -c '
+import json, sys
+a, b, c = (json.loads(x) if x.strip() else {} for x in sys.argv[1:4])
+for p in (a, b):
+    assert p["packetlen"] == 98 and p["capturelen"] == 60, p
+    raw = bytes.fromhex(p["rawdata"])
+    assert raw[12:14] == b"\x08\x00" and raw[23] == 1 and raw[34] == 8, raw.hex()
+assert not c.get("packetlen"), c
+' "$P1" "$P2" "$P3"
+	fi
 	if [ "$hook" = XDP_DRV ]; then
 		cm_check "$hook: capture BIDIRECTIONAL, filter icmp again" $PCNCTL pc1 set capture=BIDIRECTIONAL filter=icmp
 		cm_log "restart pcn-packetcapture"

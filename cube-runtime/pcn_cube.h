@@ -99,6 +99,22 @@ typedef void (*pcn_pkt_in_cb)(struct pcn_instance *inst, const struct pcn_pkt *p
  * negative errno, best through pcn_fail. */
 typedef int (*pcn_action_cb)(struct pcn_instance *inst, const char *input_json);
 
+/* From inside an action callback only: the action's output (JSON, the
+ * model's output leaves, e.g. {"id":3}; NULL for none) and, optionally, a
+ * change of the instance's configuration the action stands for: the broker
+ * PUTs put_body (JSON of the node, RFC 7951) at put_path (a REST path below
+ * the instance, "chain/INGRESS") as one ordinary write (validated, applied
+ * through the handlers, undone whole if one fails, persisted), then answers
+ * the user with the output or the write's error. put_path and put_body go
+ * together (both or neither). The last call of a callback counts. */
+int pcn_action_result(struct pcn_instance *inst, const char *output_json, const char *put_path,
+		      const char *put_body);
+/* From inside an action callback only: the action's data path with the
+ * keys of the lists it is in ("/firewall:firewall[name='fw']/chain[name=
+ * 'INGRESS']/append"), for an action on a list entry; NULL if the broker
+ * did not say. */
+const char *pcn_action_target(const struct pcn_instance *inst);
+
 struct pcn_action_handler {
 	/* Schema path of the action, module-qualified on the first element,
 	 * without list keys: "/simplebridge:simplebridge/fdb/flush". */

@@ -393,6 +393,11 @@ void pcn__streams_stop(struct pcn__runtime *rt);
  * with msg filled. */
 int pcn__action_run(struct pcn__runtime *rt, const char *instance, const char *path, const char *input_json,
 		    char *msg, size_t msg_len);
+/* What the last successful action left with pcn_action_result (each NULL
+ * if nothing); the caller frees them. */
+void pcn__action_take_result(char **output, char **put_path, char **put_body);
+/* The data path of the next action (pcn_action_target); NULL if unknown. */
+void pcn__action_set_target(const char *target);
 
 /* ---- metrics.c: GET /metrics ---- */
 

@@ -465,6 +465,7 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	struct pcn__apply_res *res = NULL;
 	nng_msg *out = NULL;
 	char *json = NULL;
+	char *act_out = NULL, *act_put_path = NULL, *act_put_body = NULL;
 	int rc;
 
 	rep.status = &st;
@@ -503,10 +504,16 @@ static void serve_one(struct pcn__runtime *rt, nng_msg *msg)
 	case CUBEMESH__CUBE_REQUEST__BODY_ACTION: {
 		char amsg[512];
 
+		pcn__action_set_target(req->action->target);
 		rc = pcn__action_run(rt, req->action->instance, req->action->path, req->action->input_json, amsg,
 				     sizeof(amsg));
 		rep.body_case = CUBEMESH__CUBE_REPLY__BODY_ACTION;
 		rep.action = &actr;
+		if (!rc)
+			pcn__action_take_result(&act_out, &act_put_path, &act_put_body);
+		actr.output_json = act_out;
+		actr.put_path = act_put_path;
+		actr.put_body = act_put_body;
 		if (rc)
 			pcn_ipc_status_set(&st, &sb, rc, (uint32_t)pcn_errno_http(rc), pcn_http_tag(pcn_errno_http(rc)), NULL, "%s", amsg);
 		break;
@@ -559,6 +566,9 @@ reply:
 	if (rc)
 		PCN_WARN("CUBE-REPLY-LOST", "cannot reply to the broker: %s", strerror(-rc));
 	free(json);
+	free(act_out);
+	free(act_put_path);
+	free(act_put_body);
 	free(res);
 	pcn__metrics_reply_free(&mr);
 	if (req)

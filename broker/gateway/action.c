@@ -2,6 +2,7 @@
  * it in the cube process that owns the instance. The broker checks the
  * target and the input here, so a cube only sees actions its model has. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,15 +16,76 @@
 struct action_ctx {
 	struct broker_pending *pd;
 	char path[256];
+	char service[64];
+	char instance[64];
+	char *output; /* the action's output, answered once its write is done */
 };
+
+/* The write an action asked for is done: the user gets its error, or the
+ * action's output. */
+static void action_write_done(struct broker *b, void *arg, const struct broker_error *err, int status)
+{
+	struct action_ctx *ac = arg;
+	h2o_req_t *req = broker_pending_take(ac->pd);
+
+	(void)b;
+	(void)status;
+	if (req) {
+		if (err)
+			broker_reply_error(req, err);
+		else if (ac->output && ac->output[0])
+			broker_reply(req, 200, "application/json", ac->output, strlen(ac->output));
+		else
+			broker_reply(req, 204, NULL, NULL, 0);
+	}
+	free(ac->output);
+	free(ac);
+}
+
+/* An action's write: PUT put_body at put_path below the instance, queued
+ * like a user's write. 0 when queued (action_write_done answers). */
+static int action_write(struct broker *b, struct action_ctx *ac, const Cubemesh__ActionReply *ar)
+{
+	char *path;
+	int n;
+
+	if (!ar->put_path || !ar->put_body || strstr(ar->put_path, "..") || ar->put_path[0] == '/')
+		return -EINVAL;
+	n = asprintf(&path, "/%s/%s/%s", ac->service, ac->instance, ar->put_path);
+	if (n < 0)
+		return -ENOMEM;
+	if (ar->output_json && !(ac->output = strdup(ar->output_json))) {
+		free(path);
+		return -ENOMEM;
+	}
+	broker_instance_write(b, path, (size_t)n, BROKER_PUT, ar->put_body, strlen(ar->put_body), action_write_done,
+			      ac);
+	free(path);
+	return 0;
+}
 
 static void action_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
 {
 	struct action_ctx *ac = arg;
-	h2o_req_t *req = broker_pending_take(ac->pd);
+	h2o_req_t *req;
 	const char *out;
 
-	(void)b;
+	if (!err && reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_ACTION && reply->action->put_path) {
+		struct broker_error werr;
+
+		/* The user's answer waits for the write (the request stays
+		 * pending in ac->pd). */
+		if (action_write(b, ac, reply->action) == 0)
+			return;
+		req = broker_pending_take(ac->pd);
+		broker_error_set(&werr, 500, "operation-failed", NULL, "the action's write is malformed");
+		if (req)
+			broker_reply_error(req, &werr);
+		free(ac->output);
+		free(ac);
+		return;
+	}
+	req = broker_pending_take(ac->pd);
 	if (req) {
 		out = reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_ACTION && reply->action->output_json
 			      ? reply->action->output_json
@@ -100,9 +162,12 @@ int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_
 			goto fail;
 		}
 	}
+	snprintf(ac->service, sizeof(ac->service), "%s", t.service);
+	snprintf(ac->instance, sizeof(ac->instance), "%s", inst->name);
 	ar.instance = inst->name;
 	ar.path = ac->path;
 	ar.input_json = input;
+	ar.target = t.xpath;
 	creq.body_case = CUBEMESH__CUBE_REQUEST__BODY_ACTION;
 	creq.action = &ar;
 	ac->pd = broker_pending_new(b, req);

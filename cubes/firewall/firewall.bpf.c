@@ -1,0 +1,458 @@
+/* firewall fast path: a transparent cube; packets from the wire go
+ * through the INGRESS chain (handle_rx), packets toward it through EGRESS
+ * (handle_tx). Non-IPv4 packets (ARP, IPv6) pass, as in Polycube.
+ *
+ * Per IPv4 packet: the connection-tracking label (when conntrack is ON),
+ * then, unless accept-established lets an ESTABLISHED packet through at
+ * once, the Linear Bit Vector Search of firewall_shared.h over the chain's
+ * active set; the first matching rule's action (or the chain's default)
+ * decides and its counters grow. A forwarded packet updates its
+ * connection's entry (a NEW one creates it). */
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "pcn_transparent.h"
+#include "pcn_clock.h"
+#include "firewall_shared.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fw_lpm_key);
+	__type(value, __u32); /* index in fw_bvs */
+} fw_lpm SEC(".maps");
+
+/* Values named by some rule; a value no rule names finds nothing and takes
+ * the field's wildcard vector. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fw_exact_key);
+	__type(value, __u32); /* index in fw_bvs */
+} fw_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FW_SETS * FW_BV_PER_SET);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct fw_bv);
+} fw_bvs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_SETS);
+	__type(key, __u32);
+	__type(value, struct fw_setinfo);
+} fw_setinfo SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_SETS * FW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct fw_rule_info);
+} fw_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FW_CHAINS * FW_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fw_cnt);
+} fw_cnt SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_CTL_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u32);
+} fw_ctl SEC(".maps");
+
+/* Shared by both chains and every CPU. Races between CPUs on one entry
+ * (two packets of one connection at once on two CPUs) are tolerated by
+ * design: creation is BPF_NOEXIST (one wins, the other's packet sees the
+ * winner's entry next time), and an update is plain stores of a state and
+ * a time that each packet computes whole; the last writer wins, and either
+ * result is a state the connection has been in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FW_CT_MAX);
+	__type(key, struct fw_ct_key);
+	__type(value, struct fw_ct_val);
+} fw_ct SEC(".maps");
+
+/* ICMP's header (linux/icmp.h pulls in libc headers). */
+struct fw_icmphdr {
+	__u8 type;
+	__u8 code;
+	__be16 csum;
+	__be16 id;
+	__be16 seq;
+};
+#define FW_ICMP_ECHOREPLY 0
+#define FW_ICMP_ECHO 8
+
+struct fw_pkt {
+	__u32 saddr, daddr;
+	__u16 sport, dport; /* network order; 0 without ports */
+	__u8 proto;
+	__u8 has_ports;
+	__u8 flags;  /* TCP flags byte (CWR..FIN) */
+	__u8 icmp_type;
+	__u8 tracked; /* TCP, UDP, ICMP echo */
+	__u8 lo_is_src;
+	struct fw_ct_key key;
+};
+
+/* 0 when the packet is IPv4 and parsed; -1 to let it pass. */
+static __always_inline int fw_parse(struct __ctx_buff *ctx, struct fw_pkt *p)
+{
+	void *end = ctx_data_end(ctx);
+	struct ethhdr *eth = pcn_eth_hdr(ctx);
+	struct iphdr *ip;
+	void *l4;
+
+	if (!eth || eth->h_proto != bpf_htons(ETH_P_IP))
+		return -1;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end || ip->ihl < 5)
+		return -1;
+	p->saddr = ip->saddr;
+	p->daddr = ip->daddr;
+	p->proto = ip->protocol;
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return 0; /* a later fragment: no L4 header */
+	l4 = (void *)ip + ip->ihl * 4;
+	if (ip->protocol == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end)
+			return 0;
+		p->sport = th->source;
+		p->dport = th->dest;
+		p->has_ports = 1;
+		p->flags = ((__u8 *)th)[13];
+		p->tracked = 1;
+	} else if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > end)
+			return 0;
+		p->sport = uh->source;
+		p->dport = uh->dest;
+		p->has_ports = 1;
+		p->tracked = 1;
+	} else if (ip->protocol == IPPROTO_ICMP) {
+		struct fw_icmphdr *ih = l4;
+
+		if ((void *)(ih + 1) > end)
+			return 0;
+		p->icmp_type = ih->type;
+		if (ih->type == FW_ICMP_ECHO || ih->type == FW_ICMP_ECHOREPLY) {
+			/* The echo identifier stands for both ports. */
+			p->sport = p->dport = ih->id;
+			p->tracked = 1;
+		}
+	}
+	if (p->tracked) {
+		__u64 s = ((__u64)bpf_ntohl(p->saddr) << 16) | bpf_ntohs(p->sport);
+		__u64 d = ((__u64)bpf_ntohl(p->daddr) << 16) | bpf_ntohs(p->dport);
+
+		p->lo_is_src = s <= d;
+		p->key.ip_lo = p->lo_is_src ? p->saddr : p->daddr;
+		p->key.ip_hi = p->lo_is_src ? p->daddr : p->saddr;
+		p->key.port_lo = p->lo_is_src ? p->sport : p->dport;
+		p->key.port_hi = p->lo_is_src ? p->dport : p->sport;
+		p->key.proto = p->proto;
+	}
+	return 0;
+}
+
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
+
+/* The packet's conntrack label, and the state its entry moves to if the
+ * packet is forwarded (*next; FW_CT_NSTATES: leave the entry as it is). */
+static __always_inline __u32 fw_ct_label(const struct fw_pkt *p, const struct fw_ct_val *v, __u8 *next)
+{
+	__u8 f = p->flags, from_init;
+
+	*next = FW_CT_NSTATES;
+	if (!p->tracked)
+		return FW_CT_INVALID;
+	if (!v) {
+		if (p->proto == IPPROTO_TCP) {
+			if ((f & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
+				return FW_CT_INVALID;
+			*next = FW_TCP_SYN_SENT;
+			return FW_CT_NEW;
+		}
+		if (p->proto == IPPROTO_ICMP && p->icmp_type != FW_ICMP_ECHO)
+			return FW_CT_INVALID;
+		*next = FW_FLOW_NEW;
+		return FW_CT_NEW;
+	}
+	from_init = v->init_lo == p->lo_is_src;
+	if (p->proto != IPPROTO_TCP) {
+		if (v->state == FW_FLOW_NEW && from_init) {
+			*next = FW_FLOW_NEW; /* refresh */
+			return FW_CT_NEW;
+		}
+		*next = FW_FLOW_ESTABLISHED;
+		return FW_CT_ESTABLISHED;
+	}
+	if (f & TCPF_RST) {
+		*next = FW_TCP_CLOSED;
+		return FW_CT_ESTABLISHED;
+	}
+	/* A new SYN on the tuple of a closed or closing connection opens a
+	 * new one (port reuse). */
+	if ((f & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN && (v->state >= FW_TCP_TIME_WAIT || v->state == FW_TCP_SYN_SENT)) {
+		if (v->state != FW_TCP_SYN_SENT || from_init) {
+			*next = FW_TCP_SYN_SENT;
+			return FW_CT_NEW;
+		}
+		return FW_CT_INVALID;
+	}
+	switch (v->state) {
+	case FW_TCP_SYN_SENT:
+		if (!from_init && (f & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
+			*next = FW_TCP_SYN_RECV;
+			return FW_CT_ESTABLISHED;
+		}
+		return FW_CT_INVALID;
+	case FW_TCP_SYN_RECV:
+		if (from_init && (f & TCPF_ACK) && !(f & TCPF_SYN))
+			*next = FW_TCP_ESTABLISHED;
+		else
+			*next = FW_TCP_SYN_RECV;
+		return FW_CT_ESTABLISHED;
+	case FW_TCP_ESTABLISHED:
+		*next = (f & TCPF_FIN) ? FW_TCP_FIN_WAIT : FW_TCP_ESTABLISHED;
+		return FW_CT_ESTABLISHED;
+	case FW_TCP_FIN_WAIT:
+		/* The other end's FIN (which end sent the first is in fin_lo). */
+		*next = ((f & TCPF_FIN) && v->fin_lo != p->lo_is_src) ? FW_TCP_LAST_ACK : FW_TCP_FIN_WAIT;
+		return FW_CT_ESTABLISHED;
+	case FW_TCP_LAST_ACK:
+		*next = (f & TCPF_ACK) ? FW_TCP_TIME_WAIT : FW_TCP_LAST_ACK;
+		return FW_CT_ESTABLISHED;
+	default: /* TIME_WAIT, CLOSED: late segments */
+		*next = v->state;
+		return FW_CT_ESTABLISHED;
+	}
+}
+
+static __always_inline void fw_ct_update(const struct fw_pkt *p, struct fw_ct_val *v, __u8 next)
+{
+	__u64 now = pcn_now();
+
+	if (next == FW_CT_NSTATES)
+		return;
+	if (!v || ((next == FW_TCP_SYN_SENT || next == FW_FLOW_NEW) && v->state != next)) {
+		struct fw_ct_val n = { .last_ns = now, .state = next, .init_lo = p->lo_is_src };
+
+		/* A new connection (or a new one on a reused tuple). */
+		bpf_map_update_elem(&fw_ct, &p->key, &n, v ? BPF_EXIST : BPF_NOEXIST);
+		return;
+	}
+	if (next == FW_TCP_FIN_WAIT && v->state != FW_TCP_FIN_WAIT)
+		v->fin_lo = p->lo_is_src;
+	v->state = next;
+	v->last_ns = now;
+}
+
+/* One LBVS scan: the vector of each field (an unused one: every rule). */
+struct fw_scan {
+	struct fw_bv *bv[FW_NFIELDS];
+	__u32 found; /* position + 1 of the first match; 0: none */
+};
+
+static __always_inline __u32 fw_lowbit(__u64 w)
+{
+	__u32 n = 0;
+
+	if (!(w & 0xffffffffULL)) {
+		n += 32;
+		w >>= 32;
+	}
+	if (!(w & 0xffff)) {
+		n += 16;
+		w >>= 16;
+	}
+	if (!(w & 0xff)) {
+		n += 8;
+		w >>= 8;
+	}
+	if (!(w & 0xf)) {
+		n += 4;
+		w >>= 4;
+	}
+	if (!(w & 0x3)) {
+		n += 2;
+		w >>= 2;
+	}
+	if (!(w & 0x1))
+		n += 1;
+	return n;
+}
+
+/* Word i of every field's vector, ANDed; 1 (stop) at the first set bit. A
+ * bpf_loop callback: the verifier checks it once, not once per word. */
+static long fw_scan_word(__u32 i, void *arg)
+{
+	struct fw_scan *s = arg;
+	__u64 w;
+
+	__u64 idx = i;
+
+	/* The bound is checked on the register that indexes (clang checked
+	 * a copy the verifier could not link to it). */
+	asm volatile("if %[v] < 80 goto +1; %[v] = 0" : [v] "+r"(idx));
+	if (i >= FW_WORDS)
+		return 1;
+	w = s->bv[0]->w[idx] & s->bv[1]->w[idx] & s->bv[2]->w[idx] & s->bv[3]->w[idx] & s->bv[4]->w[idx] &
+	    s->bv[5]->w[idx] & s->bv[6]->w[idx];
+	if (!w)
+		return 0;
+	s->found = i * 64 + fw_lowbit(w) + 1;
+	return 1;
+}
+
+static __always_inline struct fw_bv *fw_exact_bv(__u32 set, __u32 field, __u32 value)
+{
+	struct fw_exact_key k = { .set = set, .field = field, .value = value };
+	__u32 *idx = bpf_map_lookup_elem(&fw_exact, &k);
+	__u32 w = idx ? *idx : FW_WILD_IDX(set, field);
+
+	return bpf_map_lookup_elem(&fw_bvs, &w);
+}
+
+static __always_inline struct fw_bv *fw_lpm_bv(__u32 set, __u32 field, __u32 addr)
+{
+	struct fw_lpm_key k = { .prefixlen = 64, .set = set, .field = field, .addr = addr };
+	__u32 *idx = bpf_map_lookup_elem(&fw_lpm, &k);
+	__u32 w = idx ? *idx : FW_WILD_IDX(set, field);
+
+	return bpf_map_lookup_elem(&fw_bvs, &w);
+}
+
+/* The chain's verdict for an IPv4 packet: RX_OK or RX_DROP. A global
+ * function: the verifier checks it once, on its own, instead of once for
+ * every way the headers parse and every conntrack outcome (that was
+ * seconds per load). */
+__attribute__((noinline)) int fw_chain(struct __ctx_buff *ctx, __u32 chain, struct fw_pkt *p, __u32 label)
+{
+	__u32 matched_id = ~0u, *matched = &matched_id;
+
+	__u32 *half = bpf_map_lookup_elem(&fw_ctl, &chain);
+	struct fw_scan s = {};
+	struct fw_setinfo *si;
+	struct fw_rule_info *ri;
+	struct fw_bv *all;
+	__u32 set, k, used, action;
+	struct fw_cnt *c;
+
+	if (!half || !p || chain >= FW_CHAINS)
+		return RX_DROP;
+	set = chain * 2 + (*(volatile __u32 *)half & 1);
+	si = bpf_map_lookup_elem(&fw_setinfo, &set);
+	if (!si)
+		return RX_DROP;
+	action = si->dflt;
+	if (!si->nrules)
+		goto act;
+	k = FW_ALL_IDX(set);
+	all = bpf_map_lookup_elem(&fw_bvs, &k);
+	if (!all)
+		return RX_DROP;
+	used = si->used;
+#pragma unroll
+	for (int f = 0; f < FW_NFIELDS; f++)
+		s.bv[f] = all;
+	if (used & (1u << FW_F_SRC))
+		s.bv[FW_F_SRC] = fw_lpm_bv(set, FW_F_SRC, p->saddr);
+	if (used & (1u << FW_F_DST))
+		s.bv[FW_F_DST] = fw_lpm_bv(set, FW_F_DST, p->daddr);
+	if (used & (1u << FW_F_PROTO))
+		s.bv[FW_F_PROTO] = fw_exact_bv(set, FW_F_PROTO, p->proto);
+	/* Without ports (or flags) only the rules that do not ask match:
+	 * the wildcard vector, under a value no key has. */
+	if (used & (1u << FW_F_SPORT))
+		s.bv[FW_F_SPORT] = fw_exact_bv(set, FW_F_SPORT, p->has_ports ? bpf_ntohs(p->sport) : 0x10000);
+	if (used & (1u << FW_F_DPORT))
+		s.bv[FW_F_DPORT] = fw_exact_bv(set, FW_F_DPORT, p->has_ports ? bpf_ntohs(p->dport) : 0x10000);
+	if (used & (1u << FW_F_FLAGS))
+		s.bv[FW_F_FLAGS] = fw_exact_bv(set, FW_F_FLAGS, p->proto == IPPROTO_TCP && p->has_ports ? p->flags : 0x100);
+	if (used & (1u << FW_F_CT))
+		s.bv[FW_F_CT] = fw_exact_bv(set, FW_F_CT, label);
+#pragma unroll
+	for (int f = 0; f < FW_NFIELDS; f++)
+		if (!s.bv[f])
+			return RX_DROP;
+	bpf_loop(si->nwords, fw_scan_word, &s, 0);
+	if (!s.found)
+		goto act;
+	k = set * FW_MAX_RULES + (s.found - 1);
+	ri = bpf_map_lookup_elem(&fw_rules, &k);
+	if (!ri)
+		return RX_DROP;
+	action = ri->action;
+	*matched = ri->id;
+	k = chain * FW_SLOTS + ri->slot;
+	c = bpf_map_lookup_elem(&fw_cnt, &k);
+	if (c) {
+		c->pkts++;
+		c->bytes += ctx_len(ctx);
+	}
+act:
+	pcn_log(ctx, LOG_TRACE, "firewall: chain %u: rule %d: action %u", chain, (int)*matched, action);
+	if (action == FW_DROP)
+		return RX_DROP;
+	if (action == FW_LOG)
+		pcn_log(ctx, LOG_INFO, "firewall: chain %u: rule %u: log", chain, *matched);
+	return RX_OK;
+}
+
+static __always_inline int fw_process(struct __ctx_buff *ctx, __u32 chain)
+{
+	struct fw_pkt p = {};
+	struct fw_ct_val *v = NULL;
+	__u32 k = FW_CTL_MODES, modes, label = FW_CT_NONE;
+	__u32 *m = bpf_map_lookup_elem(&fw_ctl, &k);
+	__u8 next = FW_CT_NSTATES;
+	int rc;
+
+	if (fw_parse(ctx, &p))
+		return RX_OK;
+	modes = m ? *m : 0;
+	if (modes & FW_MODE_CONNTRACK) {
+		if (p.tracked)
+			v = bpf_map_lookup_elem(&fw_ct, &p.key);
+		label = fw_ct_label(&p, v, &next);
+		if (label == FW_CT_ESTABLISHED && (modes & FW_MODE_ACCEPT_EST)) {
+			fw_ct_update(&p, v, next);
+			pcn_log(ctx, LOG_TRACE, "firewall: chain %u: established: forward", chain);
+			return RX_OK;
+		}
+	}
+	rc = fw_chain(ctx, chain, &p, label);
+	if (rc == RX_OK && (modes & FW_MODE_CONNTRACK))
+		fw_ct_update(&p, v, next);
+	return rc;
+}
+
+static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *md)
+{
+	(void)md;
+	return fw_process(ctx, FW_INGRESS);
+}
+
+static __always_inline int handle_tx(struct __ctx_buff *ctx, struct pcn_pkt_md *md)
+{
+	(void)md;
+	return fw_process(ctx, FW_EGRESS);
+}

@@ -14,7 +14,7 @@ LABEL org.cubemesh.image=1
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
         libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler libyang2-dev libh2o-dev \
-        libjansson-dev libcurl4-openssl-dev libcmocka-dev libssl-dev ca-certificates \
+        libjansson-dev libcurl4-openssl-dev libcmocka-dev libssl-dev ca-certificates libpcap-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
 # Only the programs: the tests run on the host (scripts/test.sh).
@@ -26,7 +26,8 @@ RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null \
     && mkdir -p /out/bin /out/share/cubemesh \
     && cp /build/broker/pcn-broker /build/pcnctl/pcnctl /out/bin/ \
     && for b in /build/cubes/*/pcn-* /build/cubes/*/variants/pcn-*; do [ -x "$b" ] && [ -f "$b" ] && cp "$b" /out/bin/; done \
-    && cp -r /src/yang /out/share/cubemesh/yang
+    && cp -r /src/yang /out/share/cubemesh/yang \
+    && mkdir -p /out/include/cubemesh && cp -r /build/bpf-include /out/include/cubemesh/bpf
 
 # ---- runtime stage: the runtime libraries only --------------------------------
 FROM debian:bookworm-slim
@@ -35,9 +36,14 @@ ARG HELLOWORLD_VARIANT=
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         libbpf1 libelf1 zlib1g libuv1 libnng1 libprotobuf-c1 libyang2 libh2o0.13 libjansson4 \
         libcurl4 curl \
+        libpcap0.8 clang libbpf-dev linux-libc-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build /out/share/cubemesh/ /usr/local/share/cubemesh/
+# Fast paths compiled at run time (pcn_reload from source: pcn-packetcapture's
+# filters): clang and the headers a cube's .bpf.c includes.
+COPY --from=build /out/include/cubemesh/ /usr/local/include/cubemesh/
+ENV PCN_BPF_INCLUDE_DIR=/usr/local/include/cubemesh/bpf
 RUN if [ "$HELLOWORLD_VARIANT" = v2 ]; then mv /usr/local/bin/pcn-helloworld-v2 /usr/local/bin/pcn-helloworld; \
     else rm -f /usr/local/bin/pcn-helloworld-v2; fi
 ENV PCN_URL=http://127.0.0.1:9000/polycube/v1/

@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 
-ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "bridge_vlan", "router"]
+ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "bridge_vlan", "router", "packetcapture"]
 TITLES = {
     "overhead": "2. Framework overhead (paper Table III)",
     "overhead_goal": "2b. Framework overhead at XDP_DRV, 15 rounds of 3 s (the figure of the 1% goal)",
@@ -30,6 +30,7 @@ TITLES = {
     "bridge": "7. Against the kernel's own path (paper Fig. 5)",
     "bridge_vlan": "7b. pcn-bridge: trunk tagging and flooding",
     "router": "8. Router against Linux IP forwarding",
+    "packetcapture": "9. Packet capture (pcn-packetcapture) against tcpdump -w",
 }
 XLABELS = {"chain": "tail calls in the chain (cubes or hops)", "control": "instances",
            "slowpath": "share of packets sent to the slow path", "overhead": "hook",

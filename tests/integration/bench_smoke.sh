@@ -8,7 +8,7 @@ bench=${CM_SRC:-$(dirname "$0")/../..}/tests/bench
 out=$CM_TMP/results
 export BENCH_QUICK=1 BENCH_OUT=$out
 
-for b in overhead overhead_goal chain slowpath control reload bridge bridge_vlan router; do
+for b in overhead overhead_goal chain slowpath control reload bridge bridge_vlan router packetcapture; do
 	bash "$bench/$b.sh" >"$CM_TMP/$b.log" 2>&1
 	cm_check "$b: runs" [ $? -eq 0 ]
 	cm_check "$b: prints figures or says what it did not measure" \
@@ -31,6 +31,7 @@ cm_check "bridge: pcn-bridge delivered packets" delivered bridge "pcn-bridge"
 cm_check "bridge_vlan: the trunk delivered packets" delivered bridge_vlan "pcn-bridge access -> trunk"
 cm_check "bridge_vlan: pcn-bridge's broadcast delivered packets" delivered bridge_vlan "pcn-bridge XDP_DRV broadcast"
 cm_check "router: the router delivered packets" delivered router router
+cm_check "packetcapture: pcn-packetcapture captured packets" delivered packetcapture "packetcapture captured"
 cm_check "control: creation timed" grep -q '"create N instances"' "$out/control.json"
 cm_check "report built" python3 "$bench/report.py" "$out"
 cm_check "report names the kernel" grep -q "kernel $(uname -r)" "$out/REPORT.md"

@@ -350,7 +350,11 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 out:
 	inst->ports = old_ports;
 	inst->n_ports = old_n;
-	inst->obj = old_obj;
+	/* Only an object loaded here goes back: a handler's pcn_reload of the
+	 * round has replaced inst->obj itself, and made old_obj its previous
+	 * object (closed one reload later), which must not come back. */
+	if (reload)
+		inst->obj = old_obj;
 	inst->index = old_index;
 	free(ports);
 	bpf_object__close(obj);

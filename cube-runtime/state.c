@@ -9,25 +9,36 @@
 
 int pcn_state_set(struct pcn_state *st, const char *path, const char *fmt, ...)
 {
-	char value[256];
+	char buf[256], *value = buf;
 	va_list ap;
-	int n;
+	int n, rc = 0;
 
 	if (!st || !path || !fmt)
 		return -EINVAL;
 	va_start(ap, fmt);
-	n = vsnprintf(value, sizeof(value), fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(value))
-		return -ENAMETOOLONG;
+	if (n < 0)
+		return -EINVAL;
+	/* A long value (a text leaf: dynmon's open-metrics) on the heap. */
+	if ((size_t)n >= sizeof(buf)) {
+		value = malloc((size_t)n + 1);
+		if (!value)
+			return -ENOMEM;
+		va_start(ap, fmt);
+		vsnprintf(value, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	if (lyd_new_path(st->entry, NULL, path, value, LYD_NEW_PATH_UPDATE, NULL) != LY_SUCCESS) {
 		PCN_WARN("CUBE-STATE-BAD", "cannot set state %s = %s: %s", path, value,
 			 ly_errmsg(LYD_CTX(st->entry)) ? ly_errmsg(LYD_CTX(st->entry)) : "?");
 		/* Remembered so the read fails visibly instead of losing a leaf. */
 		st->err = -EINVAL;
-		return -EINVAL;
+		rc = -EINVAL;
 	}
-	return 0;
+	if (value != buf)
+		free(value);
+	return rc;
 }
 
 /* "stats" is wanted by handler "/helloworld:helloworld/stats" and by

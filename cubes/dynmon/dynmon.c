@@ -1,0 +1,798 @@
+/* dynmon control plane: takes each direction's code from dataplane-config,
+ * compiles it in Polycube's dialect (dynmon_cc.c) for the instance's hook
+ * (and for TC, the egress twin of an XDP instance), swaps it in as the
+ * direction's micro-cube with pcn_reload (verified before anything
+ * changes, then one atomic update of the slot: no packet lost, a refused
+ * code leaves the old one running), and reads the maps its metric configs
+ * name (dynmon_read.c) for the model's metrics, open-metrics and the
+ * gateway's /metrics. What each leaf means is in yang/dynmon.yang; how
+ * this differs from Polycube in README.md.
+ *
+ * Maps across code changes: a map the new code declares with the same
+ * name and layout (type, key, value, size, flags) as the running one is
+ * the same map, its content kept; one whose layout changed is a new, empty
+ * map; maps the new code no longer declares are dropped. All of them
+ * survive a restart of this process (pinned). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include "dynmon_int.h"
+#include "dynmon_tc.skel.h"
+#include "dynmon_xdp.skel.h"
+#include "dynmon_yang.h"
+
+/* What a direction runs when its code is taken away: Polycube's default. */
+static const char dm_pass_code[] =
+	"static __always_inline int handle_rx(struct CTXTYPE *ctx, struct pkt_metadata *md)\n"
+	"{\n\treturn RX_OK;\n}\n";
+
+static const char *const dm_dir_name[2] = { "ingress", "egress" };
+
+struct dynmon {
+	struct dynmon *next;
+	struct dm_path path[2];
+	/* The micro-cube slots held a program when this process took the
+	 * instance over (a restart): the first round reloads the code to
+	 * know its maps, and a failure there keeps what runs. */
+	bool adopted;
+	bool pin_known;
+	char pin_dir[PATH_MAX];
+};
+
+/* Every instance's data, freed at exit (instances outlive the process). */
+static struct dynmon *dm_all;
+
+static void metrics_free(struct dm_metric *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].name);
+		free(m[i].map);
+		free(m[i].help);
+		for (size_t j = 0; j < m[i].n_labels; j++) {
+			free(m[i].labels[j].name);
+			free(m[i].labels[j].value);
+		}
+		free(m[i].labels);
+	}
+	free(m);
+}
+
+static void maps_close(struct dm_path *p)
+{
+	for (size_t i = 0; i < p->n_maps; i++)
+		if (p->maps[i].fd >= 0)
+			close(p->maps[i].fd);
+	p->n_maps = 0;
+}
+
+static void dm_free(struct dynmon *d)
+{
+	for (int i = 0; i < 2; i++) {
+		struct dm_path *p = &d->path[i];
+
+		maps_close(p);
+		free(p->code);
+		free(p->obj);
+		free(p->tc_obj);
+		metrics_free(p->metrics, p->n_metrics);
+	}
+	free(d);
+}
+
+__attribute__((destructor)) static void dm_free_all(void)
+{
+	while (dm_all) {
+		struct dynmon *d = dm_all;
+
+		dm_all = d->next;
+		dm_free(d);
+	}
+}
+
+/* ---- the configuration -------------------------------------------------- */
+
+/* One direction as the new configuration has it. */
+struct dm_cfg {
+	const char *code; /* NULL: none */
+	struct dm_metric *metrics;
+	size_t n_metrics;
+	int err;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int label_cb(const struct pcn_node *n, void *arg)
+{
+	struct dm_metric *m = arg;
+	struct dm_label *l = realloc(m->labels, (m->n_labels + 1) * sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	m->labels = l;
+	l[m->n_labels].name = dup_or_null(pcn_node_child(n, "name"));
+	l[m->n_labels].value = dup_or_null(pcn_node_child(n, "value"));
+	m->n_labels++;
+	return 0;
+}
+
+static int om_cb(const struct pcn_node *n, void *arg)
+{
+	static const char *const types[] = { "counter", "gauge", "histogram", "summary", "untyped" };
+	struct dm_metric *m = arg;
+	const char *t = pcn_node_child(n, "type");
+
+	m->om = true;
+	m->help = dup_or_null(pcn_node_child(n, "help"));
+	m->type = DM_OM_UNTYPED;
+	for (int i = 0; t && i < 5; i++)
+		if (strcasecmp(t, types[i]) == 0)
+			m->type = (enum dm_om_type)i;
+	return pcn_node_foreach(n, "labels", label_cb, m);
+}
+
+static int extraction_cb(const struct pcn_node *n, void *arg)
+{
+	struct dm_metric *m = arg;
+	const char *s = pcn_node_child(n, "swap-on-read"), *e = pcn_node_child(n, "empty-on-read");
+
+	m->swap = s && strcmp(s, "true") == 0;
+	m->empty = e && strcmp(e, "true") == 0;
+	return 0;
+}
+
+static int metric_cb(const struct pcn_node *n, void *arg)
+{
+	struct dm_cfg *c = arg;
+	struct dm_metric *m = realloc(c->metrics, (c->n_metrics + 1) * sizeof(*m));
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	c->metrics = m;
+	m = &m[c->n_metrics++];
+	memset(m, 0, sizeof(*m));
+	m->name = dup_or_null(pcn_node_child(n, "name"));
+	m->map = dup_or_null(pcn_node_child(n, "map-name"));
+	if (!m->name || !m->map)
+		return -ENOMEM;
+	rc = pcn_node_foreach(n, "extraction-options", extraction_cb, m);
+	if (!rc)
+		rc = pcn_node_foreach(n, "open-metrics-metadata", om_cb, m);
+	return rc;
+}
+
+static int path_cb(const struct pcn_node *n, void *arg)
+{
+	struct dm_cfg *c = arg;
+	const char *code = pcn_node_child(n, "code");
+
+	/* Blank code is no code. */
+	if (code && code[strspn(code, " \t\r\n")])
+		c->code = code;
+	return pcn_node_foreach(n, "metric-configs", metric_cb, c);
+}
+
+static int dp_cb(const struct pcn_node *n, void *arg)
+{
+	struct dm_cfg *c = arg;
+	int rc = pcn_node_foreach(n, "ingress-path", path_cb, &c[DM_INGRESS]);
+
+	return rc ? rc : pcn_node_foreach(n, "egress-path", path_cb, &c[DM_EGRESS]);
+}
+
+/* ---- swapping a direction's code ------------------------------------------ */
+
+static int pin_dir(struct pcn_instance *inst, struct dynmon *d)
+{
+	if (!d->pin_known && dm_pin_dir(inst, d->pin_dir, sizeof(d->pin_dir)) == 0)
+		d->pin_known = true;
+	return d->pin_known ? 0 : -ENOENT;
+}
+
+static bool same_layout(const struct dm_map *a, const struct bpf_map_info *b)
+{
+	return a->type == b->type && a->key_size == b->key_size && a->value_size == b->value_size &&
+	       a->max_entries == b->max_entries && a->flags == b->map_flags;
+}
+
+/* A pin moved aside for the new code, put back if it fails. */
+struct dm_aside {
+	char path[PATH_MAX + 80];
+	int fd;
+};
+
+static const struct dm_map *find_map(const struct dm_map *maps, size_t n, const char *obj_name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(maps[i].obj_name, obj_name) == 0)
+			return &maps[i];
+	return NULL;
+}
+
+/* Builds for the instance's hook: obj for it; tc for the TC twin of an XDP
+ * instance (NULL at TC). */
+struct dm_build {
+	void *obj, *tc;
+	size_t obj_len, tc_len;
+};
+
+static void build_free(struct dm_build *b)
+{
+	free(b->obj);
+	free(b->tc);
+	memset(b, 0, sizeof(*b));
+}
+
+static int build(struct pcn_instance *inst, enum dm_dir dir, const char *code, struct dm_build *b, char *err,
+		 size_t errlen)
+{
+	bool xdp = pcn_instance_attach(inst) != PCN_HOOK_TC;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	rc = dm_compile(dir, !xdp, code, &b->obj, &b->obj_len, err, errlen);
+	if (!rc && xdp)
+		rc = dm_compile(dir, true, code, &b->tc, &b->tc_len, err, errlen);
+	if (rc)
+		build_free(b);
+	return rc;
+}
+
+/* The pins of d's maps that neither direction's code uses any more. */
+static void unpin_unused(struct dynmon *d, const struct dm_map *old, size_t n_old)
+{
+	for (size_t i = 0; d->pin_known && i < n_old; i++) {
+		char path[PATH_MAX + 80];
+
+		if (find_map(d->path[0].maps, d->path[0].n_maps, old[i].obj_name) ||
+		    find_map(d->path[1].maps, d->path[1].n_maps, old[i].obj_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->pin_dir, old[i].obj_name);
+		if (unlink(path) && errno != ENOENT)
+			PCN_WARN("DYNMON-UNPIN", "cannot remove %s: %s", path, strerror(errno));
+	}
+}
+
+/* Puts b in dir's slot; on success d->path[dir] takes b's builds and maps,
+ * and b gets the builds it ran before (the caller frees them). */
+static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir, struct dm_build *b, char *err,
+		   size_t errlen)
+{
+	struct dm_path *p = &d->path[dir];
+	struct dm_map maps[DM_MAX_MAPS], old[DM_MAX_MAPS];
+	struct dm_aside aside[DM_MAX_MAPS];
+	size_t n = 0, n_aside = 0, n_old = p->n_maps;
+	struct pcn_code code = {
+		.kind = PCN_CODE_OBJECT, .data = b->obj, .len = b->obj_len, .tc_data = b->tc, .tc_len = b->tc_len,
+	};
+	int rc;
+
+	err[0] = '\0';
+	rc = dm_object_maps(b->obj, b->obj_len, maps, DM_MAX_MAPS, &n);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the new object: %s", strerror(-rc));
+		return -EINVAL;
+	}
+	/* A map pinned with another layout: the new code gets a new one (the
+	 * old program keeps its own until the swap). */
+	for (size_t i = 0; i < n && pin_dir(inst, d) == 0; i++) {
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+		struct dm_aside *a = &aside[n_aside];
+		int fd;
+
+		snprintf(a->path, sizeof(a->path), "%s/%s", d->pin_dir, maps[i].obj_name);
+		fd = bpf_obj_get(a->path);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !same_layout(&maps[i], &info) &&
+		    unlink(a->path) == 0) {
+			PCN_INFO("DYNMON-MAP-NEW", "%s: map %s changed layout: the new code starts it empty",
+				 pcn_instance_name(inst), maps[i].name);
+			a->fd = fd;
+			n_aside++;
+			continue;
+		}
+		close(fd);
+	}
+	rc = pcn_reload(inst, &code, dir == DM_EGRESS ? PCN_RELOAD_EGRESS + 1 : 1);
+	if (rc) {
+		for (size_t i = 0; i < n_aside; i++) {
+			unlink(aside[i].path);
+			if (bpf_obj_pin(aside[i].fd, aside[i].path))
+				PCN_ERR("DYNMON-REPIN", "cannot pin %s back: %s", aside[i].path, strerror(errno));
+		}
+		if (rc == -EPROTO) {
+			/* A pinned map the runtime will not let go (its own
+			 * check of layouts): the pins were not found. */
+			snprintf(err, errlen, "a map of the %s code is pinned with another layout: %s",
+				 dm_dir_name[dir], strerror(-rc));
+			rc = -EBUSY;
+		} else if (dm_verify(b->obj, b->obj_len, err, errlen) != 0 ||
+			   (b->tc && dm_verify(b->tc, b->tc_len, err, errlen) != 0)) {
+			char v[DM_ERR_MAX];
+
+			snprintf(v, sizeof(v), "%s", err);
+			snprintf(err, errlen, "the kernel verifier refused the %s-path code: %.300s", dm_dir_name[dir],
+				 v);
+			rc = -EPROTO;
+		} else {
+			snprintf(err, errlen, "the %s-path code does not load: %s", dm_dir_name[dir], strerror(-rc));
+		}
+		goto out;
+	}
+	/* Our own references: the runtime closes its object one reload later. */
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = pcn_map_fd(inst, maps[i].obj_name);
+
+		maps[i].fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
+		if (maps[i].fd >= 0 && bpf_obj_get_info_by_fd(maps[i].fd, &info, &len) == 0) {
+			maps[i].type = info.type;
+			maps[i].key_size = info.key_size;
+			maps[i].value_size = info.value_size;
+			maps[i].max_entries = info.max_entries;
+			maps[i].flags = info.map_flags;
+		}
+	}
+	memcpy(old, p->maps, n_old * sizeof(old[0]));
+	memcpy(p->maps, maps, n * sizeof(maps[0]));
+	p->n_maps = n;
+	unpin_unused(d, old, n_old);
+	for (size_t i = 0; i < n_old; i++)
+		if (old[i].fd >= 0)
+			close(old[i].fd);
+	{
+		struct dm_build prev = { p->obj, p->tc_obj, p->obj_len, p->tc_len };
+
+		p->obj = b->obj;
+		p->obj_len = b->obj_len;
+		p->tc_obj = b->tc;
+		p->tc_len = b->tc_len;
+		*b = prev;
+	}
+out:
+	for (size_t i = 0; i < n_aside; i++)
+		close(aside[i].fd);
+	return rc;
+}
+
+static bool same_code(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether a micro-cube slot of the instance holds a program. */
+static bool slot_used(struct pcn_instance *inst, const char *array)
+{
+	uint32_t key = 1, id = 0;
+	int fd = pcn_map_fd(inst, array);
+
+	return fd >= 0 && bpf_map_lookup_elem(fd, &key, &id) == 0 && id != 0;
+}
+
+static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *config)
+{
+	struct dynmon *d = pcn_instance_priv(inst);
+	struct dm_cfg cfg[2] = { { 0 } };
+	struct dm_build b[2] = { { 0 } };
+	bool change[2] = { false, false }, done[2] = { false, false };
+	char err[DM_ERR_MAX] = "", *old_code = NULL;
+	int rc;
+
+	if (!d)
+		return -EINVAL;
+	rc = pcn_node_foreach(config, "dataplane-config", dp_cb, cfg);
+	if (rc)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		const char *code = cfg[i].code;
+
+		/* After a restart the code runs already: loaded again, so that
+		 * this process knows its maps (kept, being pinned). */
+		change[i] = !same_code(code, d->path[i].code) || (d->adopted && code);
+		/* Code taken away: the slot gets the pass-everything code. */
+		if (!code && d->path[i].code)
+			code = dm_pass_code;
+		if (d->adopted && !code && slot_used(inst, i ? "pcn_uc_egress" : "pcn_uc_ingress")) {
+			change[i] = true;
+			code = dm_pass_code;
+		}
+		if (!change[i])
+			continue;
+		rc = build(inst, (enum dm_dir)i, code, &b[i], err, sizeof(err));
+		if (rc) {
+			rc = pcn_fail(inst, rc == -ENOENT ? -EINVAL : rc, "%s", err);
+			goto out;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!change[i])
+			continue;
+		rc = swap_in(inst, d, (enum dm_dir)i, &b[i], err, sizeof(err));
+		if (rc) {
+			pcn_fail(inst, rc, "%s", err);
+			goto out;
+		}
+		done[i] = true;
+		if (i == DM_INGRESS)
+			old_code = d->path[i].code;
+		else
+			free(d->path[i].code);
+		d->path[i].code = cfg[i].code ? strdup(cfg[i].code) : NULL;
+	}
+	PCN_INFO("DYNMON-APPLIED", "%s: ingress %s, egress %s", pcn_instance_name(inst),
+		 d->path[0].code ? "user code" : "pass", d->path[1].code ? "user code" : "pass");
+out:
+	if (rc && done[DM_INGRESS]) {
+		/* The egress failed after the ingress was swapped: the ingress
+		 * goes back to what it ran (swap_in left its builds in b). */
+		char e2[DM_ERR_MAX];
+		int r2 = 0;
+
+		if (!b[DM_INGRESS].obj)
+			r2 = build(inst, DM_INGRESS, dm_pass_code, &b[DM_INGRESS], e2, sizeof(e2));
+		if (!r2)
+			r2 = swap_in(inst, d, DM_INGRESS, &b[DM_INGRESS], e2, sizeof(e2));
+		free(d->path[DM_INGRESS].code);
+		d->path[DM_INGRESS].code = old_code;
+		old_code = NULL;
+		if (r2)
+			PCN_ERR("DYNMON-ROLLBACK", "%s: the ingress code could not go back: %s",
+				pcn_instance_name(inst), e2);
+	}
+	if (!rc || d->adopted) {
+		for (int i = 0; i < 2; i++) {
+			metrics_free(d->path[i].metrics, d->path[i].n_metrics);
+			d->path[i].metrics = cfg[i].metrics;
+			d->path[i].n_metrics = cfg[i].n_metrics;
+			cfg[i].metrics = NULL;
+			cfg[i].n_metrics = 0;
+		}
+	}
+	if (d->adopted && rc) {
+		/* Replaying after a restart: what ran before keeps running; say
+		 * why this process cannot read its maps. */
+		PCN_ERR("DYNMON-REPLAY", "%s: cannot load its code again: %s", pcn_instance_name(inst),
+			err);
+		rc = 0;
+	}
+	d->adopted = false;
+	free(old_code);
+	for (int i = 0; i < 2; i++) {
+		metrics_free(cfg[i].metrics, cfg[i].n_metrics);
+		build_free(&b[i]);
+	}
+	return rc;
+}
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+/* The map a metric config of dir names: the direction's own, else a
+ * shared one. */
+static const struct dm_map *metric_map(const struct dm_path *p, const char *name)
+{
+	const struct dm_map *shared = NULL;
+
+	for (size_t i = 0; i < p->n_maps; i++) {
+		if (strcmp(p->maps[i].name, name) != 0 || p->maps[i].fd < 0)
+			continue;
+		if (strncmp(p->maps[i].obj_name, "dm_", 3) != 0)
+			return &p->maps[i];
+		shared = &p->maps[i];
+	}
+	return shared;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Polycube's JSON for a read: [v, ...] or [{"key": k, "value": v}, ...]. */
+static void json_samples(FILE *f, const struct dm_sample *s, size_t n)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", f);
+		if (s[i].keyed)
+			fprintf(f, "{\"key\": %s, \"value\": ", s[i].key);
+		if (s[i].numeric)
+			fprintf(f, "%" PRIu64, s[i].value);
+		else
+			fprintf(f, "\"%s\"", s[i].hex);
+		if (s[i].keyed)
+			fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static int dynmon_read_metrics(struct pcn_instance *inst, struct pcn_state *st)
+{
+	struct dynmon *d = pcn_instance_priv(inst);
+	int rc = 0;
+
+	for (int dir = 0; d && !rc && dir < 2; dir++) {
+		const struct dm_path *p = &d->path[dir];
+
+		for (size_t i = 0; !rc && i < p->n_metrics; i++) {
+			const struct dm_metric *c = &p->metrics[i];
+			const struct dm_map *m = metric_map(p, c->map);
+			struct dm_sample *s = NULL;
+			char path[256], *text = NULL;
+			size_t n = 0, len = 0;
+			FILE *f;
+			int r;
+
+			if (!m) {
+				PCN_DEBUG("DYNMON-NO-MAP", "%s: metric %s: the %s code has no map %s",
+					  pcn_instance_name(inst), c->name, dm_dir_name[dir], c->map);
+				continue;
+			}
+			r = dm_read(m, c, DM_READ_OPTIONS, &s, &n);
+			if (r) {
+				PCN_WARN("DYNMON-READ", "%s: cannot read map %s: %s", pcn_instance_name(inst),
+					 c->map, strerror(-r));
+				continue;
+			}
+			f = open_memstream(&text, &len);
+			if (!f) {
+				free(s);
+				return -ENOMEM;
+			}
+			json_samples(f, s, n);
+			fclose(f);
+			free(s);
+			snprintf(path, sizeof(path), "metrics/%s-metrics[name='%s']/value", dm_dir_name[dir], c->name);
+			rc = pcn_state_set(st, path, "%s", text);
+			free(text);
+			snprintf(path, sizeof(path), "metrics/%s-metrics[name='%s']/timestamp", dm_dir_name[dir],
+				 c->name);
+			if (!rc)
+				rc = pcn_state_set(st, path, "%" PRId64, now_ms());
+		}
+	}
+	return rc;
+}
+
+static const char *om_type_name(enum dm_om_type t)
+{
+	static const char *const names[] = { "counter", "gauge", "histogram", "summary", "untyped" };
+
+	return names[t];
+}
+
+/* A label value or HELP text, escaped as OpenMetrics wants. */
+static void om_escape(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* Polycube's text for one metric: each value its own sample, named
+ * <name> when the map has one value and <name>_<i> otherwise, with the
+ * config's labels (and a hash map's key as label "key"); HELP and TYPE
+ * before each family. */
+static void om_metric(FILE *f, const struct dm_metric *c, const struct dm_sample *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char fam[160];
+
+		if (!s[i].numeric)
+			continue; /* OpenMetrics has numbers only (Polycube skips them too) */
+		if (n == 1 || s[i].keyed)
+			snprintf(fam, sizeof(fam), "%s", c->name);
+		else
+			snprintf(fam, sizeof(fam), "%s_%zu", c->name, i);
+		if (i == 0 || !s[i].keyed) {
+			fprintf(f, "# HELP %s ", fam);
+			om_escape(f, c->help ? c->help : "");
+			fprintf(f, "\n# TYPE %s %s\n", fam, om_type_name(c->type));
+		}
+		fprintf(f, "%s{", fam);
+		for (size_t j = 0; j < c->n_labels; j++) {
+			fprintf(f, "%s%s=\"", j ? "," : "", c->labels[j].name);
+			om_escape(f, c->labels[j].value);
+			fputc('"', f);
+		}
+		if (s[i].keyed) {
+			char k[sizeof(s[i].key)];
+
+			snprintf(k, sizeof(k), "%s", s[i].key[0] == '"' ? s[i].key + 1 : s[i].key);
+			if (s[i].key[0] == '"' && k[0])
+				k[strlen(k) - 1] = '\0'; /* a hex key's closing quote */
+			fprintf(f, "%skey=\"%s\"", c->n_labels ? "," : "", k);
+		}
+		fprintf(f, "} %" PRIu64 "\n", s[i].value);
+	}
+}
+
+static int dynmon_read_open_metrics(struct pcn_instance *inst, struct pcn_state *st)
+{
+	struct dynmon *d = pcn_instance_priv(inst);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	for (int dir = 0; d && dir < 2; dir++) {
+		const struct dm_path *p = &d->path[dir];
+
+		for (size_t i = 0; i < p->n_metrics; i++) {
+			const struct dm_metric *c = &p->metrics[i];
+			const struct dm_map *m = metric_map(p, c->map);
+			struct dm_sample *s = NULL;
+			size_t n = 0;
+
+			if (!c->om || !m || dm_read(m, c, DM_READ_OPTIONS, &s, &n))
+				continue;
+			om_metric(f, c, s, n);
+			free(s);
+		}
+	}
+	fclose(f);
+	rc = pcn_state_set(st, "open-metrics", "%s", text ? text : "");
+	free(text);
+	return rc;
+}
+
+/* The gateway's GET /metrics: every metric with OpenMetrics metadata of
+ * type counter, gauge or untyped (as a gauge), read without swapping or
+ * emptying (a scrape must not take counts away from the model's readers,
+ * nor make a counter go back), one sample per value, labelled with the
+ * config's labels, path="ingress"|"egress", and index="<i>" (an array of
+ * more than one value) or key="<k>" (a hash map). A counter's name loses
+ * a "_total" the user gave it: the broker adds its own. */
+static int dynmon_gateway_metrics(struct pcn_instance *inst, struct pcn_metrics *mx)
+{
+	struct dynmon *d = pcn_instance_priv(inst);
+
+	for (int dir = 0; d && dir < 2; dir++) {
+		const struct dm_path *p = &d->path[dir];
+
+		for (size_t i = 0; i < p->n_metrics; i++) {
+			const struct dm_metric *c = &p->metrics[i];
+			const struct dm_map *m = metric_map(p, c->map);
+			enum pcn_metric_type type = c->type == DM_OM_COUNTER ? PCN_METRIC_COUNTER : PCN_METRIC_GAUGE;
+			struct dm_sample *s = NULL;
+			char name[160];
+			size_t n = 0, nl;
+
+			if (!c->om || !m || c->type == DM_OM_HISTOGRAM || c->type == DM_OM_SUMMARY)
+				continue;
+			if (dm_read(m, c, DM_READ_PEEK, &s, &n))
+				continue;
+			snprintf(name, sizeof(name), "%s", c->name);
+			nl = strlen(name);
+			if (type == PCN_METRIC_COUNTER && nl > 6 && strcmp(name + nl - 6, "_total") == 0)
+				name[nl - 6] = '\0';
+			for (size_t k = 0; k < n; k++) {
+				const char *labels[2 * 19 + 1];
+				char idx[32], key[80];
+				size_t nlab = 0;
+
+				if (!s[k].numeric)
+					continue;
+				for (size_t j = 0; j < c->n_labels && j < 14; j++) {
+					labels[nlab++] = c->labels[j].name;
+					labels[nlab++] = c->labels[j].value;
+				}
+				labels[nlab++] = "path";
+				labels[nlab++] = dm_dir_name[dir];
+				if (s[k].keyed) {
+					snprintf(key, sizeof(key), "%s", s[k].key[0] == '"' ? s[k].key + 1 : s[k].key);
+					if (s[k].key[0] == '"' && key[0])
+						key[strlen(key) - 1] = '\0';
+					labels[nlab++] = "key";
+					labels[nlab++] = key;
+				} else if (n > 1) {
+					snprintf(idx, sizeof(idx), "%zu", k);
+					labels[nlab++] = "index";
+					labels[nlab++] = idx;
+				}
+				labels[nlab] = NULL;
+				if (pcn_metric_add(mx, name, type, c->help ? c->help : "", labels, (double)s[k].value) ==
+				    -ENOSPC)
+					break;
+			}
+			free(s);
+		}
+	}
+	return 0;
+}
+
+/* ---- the instance ------------------------------------------------------------ */
+
+static int dynmon_on_create(struct pcn_instance *inst)
+{
+	struct dynmon *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	for (int i = 0; i < 2; i++)
+		for (size_t j = 0; j < DM_MAX_MAPS; j++)
+			d->path[i].maps[j].fd = -1;
+	/* Programs in the slots already: this process takes over an
+	 * instance whose code ran on (a restart, an upgrade). */
+	d->adopted = slot_used(inst, "pcn_uc_ingress") || slot_used(inst, "pcn_uc_egress");
+	d->next = dm_all;
+	dm_all = d;
+	pcn_instance_set_priv(inst, d);
+	return 0;
+}
+
+static void dynmon_on_destroy(struct pcn_instance *inst)
+{
+	struct dynmon *d = pcn_instance_priv(inst), **pp;
+
+	for (pp = &dm_all; d && *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	if (d)
+		dm_free(d);
+	pcn_instance_set_priv(inst, NULL);
+}
+
+static const struct pcn_config_handler dynmon_handlers[] = {
+	{ NULL },
+};
+
+static const struct pcn_state_handler dynmon_state[] = {
+	{ "/dynmon:dynmon/metrics", dynmon_read_metrics },
+	{ "/dynmon:dynmon/open-metrics", dynmon_read_open_metrics },
+	{ NULL },
+};
+
+const struct pcn_cube_desc dynmon_desc = {
+	.service = "dynmon",
+	.version = "1.0.0",
+	.description = "Dynamic traffic monitor: user code injected at run time, its maps exported as metrics",
+	.min_kernel = "5.17",
+	.kind = PCN_CUBE_TRANSPARENT,
+	.yang_module_name = "dynmon",
+	.yang_module = dynmon_yang,
+	.xdp_object = dynmon_xdp__elf_bytes,
+	.tc_object = dynmon_tc__elf_bytes,
+	.handlers = dynmon_handlers,
+	.state = dynmon_state,
+	.on_create = dynmon_on_create,
+	.on_destroy = dynmon_on_destroy,
+	.on_applied = dynmon_on_applied,
+	.metrics = dynmon_gateway_metrics,
+};
+
+/* dynmon_test builds this file without main and drives dynmon_desc. */
+#ifndef PCN_CUBE_NO_MAIN
+int main(int argc, char **argv)
+{
+	return pcn_cube_main(&dynmon_desc, argc, argv);
+}
+#endif

@@ -130,6 +130,20 @@ for hook in TC XDP_SKB XDP_DRV; do
 			[ \$(stat -c %s $R $R.1 $R.2 | sort -n | tail -1) -le 4096 ]"
 		cm_check "$hook: each a pcap of its own; together the 60 datagrams" \
 			[ "$(for x in $R.2 $R.1 $R; do tcpdump -nn -r $x 2>/dev/null; done | grep -c UDP)" = 60 ]
+		# A full ring drops captures, never packets: the writer stopped,
+		# 24000 records of 1514-byte frames (1568 bytes each) overflow 32 MiB.
+		cm_check "$hook: whole frames of icmp into flood.pcap" \
+			$PCNCTL pc1 set filter=icmp snaplen=65535 dump=flood.pcap dump-size-limit=0
+		cm_stop "${CM_CUBE_PID[packetcapture]}"
+		FLOOD=$(ip netns exec "$NSA" ping -f -c 12000 -s 1472 -W 1 -q "$NET.254" 2>&1)
+		cm_cont "${CM_CUBE_PID[packetcapture]}"
+		cm_check "$hook: with the writer stopped, a ping flood loses nothing" grep -q "12000 received" <<<"$FLOOD"
+		sleep 1
+		DROPPED=$(state pc1 stats/dropped)
+		TOTAL=$(( $(state pc1 stats/captured-ingress) + $(state pc1 stats/captured-egress) + DROPPED ))
+		cm_check "$hook: the ring overflowed: $DROPPED captures dropped and counted, the rest captured" \
+			[ "$DROPPED" -gt 1000 -a "$TOTAL" -ge 24000 ]
+		cm_check "$hook: /metrics has the drops" bash -c "curl -s ${PCN_URL}metrics | grep '^packetcapture_dropped_packets_total' | grep -q ' $DROPPED\$'"
 	fi
 	if [ "$hook" = XDP_SKB ]; then
 		# Network mode: the packets are read one by one through the API.

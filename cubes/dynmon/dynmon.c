@@ -45,6 +45,10 @@ struct dynmon {
 	 * instance over (a restart): the first round reloads the code to
 	 * know its maps, and a failure there keeps what runs. */
 	bool adopted;
+	/* The instance's loglevel as the last round had it, and the timer
+	 * that reloads the code when it changes (relevel). */
+	char loglevel[16];
+	int relevel_timer;
 	bool pin_known;
 	char pin_dir[PATH_MAX];
 };
@@ -385,6 +389,48 @@ static bool slot_used(struct pcn_instance *inst, const char *array)
 	return fd >= 0 && bpf_map_lookup_elem(fd, &key, &id) == 0 && id != 0;
 }
 
+/* A new loglevel: the code's pcn_log lines follow it. The level is a
+ * load-time constant the runtime sets from the instance's, which it updates
+ * only after the round that changes it: the code is loaded again (the same
+ * builds, onto the same maps) just after, from a timer. */
+static void relevel(struct pcn_instance *inst, void *arg)
+{
+	struct dynmon *d = pcn_instance_priv(inst);
+	char err[DM_ERR_MAX];
+
+	(void)arg;
+	if (!d)
+		return;
+	pcn_timer_stop(inst, d->relevel_timer);
+	d->relevel_timer = 0;
+	for (int i = 0; i < 2; i++) {
+		struct dm_path *p = &d->path[i];
+		struct dm_build b = { 0 };
+		int rc = -ENOMEM;
+
+		if (!p->obj)
+			continue;
+		b.obj = malloc(p->obj_len);
+		b.obj_len = p->obj_len;
+		if (b.obj && p->tc_obj) {
+			b.tc = malloc(p->tc_len);
+			b.tc_len = p->tc_len;
+		}
+		if (b.obj && (!p->tc_obj || b.tc)) {
+			memcpy(b.obj, p->obj, p->obj_len);
+			if (p->tc_obj)
+				memcpy(b.tc, p->tc_obj, p->tc_len);
+			rc = swap_in(inst, d, (enum dm_dir)i, &b, err, sizeof(err));
+		} else {
+			snprintf(err, sizeof(err), "%s", strerror(ENOMEM));
+		}
+		if (rc)
+			PCN_ERR("DYNMON-LOGLEVEL", "%s: the %s code keeps its log level: %s", pcn_instance_name(inst),
+				dm_dir_name[i], err);
+		build_free(&b);
+	}
+}
+
 static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *config)
 {
 	struct dynmon *d = pcn_instance_priv(inst);
@@ -470,6 +516,17 @@ out:
 		PCN_ERR("DYNMON-REPLAY", "%s: cannot load its code again: %s", pcn_instance_name(inst),
 			err);
 		rc = 0;
+	}
+	if (!rc) {
+		const char *ll = pcn_node_child(config, "loglevel");
+
+		if (ll && d->loglevel[0] && strcmp(ll, d->loglevel) != 0 && !d->relevel_timer &&
+		    (d->path[0].obj || d->path[1].obj)) {
+			int id = pcn_timer_start(inst, 1, relevel, NULL);
+
+			d->relevel_timer = id > 0 ? id : 0;
+		}
+		snprintf(d->loglevel, sizeof(d->loglevel), "%s", ll ? ll : "");
 	}
 	d->adopted = false;
 	free(old_code);

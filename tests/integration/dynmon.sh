@@ -310,6 +310,16 @@ sys.exit(0 if d == {1: int(sys.argv[2]), 17: int(sys.argv[3])} else 1)' "$seen" 
 
 	if [ "$hook" = TC ]; then
 		out=$(put "$CM_TMP/l4.c" "$CM_TMP/eg.c")
+		# The code's pcn_log at TRACE (Polycube's %I) appears once the
+		# instance's loglevel says so, and not before.
+		ping_a 1
+		cm_check_not "$hook: no TRACE line at INFO" bash -c "$PCNCTL logs dm1 | grep -q 'proto 1 from'"
+		cm_check "$hook: loglevel TRACE" $PCNCTL dm1 set loglevel=TRACE
+		sleep 0.5
+		ping_a 1
+		sleep 0.5
+		cm_check "$hook: the code's TRACE line is logged" bash -c "$PCNCTL logs dm1 | grep -q 'proto 1 from'"
+		cm_check "$hook: loglevel INFO" $PCNCTL dm1 set loglevel=INFO
 		ping_a 2
 		i0=$(l4 0)
 		cm_log "restart pcn-dynmon"

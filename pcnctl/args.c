@@ -265,6 +265,29 @@ static int build_model(struct pcnctl_request *r, int npath, char *const *w, enum
 	struct sbuf path = { 0 }, words = { 0 };
 	int ret = 0;
 
+	/* No verb, and k=v pairs (only) after at least three path words: an
+	 * action with its input, as polycubectl takes it (see action_only).
+	 * Fewer path words ("hw1 action=FORWARD") stay an error. */
+	if (verb == VERB_NONE && !help && nargs == 0) {
+		int first = -1, all = 1;
+
+		for (int i = 0; i < npath; i++)
+			if (strchr(w[i], '=')) {
+				if (first < 0)
+					first = i;
+			} else if (first >= 0) {
+				all = 0;
+			}
+		if (first >= 3 && all) {
+			nargs = npath - first;
+			args = w + first;
+			npath = first;
+			verb = VERB_ADD;
+			r->action_only = true;
+		}
+		if (first < 0 && npath >= 3)
+			r->maybe_action = true;
+	}
 	for (int i = 0; i < npath; i++) {
 		if (strchr(w[i], '=')) {
 			set_err(err, errlen, "'%s': k=v pairs go after a verb (add, set)", w[i]);

@@ -26,6 +26,16 @@ struct pcnctl_request {
 	bool help;           /* the answer is the model's help for the node */
 	bool local_help;     /* print pcnctl's own usage: the broker has no help here */
 	char *words;         /* the path words joined by spaces, to print commands in help */
+	/* polycubectl's form of an action with input, "fw1 chain INGRESS
+	 * append src=10.0.0.1 action=FORWARD" (k=v right after the path, no
+	 * verb): a POST of the pairs, to be sent only if the broker's help
+	 * says the node is an action (main.c asks first). */
+	bool action_only;
+	/* A GET with no verb ("fw1 chain INGRESS reset-counters"): if the
+	 * broker refuses it (405) and its help says the node is an action,
+	 * main.c POSTs to it instead, as polycubectl runs an action without
+	 * input. */
+	bool maybe_action;
 };
 
 /* Translates the words into a request. Returns 0 and sets *out, -EINVAL with

@@ -38,6 +38,9 @@ static const struct tcase cases[] = {
 	OK("hw1 action show", "GET", "hw1/action/", NULL),
 	OK("hw1 ports show port1", "GET", "hw1/ports/port1/", NULL),
 	OK("hw1 del", "DELETE", "hw1/", NULL),
+	/* polycubectl's action with input (sent once the broker says it is one). */
+	OK("fw1 chain INGRESS append l4proto=ICMP action=FORWARD", "POST", "fw1/chain/INGRESS/append/",
+	   "{\"l4proto\":\"ICMP\",\"action\":\"FORWARD\"}"),
 	OK("helloworld del hw1", "DELETE", "helloworld/hw1/", NULL),
 	OK("hw1 ports del port1", "DELETE", "hw1/ports/port1/", NULL),
 	OK("r1 route add 10.0.1.0/24 0.0.0.0 interface=p1", "POST", "r1/route/10.0.1.0%2F24/0.0.0.0/",
@@ -88,6 +91,7 @@ static const struct tcase cases[] = {
 	BAD("hw1 set port1 peer=x", "k=v pairs only"),
 	BAD("hw1 set a=1 a=2", "given twice"),
 	BAD("hw1 action=FORWARD", "after a verb"),
+	BAD("fw1 chain INGRESS append l4proto=ICMP x", "after a verb"),
 	BAD("hw1 show a=1", "show takes no k=v"),
 	BAD("hw1 del force=1", "del takes no k=v"),
 	BAD("connect br1:port1", "usage: pcnctl connect <peer1> <peer2>"),

@@ -85,6 +85,43 @@ static void print_answer(const struct pcnctl_opts *o, const struct pcnctl_reques
 	json_decref(doc);
 }
 
+/* polycubectl's "<path> <action> k=v ...": EXIT_OK when the broker's help
+ * says the node is an action, else a usage error as without the check. */
+static int check_action(const struct pcnctl_opts *o, const struct pcnctl_request *req,
+			const struct pcnctl_http_opts *hopts)
+{
+	struct pcnctl_response res = { 0 };
+	char *url = NULL, err[256];
+	json_t *doc = NULL;
+	int status = EXIT_USAGE, rc;
+
+	if (asprintf(&url, "%s%s?help", o->url, req->path) < 0)
+		return EXIT_HTTP;
+	rc = pcnctl_http_request("GET", url, NULL, hopts, &res, err, sizeof(err));
+	free(url);
+	if (rc == -EHOSTUNREACH || rc == -EIO) {
+		fprintf(stderr, "pcnctl: cannot reach the broker at %s: %s\n", o->url, err);
+		status = EXIT_UNREACHABLE;
+		goto out;
+	}
+	if (!rc && res.status == 200 && (doc = json_loads(res.body, 0, NULL)) &&
+	    !strcmp(json_string_value(json_object_get(doc, "kind")) ? json_string_value(json_object_get(doc, "kind")) : "",
+		    "action")) {
+		status = EXIT_OK;
+		goto out;
+	}
+	if (!rc && res.status >= 400) {
+		pcnctl_print_error(stderr, res.status, res.body);
+		status = EXIT_HTTP;
+		goto out;
+	}
+	fprintf(stderr, "pcnctl: k=v pairs go after a verb (add, set), or after an action\nTry 'pcnctl --help'.\n");
+out:
+	json_decref(doc);
+	pcnctl_response_fini(&res);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct pcnctl_http_opts hopts = { 0 };
@@ -151,7 +188,19 @@ int main(int argc, char **argv)
 	}
 	hopts.token = o.token;
 	hopts.trace = o.verbose ? stderr : NULL;
+	if (req->action_only) {
+		status = check_action(&o, req, &hopts);
+		if (status != EXIT_OK) {
+			curl_global_cleanup();
+			goto out;
+		}
+	}
 	rc = pcnctl_http_request(req->method, url, req->body, &hopts, &res, err, sizeof(err));
+	if (!rc && res.status == 405 && req->maybe_action && check_action(&o, req, &hopts) == EXIT_OK) {
+		pcnctl_response_fini(&res);
+		memset(&res, 0, sizeof(res));
+		rc = pcnctl_http_request("POST", url, NULL, &hopts, &res, err, sizeof(err));
+	}
 	curl_global_cleanup();
 	if (rc == -EHOSTUNREACH || rc == -EIO) {
 		fprintf(stderr, "pcnctl: cannot reach the broker at %s: %s\n", o.url, err);

@@ -97,9 +97,9 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check_not "$hook: default DROP: a cannot ping the host" ping_a_to_host 1
 
 	cm_check "$hook: append ICMP FORWARD to INGRESS" \
-		$PCNCTL firewall fw1 chain INGRESS append add l4proto=ICMP action=FORWARD >/dev/null
+		$PCNCTL firewall fw1 chain INGRESS append l4proto=ICMP action=FORWARD >/dev/null
 	cm_check_not "$hook: accept-established OFF: the replies need their own rule" ping_a_to_host 1
-	cm_check "$hook: EGRESS: ESTABLISHED FORWARD" $PCNCTL firewall fw1 chain EGRESS append add \
+	cm_check "$hook: EGRESS: ESTABLISHED FORWARD" $PCNCTL firewall fw1 chain EGRESS append \
 		conntrack=ESTABLISHED action=FORWARD >/dev/null
 	n0=$(pkts 0)
 	cm_check "$hook: a pings the host" ping_a_to_host 5
@@ -109,7 +109,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: accept-established ON" $PCNCTL firewall fw1 set accept-established=ON
 
 	# TCP: NEW to P_OPEN allowed; the replies are ESTABLISHED.
-	cm_check "$hook: rule: NEW TCP to $P_OPEN from a" $PCNCTL firewall fw1 chain INGRESS append add \
+	cm_check "$hook: rule: NEW TCP to $P_OPEN from a" $PCNCTL firewall fw1 chain INGRESS append \
 		src=$NET.1/32 l4proto=TCP dport=$P_OPEN conntrack=NEW action=FORWARD >/dev/null
 	cm_check "$hook: a connects to port $P_OPEN" connect "$P_OPEN"
 	cm_check_not "$hook: port $P_CLOSED is closed" connect "$P_CLOSED"
@@ -117,7 +117,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 		st=$(curl -s "${PCN_URL}firewall/fw1/session-table/")
 		cm_check "$hook: the session table shows a's connection" grep -q "\"dport\":$P_OPEN" <<<"$st"
 		cm_check "$hook: and a's pings" grep -q '"l4proto":"ICMP"' <<<"$st"
-		cm_check "$hook: delete the EGRESS rule" $PCNCTL firewall fw1 chain EGRESS delete add conntrack=ESTABLISHED
+		cm_check "$hook: delete the EGRESS rule" $PCNCTL firewall fw1 chain EGRESS delete conntrack=ESTABLISHED
 		cm_check "$hook: with accept-established ON a connects without it" connect "$P_OPEN"
 
 		# Bad rules: 400 with the reason, nothing changed.
@@ -132,16 +132,35 @@ for hook in TC XDP_SKB XDP_DRV; do
 
 		# Order: a DROP for ICMP inserted at 0 wins over the FORWARD.
 		n0=$(pkts 0)
-		cm_check "$hook: insert DROP ICMP at 0" $PCNCTL firewall fw1 chain INGRESS insert add id=0 l4proto=ICMP action=DROP >/dev/null
+		cm_check "$hook: insert DROP ICMP at 0" $PCNCTL firewall fw1 chain INGRESS insert id=0 l4proto=ICMP action=DROP >/dev/null
 		cm_check "$hook: ids moved ($(ids))" [ "$(ids)" = "0:ICMP 1:ICMP 2:TCP/$P_OPEN" ]
 		cm_check_not "$hook: first match wins: pings dropped" ping_a_to_host 1
-		cm_check "$hook: delete it" $PCNCTL firewall fw1 chain INGRESS delete add l4proto=ICMP action=DROP
+		cm_check "$hook: delete it" $PCNCTL firewall fw1 chain INGRESS delete l4proto=ICMP action=DROP
 		cm_check "$hook: ids back ($(ids))" [ "$(ids)" = "0:ICMP 1:TCP/$P_OPEN" ]
 		cm_check "$hook: pings pass again" ping_a_to_host 2
 		n=$(pkts 0)
 		cm_check "$hook: rule 0 kept its counters through the moves ($n0 -> $n)" [ "${n:-0}" -gt "${n0:-0}" ]
-		cm_check "$hook: reset-counters" $PCNCTL firewall fw1 chain INGRESS reset-counters add
+		cm_check "$hook: reset-counters" $PCNCTL firewall fw1 chain INGRESS reset-counters
 		cm_check "$hook: counters are 0" [ "$(pkts 0)" = 0 ]
+
+		# batch (Polycube's use_batch.sh form, accept for FORWARD): one change.
+		cm_expect 204 POST /firewall/fw1/chain/EGRESS/batch/ \
+			'{"rules":[{"operation":"append","l4proto":"UDP","dport":5353,"action":"accept"},{"operation":"append","l4proto":"TCP","dport":22,"action":"drop"}]}'
+		cm_check "$hook: EGRESS holds the batch ($(ids EGRESS))" [ "$(ids EGRESS)" = "0:UDP/5353 1:TCP/22" ]
+		cm_expect 400 POST /firewall/fw1/chain/EGRESS/batch/ \
+			'{"rules":[{"operation":"append","l4proto":"UDP"},{"operation":"append","src":"1.2.3.4/40"}]}' "src"
+		cm_check "$hook: a batch with a bad rule changed nothing ($(ids EGRESS))" [ "$(ids EGRESS)" = "0:UDP/5353 1:TCP/22" ]
+
+		# interactive=false: rule changes wait for apply-rules.
+		cm_check "$hook: interactive=false" $PCNCTL firewall fw1 set interactive=false
+		cm_check "$hook: stage a DROP for ICMP at 0" $PCNCTL firewall fw1 chain INGRESS insert id=0 l4proto=ICMP action=DROP
+		cm_check "$hook: staged only: pings pass" ping_a_to_host 1
+		cm_check "$hook: apply-rules" $PCNCTL firewall fw1 chain INGRESS apply-rules
+		cm_check_not "$hook: applied: pings dropped" ping_a_to_host 1
+		cm_check "$hook: stage its deletion" $PCNCTL firewall fw1 chain INGRESS delete l4proto=ICMP action=DROP
+		cm_check_not "$hook: staged only: pings still dropped" ping_a_to_host 1
+		cm_check "$hook: interactive=true applies the rules" $PCNCTL firewall fw1 set interactive=true
+		cm_check "$hook: pings pass" ping_a_to_host 1
 
 		cm_log "restart pcn-firewall"
 		kill "${CM_CUBE_PID[firewall]}"

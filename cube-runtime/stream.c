@@ -535,11 +535,13 @@ static void do_close(struct pcn__streams *ss, struct pcn_stream *s, bool finish)
 	} else {
 		s->state = ST_DEAD;
 	}
-	pthread_mutex_unlock(&ss->lock);
-	wake(ss->wake_st);
+	/* Before the unlock: once the lock is released the stream thread may
+	 * free s (ST_DEAD, or ST_FINISH flushed). */
 	PCN_INFO("CUBE-STREAM-CLOSED", "instance %s: stream %s closed (%s); %llu writes found its queue full",
 		 s->instance, s->name, finish ? "the instance is deleted" : "the client left",
 		 (unsigned long long)drops);
+	pthread_mutex_unlock(&ss->lock);
+	wake(ss->wake_st);
 }
 
 /* The next stream needing the runtime thread, marked busy; NULL if none.

@@ -8,10 +8,15 @@
 # 60 bytes (length still 98). A new filter ("udp") holds from the next
 # packet; an expression libpcap refuses ("tcp and port") is a 400 carrying
 # libpcap's message and the udp filter keeps capturing. capture OFF stops
-# the writing. A dump outside the capture directory is refused. The
-# configuration survives a restart of pcn-packetcapture (the filter runs
-# again, the file before it is rotated to .1, not overwritten), and the
-# live stream (GET .../stream) is a pcap tcpdump reads.
+# the writing. A dump outside the capture directory is refused. Rotation
+# by size keeps dump-files old files; network mode hands the packets out
+# through the packet container; with the writer stopped a ping flood
+# overflows the ring: every ping is answered, the lost captures counted
+# (stats, /metrics). The configuration survives a restart of
+# pcn-packetcapture (the filter runs again, the file before it is rotated
+# to .1, not overwritten), and the live stream (GET .../stream) is a pcap
+# tcpdump reads. Last, Polycube's own test script's commands, unchanged:
+# a capture on a simplebridge's port.
 source "$(dirname "$0")/../lib/mesh.sh"
 NET=10.217.$((CM_ID % 250))
 export PCN_CAPTURE_DIR=$CM_TMP/captures
@@ -187,5 +192,24 @@ assert not c.get("packetlen"), c
 	fi
 	cm_check "$hook: delete pc1" $PCNCTL packetcapture del pc1
 done
+
+# Polycube's own test, its commands as they are: a capture on a port of a
+# simplebridge between two hosts (lowercase enum, Polycube's default hook).
+echo "# on a cube port"
+cm_cube_start simplebridge
+cm_host c "$NET.101/24"; IFC=$CM_IF
+cm_host d "$NET.102/24"; IFD=$CM_IF
+cm_check "packetcapture add packetcapture_service capture=bidirectional" \
+	$PCNCTL packetcapture add packetcapture_service capture=bidirectional
+cm_check "simplebridge br1 between c and d" bash -c "
+	$PCNCTL simplebridge add br1 >/dev/null && $PCNCTL br1 ports add toveth1 >/dev/null &&
+	$PCNCTL connect br1:toveth1 $IFC >/dev/null && $PCNCTL br1 ports add toveth2 peer=$IFD >/dev/null"
+cm_check "attach packetcapture_service br1:toveth1" $PCNCTL attach packetcapture_service br1:toveth1
+cm_check "c pings d through br1" cm_ping c "$NET.102" 2
+settle
+cm_check "the 2 pings and their replies are in packetcapture_service.pcap" \
+	[ "$(tcpdump -nn -r "$PCN_CAPTURE_DIR/packetcapture_service.pcap" 2>/dev/null | grep -c "ICMP echo")" = 4 ]
+cm_check "detach, delete" bash -c "$PCNCTL detach packetcapture_service br1:toveth1 >/dev/null &&
+	$PCNCTL packetcapture del packetcapture_service >/dev/null && $PCNCTL simplebridge del br1 >/dev/null"
 
 cm_done

@@ -110,19 +110,70 @@ static char *rewrite_formats(const char *src)
 	return out;
 }
 
-/* clang's complaint: each "error:" line and the source line under it, cut
- * to fit. */
+/* The code may include system headers only: an #include whose file is
+ * an absolute path, climbs with "..", or is named by a macro is refused,
+ * so that clang's messages (which quote what they choke on) never show a
+ * file of the host to whoever may write the API. -EINVAL with why in err. */
+static int check_includes(const char *code, const char *what, char *err, size_t errlen)
+{
+	int lineno = 1;
+
+	for (const char *p = code; *p; lineno++) {
+		const char *end = strchr(p, '\n'), *q = p;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		while (q < p + len && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < p + len && *q == '#') {
+			q++;
+			while (q < p + len && (*q == ' ' || *q == '\t'))
+				q++;
+			if ((size_t)(p + len - q) >= 6 && (!strncmp(q, "include", 7) || !strncmp(q, "import", 6))) {
+				const char *f = q + strcspn(q, " \t<\"");
+				char close;
+
+				while (f < p + len && (*f == ' ' || *f == '\t'))
+					f++;
+				close = f < p + len && *f == '<' ? '>' : f < p + len && *f == '"' ? '"' : 0;
+				if (!close || f[1] == '/' || memmem(f, (size_t)(p + len - f), "..", 2) ||
+				    !memchr(f + 1, close, (size_t)(p + len - f - 1))) {
+					snprintf(err, errlen,
+						 "%s:%d: only system headers may be included (#include <linux/ip.h>, "
+						 "<uapi/linux/udp.h>): not an absolute path, \"..\" or a macro",
+						 what, lineno);
+					return -EINVAL;
+				}
+			}
+		}
+		p = end ? end + 1 : p + len;
+	}
+	return 0;
+}
+
+/* clang's complaint: each "error:" line of the user's code and the source
+ * line under it, cut to fit. Errors inside included files are counted,
+ * not quoted. */
 static void clang_msg(const char *log, const char *what, char *err, size_t errlen)
 {
-	size_t used = (size_t)snprintf(err, errlen, "clang refused the %s code:", what);
+	size_t used = (size_t)snprintf(err, errlen, "clang refused the %s code:", what), wl = strlen(what);
 	const char *line = log;
-	int want_src = 0, n_err = 0;
+	int want_src = 0, n_err = 0, n_other = 0;
+	char at[64] = ""; /* where the user's code included the file that failed */
 
 	while (line && *line && used + 8 < errlen) {
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *e = strstr(line, "error:");
 
-		if (strstr(line, "error:") && (size_t)(strstr(line, "error:") - line) < len) {
+		if (!strncmp(line, "In file included from ", 22) && !strncmp(line + 22, what, wl) && len > 22) {
+			snprintf(at, sizeof(at), "%.*s", (int)(len - 22), line + 22);
+			if (at[0] && at[strlen(at) - 1] == ':')
+				at[strlen(at) - 1] = '\0';
+		}
+		if (e && (size_t)(e - line) < len && (strncmp(line, what, wl) != 0 || line[wl] != ':')) {
+			n_other++;
+			want_src = 0;
+		} else if (e && (size_t)(e - line) < len) {
 			used += (size_t)snprintf(err + used, errlen - used, "%s %.*s", n_err ? ";" : "", (int)len, line);
 			want_src = 1;
 			n_err++;
@@ -137,8 +188,13 @@ static void clang_msg(const char *log, const char *what, char *err, size_t errle
 		}
 		line = end ? end + 1 : NULL;
 	}
-	if (!n_err)
-		snprintf(err + used, errlen - used, " %.200s", log[0] ? log : "(no message)");
+	if (n_other && used + 8 < errlen)
+		used += (size_t)snprintf(err + used, errlen - used, "%s %d error(s) in included files%s%s",
+					 n_err ? ";" : "", n_other, at[0] ? " (included at " : "", at[0] ? at : "");
+	if (n_other && at[0] && used + 2 < errlen)
+		used += (size_t)snprintf(err + used, errlen - used, ")");
+	if (!n_err && !n_other)
+		snprintf(err + used, errlen - used, " (no message)");
 	if (used >= errlen - 1 && errlen > 4)
 		memcpy(err + errlen - 4, "...", 4);
 }
@@ -227,6 +283,9 @@ int dm_compile(enum dm_dir dir, bool tc, const char *code, void **obj, size_t *l
 	int rc;
 
 	err[0] = '\0';
+	rc = check_includes(code, what, err, errlen);
+	if (rc)
+		return rc;
 	if (!mkdtemp(tmp))
 		return -errno;
 	/* The dialect's headers, and bcc's include paths (<uapi/linux/ip.h>,

@@ -250,6 +250,29 @@ static void test_refused(void **state_)
 			 -EPROTO);
 	free(json);
 	has(res->msg, "verifier refused the egress-path code", "invalid access to packet", NULL);
+	/* Only system headers: clang quotes what it chokes on, and a file of
+	 * the host must not reach the API's user that way. */
+	static const char *const includes[] = {
+		"#include \"/etc/passwd\"\n",
+		"#include <../../../../etc/passwd>\n",
+		"#define F </etc/passwd>\n#include F\n",
+	};
+	for (size_t i = 0; i < sizeof(includes) / sizeof(includes[0]); i++) {
+		json = config(includes[i], NULL);
+		assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "dm1", t->hook, json,
+						    NULL),
+				 -EINVAL);
+		free(json);
+		has(res->msg, "only system headers may be included", NULL);
+	}
+	/* Errors inside a system header are counted, not quoted. */
+	json = config("#define udphdr 1\n#include <linux/udp.h>\n", NULL);
+	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "dm1", t->hook, json, NULL),
+			 -EINVAL);
+	free(json);
+	has(res->msg, "error(s) in included files", NULL);
+	if (strstr(res->msg, "/usr/include"))
+		fail_msg("%s quotes a system header", res->msg);
 	/* The old code counts on, both ways. */
 	count_some(t, 1);
 	json = state(t, "metrics");

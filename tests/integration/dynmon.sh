@@ -163,7 +163,7 @@ eg() { metric egress_packets_total egress | python3 -c 'import json,sys; print(j
 code_has() { curl -s "${PCN_URL}dynmon/dm1/dataplane-config/ingress-path/code/" | grep -q "$1"; }
 
 UDP_PORT=$(cm_free_port)
-# udp_recv FILE: counts datagrams on the host until 1.5 s of silence.
+# udp_recv FILE: counts datagrams on the host until 1 s of silence.
 udp_recv() {
 	python3 - "$NET.254" "$UDP_PORT" "$1" <<'PYEOF' &
 import socket, sys
@@ -176,7 +176,7 @@ try:
     while True:
         s.recv(2048)
         n += 1
-        s.settimeout(1.5)
+        s.settimeout(1.0)
 except socket.timeout:
     pass
 open(sys.argv[3], "w").write(str(n))

@@ -92,12 +92,16 @@ static __always_inline int pc_ld(struct __ctx_buff *ctx, __u32 off, const __u32 
 
 /* PC_FILTER_HERE: the control plane puts the generated pc_filter here,
  * with #define PC_FILTER_GENERATED. It returns classic BPF's verdict: 0
- * rejects, anything else is how many bytes to keep. */
+ * rejects, anything else is how many bytes to keep. The built-in one
+ * (slot 1 before a filter is loaded, or after the runtime reloaded the
+ * whole fast path from the cube's object, until the control plane puts
+ * the filter back) matches nothing: better no capture than everything. */
 #ifndef PC_FILTER_GENERATED
 static __always_inline __u32 pc_filter(struct __ctx_buff *ctx, __u32 wirelen)
 {
 	(void)ctx;
-	return wirelen;
+	(void)wirelen;
+	return 0;
 }
 #endif
 

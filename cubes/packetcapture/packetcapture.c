@@ -61,6 +61,7 @@ struct pc {
 	uint32_t snaplen;
 	struct pc_cfg cfg; /* as in the map */
 	struct pc_code *pending; /* code to load once created */
+	struct pc_code *cur;     /* the code in slot 1, to put back without clang */
 	uint32_t uc_id;   /* the filter program put in slot 1 (0: none) */
 	int timer;
 	uint64_t reload_errors;
@@ -81,6 +82,7 @@ __attribute__((destructor)) static void pc_free_all(void)
 			close(p->ring_fd);
 		free(p->filter);
 		pc_code_free(p->pending);
+		pc_code_free(p->cur);
 		free(p);
 	}
 }
@@ -195,9 +197,10 @@ static int pc_load(struct pcn_instance *inst, struct pc *p, const struct pc_code
 	return 0;
 }
 
-/* Loads a filter left for after the creation; every second, checks that
- * slot 1 still runs it (a reload of the whole fast path by the runtime,
- * e.g. after a new log level, puts the built-in micro-cube back). */
+/* Loads a filter left for after the creation; and checks that slot 1
+ * still runs the filter: a reload of the whole fast path by the runtime
+ * (after a new log level) puts the built-in micro-cube back, which
+ * matches nothing. Every second, and a millisecond after each request. */
 static void pc_tick(struct pcn_instance *inst, void *arg)
 {
 	struct pc *p = pcn_instance_priv(inst);
@@ -208,12 +211,15 @@ static void pc_tick(struct pcn_instance *inst, void *arg)
 		return;
 	p->created = true;
 	if (!p->pending && p->cfg.mode == PC_MODE_FILTER && p->filter && pc_slot_id(inst) != p->uc_id) {
-		char err[512];
-		int crc;
-
-		p->pending = pc_build(inst, p->filter, p->snaplen, &crc, err, sizeof(err));
-		PCN_WARN("PCAP-FILTER-LOST", "%s: its filter program was replaced: loading it again",
-			 pcn_instance_name(inst));
+		PCN_INFO("PCAP-FILTER-BACK", "%s: its filter program was replaced (a reload of the fast path): "
+			 "putting it back", pcn_instance_name(inst));
+		if (p->cur) {
+			rc = pc_load(inst, p, p->cur);
+			if (rc)
+				PCN_ERR("PCAP-FILTER-LOAD", "%s: the filter's code does not load (%s): nothing is "
+					"captured", pcn_instance_name(inst), strerror(-rc));
+			return;
+		}
 	}
 	if (!p->pending)
 		return;
@@ -223,7 +229,8 @@ static void pc_tick(struct pcn_instance *inst, void *arg)
 			pcn_instance_name(inst), strerror(-rc));
 		return; /* again at the next tick */
 	}
-	pc_code_free(p->pending);
+	pc_code_free(p->cur);
+	p->cur = p->pending;
 	p->pending = NULL;
 	p->cfg.mode = PC_MODE_FILTER;
 	if (pc_set_cfg(inst, &p->cfg))
@@ -306,12 +313,14 @@ static int pc_applied(struct pcn_instance *inst, const struct pcn_node *config)
 		}
 		if (p->created) {
 			rc = pc_load(inst, p, code);
-			pc_code_free(code);
 			if (rc) {
+				pc_code_free(code);
 				free(keep);
 				return pcn_fail(inst, rc, "filter \"%s\": its code does not load (%s)", expr,
 						strerror(-rc));
 			}
+			pc_code_free(p->cur);
+			p->cur = code;
 			pc_code_free(p->pending);
 			p->pending = NULL;
 		} else {
@@ -337,6 +346,14 @@ static int pc_applied(struct pcn_instance *inst, const struct pcn_node *config)
 	p->snaplen = snaplen;
 	p->cfg = cfg;
 	p->have = true;
+	/* This request may have reloaded the whole fast path (a new log
+	 * level): check slot 1 once it is over. */
+	if (p->created && cfg.mode == PC_MODE_FILTER && !p->once) {
+		int id = pcn_timer_start(inst, 1, pc_tick_once, NULL);
+
+		if (id > 0)
+			p->once = id;
+	}
 	wc.snaplen = snaplen;
 	wc.limit = pc_u64(config, "dump-size-limit", 104857600);
 	wc.files = (unsigned)pc_u64(config, "dump-files", 5);
@@ -404,6 +421,7 @@ static void pc_on_destroy(struct pcn_instance *inst)
 			close(p->ring_fd);
 		free(p->filter);
 		pc_code_free(p->pending);
+		pc_code_free(p->cur);
 		free(p);
 	}
 	pcn_instance_set_priv(inst, NULL);

@@ -111,6 +111,16 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: from the next packet on, the 5 datagrams and no ping" \
 		[ "$(recs "$F" | tail -n +$((N + 1)) | cut -d' ' -f3 | sort | uniq -c | tr -s ' ')" = " 5 udp" ]
 
+	if [ "$hook" = XDP_SKB ]; then
+		# A new log level reloads the whole fast path from the cube's
+		# object: the filter is put back right after the request.
+		cm_check "$hook: loglevel DEBUG" $PCNCTL pc1 set loglevel=DEBUG
+		sleep 0.3
+		N=$(recs "$F" | wc -l)
+		pings 2; udp 4; settle
+		cm_check "$hook: then still the datagrams and no ping" \
+			[ "$(recs "$F" | tail -n +$((N + 1)) | cut -d' ' -f3 | sort | uniq -c | tr -s ' ')" = " 4 udp" ]
+	fi
 	cm_expect 400 PATCH /packetcapture/pc1/ '{"filter":"tcp and port"}' "syntax error"
 	cm_check "$hook: the filter is still udp" [ "$(state pc1 filter)" = udp ]
 	N=$(recs "$F" | wc -l)

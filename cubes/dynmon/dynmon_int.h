@@ -4,6 +4,7 @@
 #ifndef DYNMON_INT_H
 #define DYNMON_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,31 @@ struct dm_path {
 	struct dm_metric *metrics;
 	size_t n_metrics;
 };
+
+/* An instance's record (pcn_instance_priv). */
+struct dynmon {
+	struct dynmon *next;
+	struct dm_path path[2];
+	/* The micro-cube slots held a program when this process took the
+	 * instance over (a restart): the first round reloads the code to
+	 * know its maps, and a failure there keeps what runs. */
+	bool adopted;
+	/* The instance's loglevel as the last round had it, and the timer
+	 * that reloads the code when it changes (relevel). */
+	char loglevel[16];
+	int relevel_timer;
+	bool pin_known;
+	char pin_dir[PATH_MAX];
+};
+
+/* "ingress", "egress". */
+extern const char *const dm_dir_name[2];
+
+/* ---- dynmon_metrics.c: the metrics read by the model and the gateway ---- */
+
+int dynmon_read_metrics(struct pcn_instance *inst, struct pcn_state *st);
+int dynmon_read_open_metrics(struct pcn_instance *inst, struct pcn_state *st);
+int dynmon_gateway_metrics(struct pcn_instance *inst, struct pcn_metrics *mx);
 
 /* ---- dynmon_cc.c ---- */
 

@@ -258,6 +258,13 @@ sys.exit(0 if d == {1: int(sys.argv[2]), 17: int(sys.argv[3])} else 1)' "$seen" 
 			grep -q '^proto_seen - ingress 17 $UDPN\$' $CM_TMP/scrape"
 	fi
 	if [ "$hook" = XDP_SKB ]; then
+		# PATCH of the code leaf alone: the same maps go on counting.
+		out=$(cm_http PATCH /dynmon/dm1/dataplane-config/ingress-path/code/ \
+			"$(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$CM_TMP/l4v2.c")")
+		cm_check "$hook: PATCH of the ingress code: 2xx (${out:0:200})" [ "${out:0:1}" = 2 ]
+		cm_check "$hook: the new code is configured" code_has 'v2: proto'
+		ping_a 2
+		cm_check "$hook: and counts on the same map ($(l4 0))" [ "$(l4 0)" = $((PINGS + 2)) ]
 		cm_check "$hook: delete dm1" $PCNCTL dm1 del
 		continue
 	fi

@@ -39,6 +39,9 @@ static void usage(FILE *f)
 		"                       any other name gets 421 (DNS rebinding)\n"
 		"  --max-connections N  HTTP connections open at once; more are closed at\n"
 		"                       accept (default 256)\n"
+		"  --max-streams N      live streams (GET /<service>/<instance>/<stream>) read\n"
+		"                       at once, at most half of them (rounded up) from one\n"
+		"                       service; more get 503 (default 16)\n"
 		"  --http2              also speak HTTP/2 in clear (h2c); off by default\n"
 		"  --state-dir DIR      datastore directory (default /var/lib/cubemesh)\n"
 		"  --socket-dir DIR     directory of the nng sockets, mode 0700 (default /run/cubemesh)\n"
@@ -130,7 +133,8 @@ static int add_list(const char ***list, size_t *n, const char *arg, bool origin)
 static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 {
 	enum { O_HTTP = 256, O_TOKEN, O_STATE, O_SOCK, O_BPFFS, O_YANG, O_BODY, O_TIMEOUT, O_LOG, O_FLUSH,
-	       O_ORIGIN, O_HOST, O_MAXCONN, O_HTTP2, O_WTIMEOUT, O_WQMAX, O_WQBYTES };
+	       O_ORIGIN, O_HOST, O_MAXCONN, O_HTTP2, O_WTIMEOUT, O_WQMAX, O_WQBYTES,
+	       O_MAXSTREAMS };
 	static const struct option longopts[] = {
 		{ "http", required_argument, NULL, O_HTTP },
 		{ "token", required_argument, NULL, O_TOKEN },
@@ -148,6 +152,7 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 		{ "allow-origin", required_argument, NULL, O_ORIGIN },
 		{ "allow-host", required_argument, NULL, O_HOST },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "max-streams", required_argument, NULL, O_MAXSTREAMS },
 		{ "http2", no_argument, NULL, O_HTTP2 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -172,6 +177,7 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 	o->write_queue_bytes = 8 << 20;
 	o->log_level = PCN_LOG_INFO;
 	o->max_connections = 256;
+	o->max_streams = 16;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_HTTP:
@@ -258,6 +264,13 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 			o->max_connections = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || !*optarg || o->max_connections < 1 || o->max_connections > 1000000) {
 				fprintf(stderr, "pcn-broker: --max-connections wants a number from 1 to 1000000\n");
+				return 2;
+			}
+			break;
+		case O_MAXSTREAMS:
+			o->max_streams = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || o->max_streams < 1 || o->max_streams > 4096) {
+				fprintf(stderr, "pcn-broker: --max-streams wants a number from 1 to 4096\n");
 				return 2;
 			}
 			break;

@@ -49,6 +49,7 @@ struct broker_opts {
 	const char **allow_hosts;   /* names accepted in Host besides the listening address */
 	size_t n_allow_hosts;
 	unsigned max_connections;   /* HTTP connections open at once; more are closed at accept */
+	unsigned max_streams;       /* live streams (gateway/stream.c) at once; half of them per service */
 	bool http2;                 /* h2c (Upgrade and prior knowledge); off by default */
 };
 

@@ -245,6 +245,9 @@ int broker_api_cube(struct broker *b, h2o_req_t *req, const char *path, size_t l
 		broker_reply_error(req, &err);
 		return 0;
 	}
+	/* A live stream the service declared, not a node of its model. */
+	if (broker_stream_get(b, req, path, len) == 0)
+		return 0;
 	if (check_method(b, req, path, len, help))
 		return 0;
 	if (method_of(req, &m)) {

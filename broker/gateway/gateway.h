@@ -53,5 +53,9 @@ void broker_attach_post(struct broker *b, h2o_req_t *req, bool attach);
 /* action.c: answers a POST on a YANG action's path and returns 0; returns 1
  * (having answered nothing) when path names no action. */
 int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
+/* stream.c: a request on /<service>/<instance>/<stream> where the service
+ * registered that stream: answered (a live stream, or its error) and 0;
+ * 1 (nothing answered) for any other path. path as broker_api_cube's. */
+int broker_stream_get(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
 
 #endif

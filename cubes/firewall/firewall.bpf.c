@@ -101,9 +101,46 @@ struct fw_pkt {
 	__u8 flags;  /* TCP flags byte (CWR..FIN) */
 	__u8 icmp_type;
 	__u8 tracked; /* TCP, UDP, ICMP echo */
+	__u8 related; /* an ICMP error: key is the connection it quotes */
 	__u8 lo_is_src;
 	struct fw_ct_key key;
 };
+
+static __always_inline void fw_make_key(struct fw_pkt *p, __u32 saddr, __u32 daddr, __u16 sport, __u16 dport,
+					__u8 proto)
+{
+	__u64 s = ((__u64)bpf_ntohl(saddr) << 16) | bpf_ntohs(sport);
+	__u64 d = ((__u64)bpf_ntohl(daddr) << 16) | bpf_ntohs(dport);
+
+	p->lo_is_src = s <= d;
+	p->key.ip_lo = p->lo_is_src ? saddr : daddr;
+	p->key.ip_hi = p->lo_is_src ? daddr : saddr;
+	p->key.port_lo = p->lo_is_src ? sport : dport;
+	p->key.port_hi = p->lo_is_src ? dport : sport;
+	p->key.proto = proto;
+}
+
+/* An ICMP error quotes the header of the packet it is about (and 8 bytes
+ * after it): that packet's connection, if tracked, makes the error
+ * RELATED. The key is the same whichever way the quoted packet went. */
+static __always_inline int fw_parse_quoted(struct fw_pkt *p, struct iphdr *in, void *end)
+{
+	__u16 *l4;
+
+	if ((void *)(in + 1) > end || in->ihl != 5 || (in->frag_off & bpf_htons(0x1fff)))
+		return 0;
+	l4 = (void *)(in + 1);
+	if ((void *)(l4 + 4) > end)
+		return 0;
+	if (in->protocol == IPPROTO_TCP || in->protocol == IPPROTO_UDP)
+		fw_make_key(p, in->saddr, in->daddr, l4[0], l4[1], in->protocol);
+	else if (in->protocol == IPPROTO_ICMP)
+		fw_make_key(p, in->saddr, in->daddr, l4[2], l4[2], in->protocol); /* the echo id */
+	else
+		return 0;
+	p->related = 1;
+	return 0;
+}
 
 /* 0 when the packet is IPv4 and parsed; -1 to let it pass. */
 static __always_inline int fw_parse(struct __ctx_buff *ctx, struct fw_pkt *p)
@@ -153,19 +190,12 @@ static __always_inline int fw_parse(struct __ctx_buff *ctx, struct fw_pkt *p)
 			/* The echo identifier stands for both ports. */
 			p->sport = p->dport = ih->id;
 			p->tracked = 1;
+		} else if (ih->type == 3 || ih->type == 4 || ih->type == 5 || ih->type == 11 || ih->type == 12) {
+			return fw_parse_quoted(p, (void *)(ih + 1), end);
 		}
 	}
-	if (p->tracked) {
-		__u64 s = ((__u64)bpf_ntohl(p->saddr) << 16) | bpf_ntohs(p->sport);
-		__u64 d = ((__u64)bpf_ntohl(p->daddr) << 16) | bpf_ntohs(p->dport);
-
-		p->lo_is_src = s <= d;
-		p->key.ip_lo = p->lo_is_src ? p->saddr : p->daddr;
-		p->key.ip_hi = p->lo_is_src ? p->daddr : p->saddr;
-		p->key.port_lo = p->lo_is_src ? p->sport : p->dport;
-		p->key.port_hi = p->lo_is_src ? p->dport : p->sport;
-		p->key.proto = p->proto;
-	}
+	if (p->tracked)
+		fw_make_key(p, p->saddr, p->daddr, p->sport, p->dport, p->proto);
 	return 0;
 }
 
@@ -181,6 +211,8 @@ static __always_inline __u32 fw_ct_label(const struct fw_pkt *p, const struct fw
 	__u8 f = p->flags, from_init;
 
 	*next = FW_CT_NSTATES;
+	if (p->related)
+		return v ? FW_CT_RELATED : FW_CT_INVALID;
 	if (!p->tracked)
 		return FW_CT_INVALID;
 	if (!v) {
@@ -430,7 +462,7 @@ static __always_inline int fw_process(struct __ctx_buff *ctx, __u32 chain)
 		return RX_OK;
 	modes = m ? *m : 0;
 	if (modes & FW_MODE_CONNTRACK) {
-		if (p.tracked)
+		if (p.tracked || p.related)
 			v = bpf_map_lookup_elem(&fw_ct, &p.key);
 		label = fw_ct_label(&p, v, &next);
 		if (label == FW_CT_ESTABLISHED && (modes & FW_MODE_ACCEPT_EST)) {

@@ -274,7 +274,10 @@ static int probe(struct t_ctx *t, uint32_t s, uint32_t d, int proto, int sp, int
 			l4[13] = (unsigned char)flags;
 		}
 	} else {
-		l4[0] = 8; /* echo request */
+		uint16_t id = htons((uint16_t)sp);
+
+		l4[0] = flags < 0 ? 0 : 8; /* echo reply (flags -1) or request; sp is the identifier */
+		memcpy(l4 + 4, &id, sizeof(id));
 	}
 	assert_int_equal(bpf_prog_test_run_opts(t->prog, &opts), 0);
 	return drops(t) == before;
@@ -352,11 +355,170 @@ static void test_random_5000(void **state)
 	check_random(t, 5000, CUBEMESH__APPLY_OP__APPLY_CREATE);
 }
 
+/* ---- connection tracking ------------------------------------------------ */
+
+#define A 0x0a000001u /* 10.0.0.1, on the wire side: its packets go through INGRESS */
+#define B 0x0a000002u /* 10.0.0.2, behind the firewall: EGRESS */
+#define TF_FIN 0x01
+#define TF_SYN 0x02
+#define TF_RST 0x04
+#define TF_ACK 0x10
+
+static void set_dir(struct t_ctx *t, uint32_t dir)
+{
+	int n = libbpf_num_possible_cpus();
+	size_t stride = pcn_percpu_stride(sizeof(struct pcn_tmd));
+	char *v = calloc((size_t)n, stride);
+	uint32_t zero = 0;
+
+	assert_non_null(v);
+	for (int i = 0; i < n; i++)
+		((struct pcn_tmd *)(v + (size_t)i * stride))->dir = dir;
+	assert_int_equal(bpf_map_update_elem(t->tmd, &zero, v, BPF_ANY), 0);
+	free(v);
+}
+
+/* 1 when the fast path forwards a packet going `dir`. */
+static int pkt(struct t_ctx *t, uint32_t dir, uint32_t s, uint32_t d, int proto, int sp, int dp, int flags)
+{
+	set_dir(t, dir);
+	return probe(t, s, d, proto, sp, dp, flags);
+}
+
+/* An ICMP error (port unreachable) from s to d quoting a UDP datagram
+ * qs:qsp -> qd:qdp; 1 when forwarded. */
+static int icmp_error(struct t_ctx *t, uint32_t dir, uint32_t s, uint32_t d, uint32_t qs, int qsp, uint32_t qd,
+		      int qdp)
+{
+	unsigned char f[14 + 20 + 8 + 20 + 8] = { 0 };
+	struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_ICMP };
+	struct iphdr in = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP };
+	uint16_t ports[2] = { htons((uint16_t)qsp), htons((uint16_t)qdp) };
+	uint64_t before;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = sizeof(f));
+
+	set_dir(t, dir);
+	f[12] = 0x08;
+	ip.tot_len = htons(sizeof(f) - 14);
+	ip.saddr = htonl(s);
+	ip.daddr = htonl(d);
+	in.tot_len = htons(28);
+	in.saddr = htonl(qs);
+	in.daddr = htonl(qd);
+	memcpy(f + 14, &ip, sizeof(ip));
+	f[34] = 3; /* destination unreachable */
+	f[35] = 3; /* port */
+	memcpy(f + 42, &in, sizeof(in));
+	memcpy(f + 62, ports, sizeof(ports));
+	before = drops(t);
+	assert_int_equal(bpf_prog_test_run_opts(t->prog, &opts), 0);
+	return drops(t) == before;
+}
+
+/* The state of connection s:sp <-> d:dp (proto), -1 if none. */
+static int ct_state(struct t_ctx *t, uint32_t s, int sp, uint32_t d, int dp, int proto)
+{
+	uint64_t ks = ((uint64_t)s << 16) | (uint16_t)sp, kd = ((uint64_t)d << 16) | (uint16_t)dp;
+	struct fw_ct_key k = { .proto = (uint8_t)proto };
+	struct fw_ct_val v;
+
+	k.ip_lo = htonl(ks <= kd ? s : d);
+	k.ip_hi = htonl(ks <= kd ? d : s);
+	k.port_lo = htons((uint16_t)(ks <= kd ? sp : dp));
+	k.port_hi = htons((uint16_t)(ks <= kd ? dp : sp));
+	if (pcn_map_lookup(cube_harness_instance(&t->h, "fw1"), "fw_ct", &k, &v))
+		return -1;
+	return v.state;
+}
+
+#define CT_CONFIG(ae)                                                                                       \
+	"{\"firewall:firewall\":[{\"name\":\"fw1\",\"type\":\"TC\",\"accept-established\":\"" ae "\","        \
+	"\"chain\":[{\"name\":\"INGRESS\",\"rule\":["                                                           \
+	"{\"id\":0,\"l4proto\":\"TCP\",\"dport\":80,\"conntrack\":\"NEW\",\"action\":\"FORWARD\"},"            \
+	"{\"id\":1,\"conntrack\":\"ESTABLISHED\",\"action\":\"FORWARD\"},"                                    \
+	"{\"id\":2,\"l4proto\":\"UDP\",\"conntrack\":\"NEW\",\"action\":\"FORWARD\"},"                        \
+	"{\"id\":3,\"l4proto\":\"ICMP\",\"conntrack\":\"NEW\",\"action\":\"FORWARD\"}]},"                     \
+	"{\"name\":\"EGRESS\",\"rule\":[{\"id\":0,\"conntrack\":\"ESTABLISHED\",\"action\":\"FORWARD\"},"         \
+	"{\"id\":1,\"conntrack\":\"RELATED\",\"action\":\"FORWARD\"}]}]}]}"
+
+static void test_conntrack(void **state)
+{
+	struct t_ctx *t = *state;
+	char *json = NULL;
+	const uint32_t IN = PCN_TDIR_INGRESS, OUT = PCN_TDIR_EGRESS;
+
+	if (!t->h.rt)
+		skip();
+	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_CREATE, "fw1", PCN_HOOK_TC,
+					    CT_CONFIG("OFF"), NULL),
+			 0);
+	open_fds(t);
+
+	/* TCP: a NEW to port 80 only, then its replies and the rest. */
+	assert_true(pkt(t, IN, A, B, 6, 1234, 80, TF_SYN));
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_SYN_SENT);
+	assert_false(pkt(t, IN, A, B, 6, 1234, 81, TF_SYN));            /* NEW, no rule */
+	assert_int_equal(ct_state(t, A, 1234, B, 81, 6), -1);           /* a dropped SYN tracks nothing */
+	assert_false(pkt(t, IN, A, B, 6, 1235, 80, TF_ACK));            /* INVALID: no connection */
+	assert_false(pkt(t, OUT, B, A, 6, 80, 1235, TF_SYN | TF_ACK));  /* INVALID */
+	assert_false(pkt(t, OUT, B, A, 6, 80, 1234, TF_ACK));           /* not the SYN-ACK: INVALID */
+	assert_true(pkt(t, OUT, B, A, 6, 80, 1234, TF_SYN | TF_ACK));   /* ESTABLISHED */
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_SYN_RECV);
+	assert_true(pkt(t, IN, A, B, 6, 1234, 80, TF_ACK));
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_ESTABLISHED);
+	assert_true(pkt(t, OUT, B, A, 6, 80, 1234, TF_ACK | TF_FIN));
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_FIN_WAIT);
+	assert_true(pkt(t, OUT, B, A, 6, 80, 1234, TF_ACK | TF_FIN));   /* the same end again */
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_FIN_WAIT);
+	assert_true(pkt(t, IN, A, B, 6, 1234, 80, TF_ACK | TF_FIN));
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_LAST_ACK);
+	assert_true(pkt(t, OUT, B, A, 6, 80, 1234, TF_ACK));
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_TIME_WAIT);
+	assert_true(pkt(t, IN, A, B, 6, 1234, 80, TF_RST));
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_CLOSED);
+	assert_true(pkt(t, IN, A, B, 6, 1234, 80, TF_SYN));             /* the tuple reused: NEW again */
+	assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_SYN_SENT);
+
+	/* UDP: A's datagram opens the flow, B's answer is ESTABLISHED; B's
+	 * datagram to another port of A is NEW, which EGRESS does not allow. */
+	assert_true(pkt(t, IN, A, B, 17, 5000, 53, 0));
+	assert_int_equal(ct_state(t, A, 5000, B, 53, 17), FW_FLOW_NEW);
+	assert_true(pkt(t, OUT, B, A, 17, 53, 5000, 0));
+	assert_int_equal(ct_state(t, A, 5000, B, 53, 17), FW_FLOW_ESTABLISHED);
+	assert_false(pkt(t, OUT, B, A, 17, 53, 5001, 0));
+
+	/* ICMP errors: RELATED to a tracked flow, else INVALID. */
+	assert_true(icmp_error(t, OUT, B, A, A, 5000, B, 53));
+	assert_false(icmp_error(t, OUT, B, A, A, 7777, B, 99));
+
+	/* ICMP echo: A's request is NEW, B's reply ESTABLISHED; B's own
+	 * request is NEW: dropped. */
+	assert_true(pkt(t, IN, A, B, 1, 77, 0, 0));
+	assert_int_equal(ct_state(t, A, 77, B, 77, 1), FW_FLOW_NEW);
+	assert_true(pkt(t, OUT, B, A, 1, 77, 0, -1));
+	assert_int_equal(ct_state(t, A, 77, B, 77, 1), FW_FLOW_ESTABLISHED);
+	assert_false(pkt(t, OUT, B, A, 1, 88, 0, 0));
+
+	/* The session table shows them, from the side that opened each. */
+	assert_int_equal(pcn__state_read(cube_harness_instance(&t->h, "fw1"), "session-table", &json), 0);
+	assert_non_null(strstr(json, "\"src\":\"10.0.0.1\",\"dst\":\"10.0.0.2\",\"l4proto\":\"UDP\",\"sport\":5000,\"dport\":53"));
+	assert_non_null(strstr(json, "\"state\":\"SYN_SENT\""));
+	free(json);
+
+	/* accept-established ON: an ESTABLISHED packet passes with no rule. */
+	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "fw1", PCN_HOOK_TC,
+					    "{\"firewall:firewall\":[{\"name\":\"fw1\",\"type\":\"TC\"}]}", NULL),
+			 0);
+	assert_true(pkt(t, OUT, B, A, 17, 53, 5000, 0));
+	assert_false(pkt(t, OUT, B, A, 17, 53, 5002, 0)); /* NEW: the default, DROP */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_random_1000, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_5000, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conntrack, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

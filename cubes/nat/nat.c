@@ -629,7 +629,10 @@ static int nat_sweep_one(const struct nat_key *k, const struct nat_val *v, void 
 	return partner ? nat_dead(s, &rk) : 0;
 }
 
-static void nat_sweep(struct pcn_instance *inst, void *arg)
+/* Non-static: nat_test runs a sweep without waiting for the timer. */
+void nat__sweep(struct pcn_instance *inst, void *arg);
+
+void nat__sweep(struct pcn_instance *inst, void *arg)
 {
 	struct nat_sweep s = { .inst = inst, .now = nat_now_ns() };
 	struct nat_cfg c;
@@ -665,7 +668,7 @@ static void nat_on_parent(struct pcn_instance *inst, const struct pcn_parent_inf
 	PCN_INFO("NAT-PARENT", "%s: masquerade's address is %s (parent %s)", pcn_instance_name(inst),
 		 ip ? a : "none", parent->name[0] ? parent->name : "none");
 	/* Flows masqueraded to the old address would carry it on: gone. */
-	nat_sweep(inst, NULL);
+	nat__sweep(inst, NULL);
 }
 
 /* ---- state ------------------------------------------------------------------ */
@@ -748,7 +751,7 @@ static int nat_on_create(struct pcn_instance *inst)
 	 * (with the flows masqueraded to it) stays. */
 	if (pcn_parent(inst, &parent) == 0)
 		nat_on_parent(inst, &parent);
-	rc = pcn_timer_start(inst, nat_env("NAT_SWEEP_MS", 2000), nat_sweep, NULL);
+	rc = pcn_timer_start(inst, nat_env("NAT_SWEEP_MS", 2000), nat__sweep, NULL);
 	return rc < 0 ? rc : 0;
 }
 

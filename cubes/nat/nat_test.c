@@ -25,6 +25,7 @@
 #include "testdata/cube_testutil.h"
 
 extern const struct pcn_cube_desc nat_desc;
+void nat__sweep(struct pcn_instance *inst, void *arg);
 
 #define EXT "203.0.113.1"
 #define IN_HOST "10.0.0.1"
@@ -362,6 +363,49 @@ static void test_port_forwarding(void **state)
 	expect(f, len, OUT_HOST, 33333, EXT, 8081);
 }
 
+/* Timeouts: the sweep removes both entries of a UDP flow idle past its
+ * timeout and of a TCP flow closed by a FIN, and keeps a TCP flow that is
+ * only idle; the natting-table says so, and a late reply is no longer
+ * translated. */
+static void test_timeouts(void **state)
+{
+	struct t_ctx *t = *state;
+	struct pcn_instance *inst;
+	unsigned char f[256];
+	struct tcphdr th = { .source = htons(40001), .dest = htons(443), .doff = 5, .syn = 1 };
+	size_t len;
+	unsigned eport;
+	char *json = NULL;
+
+	if (t->prog < 0)
+		skip();
+	inst = cube_harness_instance(&t->h, "n1");
+	eport = udp_out(t, 6000, 53, f, &len);
+	len = frame(f, IPPROTO_TCP, IN_HOST, OUT_HOST, &th, sizeof(th));
+	run(t, f, len, NAT_DIR_OUT);
+	th.source = htons(40002);
+	len = frame(f, IPPROTO_TCP, IN_HOST, OUT_HOST, &th, sizeof(th));
+	run(t, f, len, NAT_DIR_OUT);
+	th.syn = 0;
+	th.fin = 1;
+	th.ack = 1;
+	run(t, f, frame(f, IPPROTO_TCP, IN_HOST, OUT_HOST, &th, sizeof(th)), NAT_DIR_OUT);
+	usleep(1300 * 1000);
+	nat__sweep(inst, NULL);
+	assert_int_equal(pcn__state_read(inst, NULL, &json), 0);
+	assert_null(strstr(json, "\"internal-sport\":6000"));
+	assert_null(strstr(json, "\"internal-sport\":40002"));
+	assert_non_null(strstr(json, "\"internal-sport\":40001"));
+	free(json);
+	{
+		struct udphdr uh = { .source = htons(53), .dest = htons((uint16_t)eport), .len = htons(8) };
+
+		len = frame(f, IPPROTO_UDP, OUT_HOST, EXT, &uh, sizeof(uh));
+		run(t, f, len, NAT_DIR_IN);
+		expect(f, len, OUT_HOST, 53, EXT, eport);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,7 +415,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_masquerade, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_and_echo, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_port_forwarding, setup_xdp, teardown),
+		cmocka_unit_test_setup_teardown(test_timeouts, setup_tc, teardown),
 	};
+
+	/* Short timeouts for test_timeouts (read at each sweep). */
+	setenv("NAT_UDP_TIMEOUT", "1", 1);
+	setenv("NAT_TCP_CLOSING_TIMEOUT", "1", 1);
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

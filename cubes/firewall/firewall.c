@@ -145,7 +145,8 @@ static int collect_chain(const struct pcn_node *entry, void *arg)
 	cc->next[c].n = col.n;
 	if (rc)
 		return rc;
-	qsort(col.r, col.n, sizeof(*col.r), cmp_rtext);
+	if (col.n)
+		qsort(col.r, col.n, sizeof(*col.r), cmp_rtext);
 	if (d && !(cc->next[c].dflt = strdup(d)))
 		return -ENOMEM;
 	return 0;

@@ -193,7 +193,7 @@ static __always_inline struct lbrp_backend *lb_pick(const struct lbrp_svc *svc, 
 	if (!c)
 		return NULL;
 	idx = c->e[slot & (LB_CHUNK - 1)];
-	if (idx >= LBRP_MAX_BACKENDS)
+	if (idx >= svc->n_backends || idx >= LBRP_MAX_BACKENDS)
 		return NULL;
 	key = table * LBRP_MAX_BACKENDS + idx;
 	return bpf_map_lookup_elem(&lbrp_backends, &key);

@@ -170,7 +170,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 	# Ten requests first: when the service does not work at all, the
 	# thousands would only take long to say so.
 	ask "$CM_TMP/probe.json" 10 $base
-	if ! grep -q '"b[123]"' "$CM_TMP/probe.json"; then
+	if [ "$(grep -o '"b[123]"' "$CM_TMP/probe.json" | wc -l)" != 10 ]; then
 		cm_check "$hook: the service answers" false
 		$PCNCTL lb1 del; $PCNCTL r1 del; $PCNCTL br1 del
 		continue

@@ -300,6 +300,20 @@ for hook in ${NAT_HOOKS:-TC XDP_SKB XDP_DRV}; do
 	cm_check "$hook: natting-table: the forwarded flow" \
 		grep -qE "^10.231.1.1 8080 10.231.2.1 [0-9]+ tcp portforwarding $EXT 80$" <<<"$T"
 
+	# Rules through the configuration: an SNAT entry takes precedence over
+	# masquerade; the enabled leaf turns masquerade off.
+	cm_check "$hook: rule snat entry add 1" $PCNCTL nat1 rule snat entry add 1 \
+		internal-net=10.231.1.0/24 external-ip=$EXT
+	out=$(udp_echo "$NSA" 10.231.2.1 7000 by-snat)
+	cm_check "$hook: SNAT rule: echo ($out)" says "$out" by-snat
+	cm_check "$hook: natting-table: a flow of the SNAT rule" grep -q " 7000 udp snat $EXT " <<<"$(table)"
+	cm_check "$hook: rule snat entry del 1" $PCNCTL nat1 rule snat entry del 1
+	cm_check "$hook: rule masquerade set enabled=false" $PCNCTL nat1 rule masquerade set enabled=false
+	out=$(udp_echo "$NSA" 10.231.2.1 7000 bare 1)
+	cm_check "$hook: masquerade off: no echo ($out), b saw a itself ($(last_peer udp))" \
+		[ -z "$out" -a "$(last_peer udp)" = 10.231.1.1 ]
+	cm_check "$hook: rule masquerade set enabled=true" $PCNCTL nat1 rule masquerade set enabled=true
+
 	if [ "$hook" = XDP_DRV ]; then
 		cm_log "restart pcn-nat under an open TCP connection"
 		: >"$CM_TMP/tick"

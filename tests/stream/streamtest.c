@@ -21,6 +21,7 @@
 #include "streamtest_yang.h"
 
 struct st_stats {
+	struct st_stats *next; /* st_all */
 	uint64_t opened, closed, drops, written;
 	uint32_t count;
 };
@@ -37,6 +38,9 @@ struct st_ent {
 /* The writer thread and the callbacks share the list and the stats. */
 static pthread_mutex_t st_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct st_ent *st_list;
+/* Every instance's stats: an instance outlives the process (no
+ * on_destroy at exit), and its memory stays reachable until then. */
+static struct st_stats *st_all;
 
 static struct st_stats *st_priv(struct pcn_instance *inst)
 {
@@ -46,6 +50,10 @@ static struct st_stats *st_priv(struct pcn_instance *inst)
 		p = calloc(1, sizeof(*p));
 		if (p) {
 			p->count = 1000;
+			pthread_mutex_lock(&st_lock);
+			p->next = st_all;
+			st_all = p;
+			pthread_mutex_unlock(&st_lock);
 			pcn_instance_set_priv(inst, p);
 		}
 	}
@@ -147,8 +155,17 @@ static void st_close(struct pcn_instance *inst, struct pcn_stream *s)
 
 static void st_destroy(struct pcn_instance *inst)
 {
+	struct st_stats *p = pcn_instance_priv(inst);
+
 	/* Its streams were closed before this. */
-	free(pcn_instance_priv(inst));
+	pthread_mutex_lock(&st_lock);
+	for (struct st_stats **pp = &st_all; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&st_lock);
+	free(p);
 	pcn_instance_set_priv(inst, NULL);
 }
 

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,21 @@ static int pc_dump_path(struct pcn_instance *inst, const char *dump, char *out, 
 	if (snprintf(out, n, "%.*s/%s", (int)dl, dir, name) >= (int)n)
 		return pcn_fail(inst, -EINVAL, "dump %s: path too long", dump);
 	return 0;
+}
+
+/* mkdir -p, 0700 for what it creates. */
+static void pc_mkdirs(const char *dir)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *c = p + 1; *c; c++)
+		if (*c == '/') {
+			*c = '\0';
+			mkdir(p, 0700);
+			*c = '/';
+		}
+	mkdir(p, 0700);
 }
 
 static int pc_set_cfg(struct pcn_instance *inst, const struct pc_cfg *c)
@@ -359,7 +375,7 @@ static int pc_applied(struct pcn_instance *inst, const struct pcn_node *config)
 	wc.files = (unsigned)pc_u64(config, "dump-files", 5);
 	if (p->writer_ok) {
 		/* The directory exists before the first record asks for it. */
-		mkdir(pc_dir(), 0700);
+		pc_mkdirs(pc_dir());
 		pc_writer_configure(&p->w, &wc, pc_bool(config, "networkmode"));
 		if (!cfg.dirs)
 			pc_writer_flush(&p->w);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pcn_layout.h"
@@ -212,6 +213,30 @@ static void test_sock_names(void **state)
 	assert_int_equal(pcn_sock_cube(buf, 8, PCN_SOCK_CUBE, "router", 0), -ENAMETOOLONG);
 }
 
+/* A cube's stream socket is its endpoint's with ".stream"; nothing else
+ * (another scheme, not a cube's socket, no ".sock") gives one. */
+static void test_sock_stream(void **state)
+{
+	char buf[128], longurl[160];
+
+	(void)state;
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), "ipc:///run/cubemesh/cube-router.sock"), 0);
+	assert_string_equal(buf, "/run/cubemesh/cube-router.stream");
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), "ipc:///run/cubemesh/cube-router-42.sock"), 0);
+	assert_string_equal(buf, "/run/cubemesh/cube-router-42.stream");
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), "tcp://127.0.0.1:1/cube-x.sock"), -EINVAL);
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), "ipc:///run/cubemesh/broker.sock"), -EINVAL);
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), "ipc:///run/cubemesh/cube-x"), -EINVAL);
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), "ipc://cube-x.sock"), -EINVAL);
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), NULL), -EINVAL);
+	assert_string_equal(buf, "");
+	assert_int_equal(pcn_sock_stream(buf, 8, "ipc:///run/cubemesh/cube-router.sock"), -ENAMETOOLONG);
+	/* Longer than a unix socket address holds (108). */
+	snprintf(longurl, sizeof(longurl), "ipc:///%0100d/cube-r.sock", 0);
+	assert_int_equal(pcn_sock_stream(buf, sizeof(buf), longurl), -ENAMETOOLONG);
+	assert_string_equal(buf, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,7 +244,7 @@ int main(void)
 		cmocka_unit_test(test_path_safe),      cmocka_unit_test(test_path_unsafe),
 		cmocka_unit_test(test_path_too_long),  cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_peer_split),     cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_sock_names),
+		cmocka_unit_test(test_sock_names),     cmocka_unit_test(test_sock_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,8 @@
 #  - an idle stream outlives h2o's request timeout (10 s);
 #  - --max-streams: one client too many gets 503;
 #  - the instance deleted: its streams end cleanly (curl exits 0); the
-#    process exiting ends them too, and a new process streams again.
+#    process exiting ends them too, and a new process streams again;
+#  - a process that does not answer: 504 after 10 s, the broker unaffected.
 # CM_STREAMTEST names another pcn-streamtest (e.g. to run it against an
 # older broker).
 source "$(dirname "$0")/../lib/mesh.sh"
@@ -141,5 +142,17 @@ wait_size "$CM_TMP/again.out" 18
 kill "$AGAIN"
 cm_check "the new process streams" grep -qx '00000000 streamtest' "$CM_TMP/again.out"
 cm_check "and saw that client leave" wait_field idle closed 1 40
+
+echo "# a process that does not answer: 504, and the broker goes on"
+cm_stop "${CM_CUBE_PID[streamtest]}"
+(cm_expect 504 GET /streamtest/idle/records "" "did not answer" >"$CM_TMP/stopped.out") &
+STOPPED=$!
+sleep 1
+t=$(curl -s -o /dev/null -w '%{time_total}' "$API/version")
+cm_check "GET /version meanwhile in $t s" python3 -c "import sys; sys.exit(0 if float('$t') < 0.3 else 1)"
+wait "$STOPPED"
+cat "$CM_TMP/stopped.out"
+cm_check "the stream request got 504" grep -q '^ok - 504' "$CM_TMP/stopped.out"
+cm_cont "${CM_CUBE_PID[streamtest]}"
 
 cm_done

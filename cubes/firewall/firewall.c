@@ -188,6 +188,26 @@ void fw_rtext_view(const struct fw_rtext *r, const char *id, struct fw_rule_text
 	};
 }
 
+static int same_text(const char *a, const char *b)
+{
+	return !a == !b && (!a || !strcmp(a, b));
+}
+
+/* The same rules (ids and leaves) in the same order. */
+static int same_rules(const struct fw_rtext *a, size_t na, const struct fw_rtext *b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++) {
+		if (a[i].id != b[i].id)
+			return 0;
+		for (int k = 0; k < FW_NTEXT; k++)
+			if (!same_text(a[i].v[k], b[i].v[k]))
+				return 0;
+	}
+	return 1;
+}
+
 static int fw_modes(struct pcn_instance *inst, const struct pcn_node *config)
 {
 	const char *ct = pcn_node_child(config, "conntrack");
@@ -222,12 +242,16 @@ static int fw_applied_cb(struct pcn_instance *inst, const struct pcn_node *confi
 	f->interactive = !inter || !strcmp(inter, "true");
 	for (c = 0; c < FW_CHAINS; c++) {
 		struct fw_chaincfg old = f->cfg[c];
-		int changed_default = !old.dflt != !cc.next[c].dflt ||
-				      (old.dflt && strcmp(old.dflt, cc.next[c].dflt));
+		int changed_default = !same_text(old.dflt, cc.next[c].dflt);
 
 		f->cfg[c] = cc.next[c];
 		cc.next[c] = old; /* freed below */
-		/* A default always applies at once; rules in interactive mode. */
+		/* A default always applies at once; rules in interactive mode.
+		 * A chain whose set already is what it would be is left alone:
+		 * a write to the other chain or to a mode costs nothing here. */
+		if (f->installed[c] && !changed_default &&
+		    (!f->interactive || same_rules(f->applied[c].r, f->applied[c].n, f->cfg[c].r, f->cfg[c].n)))
+			continue;
 		if (f->interactive || !f->installed[c])
 			rc = fw_install(inst, f, c, f->cfg[c].r, f->cfg[c].n);
 		else if (changed_default)

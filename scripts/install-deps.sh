@@ -13,7 +13,7 @@ PKGS=(
   libpcap-dev
   chromium
   iproute2 iputils-ping ethtool tcpdump iperf3 wrk curl procps psmisc python3 kmod
-  iptables nftables
+  iptables nftables ipvsadm
   python3-prometheus-client
 )
 

@@ -28,8 +28,13 @@ const volatile __u8 tg_dst_mac[6] = { 0 };
 const volatile __u32 tg_restore = 0;
 const volatile __u8 tg_hdr[TG_HDR_LEN] = { 0 };
 
+/* With --flows N, frame k leaves from UDP source port 1024 + k % N (its
+ * UDP checksum 0: none), so that a NAT or conntrack sees N flows. */
+const volatile __u32 tg_flows = 0;
+
 /* Frames tg_gen has seen: a live-frames run executes on one CPU. */
 __u64 tg_seq = 0;
+__u64 tg_fseq = 0;
 
 /* Frames and bytes the sink saw, per CPU (one slot). */
 struct {
@@ -61,6 +66,14 @@ int tg_gen(struct xdp_md *ctx)
 
 		for (i = 0; i < 6; i++)
 			dst[i] = alt ? tg_mix_mac[i] : tg_dst_mac[i];
+	}
+	if (tg_flows && data + TG_HDR_LEN <= end) {
+		__u16 sport = (__u16)(1024 + tg_fseq++ % tg_flows);
+
+		dst[34] = (__u8)(sport >> 8);
+		dst[35] = (__u8)sport;
+		dst[40] = 0;
+		dst[41] = 0;
 	}
 	return bpf_redirect(tg_out_ifindex, 0);
 }

@@ -9,7 +9,9 @@
  *     With --mix, PCT percent of the frames go to --mix-dst-mac instead
  *     (e.g. a MAC a bridge has not learned: its slow path). With
  *     --restore every frame's headers are written again (for a device
- *     under test that rewrites frames in place: a router). Prints
+ *     under test that rewrites frames in place: a router). With --flows N
+ *     the frames cycle through N UDP source ports (1024..), no UDP
+ *     checksum: N flows for a NAT or conntrack. Prints
  *     "offered_pps=... delivered_pps=..." and a JSON line.
  *
  *   pcn-trafficgen run --pin PATH [--ifname IF] [--size 64] [--repeat N] [--runs K]
@@ -67,6 +69,7 @@ struct tg_gen_opts {
 	int cpu;
 	int sink_skb;
 	int restore; /* write the headers again on every frame (tg_restore) */
+	unsigned int flows; /* UDP source ports cycled through (tg_flows) */
 };
 
 static double now_s(void)
@@ -241,6 +244,7 @@ static int cmd_gen(const struct tg_gen_opts *o)
 		skel->rodata->tg_restore = 1;
 		memcpy((void *)skel->rodata->tg_hdr, frame, TG_HDR_LEN);
 	}
+	skel->rodata->tg_flows = o->flows;
 	if (o->mix) {
 		skel->rodata->tg_mix_pct = o->mix;
 		memcpy((void *)skel->rodata->tg_mix_mac, amac, 6);
@@ -373,7 +377,7 @@ static void usage(void)
 		"usage: pcn-trafficgen gen --src-ns NS --dst-ns NS [--src-if IF] [--dst-if IF]\n"
 		"                          [--size BYTES] [--rate PPS] [--duration S] [--cpu N]\n"
 		"                          [--sink-mode drv|skb] [--dst-mac MAC]\n"
-		"                          [--mix PCT --mix-dst-mac MAC] [--restore]\n"
+		"                          [--mix PCT --mix-dst-mac MAC] [--restore] [--flows N]\n"
 		"       pcn-trafficgen run --pin PATH [--ifname IF] [--size BYTES] [--repeat N]\n"
 		"                          [--runs K]\n");
 }
@@ -389,7 +393,7 @@ int main(int argc, char **argv)
 		{ "pin", required_argument, NULL, 'p' },     { "ifname", required_argument, NULL, 'i' },
 		{ "repeat", required_argument, NULL, 'n' },  { "runs", required_argument, NULL, 'k' },
 		{ "mix", required_argument, NULL, 'x' },     { "mix-dst-mac", required_argument, NULL, 'X' },
-		{ "restore", no_argument, NULL, 'R' },
+		{ "restore", no_argument, NULL, 'R' },       { "flows", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
 	struct tg_gen_opts o = { .src_if = "eth0", .dst_if = "eth0", .size = 64, .duration = 1.0,
@@ -420,6 +424,7 @@ int main(int argc, char **argv)
 		case 'x': o.mix = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'X': o.mix_mac = optarg; break;
 		case 'R': o.restore = 1; break;
+		case 'F': o.flows = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'p': pin = optarg; break;
 		case 'i': ifname = optarg; break;
 		case 'n': repeat = (unsigned int)strtoul(optarg, NULL, 0); break;

@@ -431,8 +431,14 @@ int broker_stream_get(struct broker *b, h2o_req_t *req, const char *path, size_t
 		PCN_WARN("BROKER-STREAM-CAP", "a stream of %s/%s refused: %u streams open (%u of %s; at most %u, "
 			 "%u per service: --max-streams)", seg[1], seg[2], open_total(b), svc->streams_open,
 			 svc->name, max_total(b), per_svc);
-		broker_error_set(&err, 503, "resource-denied", NULL,
-				 "too many live streams are open (at most %u, %u per service)", max_total(b), per_svc);
+		if (svc->streams_open >= per_svc)
+			broker_error_set(&err, 503, "resource-denied", NULL,
+					 "too many live streams of %s are open: %u, the most one service may have "
+					 "(half of --max-streams %u)", svc->name, svc->streams_open, max_total(b));
+		else
+			broker_error_set(&err, 503, "resource-denied", NULL,
+					 "too many live streams are open: %u, the most the broker allows "
+					 "(--max-streams)", open_total(b));
 		broker_reply_error(req, &err);
 		return 0;
 	}

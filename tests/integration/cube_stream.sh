@@ -8,7 +8,8 @@
 #    -EAGAIN (counted) while the cube and the broker go on (GET /version
 #    stays fast, the cube answers its reads);
 #  - an idle stream outlives h2o's request timeout (10 s);
-#  - --max-streams: one client too many gets 503;
+#  - --max-streams: a client beyond the per-service bound (half) or the
+#    broker-wide one (a second service, streamtwo) gets 503;
 #  - the instance deleted: its streams end cleanly (curl exits 0); the
 #    process exiting ends them too, and a new process streams again;
 #  - a process that does not answer: 504 after 10 s, the broker unaffected.
@@ -17,15 +18,29 @@
 source "$(dirname "$0")/../lib/mesh.sh"
 
 ST=${CM_STREAMTEST:-$CM_BUILD/tests/stream/pcn-streamtest}
+ST2=${CM_STREAMTWO:-$CM_BUILD/tests/stream/pcn-streamtwo}
 API=${PCN_URL%/}
-# 6 streams, 3 per service.
-cm_broker_start --max-streams 6
+# 3 streams at once, 2 per service.
+cm_broker_start --max-streams 3
 cm_cube_start streamtest "$ST"
+cm_cube_start streamtwo "$ST2"
 T0=$SECONDS
 
-# field INSTANCE LEAF: a stats leaf of the instance.
+# field INSTANCE LEAF: a stats leaf of the streamtest instance.
 field() {
-	curl -s "$API/streamtest/$1/stats" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$2', -1))"
+	curl -s "$API/${SVC:-streamtest}/$1/stats" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$2', -1))"
+}
+# curl_field SERVICE INSTANCE LEAF VALUE: wait_field for another service.
+curl_field() { SVC=$1 wait_field "$2" "$3" "$4"; }
+# stream_starts SERVICE INSTANCE: its records stream answers 200 and a record.
+stream_starts() {
+	local out=$CM_TMP/starts.out pid
+	curl -sN "$API/$1/$2/records" -o "$out" &
+	pid=$!
+	wait_size "$out" 18
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	grep -qx '00000000 streamtest' "$out"
 }
 # wait_field INSTANCE LEAF VALUE [TENTHS]: until the leaf holds VALUE.
 wait_field() {
@@ -107,14 +122,20 @@ cm_check "and keeps counting drops ($d1 -> $d2)" test "$d2" -gt "$d1"
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$CM_BROKER_PID/status")
 cm_check "the broker's memory stays small ($rss KiB)" test "$rss" -lt 200000
 
-echo "# --max-streams 6: 3 per service"
-curl -sN "$API/streamtest/st1/records" -o "$CM_TMP/third.out" &
-THIRD=$!
-CM_PIDS+=("$THIRD")
-cm_check "three streams open" wait_size "$CM_TMP/third.out" 18
-CM_EXPECT_ERRBODY='"error-message"' cm_expect 503 GET /streamtest/st1/records "" "too many live streams"
-kill "$FLOOD" "$THIRD" 2>/dev/null
-cm_check "the flood client gone: on_stream_close" wait_field st1 closed 3
+echo "# --max-streams 3: 2 per service"
+# streamtest has two (idle, flood): its third is refused.
+cm_expect 503 GET /streamtest/st1/records "" "too many live streams of streamtest"
+cm_expect 201 POST /streamtwo/tw1/ '{"count": 1}'
+curl -sN "$API/streamtwo/tw1/records" -o "$CM_TMP/two.out" &
+TWO=$!
+CM_PIDS+=("$TWO")
+cm_check "streamtwo's first stream flows (3 in all)" wait_size "$CM_TMP/two.out" 18
+# streamtwo has one of its two, but the broker has its three.
+cm_expect 503 GET /streamtwo/tw1/records "" "the most the broker allows"
+kill "$FLOOD" "$TWO" 2>/dev/null
+cm_check "the flood client gone: on_stream_close" wait_field st1 closed 2
+cm_check "streamtwo's too" curl_field streamtwo tw1 closed 1
+cm_check "a stream of streamtwo again, once there is room" stream_starts streamtwo tw1
 cm_check "no stream of st1 open" wait_field st1 open 0
 
 echo "# an idle stream is not cut by h2o's request timeout"

@@ -18,7 +18,17 @@
 #include "pcn_cube.h"
 #include "streamtest_tc.skel.h"
 #include "streamtest_xdp.skel.h"
+/* Built twice: as streamtest, and as streamtwo (ST_TWO) for a second
+ * service. */
+#ifdef ST_TWO
+#include "streamtwo_yang.h"
+#define ST_SERVICE "streamtwo"
+#define ST_YANG streamtwo_yang
+#else
 #include "streamtest_yang.h"
+#define ST_SERVICE "streamtest"
+#define ST_YANG streamtest_yang
+#endif
 
 struct st_stats {
 	struct st_stats *next; /* st_all */
@@ -192,12 +202,12 @@ static int st_read(struct pcn_instance *inst, struct pcn_state *st)
 }
 
 static const struct pcn_config_handler st_handlers[] = {
-	{ "/streamtest:streamtest/count", st_set_count },
+	{ "/" ST_SERVICE ":" ST_SERVICE "/count", st_set_count },
 	{ NULL },
 };
 
 static const struct pcn_state_handler st_state[] = {
-	{ "/streamtest:streamtest/stats", st_read },
+	{ "/" ST_SERVICE ":" ST_SERVICE "/stats", st_read },
 	{ NULL },
 };
 
@@ -208,13 +218,13 @@ static const struct pcn_stream_desc st_streams[] = {
 };
 
 static const struct pcn_cube_desc st_desc = {
-	.service = "streamtest",
+	.service = ST_SERVICE,
 	.version = "1.0.0",
 	.description = "Live stream test cube",
 	.min_kernel = "5.15",
 	.kind = PCN_CUBE_STANDARD,
-	.yang_module_name = "streamtest",
-	.yang_module = streamtest_yang,
+	.yang_module_name = ST_SERVICE,
+	.yang_module = ST_YANG,
 	.xdp_object = streamtest_xdp__elf_bytes,
 	.tc_object = streamtest_tc__elf_bytes,
 	.handlers = st_handlers,

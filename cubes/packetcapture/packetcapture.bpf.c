@@ -107,17 +107,11 @@ static __always_inline __u32 pc_filter(struct __ctx_buff *ctx, __u32 wirelen)
 
 /* ---- the capture ------------------------------------------------------------ */
 
-/* The writer does not need a wakeup per record: it drains the ring every
- * 10 ms anyway (pc_writer.c), and a wakeup (an irq_work, then the
- * writer's epoll) per packet would cost more than the copy. One is forced
- * only when a good part of the ring waits. */
-#define PC_WAKEUP_BYTES (4u << 20)
-
-static __always_inline __u64 pc_wakeup(void)
-{
-	return bpf_ringbuf_query(&pc_ring, BPF_RB_AVAIL_DATA) > PC_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
-										: BPF_RB_NO_WAKEUP;
-}
+/* No wakeup per record: the writer drains the ring every 10 ms anyway
+ * (pc_writer.c), and a wakeup (an irq_work, then the writer's epoll) or
+ * even asking the ring how full it is costs more per packet than the
+ * copy. 10 ms at line rate is far less than the ring holds. */
+#define PC_SUBMIT_FLAGS BPF_RB_NO_WAKEUP
 
 /* One size of record: reserve (a constant, as the helper wants), copy
  * caplen bytes, submit; a full ring counts a drop. Small buckets copy the
@@ -148,7 +142,7 @@ static __always_inline __u64 pc_wakeup(void)
 		r->caplen = caplen;                                                                \
 		r->dir = dir;                                                                      \
 		r->pad = 0;                                                                        \
-		bpf_ringbuf_submit(r, pc_wakeup());                                                \
+		bpf_ringbuf_submit(r, PC_SUBMIT_FLAGS);                                            \
 		c->captured++;                                                                     \
 		return;                                                                            \
 	}

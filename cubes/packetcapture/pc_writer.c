@@ -23,8 +23,8 @@
 #include "log.h"
 #include "packetcapture_shared.h"
 
-/* The fast path submits without a wakeup (but for a ring filling up): the
- * thread drains it on this period. */
+/* The fast path submits without a wakeup: the thread drains the ring on
+ * this period. */
 #define PC_POLL_MS 10
 #define PC_FILE_BUF (1u << 20)
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <linux/bpf.h>
 
 #include "dynmon_int.h"
@@ -57,11 +58,19 @@ static void metrics_free(struct dm_metric *m, size_t n)
 	free(m);
 }
 
+static void map_close(struct dm_map *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	btf__free(m->btf);
+	m->fd = -1;
+	m->btf = NULL;
+}
+
 static void maps_close(struct dm_path *p)
 {
 	for (size_t i = 0; i < p->n_maps; i++)
-		if (p->maps[i].fd >= 0)
-			close(p->maps[i].fd);
+		map_close(&p->maps[i]);
 	p->n_maps = 0;
 }
 
@@ -74,6 +83,8 @@ static void dm_free(struct dynmon *d)
 		free(p->code);
 		free(p->obj);
 		free(p->tc_obj);
+		free(p->pending);
+		free(p->pending_tc);
 		metrics_free(p->metrics, p->n_metrics);
 	}
 	free(d);
@@ -298,7 +309,7 @@ static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir,
 {
 	struct dm_path *p = &d->path[dir];
 	struct dm_map maps[DM_MAX_MAPS], old[DM_MAX_MAPS];
-	struct dm_aside aside[DM_MAX_MAPS];
+	struct dm_aside *aside = calloc(DM_MAX_MAPS, sizeof(*aside)); /* ~270 KiB: not on the stack */
 	size_t n = 0, n_aside = 0, n_old = p->n_maps;
 	struct pcn_code code = {
 		.kind = PCN_CODE_OBJECT, .data = b->obj, .len = b->obj_len, .tc_data = b->tc, .tc_len = b->tc_len,
@@ -306,9 +317,14 @@ static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir,
 	int rc;
 
 	err[0] = '\0';
+	if (!aside) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	rc = dm_object_maps(b->obj, b->obj_len, maps, DM_MAX_MAPS, &n);
 	if (rc) {
 		snprintf(err, errlen, "cannot read the new object: %s", strerror(-rc));
+		free(aside);
 		return -EINVAL;
 	}
 	/* A map pinned with another layout: the new code gets a new one (the
@@ -372,6 +388,10 @@ static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir,
 			maps[i].value_size = info.value_size;
 			maps[i].max_entries = info.max_entries;
 			maps[i].flags = info.map_flags;
+			if (info.btf_id)
+				maps[i].btf = btf__load_from_kernel_by_id(info.btf_id);
+			maps[i].key_tid = info.btf_key_type_id;
+			maps[i].value_tid = info.btf_value_type_id;
 		}
 	}
 	memcpy(old, p->maps, n_old * sizeof(old[0]));
@@ -379,8 +399,7 @@ static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir,
 	p->n_maps = n;
 	unpin_unused(d, old, n_old);
 	for (size_t i = 0; i < n_old; i++)
-		if (old[i].fd >= 0)
-			close(old[i].fd);
+		map_close(&old[i]);
 	{
 		struct dm_build prev = { p->obj, p->tc_obj, p->obj_len, p->tc_len };
 
@@ -393,6 +412,7 @@ static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir,
 out:
 	for (size_t i = 0; i < n_aside; i++)
 		close(aside[i].fd);
+	free(aside);
 	return rc;
 }
 
@@ -410,10 +430,13 @@ static bool slot_used(struct pcn_instance *inst, const char *array)
 	return fd >= 0 && bpf_map_lookup_elem(fd, &key, &id) == 0 && id != 0;
 }
 
-/* A new loglevel: the code's pcn_log lines follow it. The level is a
- * load-time constant the runtime sets from the instance's, which it updates
- * only after the round that changes it: the code is loaded again (the same
- * builds, onto the same maps) just after, from a timer. */
+/* After a round in which the runtime reloaded the instance itself (a new
+ * loglevel or slot): the code is swapped in now, from a timer, rather than
+ * during that round (the runtime still uses the object it loaded until the
+ * round ends, and a reload of ours would close it). Each direction gets
+ * its pending builds, or else its current ones again: the code's pcn_log
+ * lines follow the new level, a load-time constant the runtime sets from
+ * the instance's, updated only after the round. */
 static void relevel(struct pcn_instance *inst, void *arg)
 {
 	struct dynmon *d = pcn_instance_priv(inst);
@@ -429,6 +452,19 @@ static void relevel(struct pcn_instance *inst, void *arg)
 		struct dm_build b = { 0 };
 		int rc = -ENOMEM;
 
+		if (p->pending) {
+			b.obj = p->pending;
+			b.obj_len = p->pending_len;
+			b.tc = p->pending_tc;
+			b.tc_len = p->pending_tc_len;
+			p->pending = p->pending_tc = NULL;
+			rc = swap_in(inst, d, (enum dm_dir)i, &b, err, sizeof(err));
+			if (rc)
+				PCN_ERR("DYNMON-SWAP", "%s: the new %s code did not load: %s", pcn_instance_name(inst),
+					dm_dir_name[i], err);
+			build_free(&b);
+			continue;
+		}
 		if (!p->obj)
 			continue;
 		b.obj = malloc(p->obj_len);
@@ -459,6 +495,11 @@ static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *c
 	struct dm_build b[2] = { { 0 } };
 	bool change[2] = { false, false }, done[2] = { false, false };
 	char err[DM_ERR_MAX] = "", *old_code = NULL;
+	const char *ll = pcn_node_child(config, "loglevel");
+	/* The runtime reloads the instance in this round (apply.c): swaps wait
+	 * until it is over (relevel). */
+	bool later = (ll && d && d->loglevel[0] && strcmp(ll, d->loglevel) != 0) ||
+		     (d && d->index && d->index != pcn_instance_index(inst));
 	int rc;
 
 	if (!d)
@@ -487,7 +528,31 @@ static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *c
 			goto out;
 		}
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; later && i < 2; i++) {
+		/* Verified now, so that a refusal is still this round's 422. */
+		if (change[i] && (dm_verify(b[i].obj, b[i].obj_len, err, sizeof(err)) ||
+				  (b[i].tc && dm_verify(b[i].tc, b[i].tc_len, err, sizeof(err))))) {
+			rc = pcn_fail(inst, -EPROTO, "the kernel verifier refused the %s-path code: %.300s",
+				      dm_dir_name[i], err);
+			goto out;
+		}
+	}
+	for (int i = 0; later && i < 2; i++) {
+		struct dm_path *p = &d->path[i];
+
+		if (!change[i])
+			continue;
+		free(p->pending);
+		free(p->pending_tc);
+		p->pending = b[i].obj;
+		p->pending_len = b[i].obj_len;
+		p->pending_tc = b[i].tc;
+		p->pending_tc_len = b[i].tc_len;
+		memset(&b[i], 0, sizeof(b[i]));
+		free(p->code);
+		p->code = cfg[i].code ? strdup(cfg[i].code) : NULL;
+	}
+	for (int i = 0; !later && i < 2; i++) {
 		if (!change[i])
 			continue;
 		rc = swap_in(inst, d, (enum dm_dir)i, &b[i], err, sizeof(err));
@@ -539,15 +604,17 @@ out:
 		rc = 0;
 	}
 	if (!rc) {
-		const char *ll = pcn_node_child(config, "loglevel");
-
-		if (ll && d->loglevel[0] && strcmp(ll, d->loglevel) != 0 && !d->relevel_timer &&
-		    (d->path[0].obj || d->path[1].obj)) {
+		if (later && !d->relevel_timer &&
+		    (d->path[0].obj || d->path[1].obj || d->path[0].pending || d->path[1].pending)) {
 			int id = pcn_timer_start(inst, 1, relevel, NULL);
 
 			d->relevel_timer = id > 0 ? id : 0;
+			if (!d->relevel_timer)
+				PCN_ERR("DYNMON-SWAP", "%s: cannot start the timer that swaps the code in",
+					pcn_instance_name(inst));
 		}
 		snprintf(d->loglevel, sizeof(d->loglevel), "%s", ll ? ll : "");
+		d->index = pcn_instance_index(inst);
 	}
 	d->adopted = false;
 	free(old_code);

@@ -22,11 +22,16 @@ enum dm_dir { DM_INGRESS = 0, DM_EGRESS = 1 };
 
 /* A user map of a loaded code: its name in the code, in the object
  * (dmi_NAME, dme_NAME or dm_NAME) and our own fd to it. */
+struct btf;
 struct dm_map {
 	char name[64];
 	char obj_name[72];
 	int fd;
 	uint32_t type, key_size, value_size, max_entries, flags;
+	/* The map's key and value types (from the kernel's copy of the
+	 * code's BTF; NULL: none, sizes decide), for decoding. */
+	struct btf *btf;
+	uint32_t key_tid, value_tid;
 };
 
 struct dm_label {
@@ -53,6 +58,10 @@ struct dm_path {
 	char *code;
 	void *obj, *tc_obj;
 	size_t obj_len, tc_len;
+	/* Builds verified in a round where the runtime reloads the instance
+	 * itself (a new loglevel), swapped in just after it (relevel). */
+	void *pending, *pending_tc;
+	size_t pending_len, pending_tc_len;
 	struct dm_map maps[DM_MAX_MAPS];
 	size_t n_maps;
 	struct dm_metric *metrics;
@@ -71,6 +80,7 @@ struct dynmon {
 	 * that reloads the code when it changes (relevel). */
 	char loglevel[16];
 	int relevel_timer;
+	uint32_t index; /* the PatchPanel slot the last round saw (0: none yet) */
 	bool pin_known;
 	char pin_dir[PATH_MAX];
 };
@@ -107,11 +117,16 @@ int dm_pin_dir(struct pcn_instance *inst, char *buf, size_t len);
 
 struct dm_sample {
 	bool keyed;      /* a hash map's entry: key is set */
-	char key[80];    /* the key as JSON (a number or a hex string) */
-	bool numeric;    /* value holds the number, else hex the bytes */
+	char *key;       /* the key as JSON text (a number, an object, a string) */
+	bool numeric;    /* value holds the number; else text its JSON */
 	uint64_t value;
-	char hex[80];
+	char *text;
 };
+
+/* Frees samples read by dm_read. */
+void dm_samples_free(struct dm_sample *s, size_t n);
+/* A sample's key as a label value: a JSON string's content, else its text. */
+void dm_key_label(const struct dm_sample *s, char *buf, size_t len);
 
 enum dm_read_mode {
 	DM_READ_PEEK,    /* leave the map as it is (the gateway's /metrics) */

@@ -42,11 +42,11 @@ static void json_samples(FILE *f, const struct dm_sample *s, size_t n)
 		if (i)
 			fputs(", ", f);
 		if (s[i].keyed)
-			fprintf(f, "{\"key\": %s, \"value\": ", s[i].key);
+			fprintf(f, "{\"key\": %s, \"value\": ", s[i].key ? s[i].key : "null");
 		if (s[i].numeric)
 			fprintf(f, "%" PRIu64, s[i].value);
 		else
-			fprintf(f, "\"%s\"", s[i].hex);
+			fputs(s[i].text ? s[i].text : "null", f);
 		if (s[i].keyed)
 			fputc('}', f);
 	}
@@ -83,12 +83,12 @@ int dynmon_read_metrics(struct pcn_instance *inst, struct pcn_state *st)
 			}
 			f = open_memstream(&text, &len);
 			if (!f) {
-				free(s);
+				dm_samples_free(s, n);
 				return -ENOMEM;
 			}
 			json_samples(f, s, n);
 			fclose(f);
-			free(s);
+			dm_samples_free(s, n);
 			snprintf(path, sizeof(path), "metrics/%s-metrics[name='%s']/value", dm_dir_name[dir], c->name);
 			rc = pcn_state_set(st, path, "%s", text);
 			free(text);
@@ -148,12 +148,12 @@ static void om_metric(FILE *f, const struct dm_metric *c, const struct dm_sample
 			fputc('"', f);
 		}
 		if (s[i].keyed) {
-			char k[sizeof(s[i].key)];
+			char k[512];
 
-			snprintf(k, sizeof(k), "%s", s[i].key[0] == '"' ? s[i].key + 1 : s[i].key);
-			if (s[i].key[0] == '"' && k[0])
-				k[strlen(k) - 1] = '\0'; /* a hex key's closing quote */
-			fprintf(f, "%skey=\"%s\"", c->n_labels ? "," : "", k);
+			dm_key_label(&s[i], k, sizeof(k));
+			fprintf(f, "%skey=\"", c->n_labels ? "," : "");
+			om_escape(f, k);
+			fputc('"', f);
 		}
 		fprintf(f, "} %" PRIu64 "\n", s[i].value);
 	}
@@ -181,7 +181,7 @@ int dynmon_read_open_metrics(struct pcn_instance *inst, struct pcn_state *st)
 			if (!c->om || !m || dm_read(m, c, DM_READ_OPTIONS, &s, &n))
 				continue;
 			om_metric(f, c, s, n);
-			free(s);
+			dm_samples_free(s, n);
 		}
 	}
 	fclose(f);
@@ -222,7 +222,7 @@ int dynmon_gateway_metrics(struct pcn_instance *inst, struct pcn_metrics *mx)
 				name[nl - 6] = '\0';
 			for (size_t k = 0; k < n; k++) {
 				const char *labels[2 * 19 + 1];
-				char idx[32], key[80];
+				char idx[32], key[512];
 				size_t nlab = 0;
 
 				if (!s[k].numeric)
@@ -234,9 +234,7 @@ int dynmon_gateway_metrics(struct pcn_instance *inst, struct pcn_metrics *mx)
 				labels[nlab++] = "path";
 				labels[nlab++] = dm_dir_name[dir];
 				if (s[k].keyed) {
-					snprintf(key, sizeof(key), "%s", s[k].key[0] == '"' ? s[k].key + 1 : s[k].key);
-					if (s[k].key[0] == '"' && key[0])
-						key[strlen(key) - 1] = '\0';
+					dm_key_label(&s[k], key, sizeof(key));
 					labels[nlab++] = "key";
 					labels[nlab++] = key;
 				} else if (n > 1) {
@@ -249,7 +247,7 @@ int dynmon_gateway_metrics(struct pcn_instance *inst, struct pcn_metrics *mx)
 				    -ENOSPC)
 					break;
 			}
-			free(s);
+			dm_samples_free(s, n);
 		}
 	}
 	return 0;

@@ -281,11 +281,75 @@ static void test_refused(void **state_)
 	free(json);
 }
 
+/* A hash map of structs, keyed by a struct, with a signed field, a char
+ * array and a bitfield: the model shows each as Polycube does, from the
+ * code's BTF. The same round changes the loglevel (the code then goes in
+ * from a timer, after the runtime's own reload). */
+static void test_structs(void **state_)
+{
+	static const char code[] =
+		"#include <uapi/linux/udp.h>\n"
+		"struct flow { uint32_t saddr; uint16_t port; uint16_t pad; };\n"
+		"struct stats { uint64_t packets; int32_t delta; char tag[4]; uint8_t flag : 1; };\n"
+		"BPF_HASH(FLOWS, struct flow, struct stats, 16);\n"
+		"static __always_inline int handle_rx(struct CTXTYPE *ctx, struct pkt_metadata *md)\n"
+		"{\n"
+		"\tvoid *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;\n"
+		"\tstruct iphdr *ip = data + sizeof(struct ethhdr);\n"
+		"\tstruct udphdr *udp = (void *)(ip + 1);\n"
+		"\tstruct stats zero = {}, *v;\n"
+		"\tstruct flow k = {};\n"
+		"\tif ((void *)(udp + 1) > end)\n"
+		"\t\treturn RX_OK;\n"
+		"\tk.saddr = ip->saddr;\n"
+		"\tk.port = bpf_ntohs(udp->dest);\n"
+		"\tv = FLOWS.lookup_or_try_init(&k, &zero);\n"
+		"\tif (v) {\n"
+		"\t\tv->packets++;\n"
+		"\t\tv->delta = -2;\n"
+		"\t\tv->tag[0] = 'a';\n"
+		"\t\tv->tag[1] = 'b';\n"
+		"\t\tv->flag = 1;\n"
+		"\t}\n"
+		"\treturn RX_OK;\n"
+		"}\n";
+	struct t_ctx *t = *state_;
+	char *in, *json;
+	size_t n;
+
+	if (t->prog < 0)
+		skip();
+	in = jstr(code);
+	n = strlen(in) + 512;
+	json = malloc(n);
+	assert_non_null(json);
+	snprintf(json, n,
+		 "{\"dynmon:dynmon\":[{\"name\":\"dm1\",\"dataplane-config\":{\"ingress-path\":{\"code\":%s,"
+		 "\"metric-configs\":[{\"name\":\"flows\",\"map-name\":\"FLOWS\"}]}}}]}",
+		 in);
+	free(in);
+	/* loglevel goes from TRACE to INFO: the runtime reloads the instance
+	 * in this round, and the code is swapped in by a timer just after. */
+	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "dm1", t->hook, json, NULL), 0);
+	free(json);
+	usleep(5000);
+	pcn__timers_run(t->h.rt, 0);
+	udp(t, PCN_TDIR_INGRESS, 40000, 5001, 0);
+	udp(t, PCN_TDIR_INGRESS, 40000, 5001, 0);
+	json = state(t, "metrics");
+	/* 10.0.0.1 read as a little-endian u32: 0x0100000a. */
+	has(json, "{\\\"key\\\": {\\\"saddr\\\": 16777226, \\\"port\\\": 5001, \\\"pad\\\": 0}, \\\"value\\\": "
+		  "{\\\"packets\\\": 2, \\\"delta\\\": -2, \\\"tag\\\": \\\"ab\\\", \\\"flag\\\": 1}}",
+	    NULL);
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_probes, setup_tc, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup_tc, teardown),
+		cmocka_unit_test_setup_teardown(test_structs, setup_tc, teardown),
 		cmocka_unit_test_setup_teardown(test_probes, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup_xdp, teardown),
 	};

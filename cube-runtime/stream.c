@@ -85,6 +85,8 @@ struct pcn__streams {
 	struct pcn_stream *list;
 	unsigned n;
 	char path[PATH_MAX];
+	dev_t dev; /* the socket file we bound, so that we remove only it */
+	ino_t ino;
 };
 
 static uint64_t mono_ms(void)
@@ -616,6 +618,7 @@ int pcn__streams_start(struct pcn__runtime *rt)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct pcn__streams *ss;
+	struct stat st;
 	int rc;
 
 	if (!rt->desc->streams || !rt->desc->streams[0].name)
@@ -645,6 +648,10 @@ int pcn__streams_start(struct pcn__runtime *rt)
 		rc = -errno;
 		PCN_ERR("CUBE-STREAM-LISTEN", "cannot listen on %s: %s", ss->path, strerror(-rc));
 		return rc;
+	}
+	if (lstat(ss->path, &st) == 0) {
+		ss->dev = st.st_dev;
+		ss->ino = st.st_ino;
 	}
 	if (pthread_create(&ss->thread, NULL, stream_main, ss))
 		return -EAGAIN;
@@ -679,8 +686,13 @@ void pcn__streams_stop(struct pcn__runtime *rt)
 		stream_free(ss, s);
 	}
 	if (ss->listen_fd >= 0) {
+		struct stat st;
+
 		close(ss->listen_fd);
-		unlink(ss->path);
+		/* Unless a new process of the service, started as this one
+		 * let go of its endpoint, bound its own there already. */
+		if (ss->ino && lstat(ss->path, &st) == 0 && st.st_dev == ss->dev && st.st_ino == ss->ino)
+			unlink(ss->path);
 	}
 	if (ss->wake_st >= 0)
 		close(ss->wake_st);

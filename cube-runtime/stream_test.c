@@ -3,9 +3,10 @@
  * with their errno; a client that does not read fills its queue and the
  * writer gets -EAGAIN (counted) at once, never blocking; a client that
  * leaves gets on_stream_close; a deleted instance's streams end after
- * their queue; the process's end closes the rest. The callbacks run on
- * the thread that calls pcn__streams_run (the runtime's). Needs root (the
- * stream socket serves root peers only). */
+ * their queue; the process's end closes the rest and removes its socket
+ * (not a successor's). The callbacks run on the thread that calls
+ * pcn__streams_run (the runtime's). Needs root (the stream socket serves
+ * root peers only). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -265,13 +266,33 @@ static void test_instance_gone_flushes(void **state)
 static void test_stop_closes(void **state)
 {
 	struct fixture *f = *state;
+	char path[108];
 	int fd = client(f, "i1 s\n");
 
 	RUN_UNTIL(f, opens == 1);
+	assert_int_equal(pcn_sock_stream(path, sizeof(path), f->rt->endpoint), 0);
 	pcn__streams_stop(f->rt);
 	assert_int_equal(closes, 1);
 	assert_null(f->rt->streams);
+	assert_int_equal(access(path, F_OK), -1); /* its socket is gone */
 	close(fd);
+}
+
+/* A new process of the service bound its socket at the same path while
+ * this one was exiting: this one's exit leaves it there. */
+static void test_stop_leaves_successor(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_int_equal(pcn_sock_stream(sa.sun_path, sizeof(sa.sun_path), f->rt->endpoint), 0);
+	assert_int_equal(unlink(sa.sun_path), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	pcn__streams_stop(f->rt);
+	assert_int_equal(access(sa.sun_path, F_OK), 0);
+	close(fd);
+	unlink(sa.sun_path);
 }
 
 int main(void)
@@ -282,6 +303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_client_eagain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_instance_gone_flushes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_leaves_successor, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

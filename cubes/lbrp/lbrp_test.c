@@ -381,6 +381,44 @@ static void test_tables_and_affinity(void **state)
 	assert_int_equal(run(h, &f, 0), TO_BE);
 }
 
+/* src-ip-rewrite: a client of ip-range reaches the backend from the same
+ * host of new_ip_range, and the answer to that address reaches the client
+ * from the service. */
+static void test_src_ip_rewrite(void **state)
+{
+	struct cube_harness *h = *state;
+	struct frame f;
+	char bip[16];
+	int be;
+
+	if (!h->rt)
+		skip();
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE,
+			       "{\"lbrp:lbrp\":[{\"name\":\"lb1\",\"ports\":[{\"name\":\"fe\",\"type\":\"FRONTEND\"},"
+			       "{\"name\":\"be\",\"type\":\"BACKEND\"}],"
+			       "\"src-ip-rewrite\":{\"ip-range\":\"10.8.0.0/24\",\"new_ip_range\":\"10.7.0.0/24\"},"
+			       "\"service\":[{\"vip\":\"10.9.0.1\",\"vport\":80,\"proto\":\"TCP\",\"backend\":["
+			       B(1, 1) "]}]}]}"),
+			 0);
+	wire(h);
+	build(&f, IPPROTO_TCP, "10.8.0.5", 40000, "10.9.0.1", 80, 1);
+	assert_int_equal(run(h, &f, 0), TO_BE);
+	be = backend_of(&f);
+	assert_int_equal(f.ip.saddr, inet_addr("10.7.0.5"));
+	assert_csums(&f);
+	snprintf(bip, sizeof(bip), "10.9.1.%d", be);
+	build(&f, IPPROTO_TCP, bip, (uint16_t)(8000 + be), "10.7.0.5", 40000, 0);
+	assert_int_equal(run(h, &f, 1), TO_FE);
+	assert_int_equal(f.ip.saddr, inet_addr("10.9.0.1"));
+	assert_int_equal(f.ip.daddr, inet_addr("10.8.0.5"));
+	assert_int_equal(ntohs(f.tcp.source), 80);
+	assert_csums(&f);
+	/* Outside the range: unchanged. */
+	build(&f, IPPROTO_TCP, "10.6.0.5", 40000, "10.9.0.1", 80, 1);
+	assert_int_equal(run(h, &f, 0), TO_BE);
+	assert_int_equal(f.ip.saddr, inet_addr("10.6.0.5"));
+}
+
 /* Two FRONTEND ports are refused, and the tables stay. */
 static void test_one_frontend(void **state)
 {
@@ -406,6 +444,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_translate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tables_and_affinity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_frontend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_src_ip_rewrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_src_ip_rewrite, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_translate, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_tables_and_affinity, setup_xdp, teardown),
 	};

@@ -16,7 +16,7 @@
 # and restarted and the backend they mostly went to is deleted: every one
 # of them still gets its answer from its own backend (the connection table
 # is pinned, and a removed backend's flows go on), while new connections
-# no longer reach it.
+# no longer reach it. An ICMP service on the same vip answers pings.
 source "$(dirname "$0")/../lib/mesh.sh"
 
 cm_broker_start
@@ -167,6 +167,10 @@ for hook in TC XDP_SKB XDP_DRV; do
 		$PCNCTL lbrp lb1 service $VIP 80 TCP backend add 10.212.2.2 name=b2 port=8000 &&
 		$PCNCTL lbrp lb1 service $VIP 80 TCP backend add 10.212.2.3 name=b3 port=8000 weight=2"
 	cm_check "$hook: non-service traffic crosses: c pings b1" cm_ping c 10.212.2.1 2
+	cm_check "$hook: an ICMP service on the vip, b2 its backend" bash -c "
+		$PCNCTL lbrp lb1 service add $VIP 0 ICMP name=ping &&
+		$PCNCTL lbrp lb1 service $VIP 0 ICMP backend add 10.212.2.2 port=0"
+	cm_check "$hook: c pings the vip: b2 answers as the vip" cm_ping c $VIP 2
 	# Ten requests first: when the service does not work at all, the
 	# thousands would only take long to say so.
 	ask "$CM_TMP/probe.json" 10 $base

@@ -10,7 +10,7 @@ PKGS=(
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler
   libyang2-dev libyang2-tools libh2o-dev libjansson-dev libcurl4-openssl-dev
   libcmocka-dev libclang-rt-14-dev valgrind
-  libpcap-dev
+  libpcap-dev tshark
   chromium
   iproute2 iputils-ping ethtool tcpdump iperf3 wrk curl procps psmisc python3 kmod
   iptables nftables ipvsadm

@@ -98,6 +98,20 @@ for hook in TC XDP_SKB XDP_DRV; do
 		[ \$(tcpdump -nn -r $F 2>/dev/null | wc -l) = 10 ]"
 	cm_check "$hook: each record is the whole frame (98 of 98 bytes) with this run's time" \
 		[ "$(recs "$F" | sort -u | tr '\n' ' ')" = "98 98 icmp ts-ok " ]
+	# tshark too: frame lengths, and times of this run, as far apart as ping sent them.
+	cm_check "$hook: tshark -r reads the same 10 frames of 98 bytes with this run's times" python3 -c '
+import subprocess, sys, time
+out = subprocess.run(["tshark", "-r", sys.argv[1], "-T", "fields", "-e", "frame.len", "-e", "frame.cap_len",
+                      "-e", "frame.time_epoch", "-e", "icmp.type"], capture_output=True, text=True, check=True).stdout
+rows = [l.split("\t") for l in out.splitlines()]
+assert len(rows) == 10, rows
+start, now = float(sys.argv[2]), time.time()
+for ln, cap, t, typ in rows:
+    assert ln == cap == "98" and typ in ("0", "8") and start - 1 <= float(t) <= now + 1, (ln, cap, t, typ)
+req = [float(t) for _, _, t, typ in rows if typ == "8"]
+# ping -i 0.2: the first three requests 0.2 s apart, as the clock saw them.
+assert all(0.1 < b - a < 0.4 for a, b in zip(req[:2], req[1:3])), req
+' "$F" "$START"
 	cm_check "$hook: stats count 5 captured each way, none dropped" \
 		[ "$(state pc1 stats/captured-ingress)/$(state pc1 stats/captured-egress)/$(state pc1 stats/dropped)" = 5/5/0 ]
 

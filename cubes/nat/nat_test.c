@@ -346,6 +346,28 @@ static void test_port_forwarding(void **state)
 	len = frame(f, IPPROTO_TCP, OUT_HOST, EXT, &th, sizeof(th));
 	run(t, f, len, NAT_DIR_IN);
 	expect(f, len, OUT_HOST, 33333, IN_HOST, 80);
+	/* The inside host refuses it with an ICMP error quoting the segment
+	 * as it got it: the error leaves from EXT, quoting OUT_HOST:33333 ->
+	 * EXT:8080 with the quoted IP and TCP checksums right. */
+	{
+		unsigned char msg[8 + 40], e[256];
+		const unsigned char *in;
+
+		memset(msg, 0, 8);
+		msg[0] = 3; /* destination unreachable */
+		msg[1] = 1; /* host */
+		memcpy(msg + 8, f + ETH_HLEN, 40);
+		len = frame(e, IPPROTO_ICMP, IN_HOST, OUT_HOST, msg, sizeof(msg));
+		run(t, e, len, NAT_DIR_OUT);
+		expect(e, len, EXT, 0, OUT_HOST, 0);
+		in = e + ETH_HLEN + 28;
+		assert_int_equal(get32(in + 12), ip4(OUT_HOST));
+		assert_int_equal(get32(in + 16), ip4(EXT));
+		assert_int_equal(get16(in + 20), 33333);
+		assert_int_equal(get16(in + 22), 8080);
+		assert_true(ip_ok(in));
+		assert_true(l4_ok(in, in + 20, 20, IPPROTO_TCP));
+	}
 	/* The server's answer leaves from EXT:8080. */
 	th.source = htons(80);
 	th.dest = htons(33333);

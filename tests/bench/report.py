@@ -31,6 +31,7 @@ TITLES = {
     "bridge_vlan": "7b. pcn-bridge: trunk tagging and flooding",
     "router": "8. Router against Linux IP forwarding",
     "packetcapture": "9. Packet capture (pcn-packetcapture) against tcpdump -w",
+    "lb": "Load balancers: pcn-lbrp and pcn-lbdsr against IPVS (paper Fig. 6), Maglev",
 }
 XLABELS = {"chain": "tail calls in the chain (cubes or hops)", "control": "instances",
            "slowpath": "share of packets sent to the slow path", "overhead": "hook",

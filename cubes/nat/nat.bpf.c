@@ -99,6 +99,8 @@ struct {
 } nat_ctr SEC(".maps");
 
 #define NAT_SEC_NS 1000000000ULL
+#define NAT_TCP_FIN 1
+#define NAT_TCP_SYN 2
 
 /* Where the translated fields sit, from the start of the frame. */
 struct nat_pkt {
@@ -108,7 +110,7 @@ struct nat_pkt {
 	__u32 sport;  /* the field holding key.sport (ICMP: the id, or 0) */
 	__u32 dport;  /* the field holding key.dport (ICMP: the id, or 0) */
 	__u8 proto;
-	__u8 tcpflags; /* FIN|RST seen */
+	__u8 tcpflags; /* NAT_TCP_FIN (FIN or RST), NAT_TCP_SYN (SYN) */
 };
 
 static __always_inline struct nat_ctr *nat_ctr_get(void)
@@ -186,7 +188,7 @@ static __always_inline int nat_parse(struct __ctx_buff *ctx, struct nat_key *key
 		p->sport = p->l4;
 		p->dport = p->l4 + 2;
 		p->csum = p->l4 + offsetof(struct tcphdr, check);
-		p->tcpflags = th->fin || th->rst;
+		p->tcpflags = (th->fin || th->rst ? NAT_TCP_FIN : 0) | (th->syn ? NAT_TCP_SYN : 0);
 		return 0;
 	}
 	if (ip->protocol == IPPROTO_UDP) {
@@ -597,8 +599,12 @@ static __always_inline int nat_process(struct __ctx_buff *ctx, __u8 dir)
 		/* One write a second at most: no cache line bouncing per packet. */
 		if (now - cur->seen_ns > NAT_SEC_NS)
 			cur->seen_ns = now;
-		if (p.tcpflags && !cur->closing)
+		/* A FIN or RST starts the short timeout; a SYN or SYN-ACK on the
+		 * same tuple (a new connection reusing it) ends it. */
+		if ((p.tcpflags & NAT_TCP_FIN) && !cur->closing)
 			cur->closing = 1;
+		else if ((p.tcpflags & NAT_TCP_SYN) && cur->closing)
+			cur->closing = 0;
 		v = *cur;
 		goto rewrite;
 	}

@@ -412,12 +412,27 @@ static void test_timeouts(void **state)
 	th.fin = 1;
 	th.ack = 1;
 	run(t, f, frame(f, IPPROTO_TCP, IN_HOST, OUT_HOST, &th, sizeof(th)), NAT_DIR_OUT);
+	/* 40003: opened, closed, then opened again on the same tuple. */
+	th.source = htons(40003);
+	th.fin = 0;
+	th.ack = 0;
+	th.syn = 1;
+	run(t, f, frame(f, IPPROTO_TCP, IN_HOST, OUT_HOST, &th, sizeof(th)), NAT_DIR_OUT);
+	th.syn = 0;
+	th.fin = 1;
+	th.ack = 1;
+	run(t, f, frame(f, IPPROTO_TCP, IN_HOST, OUT_HOST, &th, sizeof(th)), NAT_DIR_OUT);
+	th.fin = 0;
+	th.ack = 0;
+	th.syn = 1;
+	run(t, f, frame(f, IPPROTO_TCP, IN_HOST, OUT_HOST, &th, sizeof(th)), NAT_DIR_OUT);
 	usleep(1300 * 1000);
 	nat__sweep(inst, NULL);
 	assert_int_equal(pcn__state_read(inst, NULL, &json), 0);
 	assert_null(strstr(json, "\"internal-sport\":6000"));
 	assert_null(strstr(json, "\"internal-sport\":40002"));
 	assert_non_null(strstr(json, "\"internal-sport\":40001"));
+	assert_non_null(strstr(json, "\"internal-sport\":40003"));
 	free(json);
 	{
 		struct udphdr uh = { .source = htons(53), .dest = htons((uint16_t)eport), .len = htons(8) };

@@ -344,12 +344,85 @@ static void test_structs(void **state_)
 	free(json);
 }
 
+/* A _SHARED map is one map for both paths (Polycube's way of sharing
+ * between ingress and egress); a private map of the same name in each
+ * path is two maps. A queue is read by popping. */
+static void test_shared(void **state_)
+{
+	static const char in_code[] =
+		"BPF_TABLE_SHARED(\"array\", int, uint64_t, BOTH, 1);\n"
+		"BPF_ARRAY(MINE, uint64_t, 1);\n"
+		"BPF_QUEUE(SEEN, uint32_t, 8);\n"
+		"static __always_inline int handle_rx(struct CTXTYPE *ctx, struct pkt_metadata *md)\n"
+		"{\n\tint k = 0;\n\tuint32_t len = ctx->data_end - ctx->data;\n\tuint64_t *c = BOTH.lookup(&k);\n"
+		"\tif (c)\n\t\t__sync_fetch_and_add(c, 1);\n\tc = MINE.lookup(&k);\n\tif (c)\n\t\t*c += 1;\n"
+		"\tSEEN.push(&len, 0);\n\treturn RX_OK;\n}\n";
+	static const char eg_code[] =
+		"BPF_TABLE_SHARED(\"array\", int, uint64_t, BOTH, 1);\n"
+		"BPF_ARRAY(MINE, uint64_t, 1);\n"
+		"static __always_inline int handle_rx(struct CTXTYPE *ctx, struct pkt_metadata *md)\n"
+		"{\n\tint k = 0;\n\tuint64_t *c = BOTH.lookup(&k);\n"
+		"\tif (c)\n\t\t__sync_fetch_and_add(c, 1);\n\tc = MINE.lookup(&k);\n\tif (c)\n\t\t*c += 10;\n"
+		"\treturn RX_OK;\n}\n";
+	struct t_ctx *t = *state_;
+	char *in, *eg, *json;
+	size_t n;
+
+	if (t->prog < 0)
+		skip();
+	in = jstr(in_code);
+	eg = jstr(eg_code);
+	n = strlen(in) + strlen(eg) + 1024;
+	json = malloc(n);
+	assert_non_null(json);
+	snprintf(json, n,
+		 "{\"dynmon:dynmon\":[{\"name\":\"dm1\",\"loglevel\":\"TRACE\",\"dataplane-config\":{"
+		 "\"ingress-path\":{\"code\":%s,\"metric-configs\":[{\"name\":\"both\",\"map-name\":\"BOTH\"},"
+		 "{\"name\":\"mine\",\"map-name\":\"MINE\"},{\"name\":\"seen\",\"map-name\":\"SEEN\"}]},"
+		 "\"egress-path\":{\"code\":%s,\"metric-configs\":[{\"name\":\"mine\",\"map-name\":\"MINE\"}]}}}]}",
+		 in, eg);
+	free(in);
+	free(eg);
+	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "dm1", t->hook, json, NULL), 0);
+	free(json);
+	udp(t, PCN_TDIR_INGRESS, 1, 2, 0);
+	udp(t, PCN_TDIR_INGRESS, 1, 2, 0);
+	udp(t, PCN_TDIR_EGRESS, 1, 2, 0);
+	json = state(t, "metrics");
+	has(json, "\"name\":\"both\",\"value\":\"[3]\"", "\"ingress-metrics\":[", NULL);
+	has(json, "\"name\":\"mine\",\"value\":\"[2]\"", "\"name\":\"mine\",\"value\":\"[10]\"", NULL);
+	/* Two frames of 90 bytes, popped: the next read finds the queue empty. */
+	has(json, "\"name\":\"seen\",\"value\":\"[90, 90]\"", NULL);
+	free(json);
+	json = state(t, "metrics");
+	has(json, "\"name\":\"seen\",\"value\":\"[]\"", NULL);
+	free(json);
+	/* The maps of the code before are gone; the shared one is pinned once. */
+	{
+		static const char *const gone[] = { "dmi_PACKETS", "dme_NTP_PACKETS", "dme_NTP_PRIVATE" };
+		static const char *const there[] = { "dm_BOTH", "dmi_MINE", "dme_MINE", "dmi_SEEN" };
+		char path[256];
+
+		for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+			snprintf(path, sizeof(path), "%s/cubes/dynmon/dm1/%s", t->h.bpffs, gone[i]);
+			if (access(path, F_OK) == 0)
+				fail_msg("%s is still pinned", path);
+		}
+		for (size_t i = 0; i < sizeof(there) / sizeof(there[0]); i++) {
+			snprintf(path, sizeof(path), "%s/cubes/dynmon/dm1/%s", t->h.bpffs, there[i]);
+			if (access(path, F_OK) != 0)
+				fail_msg("%s is not pinned", path);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_probes, setup_tc, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup_tc, teardown),
 		cmocka_unit_test_setup_teardown(test_structs, setup_tc, teardown),
+		cmocka_unit_test_setup_teardown(test_shared, setup_tc, teardown),
 		cmocka_unit_test_setup_teardown(test_probes, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup_xdp, teardown),
 	};

@@ -113,7 +113,9 @@ static __always_inline int lb_arp(struct __ctx_buff *ctx, struct pcn_pkt_md *md,
 	__builtin_memcpy(a->sip, &cfg->vip, 4);
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, cfg->mac, ETH_ALEN);
-	pcn_log(ctx, LOG_DEBUG, "lbdsr: ARP: %pI4 is at %pM", &cfg->vip, cfg->mac);
+	/* bpf_snprintf has no %pM: the bytes one by one. */
+	pcn_log(ctx, LOG_DEBUG, "lbdsr: ARP: %pI4 is at %02x:%02x:%02x:%02x:%02x:%02x", &cfg->vip, cfg->mac[0],
+		cfg->mac[1], cfg->mac[2], cfg->mac[3], cfg->mac[4], cfg->mac[5]);
 	return pcn_pkt_send(ctx, md, cfg->frontend_port);
 }
 
@@ -209,7 +211,8 @@ static __always_inline int handle_rx(struct __ctx_buff *ctx, struct pcn_pkt_md *
 		}
 		__builtin_memcpy(ns.mac, b->mac, 6);
 		bpf_map_update_elem(&lbdsr_sessions, &f, &ns, BPF_ANY);
-		pcn_log(ctx, LOG_DEBUG, "lbdsr: new flow %pI4:%u -> %pM", &f.saddr, bpf_ntohs(f.sport), ns.mac);
+		pcn_log(ctx, LOG_DEBUG, "lbdsr: new flow %pI4:%u -> %02x:%02x:%02x:%02x:%02x:%02x", &f.saddr,
+			bpf_ntohs(f.sport), ns.mac[0], ns.mac[1], ns.mac[2], ns.mac[3], ns.mac[4], ns.mac[5]);
 	}
 	__builtin_memcpy(eth->h_dest, ns.mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, cfg->lb_mac, ETH_ALEN);

@@ -196,6 +196,9 @@ while time.time() < deadline and not os.path.exists(sys.argv[5]):
 print(len(peers), len(flows), ",".join(sorted({p[0] for p in peers})))
 EOF
 
+# Polycube's test scripts call it so.
+polycubectl() { $PCNCTL "$@"; }
+
 # natting-table rows as "src sport dst dport proto rule extip extport".
 table() {
 	$PCNCTL -j nat1 natting-table show 2>/dev/null | python3 -c '
@@ -242,7 +245,8 @@ for hook in ${NAT_HOOKS:-TC XDP_SKB XDP_DRV}; do
 	cm_check "$hook: attach nat1 to r1:p2" $PCNCTL attach nat1 r1:p2
 	out=$(udp_echo "$NSA" 10.231.2.1 7000 x 1)
 	cm_check "$hook: without a rule b cannot answer a" [ -z "$out" ]
-	cm_check "$hook: rule masquerade enable" $PCNCTL nat1 rule masquerade enable add
+	# Polycube's own forms of the actions (pcnctl POSTs them).
+	cm_check "$hook: rule masquerade enable" $PCNCTL nat1 rule masquerade enable
 
 	out=$(udp_echo "$NSA" 10.231.2.1 7000 hello-udp)
 	cm_check "$hook: UDP echo through the NAT ($out)" says "$out" hello-udp
@@ -291,7 +295,7 @@ for hook in ${NAT_HOOKS:-TC XDP_SKB XDP_DRV}; do
 	# Port forwarding: b reaches a's server on $EXT:80.
 	out=$(tcp_echo "$NSB" $EXT 80 x 1)
 	cm_check "$hook: without the rule b cannot reach a" [ -z "$out" ]
-	cm_check "$hook: rule port-forwarding append" $PCNCTL nat1 rule port-forwarding append add \
+	cm_check "$hook: rule port-forwarding append" $PCNCTL nat1 rule port-forwarding append \
 		external-ip=$EXT external-port=80 internal-ip=10.231.1.1 internal-port=8080 proto=tcp
 	out=$(tcp_echo "$NSB" $EXT 80 forwarded)
 	cm_check "$hook: port forwarding: b reaches a's server ($out)" says "$out" forwarded
@@ -335,6 +339,24 @@ for hook in ${NAT_HOOKS:-TC XDP_SKB XDP_DRV}; do
 		cm_check "$hook: new flows after the restart ($out)" says "$out" after
 		kill "$LPID" 2>/dev/null
 	fi
+	# Polycube's test_all_pf, its rule commands as written there: an
+	# address nobody has (10.231.3.1) is a's, both ways.
+	ip -n "$NSB" route replace 10.231.3.0/24 via $EXT
+	cm_check "$hook: polycubectl nat1 rule snat append ..." polycubectl nat1 rule snat append \
+		internal-net=10.231.1.1/32 external-ip=10.231.3.1
+	cm_check "$hook: polycubectl nat1 rule dnat append ..." polycubectl nat1 rule dnat append \
+		external-ip=10.231.3.1 internal-ip=10.231.1.1
+	cm_check "$hook: DNAT: b pings 10.231.3.1, a answers" \
+		ip netns exec "$NSB" ping -c 2 -i 0.2 -W 1 -q 10.231.3.1
+	out=$(tcp_echo "$NSB" 10.231.3.1 8080 dnat)
+	cm_check "$hook: DNAT: b reaches a's server on 10.231.3.1 ($out)" says "$out" dnat
+	cm_check "$hook: natting-table: the DNAT flow" \
+		grep -qE "^10.231.1.1 8080 10.231.2.1 [0-9]+ tcp dnat 10.231.3.1 8080$" <<<"$(table)"
+	out=$(udp_echo "$NSA" 10.231.2.1 7000 snat-appended)
+	cm_check "$hook: the appended SNAT rule (a /32) wins over masquerade: b saw $(last_peer udp)" \
+		[ "$out" = snat-appended -a "$(last_peer udp)" = 10.231.3.1 ]
+	ip -n "$NSB" route del 10.231.3.0/24
+
 	cm_check "$hook: delete nat1" $PCNCTL nat1 del
 	cm_check "$hook: delete r1" $PCNCTL r1 del
 done

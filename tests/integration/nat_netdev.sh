@@ -107,7 +107,7 @@ for hook in ${NAT_HOOKS:-TC XDP_SKB XDP_DRV}; do
 	cm_check "$hook: attach nat1 to $IFB" $PCNCTL attach nat1 "$IFB"
 	out=$(udp_echo untranslated 1)
 	cm_check "$hook: no rule: b cannot answer $SRC ($out)" [ -z "$out" ]
-	cm_check "$hook: rule masquerade enable" $PCNCTL nat1 rule masquerade enable add
+	cm_check "$hook: rule masquerade enable" $PCNCTL nat1 rule masquerade enable
 	out=$(udp_echo hello-udp)
 	cm_check "$hook: UDP echo ($out)" says "$out" hello-udp
 	cm_check "$hook: b saw 10.232.2.254 ($(last_peer udp))" says "$(last_peer udp)" 10.232.2.254

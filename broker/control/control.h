@@ -128,6 +128,9 @@ void broker_instances_replay(struct broker *b, struct broker_service *svc);
 typedef void (*broker_write_done)(struct broker *b, void *arg, const struct broker_error *err, int status);
 void broker_instance_write(struct broker *b, const char *path, size_t path_len, enum broker_method method,
 			   const char *body, size_t body_len, broker_write_done done, void *arg);
+/* The datastore's notifier (broker_datastore_set_notify, arg the broker):
+ * committed writes are answered once their records are durable. */
+void broker_write_durable_notify(void *b);
 /* JSON (RFC 7951, module-qualified) of the state the broker itself knows: uuid, service-name, ports. */
 char *broker_instance_state_json(struct broker *b, const struct broker_instance *inst);
 json_t *broker_instance_summary(struct broker *b, const struct broker_instance *inst);

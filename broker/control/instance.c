@@ -329,6 +329,9 @@ int broker_instances_restore(struct broker *b)
 	struct restore_ctx ctx = { .b = b };
 	int rc;
 
+	/* From now on committed writes are answered from the loop once their
+	 * group is durable (instance_write.c). */
+	broker_datastore_set_notify(b->ds, broker_write_durable_notify, b);
 	rc = broker_datastore_load_ex(b->ds, restore_one, restore_skipped, &ctx);
 	/* Only once every good record holds its slot: a purge never empties a
 	 * slot a restored instance owns. */

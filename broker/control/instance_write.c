@@ -2,7 +2,10 @@
  * See instance.c for the order of the steps and why.
  *
  * Writes queue per service (loop.c). A write is applied by the cube, then
- * saved, then committed in the broker and answered: a change that cannot be
+ * saved, then committed in the broker (the next write of the service runs
+ * now) and answered once the datastore reports its record durable: writes
+ * staged while a sync is in flight share the next one (group commit,
+ * store/commit.c); a failed sync answers 500. A change that cannot be
  * saved is sent back out of the cube (its previous configuration applied
  * again) before the error is answered, so the API, the datastore and the
  * data plane never disagree. A write not done by its deadline is answered
@@ -51,6 +54,14 @@ struct write_req {
 	struct broker_service *svc;   /* the service called, while a call is in flight */
 	uint64_t queued_ms;
 	struct broker_error save_err; /* answered once the undo is done */
+
+	/* Group commit: a committed write frees its queue at once (the next
+	 * write of the service runs) and is answered once the datastore says
+	 * its record is durable; whichever comes last answers. */
+	struct broker *b;
+	bool committed, durable;
+	int durable_rc;
+	int status;
 };
 static const char *const reserved_names[] = {
 	"services", "cubes", "netdevs", "connect", "disconnect", "attach", "detach",
@@ -106,6 +117,64 @@ static void write_finish(struct broker *b, struct write_req *w, const struct bro
 	}
 	write_free(w);
 	broker_job_done(b, job);
+}
+
+/* ---- committed writes, answered once durable ---------------------------- */
+
+static void write_answer(struct broker *b, struct write_req *w)
+{
+	struct broker_error err;
+	int rc = w->durable_rc;
+
+	if (rc == -ENOENT && w->status == 204)
+		rc = 0; /* the record of a deleted instance was gone already */
+	if (rc) {
+		broker_error_set(&err, 500, "operation-failed", w->t.rest_path,
+				 "the change is applied but could not be made durable in %s (%s): a restart may "
+				 "lose it", b->opts.state_dir, strerror(-rc));
+		w->done(b, w->arg, &err, 0);
+	} else {
+		w->done(b, w->arg, NULL, w->status);
+	}
+	write_free(w);
+}
+
+/* The datastore's callback (broker_datastore_reap, on the loop). */
+static void write_durable(void *arg, int rc)
+{
+	struct write_req *w = arg;
+
+	w->durable = true;
+	w->durable_rc = rc;
+	if (w->committed)
+		write_answer(w->b, w);
+}
+
+/* w is committed in the broker: the next write of its service may run
+ * (it sees this one); the answer waits for the record's sync, which
+ * covers every write staged before it (datastore.h). */
+static void write_committed(struct broker *b, struct write_req *w, int status)
+{
+	struct broker_job *job = w->job;
+
+	w->status = status;
+	w->committed = true;
+	w->job = NULL;
+	if (w->durable)
+		write_answer(b, w);
+	broker_job_done(b, job);
+}
+
+/* Wakes the loop to reap what the commit thread finished; any thread. */
+static void write_reap(struct broker *b, void *arg)
+{
+	(void)arg;
+	broker_datastore_reap(b->ds);
+}
+
+void broker_write_durable_notify(void *b)
+{
+	broker_post(b, write_reap, NULL);
 }
 
 /* ---- writes whose outcome in the cube is unknown ------------------------ */
@@ -202,7 +271,7 @@ static int save_candidate(struct broker *b, struct write_req *w)
 		snprintf(rec.ports[i].name, sizeof(rec.ports[i].name), "%s", w->plan.ports[i].name);
 		rec.ports[i].index = w->plan.ports[i].index;
 	}
-	rc = broker_datastore_put(b->ds, &rec);
+	rc = broker_datastore_put_async(b->ds, &rec, write_durable, w);
 	free(rec.ports);
 	free(json);
 	return rc;
@@ -296,8 +365,8 @@ static void delete_done(struct broker *b, void *arg, const struct broker_error *
 		return;
 	}
 	/* The record goes first: a delete the store cannot make is undone. */
-	rc = broker_datastore_delete(b->ds, inst->service, inst->name);
-	if (rc && rc != -ENOENT) {
+	rc = broker_datastore_delete_async(b->ds, inst->service, inst->name, write_durable, w);
+	if (rc) {
 		PCN_ERR("BROKER-DS-WRITE", "cannot remove %s from the datastore: %s", inst->name, strerror(-rc));
 		save_error(b, w, rc, &w->save_err);
 		rollback(b, w);
@@ -318,7 +387,7 @@ static void delete_done(struct broker *b, void *arg, const struct broker_error *
 	PCN_INFO("BROKER-INSTANCE-DELETED", "deleted %s (%s, slot %u)", inst->name, inst->service, inst->index);
 	broker_instance_free(inst);
 	w->inst = NULL;
-	write_finish(b, w, NULL, 204);
+	write_committed(b, w, 204);
 }
 
 static bool plan_has(const struct port_collect *plan, const char *name)
@@ -407,7 +476,7 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 	w->cand = NULL;
 	broker_chain_cfg_apply(b, inst);
 	status = w->method == BROKER_POST ? 201 : 200;
-	write_finish(b, w, NULL, status);
+	write_committed(b, w, status);
 }
 
 /* Writes of other services run meanwhile (loop.c): what they are about to
@@ -663,6 +732,7 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 	w->body[body_len] = '\0';
 	w->body_len = body_len;
 	w->method = method;
+	w->b = b;
 	w->done = done;
 	w->arg = arg;
 	w->queued_ms = broker_now_ms();

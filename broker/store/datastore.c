@@ -1,6 +1,7 @@
 /* The broker's persistent record of every instance: one JSON file each. */
 #include "datastore.h"
 #include "record_int.h"
+#include "ds_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,10 +23,6 @@
 
 int (*broker_datastore_crash_hook)(const char *tmp_path);
 
-struct broker_datastore {
-	char *dir; /* <state_dir>/instances */
-	int dirfd; /* open on dir: every file is reached relative to it, and it is what we fsync */
-};
 
 /* 0, or -EINVAL/-ENAMETOOLONG with buf "" (which names no record). */
 static int file_name(char *buf, const char *service, const char *name)
@@ -184,6 +181,8 @@ int broker_datastore_open(struct broker_datastore **out, const char *state_dir)
 		goto out;
 	}
 	rc = remove_stale_tmp(ds);
+	if (rc == 0)
+		rc = ds_commit_open(ds);
 out:
 	if (rc) {
 		PCN_ERR("BROKER-DS-OPEN", "cannot open the datastore in %s: %s", state_dir, strerror(-rc));
@@ -198,85 +197,129 @@ void broker_datastore_close(struct broker_datastore *ds)
 {
 	if (!ds)
 		return;
+	ds_commit_close(ds);
 	if (ds->dirfd >= 0)
 		close(ds->dirfd);
 	free(ds->dir);
 	free(ds);
 }
 
-int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec)
+bool ds_fname_valid(const char *fname)
 {
-	char fname[FILE_NAME_LEN], tmp[FILE_NAME_LEN + 8];
-	char *text = NULL, *tmp_path = NULL;
-	json_t *root = NULL;
-	bool tmp_made = false;
-	int fd = -1, rc;
+	char service[NAME_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
 
-	if (!ds || !rec)
-		return -EINVAL;
-	rc = broker_record_to_json(rec, &root);
-	if (rc)
-		return rc;
-	text = json_dumps(root, JSON_INDENT(2));
-	if (!text) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	if ((rc = file_name(fname, rec->service, rec->name)) ||
-	    (rc = pcn_layout_record(tmp, sizeof(tmp), rec->service, rec->name, ".tmp")))
-		goto out;
+	return strlen(fname) < FILE_NAME_LEN && parse_file_name(fname, service, name);
+}
+
+int ds_write_file(struct broker_datastore *ds, const char *fname, const char *suffix, const char *text, size_t len,
+		  bool sync)
+{
+	char tmp[FILE_NAME_LEN + 32];
+	int fd, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s%s", fname, suffix) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	fd = openat(ds->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	if (fd < 0)
+		return -errno;
+	rc = fchmod(fd, 0600) ? -errno : write_all(fd, text, len);
+	if (!rc && sync && fsync(fd))
 		rc = -errno;
-		goto out;
-	}
-	tmp_made = true;
-	/* The umask cannot loosen 0600, but an old .tmp could have other bits. */
-	if (fchmod(fd, 0600) || (rc = write_all(fd, text, strlen(text))) || (rc = write_all(fd, "\n", 1)) ||
-	    fsync(fd)) {
-		rc = rc ? rc : -errno;
-		goto out;
-	}
-	rc = close(fd) ? -errno : 0;
-	fd = -1;
-	if (rc)
-		goto out;
-	if (broker_datastore_crash_hook) {
-		if (asprintf(&tmp_path, "%s/%s", ds->dir, tmp) < 0) {
-			tmp_path = NULL;
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (broker_datastore_crash_hook(tmp_path)) {
-			/* Stop as a crash would: the .tmp stays for open to clean. */
-			tmp_made = false;
-			rc = -EIO;
-			goto out;
-		}
-	}
-	if (renameat(ds->dirfd, tmp, ds->dirfd, fname)) {
+	if (close(fd) && !rc)
 		rc = -errno;
-		goto out;
-	}
-	tmp_made = false;
-	/* The rename is durable only once the directory is on disk. */
-	if (fsync(ds->dirfd))
+	if (!rc && renameat(ds->dirfd, tmp, ds->dirfd, fname))
 		rc = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp_made)
+	if (rc) {
 		unlinkat(ds->dirfd, tmp, 0);
-	if (rc && rc != -EINVAL)
-		PCN_ERR("BROKER-DS-WRITE", "cannot store %s@%s in %s: %s", rec->service, rec->name, ds->dir,
-			strerror(-rc));
-	free(tmp_path);
-	free(text);
-	json_decref(root);
+		return rc;
+	}
+	return sync && fsync(ds->dirfd) ? -errno : 0;
+}
+
+int ds_sync_all(struct broker_datastore *ds)
+{
+	struct dirent *e;
+	DIR *d = open_dir(ds);
+	int rc = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		int fd;
+
+		if (!has_suffix(e->d_name, ".json"))
+			continue;
+		fd = openat(ds->dirfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue; /* gone meanwhile, or not ours to read */
+		if (fsync(fd) && !rc)
+			rc = -errno;
+		close(fd);
+	}
+	closedir(d);
+	if (fsync(ds->dirfd) && !rc)
+		rc = -errno;
 	return rc;
 }
 
-int broker_datastore_delete(struct broker_datastore *ds, const char *service, const char *name)
+/* The record's file name and text, for put. */
+static int put_prepare(const struct broker_record *rec, char *fname, char **text, size_t *len)
+{
+	json_t *root = NULL;
+	char *body;
+	int rc;
+
+	rc = broker_record_to_json(rec, &root);
+	if (rc)
+		return rc;
+	rc = file_name(fname, rec->service, rec->name);
+	body = rc ? NULL : json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (rc)
+		return rc;
+	if (!body || asprintf(text, "%s\n", body) < 0) {
+		free(body);
+		return -ENOMEM;
+	}
+	free(body);
+	*len = strlen(*text);
+	return 0;
+}
+
+static int put_common(struct broker_datastore *ds, const struct broker_record *rec, broker_ds_done done, void *arg)
+{
+	char fname[FILE_NAME_LEN];
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!ds || !rec)
+		return -EINVAL;
+	rc = put_prepare(rec, fname, &text, &len);
+	if (rc == 0)
+		rc = ds_commit_stage(ds, fname, text, len, done, arg);
+	if (rc && rc != -EINVAL)
+		PCN_ERR("BROKER-DS-WRITE", "cannot store %s@%s in %s: %s", rec->service, rec->name, ds->dir,
+			strerror(-rc));
+	free(text);
+	return rc;
+}
+
+int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec)
+{
+	return put_common(ds, rec, NULL, NULL);
+}
+
+int broker_datastore_put_async(struct broker_datastore *ds, const struct broker_record *rec, broker_ds_done done,
+			       void *arg)
+{
+	if (!done)
+		return -EINVAL;
+	return put_common(ds, rec, done, arg);
+}
+
+static int delete_common(struct broker_datastore *ds, const char *service, const char *name, broker_ds_done done,
+			 void *arg)
 {
 	char fname[FILE_NAME_LEN];
 
@@ -284,11 +327,20 @@ int broker_datastore_delete(struct broker_datastore *ds, const char *service, co
 		return -EINVAL;
 	if (file_name(fname, service, name))
 		return -EINVAL;
-	if (unlinkat(ds->dirfd, fname, 0))
-		return -errno;
-	if (fsync(ds->dirfd))
-		return -errno;
-	return 0;
+	return ds_commit_stage(ds, fname, NULL, 0, done, arg);
+}
+
+int broker_datastore_delete(struct broker_datastore *ds, const char *service, const char *name)
+{
+	return delete_common(ds, service, name, NULL, NULL);
+}
+
+int broker_datastore_delete_async(struct broker_datastore *ds, const char *service, const char *name,
+				  broker_ds_done done, void *arg)
+{
+	if (!done)
+		return -EINVAL;
+	return delete_common(ds, service, name, done, arg);
 }
 
 struct entry {

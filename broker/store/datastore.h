@@ -4,13 +4,18 @@
  *   {"format": 1, "service": "router", "name": "r1", "index": 3,
  *    "uuid": "…", "ports": [{"name": "port1", "index": 0}, …],
  *    "config": <the instance's RFC 7951 config, as a JSON value>}
- * A write goes to <file>.tmp, is fsynced, renamed over the file, and the
- * directory is fsynced: after a crash each file holds either the old record
- * or the new one, never a mix. Leftover .tmp files are removed at open.
+ * A write goes to <file>.<n>.tmp and into a write-ahead journal
+ * (journal.<generation> beside the records); a commit thread fdatasyncs
+ * the journal once for every write staged meanwhile (group commit), then
+ * renames each .tmp over its file, and only then reports the writes done
+ * (commit.c says how, and how a crash is recovered: the journal is
+ * replayed at open). After a crash each file holds either the old record
+ * or the new one, never a mix, and every write reported done is there.
+ * Leftover .tmp files are removed at open.
  *
  * The store knows nothing of commit or rollback: the broker calls put only
  * once the cube has applied a change. Not thread-safe: the broker's loop
- * thread owns it.
+ * thread owns it (the commit thread is the store's own).
  *
  * May call: jansson, common/. A library (broker_store) that knows nothing
  * of struct broker.
@@ -58,13 +63,39 @@ int broker_datastore_open(struct broker_datastore **out, const char *state_dir);
 void broker_datastore_close(struct broker_datastore *ds);
 
 /* Persists rec, replacing any record of the same service and name,
- * atomically: write <file>.tmp, fsync, rename, fsync the directory. Files
+ * atomically, and returns once it is durable (put_async, waiting). Files
  * are mode 0600. Returns 0; -EINVAL for an invalid service, instance or
  * port name, two ports sharing a name or a number, a number or count
  * past the bounds load_ex enforces, or config_json that is not a JSON
  * object; -EIO if the crash hook
  * refused (the .tmp is left behind, as a crash would); or -errno. */
 int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec);
+
+/* What put_async and delete_async call once the write is durable (rc 0)
+ * or has failed (-errno; -ENOENT: delete_async of a record that was not
+ * there), on the thread that calls broker_datastore_reap. */
+typedef void (*broker_ds_done)(void *arg, int rc);
+
+/* put and delete without waiting: 0 once staged (the record's file and
+ * journal entry written, not yet synced), and done(arg, rc) later; or
+ * -errno (as put and delete return) with nothing staged and done never
+ * called. Writes staged while a sync is in flight are synced together by
+ * the next one, in the order they were staged. Without a notifier
+ * (set_notify) they wait for their sync and call done before returning. */
+int broker_datastore_put_async(struct broker_datastore *ds, const struct broker_record *rec, broker_ds_done done,
+			       void *arg);
+int broker_datastore_delete_async(struct broker_datastore *ds, const char *service, const char *name,
+				  broker_ds_done done, void *arg);
+/* fn(arg) is called from the commit thread whenever writes are done: it
+ * must make the owner's thread call broker_datastore_reap soon. */
+void broker_datastore_set_notify(struct broker_datastore *ds, void (*fn)(void *arg), void *arg);
+/* Calls the done callbacks of the writes finished since the last reap. */
+void broker_datastore_reap(struct broker_datastore *ds);
+/* How many syncs (groups) the commit thread made, for how many writes. */
+void broker_datastore_stats(struct broker_datastore *ds, uint64_t *groups, uint64_t *writes);
+/* For tests of the grouping: when set, the commit thread calls it before
+ * each group's sync. NULL by default. */
+extern int (*broker_datastore_group_hook)(void);
 
 /* Removes the record of service/name and fsyncs the directory. 0, -ENOENT if
  * absent, -EINVAL for invalid names, or -errno. */
@@ -124,9 +155,9 @@ void broker_record_fini(struct broker_record *rec);
  * finalized). 0 or -ENOMEM (dst is then zeroed). */
 int broker_record_copy(struct broker_record *dst, const struct broker_record *src);
 
-/* For tests of crash safety: when set, called between the fsync of the
- * temporary file and the rename; a non-zero return makes put stop there
- * and return -EIO, as if the process had died. NULL by default. */
+/* For tests of crash safety: when set, called once the temporary file is
+ * written, before the write is journaled; a non-zero return makes put
+ * stop there and return -EIO, as if the process had died. NULL by default. */
 extern int (*broker_datastore_crash_hook)(const char *tmp_path);
 
 /* The transparent stacks (attachments.json in state_dir, written whole,

@@ -1,0 +1,666 @@
+/* Group commit of the record files through a write-ahead journal.
+ *
+ * A write is staged on the caller's (the loop's) thread: its record is
+ * written whole to "<file>.<seq>.tmp" (not synced) and appended to the
+ * journal, "journal.<generation>" beside the records, as one entry:
+ *   "J1 P <len> <crc32> <service>@<name>.json\n" <len bytes: the file's text> "\n"
+ *   "J1 D 0 <crc32> <service>@<name>.json\n" "\n"                 (a delete)
+ * the CRC-32 covering the file name and the text. Errors that the disk or
+ * the process's limits give (ENOSPC, EMFILE, ...) come back there, before
+ * anything is committed, so that the broker can still undo the change.
+ *
+ * One thread (the commit thread) then takes every entry staged so far (a
+ * group: whatever arrived while the previous fdatasync was in flight),
+ * fdatasyncs the journal once, renames each .tmp over its record (or
+ * unlinks it) in the order they were staged, and only then reports them
+ * done (the callback runs on the owner's thread through reap). A later
+ * write to the same record is staged, journaled and renamed after the
+ * earlier one: order holds across groups and inside one.
+ *
+ * Crash guarantees, as before: a write reported done is durable, and each
+ * record file holds one whole record. The renamed files are not synced
+ * one by one: the journal holds each of their records until a checkpoint
+ * (the journal past JOURNAL_MAX, or close) has fsynced every record file
+ * and the directory; then the next generation's journal takes over and the
+ * old one is removed. At open every journal left is replayed in order (a
+ * torn last entry, never acknowledged, is dropped), the records are
+ * fsynced, and the journals removed. The record files' format is unchanged.
+ *
+ * An fdatasync that fails (EIO) fails its group and every later write: the
+ * page cache can no longer be trusted to reach the disk (PostgreSQL's
+ * lesson); a restart replays what did reach it. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ds_int.h"
+#include "log.h"
+
+#define JOURNAL_PREFIX "journal."
+/* A checkpoint (an fsync of every record) once the journal holds this much. */
+#define JOURNAL_MAX (8u << 20)
+#define FNAME_LEN 160
+
+int (*broker_datastore_group_hook)(void);
+
+struct entry {
+	struct entry *next;
+	bool del;
+	bool done;
+	int rc;
+	char fname[FNAME_LEN];
+	char tmp[FNAME_LEN + 32];
+	broker_ds_done cb; /* NULL: a synchronous caller waits for done */
+	void *arg;
+};
+
+struct ds_commit {
+	pthread_mutex_t lock;
+	pthread_cond_t work;    /* staged entries, or stop */
+	pthread_cond_t durable; /* entries done */
+	pthread_t thread;
+	bool thread_up, stop;
+	int jfd;
+	uint64_t jgen;
+	size_t jbytes;
+	uint64_t seq;
+	struct entry *staged, **staged_tail;
+	struct entry *done, **done_tail;
+	int failed;
+	void (*notify)(void *arg);
+	void *notify_arg;
+	uint64_t groups, writes;
+};
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc32_add(uint32_t crc, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	crc = ~crc;
+	while (len--)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static uint32_t entry_crc(const char *fname, const char *text, size_t len)
+{
+	return crc32_add(crc32_add(0, fname, strlen(fname)), text, len);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int journal_name(char *buf, size_t len, uint64_t gen)
+{
+	return snprintf(buf, len, JOURNAL_PREFIX "%" PRIu64, gen) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+/* Creates journal.<gen> and makes its name durable. fd or -errno. */
+static int journal_create(struct broker_datastore *ds, uint64_t gen)
+{
+	char name[64];
+	int fd;
+
+	journal_name(name, sizeof(name), gen);
+	fd = openat(ds->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fsync(ds->dirfd)) {
+		int rc = -errno;
+
+		close(fd);
+		unlinkat(ds->dirfd, name, 0);
+		return rc;
+	}
+	return fd;
+}
+
+/* ---- the commit thread ---------------------------------------------------- */
+
+/* Makes batch (staged in fd) durable and visible, and hands it back. */
+static void commit_group(struct broker_datastore *ds, struct entry *batch, int fd)
+{
+	struct ds_commit *gc = ds->gc;
+	bool any_async = false;
+	size_t n = 0;
+	int rc = 0;
+
+	if (broker_datastore_group_hook)
+		broker_datastore_group_hook();
+	if (fdatasync(fd))
+		rc = -errno;
+	for (struct entry *e = batch; e; e = e->next) {
+		n++;
+		if (rc) {
+			e->rc = rc;
+			if (!e->del)
+				unlinkat(ds->dirfd, e->tmp, 0);
+		} else if (e->del) {
+			e->rc = unlinkat(ds->dirfd, e->fname, 0) ? -errno : 0;
+		} else {
+			e->rc = renameat(ds->dirfd, e->tmp, ds->dirfd, e->fname) ? -errno : 0;
+			if (e->rc)
+				unlinkat(ds->dirfd, e->tmp, 0);
+		}
+	}
+	if (rc)
+		PCN_ERR("BROKER-DS-FSYNC", "cannot make the journal in %s durable: %s; %zu writes failed, and "
+			"every later one will until a restart", ds->dir, strerror(-rc), n);
+	pthread_mutex_lock(&gc->lock);
+	if (rc && !gc->failed)
+		gc->failed = rc;
+	gc->groups++;
+	gc->writes += n;
+	for (struct entry *e = batch, *next; e; e = next) {
+		next = e->next;
+		if (e->cb) {
+			e->next = NULL;
+			*gc->done_tail = e;
+			gc->done_tail = &e->next;
+			any_async = true;
+		} else {
+			e->done = true; /* its waiter frees it */
+		}
+	}
+	pthread_cond_broadcast(&gc->durable);
+	pthread_mutex_unlock(&gc->lock);
+	if (any_async && gc->notify)
+		gc->notify(gc->notify_arg);
+}
+
+/* The journal is long: the records renamed so far are fsynced, a new
+ * journal takes over, and the old one goes. Entries staged in the old
+ * one meanwhile are committed from it first. */
+static void checkpoint(struct broker_datastore *ds)
+{
+	struct ds_commit *gc = ds->gc;
+	struct entry *rest;
+	char old_name[64];
+	uint64_t old_gen;
+	int fd = journal_create(ds, gc->jgen + 1), old_fd, rc;
+
+	if (fd < 0) {
+		PCN_WARN("BROKER-DS-CHECKPOINT", "cannot start a new journal in %s: %s; the old one grows",
+			 ds->dir, strerror(-fd));
+		return;
+	}
+	pthread_mutex_lock(&gc->lock);
+	old_fd = gc->jfd;
+	old_gen = gc->jgen;
+	gc->jfd = fd;
+	gc->jgen++;
+	gc->jbytes = 0;
+	rest = gc->staged;
+	gc->staged = NULL;
+	gc->staged_tail = &gc->staged;
+	pthread_mutex_unlock(&gc->lock);
+	if (rest)
+		commit_group(ds, rest, old_fd);
+	close(old_fd);
+	journal_name(old_name, sizeof(old_name), old_gen);
+	rc = ds_sync_all(ds);
+	if (rc) {
+		/* Left for the next open to replay: it holds records not synced. */
+		PCN_WARN("BROKER-DS-CHECKPOINT", "cannot sync the records in %s: %s; %s kept", ds->dir,
+			 strerror(-rc), old_name);
+		return;
+	}
+	unlinkat(ds->dirfd, old_name, 0);
+}
+
+static void *commit_thread(void *arg)
+{
+	struct broker_datastore *ds = arg;
+	struct ds_commit *gc = ds->gc;
+
+	pthread_mutex_lock(&gc->lock);
+	for (;;) {
+		struct entry *batch;
+		bool big;
+		int fd;
+
+		while (!gc->staged && !gc->stop)
+			pthread_cond_wait(&gc->work, &gc->lock);
+		if (!gc->staged)
+			break;
+		batch = gc->staged;
+		gc->staged = NULL;
+		gc->staged_tail = &gc->staged;
+		fd = gc->jfd;
+		big = gc->jbytes > JOURNAL_MAX && !gc->failed;
+		pthread_mutex_unlock(&gc->lock);
+		commit_group(ds, batch, fd);
+		if (big)
+			checkpoint(ds);
+		pthread_mutex_lock(&gc->lock);
+	}
+	pthread_mutex_unlock(&gc->lock);
+	return NULL;
+}
+
+/* ---- staging (the owner's thread) ------------------------------------------ */
+
+static int write_tmp(struct broker_datastore *ds, const char *tmp, const char *text, size_t len)
+{
+	int fd = openat(ds->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	/* The umask cannot loosen 0600, but an old .tmp could have other bits. */
+	rc = fchmod(fd, 0600) ? -errno : write_all(fd, text, len);
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (rc)
+		unlinkat(ds->dirfd, tmp, 0);
+	return rc;
+}
+
+/* Stages a put of text (NULL: a delete) of fname. 0 with *out queued, or
+ * -errno with nothing left behind (but a .tmp the crash hook kept). */
+static int stage(struct broker_datastore *ds, const char *fname, const char *text, size_t len, broker_ds_done cb,
+		 void *arg, struct entry **out)
+{
+	struct ds_commit *gc = ds->gc;
+	struct entry *e = calloc(1, sizeof(*e));
+	char *buf = NULL, hdr[FNAME_LEN + 64];
+	size_t hlen, blen;
+	uint64_t seq;
+	int rc;
+
+	if (!e)
+		return -ENOMEM;
+	e->del = !text;
+	e->cb = cb;
+	e->arg = arg;
+	snprintf(e->fname, sizeof(e->fname), "%s", fname);
+	pthread_mutex_lock(&gc->lock);
+	rc = gc->failed ? -EIO : 0;
+	seq = ++gc->seq;
+	pthread_mutex_unlock(&gc->lock);
+	if (rc)
+		goto fail;
+	if (!e->del) {
+		snprintf(e->tmp, sizeof(e->tmp), "%s.%" PRIu64 ".tmp", fname, seq);
+		rc = write_tmp(ds, e->tmp, text, len);
+		if (rc)
+			goto fail;
+		if (broker_datastore_crash_hook) {
+			char path[PATH_MAX];
+
+			snprintf(path, sizeof(path), "%s/%s", ds->dir, e->tmp);
+			if (broker_datastore_crash_hook(path)) {
+				/* Stop as a crash would: the .tmp stays for open to clean. */
+				rc = -EIO;
+				goto fail;
+			}
+		}
+	} else {
+		len = 0;
+	}
+	hlen = (size_t)snprintf(hdr, sizeof(hdr), "J1 %c %zu %08" PRIx32 " %s\n", e->del ? 'D' : 'P', len,
+				entry_crc(fname, e->del ? "" : text, len), fname);
+	blen = hlen + len + 1;
+	buf = malloc(blen);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto fail_tmp;
+	}
+	memcpy(buf, hdr, hlen);
+	if (len)
+		memcpy(buf + hlen, text, len);
+	buf[blen - 1] = '\n';
+	pthread_mutex_lock(&gc->lock);
+	rc = write_all(gc->jfd, buf, blen);
+	if (rc) {
+		/* A cut entry would hide every later one from a replay. */
+		if (ftruncate(gc->jfd, (off_t)gc->jbytes))
+			gc->failed = -EIO;
+		pthread_mutex_unlock(&gc->lock);
+		goto fail_tmp;
+	}
+	gc->jbytes += blen;
+	*gc->staged_tail = e;
+	gc->staged_tail = &e->next;
+	pthread_cond_signal(&gc->work);
+	pthread_mutex_unlock(&gc->lock);
+	free(buf);
+	*out = e;
+	return 0;
+fail_tmp:
+	if (!e->del)
+		unlinkat(ds->dirfd, e->tmp, 0);
+fail:
+	free(buf);
+	free(e);
+	return rc;
+}
+
+static int wait_done(struct ds_commit *gc, struct entry *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&gc->lock);
+	while (!e->done)
+		pthread_cond_wait(&gc->durable, &gc->lock);
+	rc = e->rc;
+	pthread_mutex_unlock(&gc->lock);
+	free(e);
+	return rc;
+}
+
+int ds_commit_stage(struct broker_datastore *ds, const char *fname, const char *text, size_t len,
+		    broker_ds_done cb, void *arg)
+{
+	struct entry *e;
+	bool inline_cb = cb && !ds->gc->notify;
+	int rc;
+
+	/* Without a notifier nobody would reap: the caller waits instead. */
+	rc = stage(ds, fname, text, len, inline_cb ? NULL : cb, arg, &e);
+	if (rc)
+		return rc;
+	if (cb && !inline_cb)
+		return 0;
+	rc = wait_done(ds->gc, e);
+	if (!inline_cb)
+		return rc;
+	cb(arg, rc);
+	return 0;
+}
+
+void broker_datastore_set_notify(struct broker_datastore *ds, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&ds->gc->lock);
+	ds->gc->notify = fn;
+	ds->gc->notify_arg = arg;
+	pthread_mutex_unlock(&ds->gc->lock);
+}
+
+void broker_datastore_reap(struct broker_datastore *ds)
+{
+	struct ds_commit *gc = ds->gc;
+	struct entry *list;
+
+	pthread_mutex_lock(&gc->lock);
+	list = gc->done;
+	gc->done = NULL;
+	gc->done_tail = &gc->done;
+	pthread_mutex_unlock(&gc->lock);
+	for (struct entry *e = list, *next; e; e = next) {
+		next = e->next;
+		e->cb(e->arg, e->rc);
+		free(e);
+	}
+}
+
+void broker_datastore_stats(struct broker_datastore *ds, uint64_t *groups, uint64_t *writes)
+{
+	pthread_mutex_lock(&ds->gc->lock);
+	*groups = ds->gc->groups;
+	*writes = ds->gc->writes;
+	pthread_mutex_unlock(&ds->gc->lock);
+}
+
+/* ---- replay at open ----------------------------------------------------- */
+
+static int read_file(int dirfd, const char *name, char **text, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	size_t n = 0;
+	char *buf;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+static bool same_content(struct broker_datastore *ds, const char *fname, const char *text, size_t len)
+{
+	char *cur = NULL;
+	size_t n = 0;
+	bool same;
+
+	if (read_file(ds->dirfd, fname, &cur, &n))
+		return false;
+	same = n == len && memcmp(cur, text, len) == 0;
+	free(cur);
+	return same;
+}
+
+/* Applies journal name's entries to the record files (not synced). 0 or
+ * -errno of a file that could not be written. */
+static int replay_one(struct broker_datastore *ds, const char *name)
+{
+	char *buf = NULL;
+	size_t len = 0, pos = 0, n = 0;
+	int rc = read_file(ds->dirfd, name, &buf, &len);
+
+	if (rc)
+		return rc;
+	while (pos < len) {
+		char op, fname[FNAME_LEN], *nl = memchr(buf + pos, '\n', len - pos);
+		unsigned long long plen;
+		uint32_t crc;
+		char *text;
+
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (sscanf(buf + pos, "J1 %c %llu %8" SCNx32 " %159s", &op, &plen, &crc, fname) != 4 ||
+		    (op != 'P' && op != 'D') || !ds_fname_valid(fname))
+			break;
+		text = nl + 1;
+		if (plen > len - (size_t)(text - buf) - 1 || text[plen] != '\n' ||
+		    entry_crc(fname, text, (size_t)plen) != crc)
+			break;
+		if (op == 'D') {
+			if (unlinkat(ds->dirfd, fname, 0) && errno != ENOENT)
+				rc = -errno;
+		} else if (!same_content(ds, fname, text, (size_t)plen)) {
+			rc = ds_write_file(ds, fname, ".replay.tmp", text, (size_t)plen, false);
+		}
+		if (rc)
+			break;
+		n++;
+		pos = (size_t)(text - buf) + (size_t)plen + 1;
+	}
+	if (!rc && pos < len)
+		PCN_WARN("BROKER-DS-JOURNAL-TAIL", "%s/%s: %zu bytes after its last whole entry dropped (a write "
+			 "cut by a crash, never acknowledged)", ds->dir, name, len - pos);
+	if (n)
+		PCN_INFO("BROKER-DS-REPLAY", "%s/%s: %zu writes replayed", ds->dir, name, n);
+	free(buf);
+	return rc;
+}
+
+static int gen_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Replays every journal, oldest first, then syncs and removes them.
+ * *next: the generation to start with. */
+static int replay_all(struct broker_datastore *ds, uint64_t *next)
+{
+	int fd = openat(ds->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uint64_t *gens = NULL, max = 0;
+	size_t n = 0, cap = 0;
+	struct dirent *d;
+	char name[64];
+	DIR *dir;
+	int rc = 0;
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	while ((d = readdir(dir))) {
+		char *end;
+		unsigned long long g;
+
+		if (strncmp(d->d_name, JOURNAL_PREFIX, strlen(JOURNAL_PREFIX)) != 0)
+			continue;
+		errno = 0;
+		g = strtoull(d->d_name + strlen(JOURNAL_PREFIX), &end, 10);
+		if (errno || *end || end == d->d_name + strlen(JOURNAL_PREFIX))
+			continue;
+		if (n == cap) {
+			uint64_t *grown = realloc(gens, (cap = cap ? 2 * cap : 4) * sizeof(*gens));
+
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
+			}
+			gens = grown;
+		}
+		gens[n++] = g;
+		if (g > max)
+			max = g;
+	}
+	closedir(dir);
+	if (n)
+		qsort(gens, n, sizeof(*gens), gen_cmp);
+	for (size_t i = 0; i < n && !rc; i++) {
+		journal_name(name, sizeof(name), gens[i]);
+		rc = replay_one(ds, name);
+		if (rc)
+			PCN_ERR("BROKER-DS-REPLAY", "cannot replay %s/%s: %s", ds->dir, name, strerror(-rc));
+	}
+	if (!rc && n)
+		rc = ds_sync_all(ds);
+	for (size_t i = 0; i < n && !rc; i++) {
+		journal_name(name, sizeof(name), gens[i]);
+		unlinkat(ds->dirfd, name, 0);
+	}
+	free(gens);
+	*next = max + 1;
+	return rc;
+}
+
+int ds_commit_open(struct broker_datastore *ds)
+{
+	struct ds_commit *gc = calloc(1, sizeof(*gc));
+	uint64_t gen = 1;
+	int rc;
+
+	pthread_once(&crc_once, crc_init);
+	if (!gc)
+		return -ENOMEM;
+	pthread_mutex_init(&gc->lock, NULL);
+	pthread_cond_init(&gc->work, NULL);
+	pthread_cond_init(&gc->durable, NULL);
+	gc->staged_tail = &gc->staged;
+	gc->done_tail = &gc->done;
+	gc->jfd = -1;
+	ds->gc = gc;
+	rc = replay_all(ds, &gen);
+	if (rc)
+		return rc;
+	gc->jgen = gen;
+	gc->jfd = journal_create(ds, gen);
+	if (gc->jfd < 0)
+		return gc->jfd;
+	rc = -pthread_create(&gc->thread, NULL, commit_thread, ds);
+	gc->thread_up = rc == 0;
+	return rc;
+}
+
+void ds_commit_close(struct broker_datastore *ds)
+{
+	struct ds_commit *gc = ds->gc;
+	size_t dropped = 0;
+	char name[64];
+
+	if (!gc)
+		return;
+	if (gc->thread_up) {
+		pthread_mutex_lock(&gc->lock);
+		gc->stop = true;
+		pthread_cond_signal(&gc->work);
+		pthread_mutex_unlock(&gc->lock);
+		pthread_join(gc->thread, NULL);
+	}
+	for (struct entry *e = gc->done, *next; e; e = next) {
+		next = e->next;
+		free(e);
+		dropped++;
+	}
+	if (dropped)
+		PCN_WARN("BROKER-DS-CLOSE", "%zu writes committed after the last reap: not answered", dropped);
+	if (gc->jfd >= 0) {
+		close(gc->jfd);
+		/* Everything is renamed: once the records are on disk the journal
+		 * has nothing a restart needs. */
+		journal_name(name, sizeof(name), gc->jgen);
+		if (!gc->failed && ds_sync_all(ds) == 0)
+			unlinkat(ds->dirfd, name, 0);
+	}
+	pthread_cond_destroy(&gc->durable);
+	pthread_cond_destroy(&gc->work);
+	pthread_mutex_destroy(&gc->lock);
+	free(gc);
+	ds->gc = NULL;
+}

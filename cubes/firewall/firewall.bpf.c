@@ -299,9 +299,17 @@ static __always_inline void fw_ct_update(const struct fw_pkt *p, struct fw_ct_va
 
 /* One LBVS scan: the vector of each field (an unused one: every rule). */
 struct fw_scan {
-	struct fw_bv *bv[FW_NFIELDS];
-	__u32 found; /* position + 1 of the first match; 0: none */
+	struct fw_bv *bv[FW_NFIELDS]; /* the packet's value's vector per field; unused: every rule's */
+	__u32 nwords;                 /* words holding rules */
+	__u32 found;                  /* position + 1 of the first match; 0: none */
 };
+
+/* Words per call of the scan's callback: a call and its return cost more
+ * than a word's loads on a host with return-stack mitigations. Measured
+ * here (BPF_PROG_TEST_RUN, 5,000 rules, the last matching): 1 word a call
+ * 1146 ns a packet, 8: 605, 16: 484, 40: 430; 10 rules: ~300. */
+#define FW_SCAN_STRIDE 40
+#define FW_SCAN_CALLS ((FW_WORDS + FW_SCAN_STRIDE - 1) / FW_SCAN_STRIDE)
 
 static __always_inline __u32 fw_lowbit(__u64 w)
 {
@@ -332,26 +340,37 @@ static __always_inline __u32 fw_lowbit(__u64 w)
 	return n;
 }
 
-/* Word i of every field's vector, ANDed; 1 (stop) at the first set bit. A
- * bpf_loop callback: the verifier checks it once, not once per word. */
-static long fw_scan_word(__u32 i, void *arg)
+/* Words i * FW_SCAN_STRIDE on of the fields' vectors, ANDed word by word
+ * (an unused field's is every rule's: a load of a word in cache, no
+ * branch, which would multiply the paths the verifier walks); 1 (stop) at
+ * the first set bit or past the last word. A bpf_loop callback: the
+ * verifier checks it once, not once per call. */
+static long fw_scan_words(__u32 i, void *arg)
 {
 	struct fw_scan *s = arg;
-	__u64 w;
-
-	__u64 idx = i;
+	__u32 n = s->nwords;
+	__u64 base = i;
 
 	/* The bound is checked on the register that indexes (clang checked
 	 * a copy the verifier could not link to it). */
-	asm volatile("if %[v] < 80 goto +1; %[v] = 0" : [v] "+r"(idx));
-	if (i >= FW_WORDS)
-		return 1;
-	w = s->bv[0]->w[idx] & s->bv[1]->w[idx] & s->bv[2]->w[idx] & s->bv[3]->w[idx] & s->bv[4]->w[idx] &
-	    s->bv[5]->w[idx] & s->bv[6]->w[idx];
-	if (!w)
-		return 0;
-	s->found = i * 64 + fw_lowbit(w) + 1;
-	return 1;
+	asm volatile("if %[v] < 2 goto +1; %[v] = 0" : [v] "+r"(base)); /* FW_SCAN_CALLS */
+	base *= FW_SCAN_STRIDE;
+#pragma unroll
+	for (int k = 0; k < FW_SCAN_STRIDE; k++) {
+		__u64 idx = base + k, w;
+
+		if (idx >= n)
+			return 1;
+		/* On the register that indexes (see above). */
+		asm volatile("if %[v] < 80 goto +1; %[v] = 0" : [v] "+r"(idx)); /* FW_WORDS */
+		w = s->bv[0]->w[idx] & s->bv[1]->w[idx] & s->bv[2]->w[idx] & s->bv[3]->w[idx] &
+		    s->bv[4]->w[idx] & s->bv[5]->w[idx] & s->bv[6]->w[idx];
+		if (w) {
+			s->found = (__u32)idx * 64 + fw_lowbit(w) + 1;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static __always_inline struct fw_bv *fw_exact_bv(__u32 set, __u32 field, __u32 value)
@@ -425,7 +444,12 @@ __attribute__((noinline)) int fw_chain(struct __ctx_buff *ctx, __u32 chain, stru
 	for (int f = 0; f < FW_NFIELDS; f++)
 		if (!s.bv[f])
 			return RX_DROP;
-	bpf_loop(si->nwords, fw_scan_word, &s, 0);
+	s.nwords = si->nwords < FW_WORDS ? si->nwords : FW_WORDS;
+	/* Up to FW_SCAN_STRIDE x 64 rules: one call, no loop. */
+	if (s.nwords <= FW_SCAN_STRIDE)
+		fw_scan_words(0, &s);
+	else
+		bpf_loop((s.nwords + FW_SCAN_STRIDE - 1) / FW_SCAN_STRIDE, fw_scan_words, &s, 0);
 	if (!s.found)
 		goto act;
 	k = set * FW_MAX_RULES + (s.found - 1);

@@ -138,12 +138,31 @@ nft_run() {
 	linux_down
 }
 
-fw_run() {
-	local hook=$1 n=$2 mac t0 code
-	$PCNCTL router add r1 type="$hook" >/dev/null &&
+router_up() {
+	$PCNCTL router add r1 type="$1" >/dev/null &&
 		$PCNCTL r1 ports add p1 ip=10.250.1.254/24 peer="$IFA" >/dev/null &&
 		$PCNCTL r1 ports add p2 ip=10.250.0.254/24 peer="$IFB" >/dev/null &&
-		$PCNCTL r1 arp-table add 10.250.0.2 mac="$MACB" interface=p2 >/dev/null &&
+		$PCNCTL r1 arp-table add 10.250.0.2 mac="$MACB" interface=p2 >/dev/null
+}
+router_mac() {
+	$PCNCTL -j r1 ports p1 show | python3 -c 'import json,sys; print(json.load(sys.stdin)["mac"])'
+}
+
+# The router alone: the path pcn-firewall's rows add to (Mpps, and ns per
+# packet of the path from IFA's input program, BPF_PROG_TEST_RUN).
+router_run() {
+	local hook=$1 mac
+	router_up "$hook" || { echo "router did not start" >&2; return 1; }
+	mac=$(router_mac)
+	bench_settle
+	gen_mac "pcn-router alone $hook" 0 "$mac"
+	BENCH_RUNS=1 bench_ns "pcn-router alone $hook" 0 "$(bench_netdev_pin "$hook")"
+	$PCNCTL r1 del >/dev/null
+}
+
+fw_run() {
+	local hook=$1 n=$2 mac t0 code
+	router_up "$hook" &&
 		$PCNCTL firewall add fw1 type="$hook" >/dev/null &&
 		$PCNCTL attach fw1 r1:p1 >/dev/null ||
 		{ echo "router or firewall did not start" >&2; return 1; }
@@ -154,14 +173,16 @@ fw_run() {
 	[ "$code" -lt 300 ] || { echo "batch of $n rules: $code $(cat "$CM_TMP/fw.out")" >&2; return 1; }
 	[ "$n" = 1000 ] && [ "$hook" = XDP_DRV ] &&
 		bench_record "apply 1000 rules" "pcn-firewall (REST batch)" ms $(( $(ms_now) - t0 ))
-	mac=$($PCNCTL -j r1 ports p1 show | python3 -c 'import json,sys; print(json.load(sys.stdin)["mac"])')
+	mac=$(router_mac)
 	bench_settle
 	gen_mac "pcn-firewall $hook" "$n" "$mac"
+	BENCH_RUNS=1 bench_ns "pcn-firewall $hook" "$n" "$(bench_netdev_pin "$hook")"
 	$PCNCTL fw1 del >/dev/null
 	$PCNCTL r1 del >/dev/null
 }
 
 for r in $(seq 1 "$BENCH_RUNS"); do
+	for hook in $hooks; do router_run "$hook" || exit 1; done
 	for n in $counts; do
 		iptables_run "$n" || exit 1
 		nft_run nft "$n" || exit 1
@@ -174,6 +195,10 @@ for hook in $hooks; do
 	bench_goal "pcn-firewall $hook vs nftables (no sets) at 1000 rules" "pcn-firewall $hook" 1000 nftables 1000 32
 	bench_goal "pcn-firewall $hook vs nftables with a set at 1000 rules" "pcn-firewall $hook" 1000 "nftables (set)" 1000 -
 	bench_goal "pcn-firewall $hook at 5000 rules against itself at 10" "pcn-firewall $hook" 5000 "pcn-firewall $hook" 10 0.8 pct
+	for n in $counts; do
+		bench_overhead "pcn-firewall $hook, $n rules, over the router alone (ns per packet of the path)" \
+			"$(bench_median "pcn-router alone $hook" 0 ns)" "$(bench_median "pcn-firewall $hook" "$n" ns)" ns
+	done
 done
 fw_ms=$(bench_median "apply 1000 rules" "pcn-firewall (REST batch)" ms)
 ipt_ms=$(bench_median "apply 1000 rules" "iptables-restore" ms)

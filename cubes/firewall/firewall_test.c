@@ -21,6 +21,7 @@
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "pcn_percpu.h"
 #include "pcn_transparent_kern_user.h"
@@ -28,6 +29,7 @@
 #include "testdata/cube_testutil.h"
 
 extern const struct pcn_cube_desc firewall_desc;
+void fw_ct_sweep(struct pcn_instance *inst, void *arg);
 
 #define SLOT 7 /* the harness's PatchPanel slot */
 #define NPROBES 10000
@@ -504,6 +506,29 @@ static void test_conntrack(void **state)
 	assert_non_null(strstr(json, "\"src\":\"10.0.0.1\",\"dst\":\"10.0.0.2\",\"l4proto\":\"UDP\",\"sport\":5000,\"dport\":53"));
 	assert_non_null(strstr(json, "\"state\":\"SYN_SENT\""));
 	free(json);
+
+	/* The sweep (the control plane's timer) deletes what timed out: the
+	 * UDP flow made 200 s old (its timeout is 180 s), not the others. */
+	{
+		struct pcn_instance *inst = cube_harness_instance(&t->h, "fw1");
+		struct fw_ct_key k = { .ip_lo = htonl(A), .ip_hi = htonl(B), .port_lo = htons(5000),
+				       .port_hi = htons(53), .proto = 17 };
+		struct fw_ct_val v;
+		struct timespec ts;
+
+		assert_int_equal(pcn_map_lookup(inst, "fw_ct", &k, &v), 0);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v.last_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec - 200ULL * 1000000000ULL;
+		assert_int_equal(pcn_map_update(inst, "fw_ct", &k, &v, BPF_EXIST), 0);
+		fw_ct_sweep(inst, NULL);
+		assert_int_equal(ct_state(t, A, 5000, B, 53, 17), -1);
+		assert_int_equal(ct_state(t, A, 77, B, 77, 1), FW_FLOW_ESTABLISHED);
+		assert_int_equal(ct_state(t, A, 1234, B, 80, 6), FW_TCP_SYN_SENT);
+		/* Its next datagram from A opens it again. */
+		assert_true(pkt(t, IN, A, B, 17, 5000, 53, 0));
+		assert_int_equal(ct_state(t, A, 5000, B, 53, 17), FW_FLOW_NEW);
+		assert_true(pkt(t, OUT, B, A, 17, 53, 5000, 0));
+	}
 
 	/* accept-established ON: an ESTABLISHED packet passes with no rule. */
 	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "fw1", PCN_HOOK_TC,

@@ -468,11 +468,11 @@ static int pc_read_globalheader(struct pcn_instance *inst, struct pcn_state *st)
 	return rc;
 }
 
-/* Network mode: the oldest packet not read yet, taken from the queue. */
+/* Network mode: the last packet captured. */
 static int pc_read_packet(struct pcn_instance *inst, struct pcn_state *st)
 {
 	struct pc *p = pcn_instance_priv(inst);
-	struct pc_qpkt *q = p && p->writer_ok ? pc_writer_pop(&p->w) : NULL;
+	struct pc_qpkt *q = p && p->writer_ok ? pc_writer_last(&p->w) : NULL;
 	char *hex;
 	int rc;
 
@@ -501,7 +501,7 @@ static int pc_read_packet(struct pcn_instance *inst, struct pcn_state *st)
 }
 
 struct pc_totals {
-	uint64_t cap[2], dropped, written, bytes, sdrops, qdrops, errors, rotations;
+	uint64_t cap[2], dropped, written, bytes, sdrops, errors, rotations;
 	char file[PATH_MAX];
 };
 
@@ -524,7 +524,6 @@ static int pc_totals(struct pcn_instance *inst, struct pc_totals *t)
 		t->written = p->w.written;
 		t->bytes = p->w.written_bytes;
 		t->sdrops = p->w.stream_drops;
-		t->qdrops = p->w.queue_drops;
 		t->errors = p->w.errors;
 		t->rotations = p->w.rotations;
 		snprintf(t->file, sizeof(t->file), "%s", p->w.cur_path);
@@ -549,7 +548,6 @@ static int pc_read_stats(struct pcn_instance *inst, struct pcn_state *st)
 	SET("written", t.written);
 	SET("written-bytes", t.bytes);
 	SET("stream-dropped", t.sdrops);
-	SET("queue-dropped", t.qdrops);
 	SET("write-errors", t.errors);
 	SET("rotations", t.rotations);
 #undef SET

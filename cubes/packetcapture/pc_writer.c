@@ -177,24 +177,24 @@ static void to_streams(struct pc_writer *w, const struct pc_pcap_rec *r, const v
 	}
 }
 
-static void to_queue(struct pc_writer *w, const struct pc_rec *rec, uint64_t ts, const void *data)
+/* Network mode keeps the last packet only: the broker reads an
+ * instance's whole state at once and caches it, so a queue taken from by
+ * each read (Polycube's) would lose packets to any read of stats. The
+ * live stream has them all. */
+static void to_last(struct pc_writer *w, const struct pc_rec *rec, uint64_t ts, const void *data)
 {
-	struct pc_qpkt *p;
+	struct pc_qpkt *p = w->last;
 
-	if (w->qlen == PC_QUEUE_MAX) {
-		w->queue_drops++;
-		return;
-	}
-	p = malloc(sizeof(*p) + rec->caplen);
-	if (!p) {
-		w->queue_drops++;
-		return;
+	if (!p || p->caplen < rec->caplen) {
+		p = realloc(w->last, sizeof(*p) + rec->caplen);
+		if (!p)
+			return;
+		w->last = p;
 	}
 	p->ts_ns = ts;
 	p->len = rec->len;
 	p->caplen = rec->caplen;
 	memcpy(p->data, data, rec->caplen);
-	w->queue[(w->qhead + w->qlen++) % PC_QUEUE_MAX] = p;
 }
 
 static int on_record(void *arg, void *data, size_t size)
@@ -212,7 +212,7 @@ static int on_record(void *arg, void *data, size_t size)
 	r.caplen = rec->caplen;
 	r.len = rec->len;
 	if (w->netmode)
-		to_queue(w, rec, ts, rec + 1);
+		to_last(w, rec, ts, rec + 1);
 	else
 		to_file(w, &r, rec + 1);
 	to_streams(w, &r, rec + 1);
@@ -295,11 +295,8 @@ void pc_writer_stop(struct pc_writer *w)
 	ring_buffer__consume(w->rb);
 	close_file(w);
 	ring_buffer__free(w->rb);
-	while (w->qlen) {
-		free(w->queue[w->qhead]);
-		w->qhead = (w->qhead + 1) % PC_QUEUE_MAX;
-		w->qlen--;
-	}
+	free(w->last);
+	w->last = NULL;
 	free(w->obuf);
 	free(w->scratch);
 	pthread_mutex_destroy(&w->mu);
@@ -340,15 +337,15 @@ void pc_writer_stream_del(struct pc_writer *w, void *stream)
 	pthread_mutex_unlock(&w->mu);
 }
 
-struct pc_qpkt *pc_writer_pop(struct pc_writer *w)
+struct pc_qpkt *pc_writer_last(struct pc_writer *w)
 {
 	struct pc_qpkt *p = NULL;
 
 	pthread_mutex_lock(&w->mu);
-	if (w->qlen) {
-		p = w->queue[w->qhead];
-		w->qhead = (w->qhead + 1) % PC_QUEUE_MAX;
-		w->qlen--;
+	if (w->last) {
+		p = malloc(sizeof(*p) + w->last->caplen);
+		if (p)
+			memcpy(p, w->last, sizeof(*p) + w->last->caplen);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return p;

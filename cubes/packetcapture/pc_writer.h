@@ -2,8 +2,8 @@
  * path's ring buffer (libbpf ring_buffer) and writes each record as a
  * classic pcap record (nanosecond timestamps, LINKTYPE_ETHERNET) to the
  * instance's file, rotated by size, and to every open live stream; in
- * network mode (Polycube's networkmode) to a bounded queue the API reads
- * instead of the file. */
+ * network mode (Polycube's networkmode) not to the file: the streams, and
+ * the last packet kept for the API. */
 #ifndef PC_WRITER_H
 #define PC_WRITER_H
 
@@ -17,7 +17,6 @@
 #define PC_PCAP_MAGIC_NS 0xa1b23c4du
 #define PC_LINKTYPE_ETHERNET 1
 #define PC_MAX_STREAMS 16
-#define PC_QUEUE_MAX 1024
 
 /* Classic pcap's file header and record header (host byte order, as the
  * magic says). */
@@ -43,7 +42,7 @@ struct pc_wcfg {
 	unsigned files; /* rotated files kept: path.1 .. path.<files> */
 };
 
-/* A packet kept for the API in network mode. */
+/* The last packet captured in network mode, for the API. */
 struct pc_qpkt {
 	uint64_t ts_ns; /* realtime */
 	uint32_t len, caplen;
@@ -67,10 +66,9 @@ struct pc_writer {
 	pc_sink_fn sink;
 	void *streams[PC_MAX_STREAMS];
 	uint8_t *scratch; /* one pcap record for the streams */
-	struct pc_qpkt *queue[PC_QUEUE_MAX];
-	unsigned qhead, qlen;
+	struct pc_qpkt *last;
 	/* counters */
-	uint64_t written, written_bytes, stream_drops, queue_drops, errors, rotations;
+	uint64_t written, written_bytes, stream_drops, errors, rotations;
 	char cur_path[PATH_MAX]; /* the file being written, "" if none */
 };
 
@@ -86,8 +84,8 @@ void pc_writer_configure(struct pc_writer *w, const struct pc_wcfg *cfg, bool ne
 void pc_writer_header(uint32_t snaplen, struct pc_pcap_hdr *h);
 int pc_writer_stream_add(struct pc_writer *w, void *stream);
 void pc_writer_stream_del(struct pc_writer *w, void *stream);
-/* Takes the oldest queued packet (network mode), or NULL. free() it. */
-struct pc_qpkt *pc_writer_pop(struct pc_writer *w);
+/* A copy of the last packet captured in network mode, or NULL. free() it. */
+struct pc_qpkt *pc_writer_last(struct pc_writer *w);
 /* Writes buffered records out now (the tests and a capture turned off). */
 void pc_writer_flush(struct pc_writer *w);
 

@@ -83,14 +83,6 @@ struct {
 	__type(value, struct nat_pf_val);
 } nat_pf SEC(".maps");
 
-/* The append actions' rules, for the control plane only. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct nat_rule_key);
-	__type(value, struct nat_rule_val);
-} nat_rules SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

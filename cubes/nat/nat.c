@@ -1,5 +1,6 @@
-/* nat control plane: the rules (configuration entries and the append
- * actions' ones, merged into the fast path's tables after every apply),
+/* nat control plane: the rules (the configuration's, written into the
+ * fast path's tables after every apply; the append and enable/disable
+ * actions are changes of the configuration the broker writes),
  * masquerade's address (the parent's, followed when it changes), the
  * timeouts of tracked flows (a sweep of nat_ct on a timer) and the
  * natting-table. The flows themselves are the fast path's: nat_ct is
@@ -91,8 +92,7 @@ static int nat_cfg_put(struct pcn_instance *inst, const struct nat_cfg *c)
 	return pcn_map_update(inst, "nat_cfg", &zero, c, BPF_ANY);
 }
 
-/* Masquerade is on when the enabled leaf says so, or, without the leaf,
- * when the enable action was the last to speak. */
+/* Masquerade is on when the enabled leaf says so (absent: off). */
 static int nat_masq_sync(struct pcn_instance *inst)
 {
 	struct nat_priv *p = pcn_instance_priv(inst);
@@ -101,7 +101,7 @@ static int nat_masq_sync(struct pcn_instance *inst)
 
 	if (rc)
 		return rc;
-	c.masq = p && p->masq_leaf >= 0 ? (uint32_t)p->masq_leaf : c.masq_action;
+	c.masq = p && p->masq_leaf > 0;
 	return nat_cfg_put(inst, &c);
 }
 
@@ -183,31 +183,17 @@ static int nat_rule_parse(uint32_t kind, const char *(*get)(void *, const char *
 	return -EINVAL;
 }
 
-/* Every rule to install: the configuration's, then the appended ones
- * whose id the configuration does not use. *out is malloc'ed. */
+/* Every rule to install: the configuration's (a copy, *out malloc'ed). */
 static int nat_rules_all(struct pcn_instance *inst, struct nat_rule **out, size_t *n)
 {
 	struct nat_priv *p = pcn_instance_priv(inst);
-	size_t cap = (p ? p->n_cfg : 0) + NAT_MAX_RULES, k = 0;
-	struct nat_rule *r = calloc(cap, sizeof(*r));
-	struct nat_rule_key key, next, *prev = NULL;
+	size_t k = p ? p->n_cfg : 0;
+	struct nat_rule *r = calloc(k ? k : 1, sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
-	for (size_t i = 0; p && i < p->n_cfg; i++)
-		r[k++] = p->cfg[i];
-	while (k < cap && pcn_map_next_key(inst, "nat_rules", prev, &next) == 0) {
-		int dup = 0;
-
-		key = next;
-		prev = &key;
-		for (size_t i = 0; p && i < p->n_cfg; i++)
-			dup |= p->cfg[i].kind == key.kind && p->cfg[i].id == key.id;
-		if (dup || pcn_map_lookup(inst, "nat_rules", &key, &r[k].v))
-			continue;
-		r[k].kind = key.kind;
-		r[k++].id = key.id;
-	}
+	if (k)
+		memcpy(r, p->cfg, k * sizeof(*r));
 	*out = r;
 	*n = k;
 	return 0;
@@ -441,15 +427,20 @@ static const char *nat_json_get(void *arg, const char *leaf)
 	return NULL;
 }
 
-/* append: the rule under the next free id (one past the highest in use,
- * 0 for the first), kept in nat_rules. */
+static const char *const nat_kind_path[] = { "snat", "dnat", "port-forwarding" };
+
+/* append: the rule, under the next free id (one past the highest of its
+ * list, 0 for the first), as a change of the configuration: the broker
+ * PUTs the entry (validated, applied through on_applied, saved) before it
+ * answers {"id": N}. */
 static int nat_append(struct pcn_instance *inst, const char *input_json, uint32_t kind)
 {
 	struct nat_priv *p = pcn_instance_priv(inst);
-	struct nat_rule_key key = { .kind = kind }, k, next, *prev = NULL;
 	struct nat_rule_val v;
-	json_t *in = input_json ? json_loads(input_json, 0, NULL) : NULL;
+	json_t *in = input_json ? json_loads(input_json, 0, NULL) : NULL, *e = NULL;
+	char path[64], out[32], *body = NULL;
 	int64_t max = -1;
+	const char *proto;
 	int rc;
 
 	if (!in || !json_is_object(in)) {
@@ -457,58 +448,61 @@ static int nat_append(struct pcn_instance *inst, const char *input_json, uint32_
 		return pcn_fail(inst, -EINVAL, "append needs the rule's fields");
 	}
 	rc = nat_rule_parse(kind, nat_json_get, in, &v);
-	json_decref(in);
-	if (rc)
+	if (rc) {
+		json_decref(in);
 		return pcn_fail(inst, -EINVAL, "append: a mandatory field is missing or not valid");
+	}
 	for (size_t i = 0; p && i < p->n_cfg; i++)
 		if (p->cfg[i].kind == kind && (int64_t)p->cfg[i].id > max)
 			max = p->cfg[i].id;
-	while (pcn_map_next_key(inst, "nat_rules", prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (k.kind == kind && (int64_t)k.id > max)
-			max = k.id;
+	e = json_object();
+	if (!e) {
+		json_decref(in);
+		return -ENOMEM;
 	}
-	key.id = (uint32_t)(max + 1);
-	rc = pcn_map_update(inst, "nat_rules", &key, &v, BPF_NOEXIST);
-	if (!rc)
-		rc = nat_install(inst);
-	if (rc) {
-		pcn_map_delete(inst, "nat_rules", &key);
-		return pcn_fail(inst, rc, "append: %s", strerror(-rc));
+	json_object_set_new(e, "id", json_integer(max + 1));
+	if (kind == NAT_KIND_SNAT) {
+		json_object_set_new(e, "internal-net", json_string(nat_json_get(in, "internal-net")));
+		json_object_set_new(e, "external-ip", json_string(nat_json_get(in, "external-ip")));
+	} else {
+		json_object_set_new(e, "external-ip", json_string(nat_json_get(in, "external-ip")));
+		json_object_set_new(e, "internal-ip", json_string(nat_json_get(in, "internal-ip")));
 	}
-	PCN_INFO("NAT-APPEND", "%s: rule %u appended", pcn_instance_name(inst), key.id);
-	return 0;
+	if (kind == NAT_KIND_PF) {
+		/* port-number leaves are JSON numbers (RFC 7951). */
+		json_object_set_new(e, "external-port", json_integer(v.port1));
+		json_object_set_new(e, "internal-port", json_integer(v.port2));
+		proto = nat_json_get(in, "proto");
+		if (proto)
+			json_object_set_new(e, "proto", json_string(proto));
+	}
+	json_decref(in);
+	body = json_dumps(e, JSON_COMPACT);
+	json_decref(e);
+	if (!body)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "rule/%s/entry/%lld", nat_kind_path[kind], (long long)(max + 1));
+	snprintf(out, sizeof(out), "{\"id\":%lld}", (long long)(max + 1));
+	rc = pcn_action_result(inst, out, path, body);
+	free(body);
+	return rc ? pcn_fail(inst, rc, "append: %s", strerror(-rc)) : 0;
 }
 
 static int nat_append_snat(struct pcn_instance *inst, const char *in) { return nat_append(inst, in, NAT_KIND_SNAT); }
 static int nat_append_dnat(struct pcn_instance *inst, const char *in) { return nat_append(inst, in, NAT_KIND_DNAT); }
 static int nat_append_pf(struct pcn_instance *inst, const char *in) { return nat_append(inst, in, NAT_KIND_PF); }
 
-static int nat_masq_action(struct pcn_instance *inst, uint32_t on)
-{
-	struct nat_cfg c;
-	int rc = nat_cfg_get(inst, &c);
-
-	if (!rc) {
-		c.masq_action = on;
-		rc = nat_cfg_put(inst, &c);
-	}
-	if (!rc)
-		rc = nat_masq_sync(inst);
-	return rc ? pcn_fail(inst, rc, "masquerade: %s", strerror(-rc)) : 0;
-}
-
+/* enable/disable: the enabled leaf, as a change of the configuration. */
 static int nat_masq_enable(struct pcn_instance *inst, const char *in)
 {
 	(void)in;
-	return nat_masq_action(inst, 1);
+	return pcn_action_result(inst, "{\"result\":true}", "rule/masquerade", "{\"enabled\":true}");
 }
 
 static int nat_masq_disable(struct pcn_instance *inst, const char *in)
 {
 	(void)in;
-	return nat_masq_action(inst, 0);
+	return pcn_action_result(inst, "{\"result\":true}", "rule/masquerade", "{\"enabled\":false}");
 }
 
 /* ---- the flow table --------------------------------------------------------- */

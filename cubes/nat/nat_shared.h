@@ -50,7 +50,7 @@ struct nat_cfg {
 	__u32 masq_ip;   /* the parent's first IPv4 address (0: none, no masquerade) */
 	__u16 port_min;  /* external ports allocated for TCP/UDP and ICMP ids */
 	__u16 port_max;
-	__u32 masq_action; /* what the enable/disable actions last said */
+	__u32 pad;
 };
 
 /* Source NAT rules: LPM trie on the source address. */
@@ -72,16 +72,12 @@ struct nat_pf_val {
 	__u16 pad;
 };
 
-/* Rules added by the append actions (the fast path does not read them:
- * the control plane merges them with the configuration's into nat_snat,
- * nat_dnat and nat_pf; pinned, so they outlive the process). */
+/* Rule kinds (the control plane's). */
 #define NAT_KIND_SNAT 0
 #define NAT_KIND_DNAT 1
 #define NAT_KIND_PF 2
-struct nat_rule_key {
-	__u32 kind;
-	__u32 id;
-};
+
+/* A rule as the control plane keeps it. */
 struct nat_rule_val {
 	__u32 ip1;   /* SNAT: internal net; DNAT, PF: external ip */
 	__u32 ip2;   /* SNAT: external ip; DNAT, PF: internal ip */

@@ -57,18 +57,18 @@ static int setup_hook(void **state, enum pcn_hook hook)
 	t->hook = hook;
 	if (cube_harness_init(&t->h, &nat_desc) || !t->h.rt)
 		return 0;
+	/* masquerade on; port forwarding of EXT:8080/tcp to IN_HOST:80 */
 	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_CREATE, "n1", hook,
-					    "{\"nat:nat\":[{\"name\":\"n1\"}]}", NULL),
+					    "{\"nat:nat\":[{\"name\":\"n1\",\"rule\":{"
+					    "\"masquerade\":{\"enabled\":true},"
+					    "\"port-forwarding\":{\"entry\":[{\"id\":0,\"external-ip\":\"" EXT "\","
+					    "\"external-port\":8080,\"proto\":\"TCP\",\"internal-ip\":\"" IN_HOST "\","
+					    "\"internal-port\":80}]}}}]}",
+					    NULL),
 			 0);
 	inst = cube_harness_instance(&t->h, "n1");
 	p.ipv4[0] = ip4(EXT);
 	nat_desc.on_parent(inst, &p);
-	/* masquerade enable; port forwarding of EXT:8080/tcp to IN_HOST:80 */
-	assert_int_equal(nat_desc.actions[3].cb(inst, NULL), 0);
-	assert_int_equal(nat_desc.actions[2].cb(inst, "{\"external-ip\":\"" EXT "\",\"external-port\":8080,"
-						     "\"proto\":\"TCP\",\"internal-ip\":\"" IN_HOST "\","
-						     "\"internal-port\":80}"),
-			 0);
 	snprintf(path, sizeof(path), "%s/cubes/nat/n1/prog", t->h.bpffs);
 	t->prog = bpf_obj_get(path);
 	assert_true(t->prog >= 0);
@@ -443,6 +443,55 @@ static void test_timeouts(void **state)
 	}
 }
 
+/* The actions answer as Polycube's do and stand for a change of the
+ * configuration (the broker writes it): append a PUT of the next entry,
+ * enable/disable one of the enabled leaf. */
+static void test_actions(void **state)
+{
+	struct t_ctx *t = *state;
+	char msg[256], *out = NULL, *path = NULL, *body = NULL;
+
+	if (t->prog < 0)
+		skip();
+	assert_int_equal(pcn__action_run(t->h.rt, "n1", "/nat:nat/rule/port-forwarding/append",
+					 "{\"external-ip\":\"" EXT "\",\"external-port\":\"9090\","
+					 "\"internal-ip\":\"" IN_HOST "\",\"internal-port\":90,\"proto\":\"udp\"}",
+					 msg, sizeof(msg)),
+			 0);
+	pcn__action_take_result(&out, &path, &body);
+	assert_string_equal(out, "{\"id\":1}");
+	assert_string_equal(path, "rule/port-forwarding/entry/1");
+	assert_string_equal(body, "{\"id\":1,\"external-ip\":\"" EXT "\",\"internal-ip\":\"" IN_HOST
+				  "\",\"external-port\":9090,\"internal-port\":90,\"proto\":\"udp\"}");
+	free(out);
+	free(path);
+	free(body);
+	assert_int_equal(pcn__action_run(t->h.rt, "n1", "/nat:nat/rule/snat/append",
+					 "{\"internal-net\":\"10.0.0.0/24\",\"external-ip\":\"" EXT "\"}", msg,
+					 sizeof(msg)),
+			 0);
+	pcn__action_take_result(&out, &path, &body);
+	assert_string_equal(out, "{\"id\":0}");
+	assert_string_equal(path, "rule/snat/entry/0");
+	assert_string_equal(body, "{\"id\":0,\"internal-net\":\"10.0.0.0/24\",\"external-ip\":\"" EXT "\"}");
+	free(out);
+	free(path);
+	free(body);
+	assert_int_not_equal(pcn__action_run(t->h.rt, "n1", "/nat:nat/rule/snat/append",
+					     "{\"internal-net\":\"nonsense\",\"external-ip\":\"" EXT "\"}", msg,
+					     sizeof(msg)),
+			     0);
+	assert_int_equal(pcn__action_run(t->h.rt, "n1", "/nat:nat/rule/masquerade/disable", NULL, msg, sizeof(msg)),
+			 0);
+	pcn__action_take_result(&out, &path, &body);
+	assert_string_equal(out, "{\"result\":true}");
+	assert_string_equal(path, "rule/masquerade");
+	assert_string_equal(body, "{\"enabled\":false}");
+	free(out);
+	free(path);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +502,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_and_echo, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_port_forwarding, setup_xdp, teardown),
 		cmocka_unit_test_setup_teardown(test_timeouts, setup_tc, teardown),
+		cmocka_unit_test_setup_teardown(test_actions, setup_tc, teardown),
 	};
 
 	/* Short timeouts for test_timeouts (read at each sweep). */

@@ -247,6 +247,8 @@ for hook in ${NAT_HOOKS:-TC XDP_SKB XDP_DRV}; do
 	cm_check "$hook: without a rule b cannot answer a" [ -z "$out" ]
 	# Polycube's own forms of the actions (pcnctl POSTs them).
 	cm_check "$hook: rule masquerade enable" $PCNCTL nat1 rule masquerade enable
+	cm_check "$hook: rule masquerade show: enabled (the enable action wrote it)" \
+		bash -c "$PCNCTL -j nat1 rule masquerade show | grep -q '\"enabled\": true'"
 
 	out=$(udp_echo "$NSA" 10.231.2.1 7000 hello-udp)
 	cm_check "$hook: UDP echo through the NAT ($out)" says "$out" hello-udp
@@ -346,6 +348,9 @@ for hook in ${NAT_HOOKS:-TC XDP_SKB XDP_DRV}; do
 		internal-net=10.231.1.1/32 external-ip=10.231.3.1
 	cm_check "$hook: polycubectl nat1 rule dnat append ..." polycubectl nat1 rule dnat append \
 		external-ip=10.231.3.1 internal-ip=10.231.1.1
+	cm_check "$hook: the appended rules are in the configuration (rule dnat entry 0, rule snat entry 0)" \
+		bash -c "$PCNCTL -j nat1 rule dnat entry 0 show | grep -q '\"internal-ip\": \"10.231.1.1\"' &&
+			 $PCNCTL -j nat1 rule snat entry 0 show | grep -q '\"external-ip\": \"10.231.3.1\"'"
 	cm_check "$hook: DNAT: b pings 10.231.3.1, a answers" \
 		ip netns exec "$NSB" ping -c 2 -i 0.2 -W 1 -q 10.231.3.1
 	out=$(tcp_echo "$NSB" 10.231.3.1 8080 dnat)

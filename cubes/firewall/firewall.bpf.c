@@ -397,9 +397,8 @@ static __always_inline struct fw_bv *fw_lpm_bv(__u32 set, __u32 field, __u32 add
  * seconds per load). */
 __attribute__((noinline)) int fw_chain(struct __ctx_buff *ctx, __u32 chain, struct fw_pkt *p, __u32 label)
 {
-	__u32 matched_id = ~0u, *matched = &matched_id;
-
 	__u32 *half = bpf_map_lookup_elem(&fw_ctl, &chain);
+	__u32 matched = ~0u; /* the id of the rule that decided (for the log) */
 	struct fw_scan s = {};
 	struct fw_setinfo *si;
 	struct fw_rule_info *ri;
@@ -457,7 +456,7 @@ __attribute__((noinline)) int fw_chain(struct __ctx_buff *ctx, __u32 chain, stru
 	if (!ri)
 		return RX_DROP;
 	action = ri->action;
-	*matched = ri->id;
+	matched = ri->id;
 	k = chain * FW_SLOTS + ri->slot;
 	c = bpf_map_lookup_elem(&fw_cnt, &k);
 	if (c) {
@@ -465,11 +464,11 @@ __attribute__((noinline)) int fw_chain(struct __ctx_buff *ctx, __u32 chain, stru
 		c->bytes += ctx_len(ctx);
 	}
 act:
-	pcn_log(ctx, LOG_TRACE, "firewall: chain %u: rule %d: action %u", chain, (int)*matched, action);
+	pcn_log(ctx, LOG_TRACE, "firewall: chain %u: rule %d: action %u", chain, (int)matched, action);
 	if (action == FW_DROP)
 		return RX_DROP;
 	if (action == FW_LOG)
-		pcn_log(ctx, LOG_INFO, "firewall: chain %u: rule %u: log", chain, *matched);
+		pcn_log(ctx, LOG_INFO, "firewall: chain %u: rule %u: log", chain, matched);
 	return RX_OK;
 }
 

@@ -78,7 +78,7 @@ out:
 	return rc;
 }
 
-static int write_set(struct pcn_instance *inst, int chain, uint32_t set, const struct fw_compiled *cp,
+static int write_set(struct pcn_instance *inst, uint32_t set, const struct fw_compiled *cp,
 		     const uint32_t *ids, const uint8_t *actions, const uint32_t *slots, uint32_t dflt)
 {
 	struct fw_setinfo si = { .nrules = (uint32_t)cp->nrules,
@@ -88,7 +88,6 @@ static int write_set(struct pcn_instance *inst, int chain, uint32_t set, const s
 	uint32_t k, idx = FW_FIRST_VALUE_IDX(set);
 	int rc;
 
-	(void)chain;
 	if (cp->n_lpm + cp->n_exact + FW_NFIELDS + 1 > FW_BV_PER_SET)
 		return -E2BIG;
 	rc = clear_set(inst, "fw_lpm", sizeof(struct fw_lpm_key), 4, (uint8_t)set);
@@ -214,7 +213,7 @@ int fw_install(struct pcn_instance *inst, struct fw_inst *f, int chain, const st
 	rc = pcn_map_lookup(inst, "fw_ctl", &k, &half);
 	set = (uint32_t)chain * 2 + (half & 1 ? 0 : 1);
 	if (!rc)
-		rc = write_set(inst, chain, set, &cp, ids, actions, slots, d ? (uint32_t)fw_action_parse(d) : FW_DROP);
+		rc = write_set(inst, set, &cp, ids, actions, slots, d ? (uint32_t)fw_action_parse(d) : FW_DROP);
 	if (!rc) {
 		half = set & 1;
 		rc = pcn_map_update(inst, "fw_ctl", &k, &half, BPF_ANY); /* the switch */

@@ -486,16 +486,47 @@ static bool same_content(struct broker_datastore *ds, const char *fname, const c
 	return same;
 }
 
-/* Applies journal name's entries to the record files (not synced). 0 or
- * -errno of a file that could not be written. */
-static int replay_one(struct broker_datastore *ds, const char *name)
+/* One entry read back from a journal: only the last one of each record
+ * file is applied (a storm leaves thousands for a few files). */
+struct rentry {
+	char fname[FNAME_LEN];
+	size_t order;
+	bool del;
+	const char *text;
+	size_t len;
+};
+
+struct replay {
+	struct rentry *v;
+	size_t n, cap;
+	char **bufs; /* the journals' text, which the entries point into */
+	size_t n_bufs;
+};
+
+static int rentry_cmp(const void *a, const void *b)
 {
-	char *buf = NULL;
+	const struct rentry *x = a, *y = b;
+	int c = strcmp(x->fname, y->fname);
+
+	return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Reads journal name's whole entries into rp. 0 or -errno. */
+static int replay_read(struct broker_datastore *ds, const char *name, struct replay *rp)
+{
+	char *buf = NULL, **bufs;
 	size_t len = 0, pos = 0, n = 0;
 	int rc = read_file(ds->dirfd, name, &buf, &len);
 
 	if (rc)
 		return rc;
+	bufs = realloc(rp->bufs, (rp->n_bufs + 1) * sizeof(*bufs));
+	if (!bufs) {
+		free(buf);
+		return -ENOMEM;
+	}
+	rp->bufs = bufs;
+	rp->bufs[rp->n_bufs++] = buf;
 	while (pos < len) {
 		char op, fname[FNAME_LEN], *nl = memchr(buf + pos, '\n', len - pos);
 		unsigned long long plen;
@@ -512,23 +543,51 @@ static int replay_one(struct broker_datastore *ds, const char *name)
 		if (plen > len - (size_t)(text - buf) - 1 || text[plen] != '\n' ||
 		    entry_crc(fname, text, (size_t)plen) != crc)
 			break;
-		if (op == 'D') {
-			if (unlinkat(ds->dirfd, fname, 0) && errno != ENOENT)
-				rc = -errno;
-		} else if (!same_content(ds, fname, text, (size_t)plen)) {
-			rc = ds_write_file(ds, fname, ".replay.tmp", text, (size_t)plen, false);
+		if (rp->n == rp->cap) {
+			struct rentry *grown = realloc(rp->v, (rp->cap = rp->cap ? 2 * rp->cap : 64) * sizeof(*grown));
+
+			if (!grown)
+				return -ENOMEM;
+			rp->v = grown;
 		}
-		if (rc)
-			break;
+		snprintf(rp->v[rp->n].fname, FNAME_LEN, "%s", fname);
+		rp->v[rp->n].order = rp->n;
+		rp->v[rp->n].del = op == 'D';
+		rp->v[rp->n].text = text;
+		rp->v[rp->n].len = (size_t)plen;
+		rp->n++;
 		n++;
 		pos = (size_t)(text - buf) + (size_t)plen + 1;
 	}
-	if (!rc && pos < len)
+	if (pos < len)
 		PCN_WARN("BROKER-DS-JOURNAL-TAIL", "%s/%s: %zu bytes after its last whole entry dropped (a write "
 			 "cut by a crash, never acknowledged)", ds->dir, name, len - pos);
 	if (n)
-		PCN_INFO("BROKER-DS-REPLAY", "%s/%s: %zu writes replayed", ds->dir, name, n);
-	free(buf);
+		PCN_INFO("BROKER-DS-REPLAY", "%s/%s: %zu writes to replay", ds->dir, name, n);
+	return 0;
+}
+
+/* Applies the last entry of each record file (not synced). 0 or -errno. */
+static int replay_apply(struct broker_datastore *ds, struct replay *rp)
+{
+	int rc = 0;
+
+	if (rp->n)
+		qsort(rp->v, rp->n, sizeof(*rp->v), rentry_cmp);
+	for (size_t i = 0; i < rp->n && !rc; i++) {
+		const struct rentry *e = &rp->v[i];
+
+		if (i + 1 < rp->n && strcmp(rp->v[i + 1].fname, e->fname) == 0)
+			continue; /* a later entry replaces it */
+		if (e->del) {
+			if (unlinkat(ds->dirfd, e->fname, 0) && errno != ENOENT)
+				rc = -errno;
+		} else if (!same_content(ds, e->fname, e->text, e->len)) {
+			rc = ds_write_file(ds, e->fname, ".replay.tmp", e->text, e->len, false);
+		}
+		if (rc)
+			PCN_ERR("BROKER-DS-REPLAY", "cannot replay %s/%s: %s", ds->dir, e->fname, strerror(-rc));
+	}
 	return rc;
 }
 
@@ -545,6 +604,7 @@ static int replay_all(struct broker_datastore *ds, uint64_t *next)
 {
 	int fd = openat(ds->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	uint64_t *gens = NULL, max = 0;
+	struct replay rp = { 0 };
 	size_t n = 0, cap = 0;
 	struct dirent *d;
 	char name[64];
@@ -585,10 +645,16 @@ static int replay_all(struct broker_datastore *ds, uint64_t *next)
 		qsort(gens, n, sizeof(*gens), gen_cmp);
 	for (size_t i = 0; i < n && !rc; i++) {
 		journal_name(name, sizeof(name), gens[i]);
-		rc = replay_one(ds, name);
+		rc = replay_read(ds, name, &rp);
 		if (rc)
-			PCN_ERR("BROKER-DS-REPLAY", "cannot replay %s/%s: %s", ds->dir, name, strerror(-rc));
+			PCN_ERR("BROKER-DS-REPLAY", "cannot read %s/%s: %s", ds->dir, name, strerror(-rc));
 	}
+	if (!rc)
+		rc = replay_apply(ds, &rp);
+	for (size_t i = 0; i < rp.n_bufs; i++)
+		free(rp.bufs[i]);
+	free(rp.bufs);
+	free(rp.v);
 	if (!rc && n)
 		rc = ds_sync_all(ds);
 	for (size_t i = 0; i < n && !rc; i++) {

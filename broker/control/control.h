@@ -133,6 +133,20 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 void broker_write_durable_notify(void *b);
 /* JSON (RFC 7951, module-qualified) of the state the broker itself knows: uuid, service-name, ports. */
 char *broker_instance_state_json(struct broker *b, const struct broker_instance *inst);
+
+/* inst_state.c: the cube's live state of an instance, for GET. A read is
+ * answered from the committed configuration plus the state the cube gave
+ * at most this long ago (reads during a fetch wait for it); a write drops
+ * it. */
+#define BROKER_STATE_TTL_MS 100
+typedef void (*broker_state_cb)(struct broker *b, void *arg, const struct broker_error *err, const char *state_json);
+/* cb(b, arg, err, state_json) runs on the loop, possibly inside this call
+ * (a fresh cached state); state_json may be NULL (none), and lives for the
+ * call. 0, or -errno with cb never called. */
+int broker_inst_state_get(struct broker *b, struct broker_instance *inst, broker_state_cb cb, void *arg);
+/* Forgets the cached state (a write changed the instance). */
+void broker_inst_state_drop(struct broker_instance *inst);
+void broker_inst_state_free(struct broker_instance *inst);
 json_t *broker_instance_summary(struct broker *b, const struct broker_instance *inst);
 void broker_instance_free(struct broker_instance *inst);
 

@@ -45,6 +45,9 @@ unsigned tb_cube_applies(int op);
 const char *tb_state_dir(void);
 const char *tb_bpffs_root(void);
 void tb_cube_metrics(const void *reply, size_t len, unsigned delay_ms);
+unsigned tb_cube_reads(void);
+void tb_cube_read_delay(unsigned ms);
+void tb_run_ms(unsigned ms);
 
 static struct {
 	struct broker b;
@@ -66,7 +69,19 @@ static struct {
 	void *metrics_reply;
 	size_t metrics_len;
 	unsigned metrics_delay_ms;
+	atomic_uint reads;            /* ReadState requests answered */
+	atomic_uint read_delay_ms;    /* each waits this long before its answer */
 } T;
+
+unsigned tb_cube_reads(void)
+{
+	return atomic_load(&T.reads);
+}
+
+void tb_cube_read_delay(unsigned ms)
+{
+	atomic_store(&T.read_delay_ms, ms);
+}
 
 const char *tb_state_dir(void)
 {
@@ -145,6 +160,10 @@ static void cube_answer(int svc, nng_msg *in)
 		}
 		return;
 	}
+	if (req && req->body_case == CUBEMESH__CUBE_REQUEST__BODY_READ) {
+		atomic_fetch_add(&T.reads, 1);
+		usleep(atomic_load(&T.read_delay_ms) * 1000u);
+	}
 	if (req && req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY) {
 		if (refuse && req->apply->op != CUBEMESH__APPLY_OP__APPLY_DELETE) {
 			pcn_ipc_status_set(&st, &sb, -EINVAL, (uint32_t)refuse, "invalid-value", NULL,
@@ -194,6 +213,14 @@ static bool run_until(const bool *done, unsigned ms)
 			usleep(1000);
 	}
 	return *done;
+}
+
+/* Runs the broker's loop for ms. */
+void tb_run_ms(unsigned ms)
+{
+	bool never = false;
+
+	run_until(&never, ms);
 }
 
 struct write_wait {

@@ -33,6 +33,7 @@ void broker_instance_free(struct broker_instance *inst)
 {
 	if (!inst)
 		return;
+	broker_inst_state_free(inst);
 	lyd_free_all(inst->config);
 	free(inst->pending_json);
 	free(inst->ports);

@@ -295,6 +295,7 @@ static void rollback_done(struct broker *b, void *arg, const struct broker_error
 	} else if (!w->creating) {
 		broker_inst_install_programs(b, w->inst, reply);
 	}
+	broker_inst_state_drop(w->inst);
 	w->svc = NULL;
 	/* The store keeps what it had: put replaces a record atomically, so a
 	 * failed one left the old file (or none). A failure after its rename
@@ -474,6 +475,7 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 	lyd_free_all(inst->config);
 	inst->config = w->cand;
 	w->cand = NULL;
+	broker_inst_state_drop(inst);
 	broker_chain_cfg_apply(b, inst);
 	status = w->method == BROKER_POST ? 201 : 200;
 	write_committed(b, w, status);

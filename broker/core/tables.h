@@ -98,6 +98,7 @@ struct broker_instance {
 	size_t n_ports;
 	struct broker_idalloc port_ids;
 	bool in_cube;             /* the cube process applied it since it registered */
+	struct broker_inst_state *state; /* control/inst_state.c: the cube's state, cached */
 };
 
 struct broker_service *broker_service_find(struct broker *b, const char *name);

@@ -70,6 +70,8 @@ static void action_done(struct broker *b, void *arg, const struct broker_error *
 	h2o_req_t *req;
 	const char *out;
 
+	/* The action may have changed what a read shows (a reset, a flush). */
+	broker_inst_state_drop(broker_instance_find(b, ac->instance));
 	if (!err && reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_ACTION && reply->action->put_path) {
 		struct broker_error werr;
 

@@ -86,7 +86,9 @@ struct read_ctx {
 	struct broker_target t;
 };
 
-static void read_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
+/* The instance's configuration and its state (the cube's, cached for at
+ * most BROKER_STATE_TTL_MS: control/inst_state.c). */
+static void read_done(struct broker *b, void *arg, const struct broker_error *err, const char *state_json)
 {
 	struct read_ctx *rc = arg;
 	struct broker_instance *inst = broker_instance_find(b, rc->t.instance);
@@ -110,9 +112,8 @@ static void read_done(struct broker *b, void *arg, const struct broker_error *er
 	bstate = broker_instance_state_json(b, inst);
 	if (bstate)
 		states[n++] = bstate;
-	if (reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_READ && reply->read->state_json &&
-	    reply->read->state_json[0])
-		states[n++] = reply->read->state_json;
+	if (state_json && state_json[0])
+		states[n++] = state_json;
 	if (broker_config_read(b->models, &rc->t, inst->config, states, n, &out, &rerr))
 		broker_reply_error(req, &rerr);
 	else
@@ -136,8 +137,6 @@ static void get_service(struct broker *b, h2o_req_t *req, const char *service)
 
 static void get_node(struct broker *b, h2o_req_t *req, const char *path, size_t len, bool help)
 {
-	Cubemesh__CubeRequest creq = CUBEMESH__CUBE_REQUEST__INIT;
-	Cubemesh__ReadState rs = CUBEMESH__READ_STATE__INIT;
 	struct broker_instance *inst;
 	struct read_ctx *rc;
 	struct broker_error err;
@@ -176,11 +175,8 @@ static void get_node(struct broker *b, h2o_req_t *req, const char *path, size_t 
 	}
 	if (broker_service_require_up(b, rc->t.service, &err))
 		goto fail;
-	rs.instance = inst->name;
-	creq.body_case = CUBEMESH__CUBE_REQUEST__BODY_READ;
-	creq.read = &rs;
 	rc->pd = broker_pending_new(b, req);
-	r = rc->pd ? broker_cube_call(b, broker_service_find(b, rc->t.service), &creq, read_done, rc) : -ENOMEM;
+	r = rc->pd ? broker_inst_state_get(b, inst, read_done, rc) : -ENOMEM;
 	if (r) {
 		if (rc->pd)
 			broker_pending_take(rc->pd);

@@ -1,0 +1,127 @@
+/* Tests of the cached state of an instance (control/inst_state.c), against
+ * the fake cube process of fakecube_test.c, which counts the ReadState
+ * requests it answers: reads during a fetch share it (one request for
+ * twenty), a read within BROKER_STATE_TTL_MS asks nothing, a committed
+ * write or the TTL's end makes the next read ask again. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "control/control.h"
+#include "core/core.h"
+#include "core/tables.h"
+
+/* fakecube_test.c */
+struct broker *tb_start(void);
+void tb_stop(void);
+int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
+unsigned tb_cube_reads(void);
+void tb_cube_read_delay(unsigned ms);
+void tb_run_ms(unsigned ms);
+
+static struct broker *B;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	B = tb_start();
+	if (!B)
+		tb_stop();
+	return B ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	tb_stop();
+	return 0;
+}
+
+struct got {
+	int n, errors;
+};
+
+static void on_state(struct broker *b, void *arg, const struct broker_error *err, const char *json)
+{
+	struct got *g = arg;
+
+	(void)b, (void)json;
+	g->n++;
+	g->errors += err != NULL;
+}
+
+/* Runs the loop until g has n answers (2 s at most). */
+static void wait_for(struct got *g, int n)
+{
+	for (int i = 0; i < 200 && g->n < n; i++)
+		tb_run_ms(10);
+	assert_int_equal(g->n, n);
+}
+
+static void test_reads_share_a_fetch_and_a_write_drops_it(void **state)
+{
+	struct broker_instance *inst;
+	struct got g = { 0 };
+	char msg[256];
+	unsigned reads;
+
+	(void)state;
+	assert_int_equal(tb_write(BROKER_POST, "/helloworld/st1", "{}", msg, sizeof(msg)), 201);
+	inst = broker_instance_find(B, "st1");
+	assert_non_null(inst);
+
+	/* Twenty reads while the cube takes 50 ms to answer: one request. */
+	tb_cube_read_delay(50);
+	reads = tb_cube_reads();
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(broker_inst_state_get(B, inst, on_state, &g), 0);
+	assert_int_equal(g.n, 0);
+	wait_for(&g, 20);
+	assert_int_equal(g.errors, 0);
+	assert_int_equal(tb_cube_reads(), reads + 1);
+
+	/* Fresh: answered inside the call, nothing asked. */
+	tb_cube_read_delay(0);
+	assert_int_equal(broker_inst_state_get(B, inst, on_state, &g), 0);
+	assert_int_equal(g.n, 21);
+	assert_int_equal(tb_cube_reads(), reads + 1);
+
+	/* A committed write drops it: the next read asks the cube. */
+	assert_int_equal(tb_write(BROKER_PATCH, "/helloworld/st1/action", "\"FORWARD\"", msg, sizeof(msg)), 200);
+	assert_int_equal(broker_inst_state_get(B, inst, on_state, &g), 0);
+	wait_for(&g, 22);
+	assert_int_equal(tb_cube_reads(), reads + 2);
+
+	/* Past the TTL it asks again. */
+	tb_run_ms(BROKER_STATE_TTL_MS + 30);
+	assert_int_equal(broker_inst_state_get(B, inst, on_state, &g), 0);
+	wait_for(&g, 23);
+	assert_int_equal(tb_cube_reads(), reads + 3);
+
+	/* A fetch in flight when the instance goes: its readers still hear. */
+	tb_cube_read_delay(50);
+	tb_run_ms(BROKER_STATE_TTL_MS + 30);
+	assert_int_equal(broker_inst_state_get(B, inst, on_state, &g), 0);
+	assert_int_equal(tb_write(BROKER_DELETE, "/helloworld/st1", NULL, msg, sizeof(msg)), 204);
+	wait_for(&g, 24);
+	tb_cube_read_delay(0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reads_share_a_fetch_and_a_write_drops_it),
+	};
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "inst_state_test needs root (bpffs pins)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -25,7 +25,7 @@
 #include "testdata/cube_testutil.h"
 
 extern const struct pcn_cube_desc nat_desc;
-void nat__sweep(struct pcn_instance *inst, void *arg);
+#include "nat_cp.h"
 
 #define EXT "203.0.113.1"
 #define IN_HOST "10.0.0.1"

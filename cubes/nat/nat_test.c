@@ -325,6 +325,25 @@ static void test_tcp_and_echo(void **state)
 	run(t, f, len, NAT_DIR_OUT);
 	expect(f, len, EXT, 0, OUT_HOST, 0);
 	id = get16(f + ETH_HLEN + 24);
+	/* Time exceeded on the way, quoting the request as it left (the new
+	 * id): back to the inside host, quoting its own id, checksums right. */
+	{
+		unsigned char msg[8 + 20 + sizeof(echo)], e[256];
+		const unsigned char *in;
+
+		memset(msg, 0, 8);
+		msg[0] = 11; /* time exceeded */
+		memcpy(msg + 8, f + ETH_HLEN, 20 + sizeof(echo));
+		len = frame(e, IPPROTO_ICMP, "192.0.2.1", EXT, msg, sizeof(msg));
+		run(t, e, len, NAT_DIR_IN);
+		expect(e, len, "192.0.2.1", 0, IN_HOST, 0);
+		in = e + ETH_HLEN + 28;
+		assert_int_equal(get32(in + 12), ip4(IN_HOST));
+		assert_int_equal(get32(in + 16), ip4(OUT_HOST));
+		assert_int_equal(get16(in + 24), 0x1234);
+		assert_true(ip_ok(in));
+		assert_true(l4_ok(in, in + 20, sizeof(echo), IPPROTO_ICMP));
+	}
 	echo[0] = 0;
 	echo[4] = (unsigned char)(id >> 8);
 	echo[5] = (unsigned char)id;

@@ -415,6 +415,7 @@ static void replay_end(struct broker *b, struct replay_ctx *rc, bool up)
 		rc->svc->state = BROKER_SVC_UP;
 		rc->svc->up_since_ms = broker_now_ms();
 		PCN_INFO("BROKER-CUBE-UP", "%s is up: every instance replayed", rc->svc->name);
+		broker_attach_parent_replayed(b, rc->svc->name);
 		broker_upgrade_replayed(b, rc->svc);
 	}
 	broker_job_done(b, rc->job);

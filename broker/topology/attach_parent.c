@@ -184,6 +184,20 @@ void broker_attach_parent_set(struct broker *b, const struct broker_instance *in
 	}
 }
 
+void broker_attach_parent_replayed(struct broker *b, const char *service)
+{
+	for (struct parent_sent *p = b->topo->parents.sent; p; p = p->next) {
+		struct broker_parent_info now;
+
+		if (strcmp(p->inst->service, service))
+			continue;
+		read_now(b, p->netdev, &now);
+		p->text[0] = '\0';
+		if (b->parent_tell(b, p->inst, p->netdev, &now))
+			snprintf(p->text, sizeof(p->text), "%s", now.text);
+	}
+}
+
 void broker_attach_parent_gone(struct broker *b, const struct broker_instance *inst)
 {
 	for (struct parent_sent **pp = &b->topo->parents.sent; *pp; pp = &(*pp)->next)

@@ -69,6 +69,10 @@ int broker_attach_port_fwd_set(struct broker *b, uint32_t cube_index, uint32_t p
  * again whenever that netdev changes; gone: inst is being deleted. */
 void broker_attach_parent_set(struct broker *b, const struct broker_instance *inst, const char *netdev);
 void broker_attach_parent_gone(struct broker *b, const struct broker_instance *inst);
+/* A new process of service has every instance again (a restart, an
+ * upgrade): tells each of its attached instances its parent, which the
+ * process before knew and this one does not (the poll only sends changes). */
+void broker_attach_parent_replayed(struct broker *b, const char *service);
 /* The topology's state (attach.c, b->topo): create at start; stop closes
  * its timer and forgets what was told to the cubes (on the way out). */
 int broker_topology_create(struct broker *b);

@@ -74,6 +74,16 @@ for hook in TC; do
 	cm_check "$hook: a zero MAC" told t2 mac 00:00:00:00:00:00
 	cm_check "$hook: ifindex 0" told t2 ifindex 0
 	cm_check "$hook: the port is down (no peer)" told t2 up false
+	# A new process knows nothing of the parents the last one was told:
+	# the broker tells it again once it has its instances back.
+	kill -9 "${CM_CUBE_PID[transparenthelloworld]}"
+	for _ in $(seq 1 50); do
+		curl -s "${PCN_URL}services/transparenthelloworld" | grep -q '"running"' || break
+		sleep 0.1
+	done
+	cm_check "$hook: pcn-transparenthelloworld killed and started again" cm_cube_start transparenthelloworld
+	cm_check "$hook: the new process is told t1's parent (its MAC)" told t1 mac 02:00:00:00:13:02
+	cm_check "$hook: and t2's (the port is down)" told t2 up false
 	cm_check "$hook: detach t1" $PCNCTL detach t1 pp1:p0
 	cm_check "$hook: t1 has no parent any more" told t1 mac ""
 	cm_check "$hook: clean up" bash -c "$PCNCTL t1 del >/dev/null && $PCNCTL t2 del >/dev/null &&

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "args.h"
+#include "declare.h"
 #include "format.h"
 #include "http.h"
 #include "logs.h"
@@ -41,6 +42,9 @@ static void usage(FILE *out)
 	      "                                         before=<c> or after=<c>\n"
 	      "  pcnctl detach <cube> <port>\n"
 	      "  pcnctl cubes | services [<svc>] | topology | netdevs | version\n"
+	      "  pcnctl export > mesh.yaml              the whole mesh as YAML\n"
+	      "  pcnctl diff -f mesh.yaml               what apply would change (exit 1 if any)\n"
+	      "  pcnctl apply -f mesh.yaml              make the mesh match the file\n"
 	      "  pcnctl logs [<cube>] [--service S] [-f]\n"
 	      "                                         log lines the broker keeps: fast-path\n"
 	      "                                         pcn_log, cube processes, the broker's\n"
@@ -150,6 +154,12 @@ int main(int argc, char **argv)
 	if (o.nwords == 0) {
 		usage(stderr);
 		status = EXIT_USAGE;
+		goto out;
+	}
+	/* export, diff -f FILE, apply -f FILE (declare.c). */
+	rc = pcnctl_declare_run(&o);
+	if (rc >= 0) {
+		status = rc;
 		goto out;
 	}
 	rc = pcnctl_logs_parse(&logs, &o, err, sizeof(err));

@@ -1,34 +1,40 @@
 /* Group commit of the record files through a write-ahead journal.
  *
  * A write is staged on the caller's (the loop's) thread: its record is
- * written whole to "<file>.<seq>.tmp" (not synced) and appended to the
- * journal, "journal.<generation>" beside the records, as one entry:
+ * appended to the journal, "journal.<generation>" beside the records, as
+ * one entry (not synced):
  *   "J1 P <len> <crc32> <service>@<name>.json\n" <len bytes: the file's text> "\n"
  *   "J1 D 0 <crc32> <service>@<name>.json\n" "\n"                 (a delete)
- * the CRC-32 covering the file name and the text. Errors that the disk or
- * the process's limits give (ENOSPC, EMFILE, ...) come back there, before
- * anything is committed, so that the broker can still undo the change.
+ * the CRC-32 covering the file name and the text. What the write will need
+ * later is checked there (a file descriptor: EMFILE; room for the record
+ * twice: ENOSPC), so that it fails before anything is committed, while the
+ * broker can still undo the change in the cube.
  *
  * One thread (the commit thread) then takes every entry staged so far (a
  * group: whatever arrived while the previous fdatasync was in flight),
- * fdatasyncs the journal once, renames each .tmp over its record (or
- * unlinks it) in the order they were staged, and only then reports them
- * done (the callback runs on the owner's thread through reap). A later
- * write to the same record is staged, journaled and renamed after the
- * earlier one: order holds across groups and inside one.
+ * fdatasyncs the journal once, writes the last record of each file in the
+ * group into the file (rewritten in place, not synced; a new record is
+ * written to a .tmp and renamed) or unlinks it, and only then reports
+ * the writes done (the callbacks run on the owner's thread through reap).
+ * Entries are journaled and written out in the order they were staged,
+ * so a later write of a record lands after an earlier one.
  *
- * Crash guarantees, as before: a write reported done is durable, and each
- * record file holds one whole record. The renamed files are not synced
- * one by one: the journal holds each of their records until a checkpoint
- * (the journal past JOURNAL_MAX, or close) has fsynced every record file
- * and the directory; then the next generation's journal takes over and the
- * old one is removed. At open every journal left is replayed in order (a
- * torn last entry, never acknowledged, is dropped), the records are
- * fsynced, and the journals removed. The record files' format is unchanged.
+ * Crash guarantees: a write reported done is durable (its entry is), and
+ * after open every record file holds one whole record, the last one
+ * reported done or a later one. Between checkpoints a file may be torn by
+ * a crash in the middle of its rewrite, but its record is in the journal:
+ * open replays every journal left, in order (the last entry of each
+ * record; a torn last entry, never acknowledged, dropped), fsyncs the
+ * records and the directory, and only then removes the journals. A
+ * checkpoint (the journal past JOURNAL_MAX, or close) starts the next
+ * generation, fsyncs every record and the directory, and removes the old
+ * journal. The record files' format is unchanged.
  *
  * An fdatasync that fails (EIO) fails its group and every later write: the
  * page cache can no longer be trusted to reach the disk (PostgreSQL's
- * lesson); a restart replays what did reach it. */
+ * lesson); a restart replays what did reach it. A record that cannot be
+ * written after its sync is durable all the same: the journal is then
+ * kept for the next start to replay. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "ds_int.h"
@@ -57,7 +64,8 @@ struct entry {
 	bool done;
 	int rc;
 	char fname[FNAME_LEN];
-	char tmp[FNAME_LEN + 32];
+	char *text; /* the record's file (NULL: a delete), written after the sync */
+	size_t len;
 	broker_ds_done cb; /* NULL: a synchronous caller waits for done */
 	void *arg;
 };
@@ -75,6 +83,7 @@ struct ds_commit {
 	struct entry *staged, **staged_tail;
 	struct entry *done, **done_tail;
 	int failed;
+	bool keep_journal; /* a record could not be written after its sync: only a replay has it */
 	void (*notify)(void *arg);
 	void *notify_arg;
 	uint64_t groups, writes;
@@ -152,11 +161,47 @@ static int journal_create(struct broker_datastore *ds, uint64_t gen)
 
 /* ---- the commit thread ---------------------------------------------------- */
 
-/* Makes batch (staged in fd) durable and visible, and hands it back. */
+/* Writes e's record into its file, not synced: its journal entry is
+ * durable already, and until a checkpoint has synced the file a replay
+ * rewrites it whole, so an existing file is rewritten in place (a new
+ * inode per write costs ext4 a millisecond; this, microseconds). */
+static int materialize(struct broker_datastore *ds, const struct entry *e)
+{
+	int fd, rc;
+
+	if (e->del)
+		return unlinkat(ds->dirfd, e->fname, 0) ? -errno : 0;
+	fd = openat(ds->dirfd, e->fname, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) /* new (or not a plain file): a whole new one */
+		return ds_write_file(ds, e->fname, ".tmp", e->text, e->len, false);
+	rc = 0;
+	for (size_t off = 0; off < e->len && !rc;) {
+		ssize_t n = pwrite(fd, e->text + off, e->len - off, (off_t)off);
+
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (!rc && ftruncate(fd, (off_t)e->len))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static bool superseded(const struct entry *e)
+{
+	for (const struct entry *o = e->next; o; o = o->next)
+		if (strcmp(o->fname, e->fname) == 0)
+			return true;
+	return false;
+}
+
+/* Makes batch (staged in fd) durable, writes its records, and hands it back. */
 static void commit_group(struct broker_datastore *ds, struct entry *batch, int fd)
 {
 	struct ds_commit *gc = ds->gc;
-	bool any_async = false;
+	bool any_async = false, kept = false;
 	size_t n = 0;
 	int rc = 0;
 
@@ -165,17 +210,23 @@ static void commit_group(struct broker_datastore *ds, struct entry *batch, int f
 	if (fdatasync(fd))
 		rc = -errno;
 	for (struct entry *e = batch; e; e = e->next) {
+		int mrc;
+
 		n++;
-		if (rc) {
-			e->rc = rc;
-			if (!e->del)
-				unlinkat(ds->dirfd, e->tmp, 0);
-		} else if (e->del) {
-			e->rc = unlinkat(ds->dirfd, e->fname, 0) ? -errno : 0;
-		} else {
-			e->rc = renameat(ds->dirfd, e->tmp, ds->dirfd, e->fname) ? -errno : 0;
-			if (e->rc)
-				unlinkat(ds->dirfd, e->tmp, 0);
+		e->rc = rc;
+		if (rc || superseded(e))
+			continue; /* only the last write of a record in the group is written out */
+		mrc = materialize(ds, e);
+		if (e->del) {
+			e->rc = mrc == -ENOENT ? mrc : 0;
+			if (mrc == -ENOENT)
+				continue;
+		}
+		if (mrc && mrc != -ENOENT) {
+			/* Durable all the same: the journal holds it for a replay. */
+			PCN_ERR("BROKER-DS-WRITE", "cannot write %s/%s after its sync (%s): the journal keeps it "
+				"until a restart replays it", ds->dir, e->fname, strerror(-mrc));
+			kept = true;
 		}
 	}
 	if (rc)
@@ -184,10 +235,13 @@ static void commit_group(struct broker_datastore *ds, struct entry *batch, int f
 	pthread_mutex_lock(&gc->lock);
 	if (rc && !gc->failed)
 		gc->failed = rc;
+	gc->keep_journal |= kept;
 	gc->groups++;
 	gc->writes += n;
 	for (struct entry *e = batch, *next; e; e = next) {
 		next = e->next;
+		free(e->text);
+		e->text = NULL;
 		if (e->cb) {
 			e->next = NULL;
 			*gc->done_tail = e;
@@ -234,6 +288,8 @@ static void checkpoint(struct broker_datastore *ds)
 	close(old_fd);
 	journal_name(old_name, sizeof(old_name), old_gen);
 	rc = ds_sync_all(ds);
+	if (!rc && gc->keep_journal)
+		rc = -EIO;
 	if (rc) {
 		/* Left for the next open to replay: it holds records not synced. */
 		PCN_WARN("BROKER-DS-CHECKPOINT", "cannot sync the records in %s: %s; %s kept", ds->dir,
@@ -275,24 +331,24 @@ static void *commit_thread(void *arg)
 
 /* ---- staging (the owner's thread) ------------------------------------------ */
 
-static int write_tmp(struct broker_datastore *ds, const char *tmp, const char *text, size_t len)
+/* What a write will need once synced, checked now so that it fails while
+ * the broker can still undo it: a descriptor (EMFILE) and room for its
+ * record twice, in the journal and in its file (ENOSPC). */
+static int can_write(struct ds_commit *gc, size_t len)
 {
-	int fd = openat(ds->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int rc;
+	struct statvfs sv;
+	int fd = dup(gc->jfd);
 
 	if (fd < 0)
 		return -errno;
-	/* The umask cannot loosen 0600, but an old .tmp could have other bits. */
-	rc = fchmod(fd, 0600) ? -errno : write_all(fd, text, len);
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (rc)
-		unlinkat(ds->dirfd, tmp, 0);
-	return rc;
+	close(fd);
+	if (fstatvfs(gc->jfd, &sv) == 0 && (unsigned long long)sv.f_bavail * sv.f_frsize < 2ull * len + 8192)
+		return -ENOSPC;
+	return 0;
 }
 
-/* Stages a put of text (NULL: a delete) of fname. 0 with *out queued, or
- * -errno with nothing left behind (but a .tmp the crash hook kept). */
+/* Stages a put of text (NULL: a delete) of fname: its journal entry is
+ * written (not synced). 0 with *out queued, or -errno with nothing left. */
 static int stage(struct broker_datastore *ds, const char *fname, const char *text, size_t len, broker_ds_done cb,
 		 void *arg, struct entry **out)
 {
@@ -300,7 +356,6 @@ static int stage(struct broker_datastore *ds, const char *fname, const char *tex
 	struct entry *e = calloc(1, sizeof(*e));
 	char *buf = NULL, hdr[FNAME_LEN + 64];
 	size_t hlen, blen;
-	uint64_t seq;
 	int rc;
 
 	if (!e)
@@ -309,51 +364,52 @@ static int stage(struct broker_datastore *ds, const char *fname, const char *tex
 	e->cb = cb;
 	e->arg = arg;
 	snprintf(e->fname, sizeof(e->fname), "%s", fname);
-	pthread_mutex_lock(&gc->lock);
-	rc = gc->failed ? -EIO : 0;
-	seq = ++gc->seq;
-	pthread_mutex_unlock(&gc->lock);
-	if (rc)
-		goto fail;
-	if (!e->del) {
-		snprintf(e->tmp, sizeof(e->tmp), "%s.%" PRIu64 ".tmp", fname, seq);
-		rc = write_tmp(ds, e->tmp, text, len);
-		if (rc)
-			goto fail;
-		if (broker_datastore_crash_hook) {
-			char path[PATH_MAX];
-
-			snprintf(path, sizeof(path), "%s/%s", ds->dir, e->tmp);
-			if (broker_datastore_crash_hook(path)) {
-				/* Stop as a crash would: the .tmp stays for open to clean. */
-				rc = -EIO;
-				goto fail;
-			}
-		}
-	} else {
+	if (e->del)
 		len = 0;
-	}
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), "J1 %c %zu %08" PRIx32 " %s\n", e->del ? 'D' : 'P', len,
 				entry_crc(fname, e->del ? "" : text, len), fname);
 	blen = hlen + len + 1;
 	buf = malloc(blen);
 	if (!buf) {
 		rc = -ENOMEM;
-		goto fail_tmp;
+		goto fail;
 	}
 	memcpy(buf, hdr, hlen);
 	if (len)
 		memcpy(buf + hlen, text, len);
 	buf[blen - 1] = '\n';
-	pthread_mutex_lock(&gc->lock);
-	rc = write_all(gc->jfd, buf, blen);
-	if (rc) {
-		/* A cut entry would hide every later one from a replay. */
-		if (ftruncate(gc->jfd, (off_t)gc->jbytes))
-			gc->failed = -EIO;
-		pthread_mutex_unlock(&gc->lock);
-		goto fail_tmp;
+	if (!e->del) {
+		/* The entry's copy of the text is what the commit thread writes. */
+		e->text = malloc(len ? len : 1);
+		if (!e->text) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		memcpy(e->text, text, len);
+		e->len = len;
 	}
+	if (broker_datastore_crash_hook) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", ds->dir, fname);
+		if (broker_datastore_crash_hook(path)) {
+			rc = -EIO; /* as if the process had died before journaling it */
+			goto fail;
+		}
+	}
+	pthread_mutex_lock(&gc->lock);
+	rc = gc->failed ? -EIO : can_write(gc, len);
+	if (!rc) {
+		rc = write_all(gc->jfd, buf, blen);
+		/* A cut entry would hide every later one from a replay. */
+		if (rc && ftruncate(gc->jfd, (off_t)gc->jbytes))
+			gc->failed = -EIO;
+	}
+	if (rc) {
+		pthread_mutex_unlock(&gc->lock);
+		goto fail;
+	}
+	gc->seq++;
 	gc->jbytes += blen;
 	*gc->staged_tail = e;
 	gc->staged_tail = &e->next;
@@ -362,11 +418,9 @@ static int stage(struct broker_datastore *ds, const char *fname, const char *tex
 	free(buf);
 	*out = e;
 	return 0;
-fail_tmp:
-	if (!e->del)
-		unlinkat(ds->dirfd, e->tmp, 0);
 fail:
 	free(buf);
+	free(e->text);
 	free(e);
 	return rc;
 }
@@ -721,7 +775,7 @@ void ds_commit_close(struct broker_datastore *ds)
 		/* Everything is renamed: once the records are on disk the journal
 		 * has nothing a restart needs. */
 		journal_name(name, sizeof(name), gc->jgen);
-		if (!gc->failed && ds_sync_all(ds) == 0)
+		if (!gc->failed && !gc->keep_journal && ds_sync_all(ds) == 0)
 			unlinkat(ds->dirfd, name, 0);
 	}
 	pthread_cond_destroy(&gc->durable);

@@ -4,14 +4,13 @@
  *   {"format": 1, "service": "router", "name": "r1", "index": 3,
  *    "uuid": "…", "ports": [{"name": "port1", "index": 0}, …],
  *    "config": <the instance's RFC 7951 config, as a JSON value>}
- * A write goes to <file>.<n>.tmp and into a write-ahead journal
- * (journal.<generation> beside the records); a commit thread fdatasyncs
- * the journal once for every write staged meanwhile (group commit), then
- * renames each .tmp over its file, and only then reports the writes done
- * (commit.c says how, and how a crash is recovered: the journal is
- * replayed at open). After a crash each file holds either the old record
- * or the new one, never a mix, and every write reported done is there.
- * Leftover .tmp files are removed at open.
+ * A write goes into a write-ahead journal (journal.<generation> beside
+ * the records); a commit thread fdatasyncs the journal once for every
+ * write staged meanwhile (group commit), then writes the records into
+ * their files, and only then reports the writes done (commit.c says how,
+ * and how a crash is recovered: the journal is replayed at open). After a
+ * crash and the next open each file holds a whole record, and every write
+ * reported done is there. Leftover .tmp files are removed at open.
  *
  * The store knows nothing of commit or rollback: the broker calls put only
  * once the cube has applied a change. Not thread-safe: the broker's loop
@@ -76,8 +75,8 @@ int broker_datastore_put(struct broker_datastore *ds, const struct broker_record
  * there), on the thread that calls broker_datastore_reap. */
 typedef void (*broker_ds_done)(void *arg, int rc);
 
-/* put and delete without waiting: 0 once staged (the record's file and
- * journal entry written, not yet synced), and done(arg, rc) later; or
+/* put and delete without waiting: 0 once staged (the journal entry
+ * written, not yet synced), and done(arg, rc) later; or
  * -errno (as put and delete return) with nothing staged and done never
  * called. Writes staged while a sync is in flight are synced together by
  * the next one, in the order they were staged. Without a notifier
@@ -155,9 +154,9 @@ void broker_record_fini(struct broker_record *rec);
  * finalized). 0 or -ENOMEM (dst is then zeroed). */
 int broker_record_copy(struct broker_record *dst, const struct broker_record *src);
 
-/* For tests of crash safety: when set, called once the temporary file is
- * written, before the write is journaled; a non-zero return makes put
- * stop there and return -EIO, as if the process had died. NULL by default. */
+/* For tests of crash safety: when set, called with the record file's path
+ * before the write is journaled; a non-zero return makes put stop there
+ * and return -EIO, as if the process had died. NULL by default. */
 extern int (*broker_datastore_crash_hook)(const char *tmp_path);
 
 /* The transparent stacks (attachments.json in state_dir, written whole,

@@ -693,6 +693,7 @@ static const struct fixed_route {
 	{ "version", ALLOW_GET, NULL, route_version },
 	{ "metrics", ALLOW_GET, NULL, route_metrics },
 	{ "logs", ALLOW_GET, NULL, route_logs },
+	{ "openapi.json", ALLOW_GET, NULL, broker_openapi_get },
 };
 
 static const struct fixed_route *fixed_route_seg(const char *seg)

@@ -57,5 +57,10 @@ int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_
  * registered that stream: answered (a live stream, or its error) and 0;
  * 1 (nothing answered) for any other path. path as broker_api_cube's. */
 int broker_stream_get(struct broker *b, h2o_req_t *req, const char *path, size_t path_len);
+/* openapi.c: the OpenAPI 3.0 document of the API as it stands now (the
+ * fixed routes, each registered service's model, its streams); and GET
+ * /openapi.json, a fixed route. */
+json_t *broker_openapi_doc(struct broker *b);
+void broker_openapi_get(struct broker *b, h2o_req_t *req, const char *seg, const char *name);
 
 #endif

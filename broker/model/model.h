@@ -149,4 +149,12 @@ const char *broker_config_leaf(const struct lyd_node *inst, const char *relpath)
 int broker_config_ports(const struct lyd_node *inst, int (*fn)(void *arg, const char *name, const char *peer),
 			void *arg);
 
+/* openapi.c: adds to the jansson objects paths and schemas the OpenAPI 3.0
+ * path items and component schemas of a registered service's resources
+ * (what broker_target_parse resolves, with the methods the gateway allows
+ * there). -ENOENT if the service has no model. */
+struct json_t;
+int broker_openapi_service(struct broker_models *m, const char *service, struct json_t *paths,
+			   struct json_t *schemas);
+
 #endif

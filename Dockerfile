@@ -14,7 +14,7 @@ LABEL org.cubemesh.image=1
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
         libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler libyang2-dev libh2o-dev \
-        libjansson-dev libcurl4-openssl-dev libcmocka-dev libssl-dev ca-certificates libpcap-dev libyaml-dev \
+        libjansson-dev libcurl4-openssl-dev libcmocka-dev libssl-dev ca-certificates libpcap-dev libyaml-dev libgraphviz-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
 # Only the programs: the tests run on the host (scripts/test.sh).
@@ -35,7 +35,7 @@ LABEL org.cubemesh.image=1
 ARG HELLOWORLD_VARIANT=
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         libbpf1 libelf1 zlib1g libuv1 libnng1 libprotobuf-c1 libyang2 libh2o0.13 libjansson4 \
-        libcurl4 curl libyaml-0-2 \
+        libcurl4 curl libyaml-0-2 libgvc6 \
         libpcap0.8 clang libbpf-dev linux-libc-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/bin/ /usr/local/bin/

@@ -11,7 +11,7 @@ PKGS=(
   libyang2-dev libyang2-tools libh2o-dev libjansson-dev libcurl4-openssl-dev libyaml-dev
   libcmocka-dev libclang-rt-14-dev valgrind
   libpcap-dev tshark
-  chromium
+  chromium chromium-driver python3-selenium libgraphviz-dev
   iproute2 iputils-ping ethtool tcpdump iperf3 wrk curl procps psmisc python3 kmod
   iptables nftables ipvsadm
   python3-prometheus-client

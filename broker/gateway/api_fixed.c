@@ -690,6 +690,7 @@ static const struct fixed_route {
 	{ "attach", ALLOW_POST, NULL, route_attach },
 	{ "detach", ALLOW_POST, NULL, route_attach },
 	{ "topology", ALLOW_GET, ALLOW_GET, route_topology },
+	{ "topology.svg", ALLOW_GET, NULL, broker_topology_svg_get },
 	{ "version", ALLOW_GET, NULL, route_version },
 	{ "metrics", ALLOW_GET, NULL, route_metrics },
 	{ "logs", ALLOW_GET, NULL, route_logs },

@@ -62,5 +62,10 @@ int broker_stream_get(struct broker *b, h2o_req_t *req, const char *path, size_t
  * /openapi.json, a fixed route. */
 json_t *broker_openapi_doc(struct broker *b);
 void broker_openapi_get(struct broker *b, h2o_req_t *req, const char *seg, const char *name);
+/* ui.c: the topology page under /ui/ (and "/" for a browser): answered
+ * and 0; 1 (nothing answered) for any other path (path: the request's,
+ * without its query). ui_svg.c: GET /topology.svg, a fixed route. */
+int broker_ui_serve(struct broker *b, h2o_req_t *req, const char *path, size_t len);
+void broker_topology_svg_get(struct broker *b, h2o_req_t *req, const char *seg, const char *name);
 
 #endif

@@ -401,6 +401,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	}
 	if (check_origin(b, req))
 		return 0;
+	/* The page's assets (no data: the page reads the API like any
+	 * client, token included) are served before the token is asked. */
+	if (broker_ui_serve(b, req, path, len) == 0)
+		return 0;
 	if (!authorized(b, req)) {
 		broker_error_set(&err, 401, "access-denied", NULL, "a bearer token is required");
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,

@@ -12,7 +12,7 @@
 FROM debian:bookworm-slim AS build
 LABEL org.cubemesh.image=1
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+        build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libxdp-dev \
         libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler libyang2-dev libh2o-dev \
         libjansson-dev libcurl4-openssl-dev libcmocka-dev libssl-dev ca-certificates libpcap-dev libyaml-dev libgraphviz-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -34,7 +34,7 @@ FROM debian:bookworm-slim
 LABEL org.cubemesh.image=1
 ARG HELLOWORLD_VARIANT=
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        libbpf1 libelf1 zlib1g libuv1 libnng1 libprotobuf-c1 libyang2 libh2o0.13 libjansson4 \
+        libbpf1 libxdp1 libelf1 zlib1g libuv1 libnng1 libprotobuf-c1 libyang2 libh2o0.13 libjansson4 \
         libcurl4 curl libyaml-0-2 libgvc6 \
         libpcap0.8 clang libbpf-dev linux-libc-dev \
     && rm -rf /var/lib/apt/lists/*

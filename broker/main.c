@@ -57,6 +57,14 @@ static void usage(FILE *f)
 		"  --write-queue-bytes B  bytes of request bodies waiting per service; more\n"
 		"                       get 503 with Retry-After (default 8388608)\n"
 		"  --log-level LEVEL    TRACE, DEBUG, INFO, WARN, ERR, CRITICAL or OFF (default INFO)\n"
+		"  --tc-attach MODE     TC ports: auto (tcx links where the kernel has them, 6.6+,\n"
+		"                       else clsact filters), tcx or clsact (default auto)\n"
+		"  --tc-order first|last  tcx: Cubemesh's programs before or after the other\n"
+		"                       owners' programs on the netdev (default first)\n"
+		"  --xdp-attach MODE    XDP ports: auto (libxdp's dispatcher, beside programs\n"
+		"                       loaded with xdp-loader), dispatcher or direct (default auto)\n"
+		"  --xdp-priority N     run priority in the dispatcher, 0..1000, lower runs\n"
+		"                       first (default 20; xdp-loader's default is 50)\n"
 		"  --flush              remove every pin under --bpffs-root and every record in\n"
 		"                       --state-dir and the mesh's leftover injector veth pair,\n"
 		"                       then exit (netdevs of users are not touched)\n"
@@ -134,7 +142,7 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 {
 	enum { O_HTTP = 256, O_TOKEN, O_STATE, O_SOCK, O_BPFFS, O_YANG, O_BODY, O_TIMEOUT, O_LOG, O_FLUSH,
 	       O_ORIGIN, O_HOST, O_MAXCONN, O_HTTP2, O_WTIMEOUT, O_WQMAX, O_WQBYTES,
-	       O_MAXSTREAMS };
+	       O_MAXSTREAMS, O_DPPOLICY };
 	static const struct option longopts[] = {
 		{ "http", required_argument, NULL, O_HTTP },
 		{ "token", required_argument, NULL, O_TOKEN },
@@ -154,11 +162,15 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "max-streams", required_argument, NULL, O_MAXSTREAMS },
 		{ "http2", no_argument, NULL, O_HTTP2 },
+		{ "tc-attach", required_argument, NULL, O_DPPOLICY },
+		{ "tc-order", required_argument, NULL, O_DPPOLICY },
+		{ "xdp-attach", required_argument, NULL, O_DPPOLICY },
+		{ "xdp-priority", required_argument, NULL, O_DPPOLICY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, lvl;
+	int c, lvl, li = 0;
 	char *end;
 
 	o->http_addr = "127.0.0.1";
@@ -178,7 +190,7 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 	o->log_level = PCN_LOG_INFO;
 	o->max_connections = 256;
 	o->max_streams = 16;
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", longopts, &li)) != -1) {
 		switch (c) {
 		case O_HTTP:
 			if (parse_http(o, optarg)) {
@@ -246,6 +258,12 @@ static int parse_opts(struct broker_opts *o, int argc, char **argv, bool *flush)
 			break;
 		case O_FLUSH:
 			*flush = true;
+			break;
+		case O_DPPOLICY:
+			if (broker_dp_policy(longopts[li].name, optarg)) {
+				fprintf(stderr, "pcn-broker: bad --%s '%s' (see --help)\n", longopts[li].name, optarg);
+				return 2;
+			}
 			break;
 		case O_ORIGIN:
 			if (add_list(&o->allow_origins, &o->n_allow_origins, optarg, true)) {

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config git
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libxdp-dev xdp-tools
   libuv1-dev libnng-dev libprotobuf-c-dev protobuf-c-compiler
   libyang2-dev libyang2-tools libh2o-dev libjansson-dev libcurl4-openssl-dev libyaml-dev
   libcmocka-dev libclang-rt-14-dev valgrind

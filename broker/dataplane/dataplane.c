@@ -196,6 +196,9 @@ int broker_dp_create(struct broker_dp **out, const char *bpffs_root)
 	    (rc = dp->netdev_in = map_fd(dp->obj_xdp, PCN_MAP_NETDEV_IN)) < 0 ||
 	    (rc = dp->stats = map_fd(dp->obj_xdp, PCN_MAP_STATS)) < 0)
 		goto out;
+	rc = broker__policy_resolve(dp);
+	if (rc < 0)
+		goto out;
 	PCN_INFO("BROKER-DP-READY", "data plane ready under %s", bpffs_root);
 	*out = dp;
 	dp = NULL;

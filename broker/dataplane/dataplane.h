@@ -34,6 +34,18 @@ struct broker_dp;
  * pins them at <root>/shared/netdev_xdp and netdev_tc (replacing older
  * pins). */
 int broker_dp_create(struct broker_dp **out, const char *bpffs_root);
+/* How netdev input programs are attached, for the broker_dp_create calls
+ * that follow (process-wide; the broker's options of the same names):
+ *   "tc-attach"    auto (default: tcx links where the kernel has them,
+ *                  6.6+, else clsact filters) | tcx | clsact
+ *   "tc-order"     first (default: before other owners' tcx programs) | last
+ *   "xdp-attach"   auto (default: libxdp's dispatcher when libxdp is
+ *                  linked) | dispatcher | direct (the netdev's only program)
+ *   "xdp-priority" 0..1000, the dispatcher's run priority (default 20;
+ *                  xdp-loader's is 50; lower runs first)
+ * -EINVAL for an unknown key or value (tcx or dispatcher where they are not
+ * available are refused by broker_dp_create, -EOPNOTSUPP). */
+int broker_dp_policy(const char *key, const char *value);
 /* Closes descriptors; leaves pins, PatchPanel entries and attachments: the
  * data plane outlives the broker. Accepts NULL. */
 void broker_dp_destroy(struct broker_dp *dp);
@@ -59,11 +71,15 @@ int broker_fwd_set(struct broker_dp *dp, uint32_t cube_index, uint32_t port, con
 int broker_fwd_del(struct broker_dp *dp, uint32_t cube_index, uint32_t port);
 
 /* Peers netdev `ifindex` with (cube_index, port): writes the pcn_netdev_in
- * entry and attaches the input program on the hook. TC: clsact qdisc
- * (created if missing; the broker remembers in bpffs that it created it) +
- * an ingress filter at a fixed handle/priority, replaced if there. XDP_SKB /
- * XDP_DRV: generic / native XDP. -EBUSY if a program that is not a Cubemesh
- * netdev program holds that XDP hook, or XDP is attached in the other mode.
+ * entry and attaches the input program on the hook. TC: a tcx link pinned
+ * under <root>/shared (updated in place if there), or with clsact (policy
+ * above, or a kernel without tcx): clsact qdisc (created if missing; the
+ * broker remembers in bpffs that it created it) + an ingress filter at a
+ * fixed handle/priority, replaced if there. XDP_SKB / XDP_DRV: generic /
+ * native XDP, as one program of libxdp's dispatcher (other programs there
+ * keep running, by priority) or directly. -EBUSY (broker_netdev_why says
+ * why) if a program that is neither ours nor a libxdp dispatcher holds that
+ * XDP hook, or XDP is attached in the other mode.
  * Attaching again (another port, or after a broker restart) replaces ours.
  * For XDP_DRV on a veth whose peer has neither an XDP program nor GRO on,
  * logs BROKER-XDP-VETH-GRO: native XDP redirect into that veth drops.
@@ -75,6 +91,9 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
  * or our XDP program, and the pcn_netdev_in entry. A netdev that is gone
  * already is not an error (returns 0). */
 int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
+/* Why the last broker_netdev_attach returned -EBUSY (names the program
+ * holding the hook, its id and owner when known), "" otherwise. */
+const char *broker_netdev_why(const struct broker_dp *dp);
 /* The input program a peered netdev runs is specialized for it
  * (netdev_spec.c): with no ingress stack of transparent cubes it jumps
  * straight into the peered instance, without looking the stack up. Call

@@ -25,12 +25,23 @@ struct broker_dp {
 	int baked_gen; /* pcn_baked_gen: bumped with each change of an instance's pcn_fwd entries */
 	int netdev_in;
 	int stats;
+	/* How netdev input programs are attached (netdev_tcx.c,
+	 * netdev_xdpd.c), resolved at create from broker_dp_policy(). */
+	bool tcx;         /* TC: tcx links; false: clsact filters */
+	bool tc_first;    /* tcx: before the other owners' programs */
+	bool xdpd;        /* XDP: one program of libxdp's dispatcher */
+	unsigned xdp_prio; /* its run priority there (lower runs first) */
+	char why[320];    /* why the last attach was refused (-EBUSY) */
 };
 
 /* The name the netdev input programs carry in the kernel (bpf object names
  * are cut to 15 characters): how the broker recognises an XDP program as
  * its own, even one a previous broker run loaded. */
 #define BROKER_NETDEV_PROG_NAME "pcn_netdev_entry"
+
+/* Applies broker_dp_policy to dp: probes tcx, checks libxdp and that the
+ * kernel runs its dispatcher (netdev.c). After the netdev programs load. */
+int broker__policy_resolve(struct broker_dp *dp);
 
 /* Pins fd at path, replacing an older pin atomically (dataplane.c). */
 int broker__pin_replace(int fd, const char *path);
@@ -44,6 +55,36 @@ int broker__nd_spec_load(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
 			 uint32_t port);
 /* Removes the pins of netdev ifindex's specialized programs, if any. */
 void broker__nd_spec_unpin(struct broker_dp *dp, int ifindex);
+
+/* TC through a tcx link pinned at <root>/shared/tcx_<ifindex>
+ * (netdev_tcx.c). attach: a pinned link still alive gets prog atomically
+ * (a restart adopts it: same link, no gap), else a new link is made
+ * before (tc_first) or after the other owners' programs and pinned.
+ * detach: detaches and unpins; no pin is not an error. has: 1 when a
+ * pinned link exists for ifindex. probe: 1 when the kernel has tcx. */
+int broker__tcx_attach(struct broker_dp *dp, int ifindex, int prog);
+int broker__tcx_detach(struct broker_dp *dp, int ifindex);
+int broker__tcx_has(const struct broker_dp *dp, int ifindex);
+int broker__tcx_probe(void);
+
+/* XDP through libxdp's multi-program dispatcher (netdev_xdpd.c). attach:
+ * 0 when the netdev's dispatcher runs our program (already there: adopted
+ * untouched; else the generic input program is added at dp->xdp_prio), 1
+ * when our own program is attached directly (the caller replaces it so),
+ * -EBUSY with dp->why set when a program that is not a dispatcher, or a
+ * dispatcher in the other mode, holds the hook. detach: removes ours from
+ * the dispatcher (1: not there). available: libxdp was linked. */
+int broker__xdpd_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
+int broker__xdpd_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
+bool broker__xdpd_available(void);
+/* 1 when the kernel loads freplace programs (the dispatcher's parts), 0 if
+ * not (logged), -errno; once per process. Needs dp->prog_xdp. */
+int broker__xdpd_probe(struct broker_dp *dp);
+
+/* What GET /netdevs shows of how Cubemesh's input program is attached to
+ * ifindex ({"tc":"tcx"|"clsact"} or {"xdp":"dispatcher"|"direct", ...}),
+ * or NULL when not attached. Set by attach, dropped by detach (netdev.c). */
+json_t *broker__hooks_json(int ifindex);
 
 /* One link as rtnetlink describes it. */
 struct broker_link {

@@ -1,13 +1,17 @@
 /* Attaching the netdev input program to host netdevs peered with a cube
  * port, and detaching it.
  *
- * Attachments are netlink ones (bpf_xdp_attach, tc filters), not bpf_links:
- * they must survive the broker, which may restart while packets flow.
+ * Attachments must survive the broker, which may restart while packets
+ * flow, and share the netdev with other owners' programs:
+ *  - TC: a tcx link pinned in bpffs (netdev_tcx.c), or on kernels without
+ *    tcx (or with --tc-attach clsact) a clsact filter at a fixed place;
+ *  - XDP: one program of libxdp's dispatcher (netdev_xdpd.c), or the
+ *    netdev's only XDP program (--xdp-attach direct, or no libxdp).
  * Because of that the broker cannot keep "what did I attach" in memory
  * alone. An XDP program is recognised as ours by its name, which any broker
- * run gives it; a clsact qdisc the broker created is remembered by an empty
- * directory <root>/shared/clsact/<ifindex> in bpffs, which outlives the
- * broker exactly as the pins do.
+ * run gives it; a tcx link by its pin; a clsact qdisc the broker created is
+ * remembered by an empty directory <root>/shared/clsact/<ifindex> in bpffs,
+ * which outlives the broker exactly as the pins do.
  */
 #include "dataplane_int.h"
 
@@ -18,6 +22,7 @@
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -31,6 +36,129 @@
  * attach (another broker run) replaces the first instead of stacking. */
 #define BROKER_TC_HANDLE 0xcbe
 #define BROKER_TC_PRIO 0xcbe
+
+/* ---- policy (broker_dp_policy) ------------------------------------------ */
+
+static struct {
+	int tc;   /* 0 auto, 1 tcx, 2 clsact */
+	bool tc_last;
+	int xdp;  /* 0 auto, 1 dispatcher, 2 direct */
+	unsigned xdp_prio;
+} policy = { .xdp_prio = 20 };
+
+int broker_dp_policy(const char *key, const char *value)
+{
+	static const char *const tc[] = { "auto", "tcx", "clsact" };
+	static const char *const xdp[] = { "auto", "dispatcher", "direct" };
+	char *end;
+
+	if (!key || !value)
+		return -EINVAL;
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(key, "tc-attach") == 0 && strcmp(value, tc[i]) == 0)
+			return policy.tc = i, 0;
+		if (strcmp(key, "xdp-attach") == 0 && strcmp(value, xdp[i]) == 0)
+			return policy.xdp = i, 0;
+	}
+	if (strcmp(key, "tc-order") == 0 && (strcmp(value, "first") == 0 || strcmp(value, "last") == 0))
+		return policy.tc_last = value[0] == 'l', 0;
+	if (strcmp(key, "xdp-priority") == 0) {
+		unsigned long v = strtoul(value, &end, 10);
+
+		if (value[0] && !*end && v <= 1000)
+			return policy.xdp_prio = (unsigned)v, 0;
+	}
+	return -EINVAL;
+}
+
+/* Called by broker_dp_create. */
+int broker__policy_resolve(struct broker_dp *dp)
+{
+	bool tcx = broker__tcx_probe() == 1;
+
+	if (policy.tc == 1 && !tcx) {
+		PCN_ERR("BROKER-TCX", "--tc-attach tcx: this kernel has no tcx (6.6+)");
+		return -EOPNOTSUPP;
+	}
+	if (policy.xdp != 2 && broker__xdpd_available())
+		broker__xdpd_probe(dp);
+	if (policy.xdp == 1 && !broker__xdpd_available()) {
+		PCN_ERR("BROKER-XDP-DISPATCHER", "--xdp-attach dispatcher: libxdp's dispatcher cannot run here "
+			"(built without libxdp, or the kernel refuses freplace programs)");
+		return -EOPNOTSUPP;
+	}
+	dp->tcx = policy.tc == 1 || (policy.tc == 0 && tcx);
+	dp->tc_first = !policy.tc_last;
+	dp->xdpd = policy.xdp == 1 || (policy.xdp == 0 && broker__xdpd_available());
+	dp->xdp_prio = policy.xdp_prio;
+	PCN_INFO("BROKER-HOOKS", "TC through %s%s; XDP %s", dp->tcx ? "tcx links" : "clsact filters",
+		 dp->tcx ? (dp->tc_first ? " (first)" : " (last)") : "",
+		 dp->xdpd ? "through libxdp's dispatcher" : "attached directly");
+	return 0;
+}
+
+const char *broker_netdev_why(const struct broker_dp *dp)
+{
+	return dp ? dp->why : "";
+}
+
+/* ---- what GET /netdevs shows ---------------------------------------------- */
+
+struct hookrec {
+	struct hookrec *next;
+	int ifindex;
+	enum pcn_hook hook;
+	const char *how; /* "tcx", "clsact", "dispatcher", "direct" */
+	unsigned prio;
+};
+
+static struct hookrec *hookrecs;
+
+static void hookrec_set(int ifindex, enum pcn_hook hook, const char *how, unsigned prio)
+{
+	struct hookrec *r;
+
+	for (r = hookrecs; r && r->ifindex != ifindex; r = r->next)
+		;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return;
+		r->ifindex = ifindex;
+		r->next = hookrecs;
+		hookrecs = r;
+	}
+	r->hook = hook;
+	r->how = how;
+	r->prio = prio;
+}
+
+static void hookrec_drop(int ifindex)
+{
+	for (struct hookrec **pp = &hookrecs; *pp; pp = &(*pp)->next)
+		if ((*pp)->ifindex == ifindex) {
+			struct hookrec *r = *pp;
+
+			*pp = r->next;
+			free(r);
+			return;
+		}
+}
+
+json_t *broker__hooks_json(int ifindex)
+{
+	struct hookrec *r;
+	json_t *o;
+
+	for (r = hookrecs; r && r->ifindex != ifindex; r = r->next)
+		;
+	if (!r)
+		return NULL;
+	o = json_pack("{s:s, s:s}", "hook", pcn_hook_name(r->hook), "attach", r->how);
+	if (o && strcmp(r->how, "dispatcher") == 0)
+		json_object_set_new(o, "run-priority", json_integer(r->prio));
+	return o;
+}
 
 static bool netdev_exists(int ifindex)
 {
@@ -93,7 +221,9 @@ static void quiet_end(libbpf_print_fn_t saved)
 	libbpf_set_print(saved);
 }
 
-static int tc_attach(struct broker_dp *dp, int ifindex, int prog)
+static int clsact_detach(struct broker_dp *dp, int ifindex);
+
+static int clsact_attach(struct broker_dp *dp, int ifindex, int prog)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO, .prog_fd = prog,
@@ -123,7 +253,7 @@ out:
 	return rc;
 }
 
-static int tc_detach(struct broker_dp *dp, int ifindex)
+static int clsact_detach(struct broker_dp *dp, int ifindex)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO);
@@ -144,6 +274,32 @@ static int tc_detach(struct broker_dp *dp, int ifindex)
 			rc = drc;
 	}
 	return rc;
+}
+
+/* The mechanism in use is the policy's; the other one's leftovers (a broker
+ * of another policy or version attached there) go after the new one is
+ * in: packets meet one or the other, never none. */
+static int tc_attach(struct broker_dp *dp, int ifindex, int prog)
+{
+	int rc;
+
+	if (!dp->tcx) {
+		rc = clsact_attach(dp, ifindex, prog);
+		if (rc == 0 && broker__tcx_has(dp, ifindex))
+			broker__tcx_detach(dp, ifindex);
+		return rc;
+	}
+	rc = broker__tcx_attach(dp, ifindex, prog);
+	if (rc == 0)
+		clsact_detach(dp, ifindex);
+	return rc;
+}
+
+static int tc_detach(struct broker_dp *dp, int ifindex)
+{
+	int rc = broker__tcx_detach(dp, ifindex), rc2 = clsact_detach(dp, ifindex);
+
+	return rc ? rc : rc2;
 }
 
 /* ---- XDP ----------------------------------------------------------------- */
@@ -186,24 +342,48 @@ static int xdp_current(int ifindex, enum pcn_hook hook, __u32 *id, bool *other_m
 	return 0;
 }
 
-static int xdp_attach(int ifindex, enum pcn_hook hook, int prog)
+/* The kernel's name of program id, "?" when unknown. */
+static void prog_name(__u32 id, char *buf, size_t len)
+{
+	struct bpf_prog_info info;
+	__u32 ilen = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	snprintf(buf, len, "?");
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0 && info.name[0])
+		snprintf(buf, len, "%.*s", (int)sizeof(info.name), info.name);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int xdp_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, int prog)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = -1);
 	__u32 flags = xdp_mode(hook), id;
+	char name[BPF_OBJ_NAME_LEN];
 	bool other;
 	int rc;
 
 	rc = xdp_current(ifindex, hook, &id, &other);
 	if (rc < 0)
 		return rc;
-	if (other)
+	if (other) {
+		snprintf(dp->why, sizeof(dp->why), "ifindex %d has XDP attached in the other mode (a netdev has one)",
+			 ifindex);
 		return -EBUSY;
+	}
 	if (id) {
 		rc = prog_is_ours(id);
 		if (rc < 0)
 			return rc == -ENOENT ? -EAGAIN : rc;
-		if (!rc)
+		if (!rc) {
+			prog_name(id, name, sizeof(name));
+			snprintf(dp->why, sizeof(dp->why),
+				 "ifindex %d holds XDP program id %u (%s), which is not Cubemesh's: Cubemesh does not "
+				 "replace it", ifindex, id, name);
 			return -EBUSY;
+		}
 		/* Replace only that very program: if someone swapped it meanwhile,
 		 * the kernel refuses instead of us overwriting theirs. */
 		opts.old_prog_fd = bpf_prog_get_fd_by_id(id);
@@ -217,6 +397,9 @@ static int xdp_attach(int ifindex, enum pcn_hook hook, int prog)
 	if (opts.old_prog_fd >= 0)
 		close(opts.old_prog_fd);
 	/* EEXIST: another program got there between query and attach. */
+	if (rc == -EEXIST)
+		snprintf(dp->why, sizeof(dp->why), "another XDP program was attached to ifindex %d meanwhile",
+			 ifindex);
 	return rc == -EEXIST ? -EBUSY : rc;
 }
 
@@ -304,6 +487,7 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
 {
 	struct pcn_netdev_val val = { .cube_index = cube_index, .port = port }, old;
 	__u32 key = ifindex;
+	const char *how;
 	bool had_old;
 	int rc, prog = -1;
 
@@ -313,6 +497,7 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
 		return -EINVAL;
 	if (!netdev_exists(ifindex))
 		return -ENODEV;
+	dp->why[0] = '\0';
 
 	/* The entry first: the program must find it from its first packet. */
 	had_old = bpf_map_lookup_elem(dp->netdev_in, &key, &old) == 0;
@@ -320,10 +505,20 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
 		rc = -errno;
 		goto out;
 	}
-	/* A copy of the input program made for this netdev (netdev_spec.c). */
-	rc = prog = broker__nd_spec_load(dp, ifindex, hook, cube_index, port);
-	if (rc >= 0)
-		rc = hook == PCN_HOOK_TC ? tc_attach(dp, ifindex, prog) : xdp_attach(ifindex, hook, prog);
+	/* XDP beside other programs: the dispatcher runs the generic input
+	 * program, which needs no copy per netdev (netdev_xdpd.c). 1: ours is
+	 * attached directly there (an older broker): replaced below, so. */
+	rc = hook != PCN_HOOK_TC && dp->xdpd ? broker__xdpd_attach(dp, ifindex, hook) : 1;
+	how = "dispatcher";
+	if (rc == 0)
+		broker__nd_spec_unpin(dp, ifindex); /* a copy a direct attach left */
+	if (rc == 1) {
+		/* A copy of the input program made for this netdev (netdev_spec.c). */
+		how = hook != PCN_HOOK_TC ? "direct" : dp->tcx ? "tcx" : "clsact";
+		rc = prog = broker__nd_spec_load(dp, ifindex, hook, cube_index, port);
+		if (rc >= 0)
+			rc = hook == PCN_HOOK_TC ? tc_attach(dp, ifindex, prog) : xdp_attach(dp, ifindex, hook, prog);
+	}
 	if (rc < 0) {
 		/* A copy that replaced the pin of one still attached (a second
 		 * attach) is harmless: the next attach or detach replaces it. */
@@ -341,14 +536,18 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
 	 * there (TC: give back any a former XDP attach turned off). Failing
 	 * that, the port stays wired (pings pass) and the log says what to run. */
 	broker__offload_off(dp, ifindex, hook);
-	PCN_INFO("BROKER-NETDEV-ATTACH", "ifindex %d (%s) -> cube %u port %u", ifindex, pcn_hook_name(hook), cube_index,
-		 port);
+	hookrec_set(ifindex, hook, how, dp->xdp_prio);
+	PCN_INFO("BROKER-NETDEV-ATTACH", "ifindex %d (%s, %s) -> cube %u port %u", ifindex, pcn_hook_name(hook), how,
+		 cube_index, port);
 out:
 	if (prog >= 0)
 		close(prog);
 	if (rc < 0 && rc != -EBUSY)
 		PCN_ERR("BROKER-NETDEV-ATTACH", "cannot attach to ifindex %d (%s): %s", ifindex, pcn_hook_name(hook),
 			strerror(-rc));
+	else if (rc == -EBUSY)
+		PCN_WARN("BROKER-NETDEV-BUSY", "not attaching to ifindex %d (%s): %s", ifindex, pcn_hook_name(hook),
+			 dp->why);
 	return rc;
 }
 
@@ -362,13 +561,23 @@ int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 	if (hook != PCN_HOOK_TC && hook != PCN_HOOK_XDP_SKB && hook != PCN_HOOK_XDP_DRV)
 		return -EINVAL;
 	if (netdev_exists(ifindex)) {
-		rc = hook == PCN_HOOK_TC ? tc_detach(dp, ifindex) : xdp_detach(ifindex, hook);
+		if (hook == PCN_HOOK_TC) {
+			rc = tc_detach(dp, ifindex);
+		} else {
+			/* Whatever the policy: a former broker may have used the other way. */
+			rc = broker__xdpd_detach(dp, ifindex, hook);
+			if (rc == 1)
+				rc = xdp_detach(ifindex, hook);
+		}
 		/* Vanished between the check and the detach: same as gone. */
 		if (rc == -ENODEV || !netdev_exists(ifindex))
 			rc = 0;
 	}
-	if (hook == PCN_HOOK_TC)
+	if (hook == PCN_HOOK_TC) {
 		marker_take(dp, ifindex); /* gone netdev: its qdisc went with it */
+		broker__tcx_detach(dp, ifindex); /* and its link: unpin it */
+	}
+	hookrec_drop(ifindex);
 	if (bpf_map_delete_elem(dp->netdev_in, &key) < 0 && errno != ENOENT && rc == 0)
 		rc = -errno;
 	broker__nd_spec_unpin(dp, ifindex);

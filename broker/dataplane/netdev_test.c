@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dataplane.h"
+#include "dataplane_int.h"
 #include "dp_testutil.h"
 
 struct fx {
@@ -52,10 +52,21 @@ static int setup(void **state)
 	return f->netdev_in < 0 ? -1 : 0;
 }
 
+/* The tests written for clsact filters and XDP attached directly (the
+ * broker's --tc-attach clsact / --xdp-attach direct, and older kernels). */
+static int setup_legacy(void **state)
+{
+	broker_dp_policy("tc-attach", "clsact");
+	broker_dp_policy("xdp-attach", "direct");
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	broker_dp_policy("tc-attach", "auto");
+	broker_dp_policy("xdp-attach", "auto");
 	if (!f)
 		return 0;
 	dpt_veth_del(f->a);
@@ -292,16 +303,144 @@ static void test_bad_args(void **state)
 	assert_false(has_entry(f, f->ifa));
 }
 
+/* The id of the link pinned at path, 0 if none. */
+static uint32_t link_id(const char *path)
+{
+	struct bpf_link_info info;
+	uint32_t len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* tcx: a pinned link; attaching again (another port, a restarted broker)
+ * swaps the program inside the same link; a foreign tcx program keeps its
+ * place; detach takes the link and nothing else. */
+static void test_tcx(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX];
+	uint32_t id;
+
+	snprintf(path, sizeof(path), "%s/shared/tcx_%d", f->root, f->ifa);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
+	id = link_id(path);
+	assert_true(id > 0);
+	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+	broker_dp_destroy(f->dp);
+	f->dp = NULL;
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 4, 2), 0);
+	assert_true(entry_is(f, f->ifa, 4, 2));
+	assert_int_equal(link_id(path), id);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(dpt_sh("bpftool link show id %u >/dev/null 2>&1", id) == 0, 0);
+}
+
+/* Moving from clsact to tcx (a broker of another policy attached there):
+ * the filter goes once the link is in, and back. */
+static void test_tcx_clsact_switch(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/shared/tcx_%d", f->root, f->ifa);
+	broker_dp_destroy(f->dp);
+	broker_dp_policy("tc-attach", "clsact");
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
+	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
+	broker_dp_destroy(f->dp);
+	broker_dp_policy("tc-attach", "auto");
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
+	assert_true(link_id(path) > 0);
+	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+	broker_dp_destroy(f->dp);
+	broker_dp_policy("tc-attach", "clsact");
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_true(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
+	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+}
+
+/* XDP through libxdp's dispatcher: attached once, adopted untouched by a
+ * restarted broker (same dispatcher program), removed by detach. */
+static void test_xdp_dispatcher(void **state)
+{
+	struct fx *f = *state;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	uint32_t disp;
+
+	if (!f->dp->xdpd) {
+		/* The kernel refuses freplace programs (logged by the broker as
+		 * BROKER-XDP-DISPATCHER): libxdp has no dispatcher to offer. */
+		skip();
+	}
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 5, 0), 0);
+	assert_int_equal(bpf_xdp_query(f->ifa, 0, &q), 0);
+	disp = q.skb_prog_id;
+	assert_true(disp > 0);
+	assert_true(dpt_sh_grep("pcn_netdev_entry", "xdp-loader status %s", f->a));
+	broker_dp_destroy(f->dp);
+	f->dp = NULL;
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 6, 1), 0);
+	assert_true(entry_is(f, f->ifa, 6, 1));
+	assert_int_equal(bpf_xdp_query(f->ifa, 0, &q), 0);
+	assert_int_equal(q.skb_prog_id, disp);
+	/* The other mode is taken. */
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_DRV, 5, 0), -EBUSY);
+	assert_non_null(strstr(broker_netdev_why(f->dp), "dispatcher"));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_SKB), 0);
+	assert_int_equal(bpf_xdp_query(f->ifa, 0, &q), 0);
+	assert_int_equal(q.skb_prog_id, 0);
+}
+
+/* A program attached without the dispatcher: refused, with its id. */
+static void test_xdp_dispatcher_foreign(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX], want[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cubes/foreign", f->root);
+	fd = dpt_prog_pin(true, XDP_PASS, path);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_xdp_attach(f->ifa, fd, XDP_FLAGS_SKB_MODE, NULL), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_XDP_SKB, 1, 0), -EBUSY);
+	snprintf(want, sizeof(want), "program id %u ", dpt_prog_id(fd));
+	assert_non_null(strstr(broker_netdev_why(f->dp), want));
+	assert_false(has_entry(f, f->ifa));
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_XDP_SKB), 0);
+	assert_true(dpt_sh_grep("xdpgeneric", "ip link show dev %s", f->a));
+	assert_int_equal(bpf_xdp_detach(f->ifa, XDP_FLAGS_SKB_MODE, NULL), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_tc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_specialized, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tc_keeps_foreign_qdisc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tc_qdisc_marker_survives_restart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_xdp_skb, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_xdp_drv, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_xdp_foreign_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tc, setup_legacy, teardown),
+		cmocka_unit_test_setup_teardown(test_specialized, setup_legacy, teardown),
+		cmocka_unit_test_setup_teardown(test_tc_keeps_foreign_qdisc, setup_legacy, teardown),
+		cmocka_unit_test_setup_teardown(test_tc_qdisc_marker_survives_restart, setup_legacy, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_skb, setup_legacy, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_drv, setup_legacy, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_foreign_busy, setup_legacy, teardown),
+		cmocka_unit_test_setup_teardown(test_tcx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcx_clsact_switch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_dispatcher, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_dispatcher_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_gone_netdev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 	};

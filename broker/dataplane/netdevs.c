@@ -207,6 +207,12 @@ static json_t *link_json(const struct broker_link *l)
 		json_object_set_new(o, "peer-offload", off);
 	else
 		json_decref(off);
+	/* How Cubemesh's input program is attached here, if it is (netdev.c). */
+	off = broker__hooks_json(l->ifindex);
+	if (o && off)
+		json_object_set_new(o, "cubemesh-attach", off);
+	else
+		json_decref(off);
 	return o;
 }
 

@@ -112,7 +112,7 @@ int broker_topology_wire(struct broker *b, struct broker_instance *inst, struct 
 		broker_attach_netdev_unpeered(b, port->peer);
 		return broker_error_set(err, rc == -EBUSY ? 409 : 500, "operation-failed", NULL,
 					"cannot attach to %s at %s: %s", port->peer, pcn_hook_name(inst->hook),
-					rc == -EBUSY ? "another program is attached there" : strerror(-rc));
+					rc == -EBUSY ? broker_netdev_why(b->dp) : strerror(-rc));
 	}
 	port->ifindex = ifindex;
 	port->attached = true;

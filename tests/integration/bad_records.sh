@@ -11,7 +11,11 @@
 #  - a hostile attachments.json (unknown hook, unsafe and unknown names, a
 #    cube in two stacks, slots out of range, junk) costs only its own
 #    entries: the sane stack is restored, nothing is misattached.
+#
+# TC through clsact filters (--tc-attach clsact), the path of kernels
+# without tcx: this test reads the filter with tc.
 source "$(dirname "$0")/../lib/mesh.sh"
+CM_BROKER_ARGS="--tc-attach clsact --xdp-attach direct"
 
 cm_mesh_start helloworld transparenthelloworld
 cm_host a 10.212.0.1/24; IFA=$CM_IF

@@ -94,10 +94,12 @@ cm_wait_http() {
 	return 1
 }
 
+# CM_BROKER_ARGS: options every start of the broker in the script gets
+# (e.g. --tc-attach clsact to test the path of kernels without tcx).
 cm_broker_start() {
 	"$BROKER" --http "127.0.0.1:$CM_PORT" --socket-dir "$CM_SOCK" --state-dir "$CM_STATE" \
 		--bpffs-root "$CM_BPFFS" --yang-dir "${CM_SRC:-$(dirname "${BASH_SOURCE[0]}")/../..}/yang" \
-		--log-level "${CM_LOG_LEVEL:-INFO}" "$@" >>"$CM_TMP/broker.log" 2>&1 &
+		--log-level "${CM_LOG_LEVEL:-INFO}" ${CM_BROKER_ARGS:-} "$@" >>"$CM_TMP/broker.log" 2>&1 &
 	CM_BROKER_PID=$!
 	CM_PIDS+=("$CM_BROKER_PID")
 	cm_wait_http

@@ -155,38 +155,54 @@ static void add_cube(struct broker *b, Agraph_t *g, json_t *c)
 	agsafeset(n, "label", label, "");
 }
 
-/* The peer of "cube:port" in the topology's cubes, or NULL. */
-static const char *peer_of(json_t *cubes, const char *cube, const char *port)
+/* Port `port` of cube `cube` in the topology's cubes: its position among
+ * the cube's ports (-1 when absent), its peer in *peer, and whether it
+ * faces right (see add_wires) in *right. */
+static int port_pos(json_t *cubes, const char *cube, const char *port, const char **peer, bool *right)
 {
 	json_t *c, *p;
 	size_t i, k;
 
+	*peer = NULL;
 	json_array_foreach(cubes, i, c) {
-		if (strcmp(json_string_value(json_object_get(c, "name")) ?: "", cube) != 0)
+		const char *cn = json_string_value(json_object_get(c, "name"));
+
+		if (!cn || strcmp(cn, cube) != 0)
 			continue;
-		json_array_foreach(json_object_get(c, "ports"), k, p)
-			if (strcmp(json_string_value(json_object_get(p, "name")) ?: "", port) == 0)
-				return json_string_value(json_object_get(p, "peer"));
+		json_array_foreach(json_object_get(c, "ports"), k, p) {
+			const char *pn = json_string_value(json_object_get(p, "name"));
+
+			if (pn && strcmp(pn, port) == 0) {
+				*peer = json_string_value(json_object_get(p, "peer"));
+				*right = !(k == 0 && json_array_size(json_object_get(c, "ports")) > 1);
+				return (int)k;
+			}
+		}
 	}
-	return NULL;
+	return -1;
 }
 
-/* A port's wire, once: a cube-to-cube wire whose ends point at each other
- * is drawn from the end whose "cube:port" sorts first (its title is then
- * the same whichever end was written last); a wire one end of which does
- * not point back is drawn from the end that does. */
+/* A port's wire, once. "dot" ranks an edge's tail left of its head, and an
+ * undirected wire has no side of its own: a cube's first port faces left
+ * (its peer is the tail) and its other ports right, so that a chain wired
+ * port1 <- ... -> port2, the usual way, reads left to right. A cube-to-cube
+ * wire whose ends point at each other is drawn once: from the end facing
+ * right, or the end whose "cube:port" sorts first when both or neither
+ * do; a wire one end of which does not point back, from the end that does. */
 static void add_wires(Agraph_t *g, json_t *cubes, json_t *c)
 {
 	const char *name = json_string_value(json_object_get(c, "name"));
 	json_t *ports = json_object_get(c, "ports"), *p;
-	size_t i;
+	size_t i, n = json_array_size(ports);
 
 	json_array_foreach(ports, i, p) {
 		const char *pn = json_string_value(json_object_get(p, "name"));
 		const char *peer = json_string_value(json_object_get(p, "peer"));
 		char self[2 * BROKER_NAME_MAX + 2], pport[BROKER_NAME_MAX];
 		Agnode_t *a = agnode(g, (char *)name, 0), *z;
+		bool a_right = !(i == 0 && n > 1), z_right;
 		const char *back;
+		int zpos;
 
 		if (!pn || !peer || !peer[0] || !a)
 			continue;
@@ -194,9 +210,16 @@ static void add_wires(Agraph_t *g, json_t *cubes, json_t *c)
 		z = peer_node(g, peer, pport, sizeof(pport));
 		if (!z)
 			continue; /* a peer cube that is gone: its port is DOWN */
-		if (pport[0] && strcmp(self, peer) > 0) {
-			back = peer_of(cubes, agnameof(z), pport);
-			if (back && strcmp(back, self) == 0)
+		if (!pport[0]) {
+			if (a_right)
+				wire(g, a, pn, z, NULL);
+			else
+				wire(g, z, NULL, a, pn);
+			continue;
+		}
+		zpos = port_pos(cubes, agnameof(z), pport, &back, &z_right);
+		if (zpos >= 0 && back && strcmp(back, self) == 0) {
+			if (a_right == z_right ? strcmp(self, peer) > 0 : !a_right)
 				continue; /* drawn from the other end */
 		}
 		wire(g, a, pn, z, pport);

@@ -108,7 +108,9 @@ function drawOverlays() {
 
 async function refreshGraph() {
 	const topo = await api('/topology');
-	const key = JSON.stringify(topo);
+	// The SVG colours a cube whose process is down: a state change
+	// redraws it as a wiring change does.
+	const key = JSON.stringify(topo) + JSON.stringify(Object.entries(state.services).map(([n, s]) => [n, s.state]));
 	const cubes = {};
 	for (const c of topo.cubes || [])
 		cubes[c.name] = c['service-name'];
@@ -254,7 +256,9 @@ async function refreshLogs() {
 			break;
 	}
 	state.logs = state.logs.slice(-LOG_LINES);
-	$('logs').textContent = state.logs.join('\n');
+	const box = $('logs');
+	box.textContent = state.logs.join('\n');
+	box.scrollTop = box.scrollHeight; // the newest line in view
 }
 
 // ---- the loops -------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "args.h"
+#include "completion.h"
 #include "declare.h"
 #include "format.h"
 #include "http.h"
@@ -54,6 +55,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "Options:\n"
 	      "  -j, --json         print the answer as JSON\n"
+	      "  -o, --output FMT   table (the default: tables and key: value lines),\n"
+	      "                     json (as -j) or yaml\n"
 	      "  -v, --verbose      print each HTTP request and status on stderr\n"
 	      "  -f, --follow       logs: keep printing new lines until interrupted\n"
 	      "      --service S    logs: only the lines of service S\n"
@@ -81,6 +84,8 @@ static void print_answer(const struct pcnctl_opts *o, const struct pcnctl_reques
 			fputc('\n', stdout);
 	} else if (o->json) {
 		pcnctl_print_json(stdout, doc);
+	} else if (o->yaml) {
+		pcnctl_yaml_dump(stdout, doc, NULL);
 	} else if (req->help) {
 		pcnctl_print_help(stdout, doc, req->words);
 	} else {
@@ -137,6 +142,9 @@ int main(int argc, char **argv)
 	char *url = NULL;
 	int rc, status = EXIT_HTTP;
 
+	/* completion.bash asks for the candidates of a line (completion.c). */
+	if (argc == 3 && !strcmp(argv[1], "__complete"))
+		return pcnctl_complete_main(argv[2]);
 	rc = pcnctl_opts_init(&o, argc, argv, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "pcnctl: %s\nTry 'pcnctl --help'.\n",

@@ -72,6 +72,7 @@ int pcnctl_opts_init(struct pcnctl_opts *o, int argc, char **argv, char *err, si
 			words_only = true;
 		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
 			o->json = true;
+			o->yaml = false;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o->verbose = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -80,6 +81,16 @@ int pcnctl_opts_init(struct pcnctl_opts *o, int argc, char **argv, char *err, si
 			o->version = true;
 		} else if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
 			o->follow = true;
+		} else if ((v = opt_value("-o", argc, argv, &i, &missing)) || missing ||
+			   (v = opt_value("--output", argc, argv, &i, &missing)) || missing) {
+			/* -o table (the default), json (as -j) or yaml; the last wins. */
+			if (missing || (strcmp(v, "table") && strcmp(v, "json") && strcmp(v, "yaml"))) {
+				snprintf(err, errlen, "-o takes table, json or yaml");
+				ret = -EINVAL;
+				goto out;
+			}
+			o->json = !strcmp(v, "json");
+			o->yaml = !strcmp(v, "yaml");
 		} else if ((v = opt_value("--service", argc, argv, &i, &missing)) || missing) {
 			if (missing || !*v) {
 				snprintf(err, errlen, "--service needs a value");

@@ -12,6 +12,7 @@ struct pcnctl_opts {
 	char *url;          /* base URL of the API, always ending with '/' */
 	const char *token;  /* bearer token, or NULL */
 	bool json;          /* -j: print the response as JSON */
+	bool yaml;          /* -o yaml: print the response as YAML (libyaml) */
 	bool verbose;       /* -v: print each HTTP request line on stderr */
 	bool help;          /* --help */
 	bool version;       /* --version */

@@ -121,9 +121,38 @@ static void test_opts_errors(void **state)
 	pcnctl_opts_fini(&o);
 }
 
+/* -o table|json|yaml (and --output=): the last of -o and -j wins. */
+static void test_opts_output(void **state)
+{
+	struct pcnctl_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(opts_of(&o, "hw1 -o yaml", err), 0);
+	assert_true(o.yaml);
+	assert_false(o.json);
+	assert_int_equal(o.nwords, 1);
+	pcnctl_opts_fini(&o);
+	assert_int_equal(opts_of(&o, "-o yaml hw1 -j", err), 0);
+	assert_true(o.json);
+	assert_false(o.yaml);
+	pcnctl_opts_fini(&o);
+	assert_int_equal(opts_of(&o, "--output=json hw1", err), 0);
+	assert_true(o.json);
+	pcnctl_opts_fini(&o);
+	assert_int_equal(opts_of(&o, "-j --output table hw1", err), 0);
+	assert_false(o.json);
+	assert_false(o.yaml);
+	pcnctl_opts_fini(&o);
+	assert_int_equal(opts_of(&o, "hw1 -o xml", err), -EINVAL);
+	assert_non_null(strstr(err, "-o takes table, json or yaml"));
+	assert_int_equal(opts_of(&o, "hw1 -o", err), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_opts_output),
 		cmocka_unit_test(test_opts_defaults),
 		cmocka_unit_test(test_opts_anywhere),
 		cmocka_unit_test(test_opts_env),

@@ -9,7 +9,9 @@
 # configuration; a netdev whose name holds HTML and Graphviz metacharacters
 # (cube names cannot: [a-zA-Z0-9_-]) is drawn as its literal text. Around
 # it, with curl: the page's Content-Security-Policy, "/" for a browser and
-# for an API client, and the SVG's type. CM_UI_SCREENSHOT=<file.png> saves
+# for an API client, and the SVG's type. Then, the broker restarted with
+# --token: the page's assets load without it, the page asks for it, and
+# draws the mesh once it is typed in. CM_UI_SCREENSHOT=<file.png> saves
 # a screenshot of the page with the pings flowing (docs/topology.png).
 # Skipped (77) without chromium, chromedriver or python3-selenium.
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
@@ -61,7 +63,7 @@ curl -s "${PCN_URL}topology" >"$CM_TMP/topology.json"
 
 echo "# the page in Chromium"
 cat >"$CM_TMP/page.py" <<'EOF'
-import json, os, signal, sys, time
+import json, os, signal, subprocess, sys, time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -140,8 +142,8 @@ try:
 
     # Counters: pings flow for a few seconds; each cube's rx and tx rates
     # (computed by the page from /metrics, once a second) go above zero.
-    pinger = os.spawnvp(os.P_NOWAIT, "ip", ["ip", "netns", "exec", netns, "ping", "-q", "-i", "0.02", "-c", "300",
-                                           "10.245.0.2"])
+    pinger = subprocess.Popen(["ip", "netns", "exec", netns, "ping", "-q", "-i", "0.02", "-c", "300", "10.245.0.2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rate = lambda cube, k: d.execute_script(
         "const td = document.querySelector('#rates tr[data-cube=\"' + arguments[0] + '\"] td.' + arguments[1]);"
         "return td ? Number(td.dataset.value || 0) : 0;", cube, k)
@@ -181,11 +183,8 @@ try:
 
     csp = [e["message"] for e in d.get_log("browser") if "Content Security Policy" in e["message"]]
     check("the page broke none of its own CSP: %s" % csp[:2], not csp)
-    try:
-        os.kill(pinger, signal.SIGTERM)
-        os.waitpid(pinger, 0)
-    except OSError:
-        pass
+    pinger.terminate()
+    pinger.wait()
 finally:
     d.quit()
 sys.exit(1 if fails else 0)
@@ -195,4 +194,54 @@ CHROMIUM=$CHROMIUM CHROMEDRIVER=$CHROMEDRIVER CM_TMP=$CM_TMP timeout -k 5 60 "$P
 CM_CHECKS=$((CM_CHECKS + $(grep -c '^ok - \|^FAIL - ' "$CM_TMP/page.out")))
 CM_FAILS=$((CM_FAILS + $(grep -c '^FAIL - ' "$CM_TMP/page.out")))
 cm_check "the browser's checks ran" grep -q '^ok - helloworld and hw1 show as down' "$CM_TMP/page.out"
+
+echo "# with --token: the page's assets need none, its reads send the one typed in"
+kill "$CM_BROKER_PID"; wait "$CM_BROKER_PID" 2>/dev/null
+"$BROKER" --http "127.0.0.1:$CM_PORT" --token s3cret --socket-dir "$CM_SOCK" --state-dir "$CM_STATE" \
+	--bpffs-root "$CM_BPFFS" --yang-dir "${CM_SRC:-$(dirname "$0")/../..}/yang" >>"$CM_TMP/broker.log" 2>&1 &
+CM_BROKER_PID=$!
+CM_PIDS+=("$CM_BROKER_PID")
+for _ in $(seq 1 100); do curl -fs -o /dev/null -H 'Authorization: Bearer s3cret' "${PCN_URL}version" && break; sleep 0.1; done
+cm_check "GET /ui/app.js without the token is 200" [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/ui/app.js")" = 200 ]
+cm_check "topology.svg without the token is 401" [ "$(curl -s -o /dev/null -w '%{http_code}' "${PCN_URL}topology.svg")" = 401 ]
+cm_check "topology.svg with it is 200" [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret' "${PCN_URL}topology.svg")" = 200 ]
+cat >"$CM_TMP/tokenpage.py" <<'EOF'
+import os, sys, time
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+o = webdriver.ChromeOptions()
+o.binary_location = os.environ["CHROMIUM"]
+for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+          "--no-proxy-server", "--user-data-dir=" + os.environ["CM_TMP"] + "/chrome2"):
+    o.add_argument(a)
+d = webdriver.Chrome(service=Service(os.environ["CHROMEDRIVER"]), options=o)
+fails = 0
+def check(what, ok):
+    global fails
+    print(("ok - " if ok else "FAIL - ") + what, flush=True)
+    fails += 0 if ok else 1
+def wait(fn, timeout):
+    end = time.time() + timeout
+    while not fn() and time.time() < end:
+        time.sleep(0.1)
+    return fn()
+try:
+    d.get(sys.argv[1])
+    login = d.find_element(By.ID, "login")
+    check("the page asks for the token", wait(lambda: login.is_displayed(), 5))
+    check("and draws nothing without it", not d.find_elements(By.CSS_SELECTOR, "#graph g.node"))
+    d.find_element(By.ID, "token").send_keys("s3cret")
+    d.find_element(By.CSS_SELECTOR, "#login button").click()
+    check("with it, the graph and the services come", bool(wait(lambda: len(d.find_elements(By.CSS_SELECTOR, "#graph g.node")) >= 7
+                                                            and d.find_elements(By.CSS_SELECTOR, "#services tbody tr"), 5)))
+finally:
+    d.quit()
+sys.exit(1 if fails else 0)
+EOF
+CHROMIUM=$CHROMIUM CHROMEDRIVER=$CHROMEDRIVER CM_TMP=$CM_TMP timeout -k 5 30 "$PY" "$CM_TMP/tokenpage.py" "$BASE/ui/" | tee "$CM_TMP/token.out"
+CM_CHECKS=$((CM_CHECKS + $(grep -c '^ok - \|^FAIL - ' "$CM_TMP/token.out")))
+CM_FAILS=$((CM_FAILS + $(grep -c '^FAIL - ' "$CM_TMP/token.out")))
+cm_check "the token page's checks ran" grep -q '^ok - with it' "$CM_TMP/token.out"
 cm_done

@@ -32,6 +32,7 @@ struct broker_dp {
 	bool xdpd;        /* XDP: one program of libxdp's dispatcher */
 	unsigned xdp_prio; /* its run priority there (lower runs first) */
 	char why[320];    /* why the last attach was refused (-EBUSY) */
+	uint32_t blocker; /* the id of the XDP program that holds the hook then */
 };
 
 /* The name the netdev input programs carry in the kernel (bpf object names

@@ -108,13 +108,15 @@ struct hookrec {
 	struct hookrec *next;
 	int ifindex;
 	enum pcn_hook hook;
-	const char *how; /* "tcx", "clsact", "dispatcher", "direct" */
+	const char *how; /* "tcx", "clsact", "dispatcher", "direct", "refused" */
 	unsigned prio;
+	uint32_t blocker; /* refused: the program that held the hook */
+	char why[320];    /* refused: why */
 };
 
 static struct hookrec *hookrecs;
 
-static void hookrec_set(int ifindex, enum pcn_hook hook, const char *how, unsigned prio)
+static struct hookrec *hookrec_set(int ifindex, enum pcn_hook hook, const char *how, unsigned prio)
 {
 	struct hookrec *r;
 
@@ -123,7 +125,7 @@ static void hookrec_set(int ifindex, enum pcn_hook hook, const char *how, unsign
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r)
-			return;
+			return NULL;
 		r->ifindex = ifindex;
 		r->next = hookrecs;
 		hookrecs = r;
@@ -131,6 +133,27 @@ static void hookrec_set(int ifindex, enum pcn_hook hook, const char *how, unsign
 	r->hook = hook;
 	r->how = how;
 	r->prio = prio;
+	r->blocker = 0;
+	r->why[0] = '\0';
+	return r;
+}
+
+/* An XDP attach refused: shown until the program that held the hook is
+ * gone from it (or the netdev is attached or detached). A refusal of a
+ * netdev that Cubemesh already uses is in the log only. */
+static void hookrec_refused(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
+{
+	struct hookrec *r;
+
+	for (r = hookrecs; r && r->ifindex != ifindex; r = r->next)
+		;
+	if (r && strcmp(r->how, "refused") != 0)
+		return;
+	r = hookrec_set(ifindex, hook, "refused", 0);
+	if (r) {
+		r->blocker = dp->blocker;
+		snprintf(r->why, sizeof(r->why), "%s", dp->why);
+	}
 }
 
 static void hookrec_drop(int ifindex)
@@ -154,6 +177,17 @@ json_t *broker__hooks_json(int ifindex)
 		;
 	if (!r)
 		return NULL;
+	if (strcmp(r->how, "refused") == 0) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+		if (bpf_xdp_query(ifindex, 0, &q) < 0 ||
+		    (r->blocker && q.skb_prog_id != r->blocker && q.drv_prog_id != r->blocker)) {
+			hookrec_drop(ifindex);
+			return NULL;
+		}
+		return json_pack("{s:s, s:s, s:s}", "hook", pcn_hook_name(r->hook), "attach", r->how, "why",
+				 r->why);
+	}
 	o = json_pack("{s:s, s:s}", "hook", pcn_hook_name(r->hook), "attach", r->how);
 	if (o && strcmp(r->how, "dispatcher") == 0)
 		json_object_set_new(o, "run-priority", json_integer(r->prio));
@@ -369,6 +403,7 @@ static int xdp_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, int
 	if (rc < 0)
 		return rc;
 	if (other) {
+		dp->blocker = 0;
 		snprintf(dp->why, sizeof(dp->why), "ifindex %d has XDP attached in the other mode (a netdev has one)",
 			 ifindex);
 		return -EBUSY;
@@ -379,6 +414,7 @@ static int xdp_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, int
 			return rc == -ENOENT ? -EAGAIN : rc;
 		if (!rc) {
 			prog_name(id, name, sizeof(name));
+			dp->blocker = id;
 			snprintf(dp->why, sizeof(dp->why),
 				 "ifindex %d holds XDP program id %u (%s), which is not Cubemesh's: Cubemesh does not "
 				 "replace it", ifindex, id, name);
@@ -545,9 +581,11 @@ out:
 	if (rc < 0 && rc != -EBUSY)
 		PCN_ERR("BROKER-NETDEV-ATTACH", "cannot attach to ifindex %d (%s): %s", ifindex, pcn_hook_name(hook),
 			strerror(-rc));
-	else if (rc == -EBUSY)
+	if (rc == -EBUSY) {
+		hookrec_refused(dp, ifindex, hook);
 		PCN_WARN("BROKER-NETDEV-BUSY", "not attaching to ifindex %d (%s): %s", ifindex, pcn_hook_name(hook),
 			 dp->why);
+	}
 	return rc;
 }
 

@@ -163,6 +163,7 @@ int broker__xdpd_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 			rc = 1; /* ours, attached directly (an older broker): replaced so */
 			goto out;
 		}
+		dp->blocker = p ? xdp_program__id(p) : 0;
 		snprintf(dp->why, sizeof(dp->why),
 			 "ifindex %d holds XDP program id %u (%s), not attached through libxdp's dispatcher: Cubemesh "
 			 "does not replace it; load it with xdp-loader (or detach it) to share the hook", ifindex,
@@ -172,6 +173,7 @@ int broker__xdpd_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 	}
 	if (mp && xdp_multiprog__attach_mode(mp) != mode_of(hook)) {
 		p = xdp_multiprog__main_prog(mp);
+		dp->blocker = p ? xdp_program__id(p) : 0;
 		snprintf(dp->why, sizeof(dp->why),
 			 "ifindex %d holds libxdp's dispatcher (program id %u) in %s mode; a netdev has one XDP mode",
 			 ifindex, p ? xdp_program__id(p) : 0,

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "cubemesh.pb-c.h"
 
@@ -86,10 +89,10 @@ static bool starts_with(const char *s, const char *prefix)
  * the last instruction it checked (its complaint), and the source line of
  * that instruction. The rest is the path it walked to get there, or
  * statistics. The log is modified (split into lines). */
-static void verifier_msg(struct pcn__apply_res *res, char *log)
+void pcn__verifier_complaint(char *log, char *out, size_t len)
 {
 	char errs[384] = "", *src = NULL, *insn_src = NULL, *line, *save = NULL;
-	int len;
+	int n;
 
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] >= '0' && line[0] <= '9' && strchr(line, ':')) {
@@ -99,20 +102,33 @@ static void verifier_msg(struct pcn__apply_res *res, char *log)
 			src = line + 2;
 			errs[0] = '\0';
 		} else if (line[0] && !starts_with(line, "processed ") && !starts_with(line, "verification time") &&
-			   !starts_with(line, "stack depth")) {
-			size_t n = strlen(errs);
+			   !starts_with(line, "stack depth") && !starts_with(line, "func#") &&
+			   !starts_with(line, "Validating") && !starts_with(line, "from ")) {
+			size_t k = strlen(errs);
 
-			snprintf(errs + n, sizeof(errs) - n, "%s%s", n ? "; " : "", line);
+			snprintf(errs + k, sizeof(errs) - k, "%s%s", k ? "; " : "", line);
 		}
 	}
 	if (!errs[0])
 		snprintf(errs, sizeof(errs), "see the kernel's log (no message found)");
-	if (insn_src)
-		len = snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s (at %.*s)", errs,
-			       (int)(sizeof(res->msg) / 4), insn_src);
+	while (insn_src && *insn_src == ' ')
+		insn_src++;
+	if (insn_src && *insn_src)
+		n = snprintf(out, len, "%s (at %.*s)", errs, (int)(len / 4), insn_src);
 	else
-		len = snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s", errs);
-	if (len >= (int)sizeof(res->msg)) /* say that the complaint was cut short */
+		n = snprintf(out, len, "%s", errs);
+	if (n >= (int)len && len > 4) /* say that the complaint was cut short */
+		memcpy(out + len - 4, "...", 4);
+}
+
+static void verifier_msg(struct pcn__apply_res *res, char *log)
+{
+	char c[sizeof(res->msg) - 48];
+	int len;
+
+	pcn__verifier_complaint(log, c, sizeof(c));
+	len = snprintf(res->msg, sizeof(res->msg), "the kernel verifier refused the fast path: %s", c);
+	if (len >= (int)sizeof(res->msg))
 		memcpy(res->msg + sizeof(res->msg) - 4, "...", 4);
 	res->http = 422;
 	res->tag = "operation-failed";
@@ -285,21 +301,56 @@ out:
 	return rc;
 }
 
+/* The TC build (twin.c) of a transparent instance at XDP, loaded again
+ * with the round's constants and pinned before the handlers run: a
+ * handler's reload in the round replaces it, never the other way round.
+ * *old: a reference to the twin the pin named (-1: none), for twin_back. */
+static int twin_stage(struct pcn_instance *inst, int loglevel, const char *bpffs, struct pcn__apply_res *res,
+		      int *old)
+{
+	char pin[PATH_MAX + 8];
+
+	*old = -1;
+	if (pcn__twin_wanted(inst) &&
+	    pcn_path(pin, sizeof(pin), inst->pin_dir, PCN_PIN_PROG_TC, (const char *)NULL) == 0)
+		*old = bpf_obj_get(pin);
+	return pcn__twin_load(inst, loglevel, bpffs, false, res->twin_pin, sizeof(res->twin_pin));
+}
+
+/* Points the twin's pin back at old (twin_stage's), the one the TC
+ * PatchPanel still runs. */
+static void twin_back(struct pcn_instance *inst, int old)
+{
+	char pin[PATH_MAX + 8];
+
+	if (old < 0 || pcn_path(pin, sizeof(pin), inst->pin_dir, PCN_PIN_PROG_TC, (const char *)NULL))
+		return;
+	if ((unlink(pin) && errno != ENOENT) || bpf_obj_pin(old, pin))
+		PCN_ERR("CUBE-TWIN-LOAD", "instance %s: cannot pin its TC build back: %s", inst->name, strerror(errno));
+}
+
 /* An UPDATE, or a CREATE (replay) of an instance this process already has:
  * diff against the current tree; reload the program when its constants
- * change, or on a replay so the PatchPanel gets a fresh program. */
+ * change, or on a replay so the PatchPanel gets a fresh program.
+ * A handler may pcn_reload in a round that reloads: the runtime loads its
+ * object (and the twin) first, with the new constants, and holds it
+ * (inst->reload.held: reload.c does not close it); the handler's reload,
+ * made with the new constants too, then replaces what it reloads and
+ * wins: the runtime pins its own entry only if no handler reloaded the
+ * entry in the round. */
 static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *req,
 			struct lyd_node *tree, struct pcn__apply_res *res)
 {
 	struct pcn__port *old_ports = inst->ports, *ports = NULL;
 	struct bpf_object *old_obj = inst->obj, *obj = NULL;
 	size_t old_n = inst->n_ports;
-	int loglevel = tree_loglevel(tree);
+	int loglevel = tree_loglevel(tree), old_level = inst->loglevel;
 	bool reload = req->op == CUBEMESH__APPLY_OP__APPLY_CREATE || loglevel != inst->loglevel ||
 		      req->index != inst->index;
 	uint32_t old_index = inst->index;
+	uint64_t entry0 = inst->reload.entry_reloads;
 	char bpffs[PATH_MAX], prog[PATH_MAX];
-	int rc;
+	int rc, old_twin = -1;
 
 	rc = copy_ports(req, &ports);
 	if (rc)
@@ -315,8 +366,17 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 		if (rc)
 			goto out;
 		/* The new object reuses the pinned maps: handlers see the same
-		 * maps through either object. */
+		 * maps through either object; their reloads take the new
+		 * constants. */
 		inst->obj = obj;
+		inst->reload.held = obj;
+		inst->loglevel = loglevel;
+		rc = twin_stage(inst, loglevel, bpffs, res, &old_twin);
+		if (rc) {
+			snprintf(res->msg, sizeof(res->msg), "cannot load the TC build (egress at TC): %s",
+				 strerror(-rc));
+			goto out;
+		}
 	}
 	rc = pcn__config_dispatch(inst, inst->tree, tree);
 	if (rc) {
@@ -325,10 +385,9 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 	}
 	if (reload) {
 		rc = pcn_path(prog, sizeof(prog), inst->pin_dir, PCN_PIN_PROG, (const char *)NULL);
-		if (!rc)
+		/* A handler's reload of the entry pinned (and installed) its own. */
+		if (!rc && inst->reload.entry_reloads == entry0)
 			rc = pcn__fastpath_pin_prog(obj, prog);
-		if (!rc)
-			rc = pcn__twin_load(inst, loglevel, bpffs, false, res->twin_pin, sizeof(res->twin_pin));
 		if (rc) {
 			snprintf(res->msg, sizeof(res->msg), "cannot pin the program at %.300s: %s", prog,
 				 strerror(-rc));
@@ -339,9 +398,15 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 		res->attach = inst->attach;
 		pcn__adopt_record_instance(inst, loglevel);
 		bpf_object__close(old_obj);
-		inst->loglevel = loglevel;
-		PCN_INFO("CUBE-INSTANCE-RELOADED", "instance %s: program reloaded (log level %s)",
-			 inst->name, pcn_log_level_name(loglevel));
+		/* Replaced by a handler's reload: held, it never became prev. */
+		if (inst->obj != obj)
+			bpf_object__close(obj);
+		inst->reload.held = NULL;
+		if (old_twin >= 0)
+			close(old_twin);
+		PCN_INFO("CUBE-INSTANCE-RELOADED", "instance %s: program reloaded (log level %s)%s",
+			 inst->name, pcn_log_level_name(loglevel),
+			 inst->obj != obj ? ", and by its handlers" : "");
 	}
 	free(old_ports);
 	lyd_free_all(inst->tree);
@@ -350,12 +415,26 @@ static int apply_update(struct pcn_instance *inst, const struct pcn__apply_req *
 out:
 	inst->ports = old_ports;
 	inst->n_ports = old_n;
-	/* Only an object loaded here goes back: a handler's pcn_reload of the
-	 * round has replaced inst->obj itself, and made old_obj its previous
-	 * object (closed one reload later), which must not come back. */
-	if (reload)
+	if (obj && inst->obj != obj) {
+		/* A handler reloaded in the round: what it swapped in serves
+		 * (and is inst->obj); the object the round started with runs
+		 * on from its pins if nothing replaced it. */
+		bpf_object__close(old_obj);
+	} else if (reload) {
+		/* Only an object loaded here goes back: a handler's
+		 * pcn_reload in a round that does not reload has replaced
+		 * inst->obj itself, and made old_obj its previous object
+		 * (closed one reload later), which must not come back. */
 		inst->obj = old_obj;
+	}
+	if (reload && inst->reload.entry_reloads == entry0)
+		twin_back(inst, old_twin);
+	if (old_twin >= 0)
+		close(old_twin);
+	inst->reload.held = NULL;
+	inst->loglevel = old_level;
 	inst->index = old_index;
+	res->twin_pin[0] = '\0';
 	free(ports);
 	bpf_object__close(obj);
 	return rc;

@@ -395,10 +395,28 @@ struct pcn_code {
  * the old one in one atomic map update: no packet is lost, and a refused
  * program leaves the old one running. Load-time constants (index, log
  * level) are the instance's. Call it on the runtime's thread (a callback
- * or a timer). */
+ * or a timer).
+ * Returns 0 or a negative errno; on failure pcn_reload_error says why, and
+ * in a config handler the same text is already the request's error
+ * message (as if by pcn_fail), so `return pcn_reload(...)` shows it to the
+ * REST client; a pcn_fail of the handler's own replaces it.
+ * In an update round that reloads the instance itself (a new loglevel or
+ * slot), the runtime loads its program before the handlers run, with the
+ * new constants; a handler's reload in the round is made with the new
+ * constants too and wins (it replaces what it reloads; the entry the
+ * runtime loaded goes into the PatchPanel only if no handler reloaded the
+ * entry). Safe in any order, any number of times per round. */
 int pcn_reload(struct pcn_instance *inst, const struct pcn_code *code, int idx);
 /* pcn_reload of every program of code: micro-cubes first, then the entry. */
 int pcn_reload_all(struct pcn_instance *inst, const struct pcn_code *code);
+/* Why the instance's last pcn_reload / pcn_reload_all failed, "" if it
+ * succeeded; valid until the next one. From source: clang's "error:" lines
+ * (and the source line each quotes; file named code.bpf.c); a refused
+ * program: "the kernel verifier refused ...: <its complaint> (at <source
+ * line>)", the lines after the last instruction it checked, not its whole
+ * log; else the step that failed and the errno's text. It quotes the code
+ * it was given (give it a user's code: it quotes the user's lines). */
+const char *pcn_reload_error(const struct pcn_instance *inst);
 /* Successful reloads of the instance since this process created it. */
 uint64_t pcn_reload_count(const struct pcn_instance *inst);
 

@@ -34,6 +34,8 @@
 
 /* Longest instance, port and service name the base model allows, plus NUL. */
 #define PCN__NAME_MAX 64
+/* pcn_reload_error's text: clang's first errors, the verifier's complaint. */
+#define PCN__RELOAD_ERR_MAX 400
 
 /* reload.c's part of an instance record. */
 struct pcn__inst_reload {
@@ -46,6 +48,16 @@ struct pcn__inst_reload {
 	 * baked_watch.c reloads the entry with it. */
 	void *entry_code;
 	size_t entry_len;
+	/* The object apply.c loaded in the update round running now (a new
+	 * log level or slot), NULL outside one: apply.c owns it, so a
+	 * handler's reload in the round does not make it prev (it closes it
+	 * at the round's end). entry_reloads counts reloads of the entry, for
+	 * apply.c to tell whether a handler replaced the entry it loaded. */
+	struct bpf_object *held;
+	uint64_t entry_reloads;
+	/* Why the last pcn_reload failed (pcn_reload_error), "" after one
+	 * that succeeded. */
+	char err[PCN__RELOAD_ERR_MAX];
 };
 
 /* baked_watch.c's part of an instance record. */
@@ -435,6 +447,10 @@ int pcn__runtime_bpffs(struct pcn__runtime *rt, char *buf, size_t n, int timeout
 int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx, bool keep_code);
 /* Drops what reload.c keeps in inst->reload. */
 void pcn__reload_forget(struct pcn_instance *inst);
+/* apply.c: the verifier's complaint in its log (modified): the lines
+ * after the last instruction it checked, and that instruction's source
+ * line; what apply's 422 and pcn_reload_error say. */
+void pcn__verifier_complaint(char *log, char *out, size_t len);
 /* timer.c: runs the timers of rt's instances that are due; returns how
  * long (ms, at most max_wait_ms) the serving loop may wait before the next
  * one. */

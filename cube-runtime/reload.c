@@ -9,6 +9,7 @@
 #include "pcn_int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include "ipc.h"
 
 #define RELOAD_LOG_SIZE ((size_t)64 * 1024)
+/* How much of clang's stderr is read back for pcn_reload_error. */
+#define CLANG_LOG_SIZE ((size_t)16 * 1024)
 /* How long the broker may take to swap the PatchPanel slot. */
 #define INSTALL_TIMEOUT_MS 3000
 /* Headers a run-time source includes (pcn.h, pcn_ucube.h, ...). */
@@ -31,14 +34,56 @@
 #define PCN_BPF_INCLUDE_DIR "/usr/include/cubemesh/bpf"
 #endif
 
+/* ---- why a reload failed (pcn_reload_error) ------------------------------- */
+
+static void set_err(struct pcn_instance *inst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_err(struct pcn_instance *inst, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(inst->reload.err, sizeof(inst->reload.err), fmt, ap);
+	va_end(ap);
+}
+
+/* clang's diagnostics, made short: the "error:" lines (and the source line
+ * each quotes), the temporary directory's path cut from file names, the
+ * warnings and the caret lines dropped. log is modified. */
+static void clang_msg(char *log, const char *dir, char *out, size_t len)
+{
+	char *line, *save = NULL;
+	size_t n = 0, dl = strlen(dir);
+	bool quote = false;
+
+	out[0] = '\0';
+	for (line = strtok_r(log, "\n", &save); line && n + 1 < len; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, dir, dl) == 0 && line[dl] == '/')
+			line += dl + 1;
+		if (strstr(line, "error: ")) {
+			quote = true;
+		} else if (!quote || strchr(line, '^') || strstr(line, ": note: ") || strstr(line, ": warning: ")) {
+			quote = false;
+			continue;
+		} else {
+			quote = false; /* the source line an error quotes */
+		}
+		while (*line == ' ')
+			line++;
+		n += (size_t)snprintf(out + n, len - n, "%s%s", n ? "; " : "", line);
+	}
+	if (n >= len && len > 4)
+		memcpy(out + len - 4, "...", 4);
+}
+
 /* ---- code ---------------------------------------------------------------- */
 
 /* Compiles C source with clang for TC (tc) or XDP into a temporary object,
  * read back into *bytes (malloc'd). */
-static int compile_source(const struct pcn_instance *inst, bool tc, const char *src, size_t len, void **bytes,
+static int compile_source(struct pcn_instance *inst, bool tc, const char *src, size_t len, void **bytes,
 			  size_t *size)
 {
-	char dir[] = "/tmp/pcn-reload.XXXXXX", cpath[64], opath[64], inc[PATH_MAX + 2];
+	char dir[] = "/tmp/pcn-reload.XXXXXX", cpath[64], opath[64], lpath[64], inc[PATH_MAX + 2], *log;
 	const char *incdir = getenv("PCN_BPF_INCLUDE_DIR");
 	struct stat sb;
 	void *buf = NULL;
@@ -49,6 +94,7 @@ static int compile_source(const struct pcn_instance *inst, bool tc, const char *
 		return -errno;
 	snprintf(cpath, sizeof(cpath), "%s/code.bpf.c", dir);
 	snprintf(opath, sizeof(opath), "%s/code.bpf.o", dir);
+	snprintf(lpath, sizeof(lpath), "%s/clang.log", dir);
 	snprintf(inc, sizeof(inc), "-I%s", incdir && incdir[0] ? incdir : PCN_BPF_INCLUDE_DIR);
 	fd = open(cpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, src, len) != (ssize_t)len) {
@@ -63,15 +109,36 @@ static int compile_source(const struct pcn_instance *inst, bool tc, const char *
 		goto out;
 	}
 	if (pid == 0) {
+		int lfd = open(lpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		/* Its complaints, for pcn_reload_error. */
+		if (lfd >= 0)
+			dup2(lfd, STDERR_FILENO);
 		/* The same flags as the build (cmake/bpf.cmake). */
 		execlp("clang", "clang", "-O2", "-g", "-target", "bpf",
 		       tc ? "-DPCN_HOOK_TC" : "-DPCN_HOOK_XDP", inc,
-		       "-I/usr/include/x86_64-linux-gnu", "-Wall", "-Wno-unused-function", "-c", cpath, "-o",
-		       opath, (char *)NULL);
+		       "-I/usr/include/x86_64-linux-gnu", "-Wall", "-Wno-unused-function", "-fno-color-diagnostics",
+		       "-ferror-limit=4", "-c", cpath, "-o", opath, (char *)NULL);
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		PCN_ERR("CUBE-RELOAD-CC", "instance %s: clang could not compile the new fast path", inst->name);
+		char msg[PCN__RELOAD_ERR_MAX - 32] = "";
+
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+			snprintf(msg, sizeof(msg), "clang is not installed");
+		} else if ((log = calloc(1, CLANG_LOG_SIZE)) != NULL) {
+			int lfd = open(lpath, O_RDONLY | O_CLOEXEC);
+			ssize_t got = lfd >= 0 ? read(lfd, log, CLANG_LOG_SIZE - 1) : -1;
+
+			if (got > 0)
+				clang_msg(log, dir, msg, sizeof(msg));
+			if (lfd >= 0)
+				close(lfd);
+			free(log);
+		}
+		set_err(inst, "clang refused the code: %s", msg[0] ? msg : "(no message)");
+		PCN_ERR("CUBE-RELOAD-CC", "instance %s: clang could not compile the new fast path: %s", inst->name,
+			msg[0] ? msg : "(no message)");
 		rc = -EINVAL;
 		goto out;
 	}
@@ -98,6 +165,7 @@ out:
 	free(buf);
 	unlink(cpath);
 	unlink(opath);
+	unlink(lpath);
 	rmdir(dir);
 	return rc;
 }
@@ -161,18 +229,36 @@ static int broker_install(struct pcn_instance *inst, const char *pin, bool twin)
 	if (rc)
 		goto out;
 	rc = rep->status->code;
-	if (rc)
+	if (rc) {
 		PCN_ERR("CUBE-RELOAD-INSTALL", "instance %s: the broker did not install %s: %s", inst->name, pin,
 			pcn_ipc_status_text(rep->status));
+		set_err(inst, "the broker did not install the new program: %.300s", pcn_ipc_status_text(rep->status));
+	}
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
 out:
 	if (aio)
 		nng_aio_free(aio);
 	nng_ctx_close(ctx);
+	if (rc && !inst->reload.err[0])
+		set_err(inst, "the broker did not install the new program: %s", strerror(-rc));
 	return rc;
 }
 
 /* ---- the TC twin (twin.c) ------------------------------------------------ */
+
+/* Why the loader refused code (what: which build): the verifier's
+ * complaint from its log (modified), else the errno. */
+static void load_err(struct pcn_instance *inst, const char *what, int rc, char *log)
+{
+	char c[PCN__RELOAD_ERR_MAX - 64];
+
+	if (log && log[0]) {
+		pcn__verifier_complaint(log, c, sizeof(c));
+		set_err(inst, "the kernel verifier refused %s: %s", what, c);
+	} else {
+		set_err(inst, "%s does not load: %s", what, strerror(-rc));
+	}
+}
 
 /* Loads the TC build of code for the instance's twin with the instance's
  * constants and pinned maps (o; its own micro-cube arrays), into *out,
@@ -193,14 +279,17 @@ static int twin_prepare(struct pcn_instance *inst, const struct pcn_code *code, 
 	} else if (!bytes || !size) {
 		PCN_ERR("CUBE-RELOAD-TWIN", "instance %s runs its egress at TC too: a reload from an object "
 			"needs the TC build as well (pcn_code.tc_data)", inst->name);
+		set_err(inst, "a reload from an object needs its TC build as well (pcn_code.tc_data)");
 		return -EINVAL;
 	}
 	o->log_buf[0] = '\0';
 	to.twin = true;
 	rc = pcn__fastpath_load(out, bytes, size, &to);
-	if (rc)
+	if (rc) {
 		PCN_ERR("CUBE-RELOAD-LOAD", "instance %s: the new TC build (its egress at TC) does not load: %s",
 			inst->name, o->log_buf[0] ? o->log_buf : strerror(-rc));
+		load_err(inst, "its TC build (egress at TC)", rc, o->log_buf);
+	}
 	return rc;
 }
 
@@ -273,8 +362,13 @@ int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx,
 	size_t size;
 	int rc, old_twin = -1;
 
-	if (!inst || !code || !code->data || !code->len || !inst->obj)
+	if (!inst)
 		return -EINVAL;
+	inst->reload.err[0] = '\0';
+	if (!code || !code->data || !code->len || !inst->obj) {
+		set_err(inst, "no code to load");
+		return -EINVAL;
+	}
 	bytes = code->data;
 	size = code->len;
 	if (code->kind == PCN_CODE_SOURCE) {
@@ -310,6 +404,7 @@ int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx,
 	if (rc) {
 		PCN_ERR("CUBE-RELOAD-LOAD", "instance %s: the new fast path does not load: %s", inst->name,
 			log[0] ? log : strerror(-rc));
+		load_err(inst, "the new fast path", rc, log);
 		goto out;
 	}
 	/* New code at XDP comes with its TC build (the egress pipeline at
@@ -347,10 +442,16 @@ int pcn__reload(struct pcn_instance *inst, const struct pcn_code *code, int idx,
 		}
 	}
 	/* The previous object is closed one reload later: a pcn_map_fd a
-	 * caller still holds stays valid until then. */
-	bpf_object__close(inst->reload.prev);
-	inst->reload.prev = inst->obj;
+	 * caller still holds stays valid until then. Not the one apply.c
+	 * loaded in the update round running now: it is apply.c's to close
+	 * (or to keep) when the round ends. */
+	if (inst->obj != inst->reload.held) {
+		bpf_object__close(inst->reload.prev);
+		inst->reload.prev = inst->obj;
+	}
 	inst->reload.count++;
+	if (idx <= 0)
+		inst->reload.entry_reloads++;
 	inst->obj = obj;
 	obj = NULL;
 	if (idx <= 0 && keep_code)
@@ -371,19 +472,39 @@ out:
 	free(log);
 	free(compiled);
 	free(twin_compiled);
+	if (rc && !inst->reload.err[0])
+		set_err(inst, "%s", strerror(-rc));
+	return rc;
+}
+
+/* A failure's reason for the REST client too, when a handler returns the
+ * errno as it is (pcn_fail's message; a handler's own pcn_fail after this
+ * replaces it). */
+static int reload_failed(struct pcn_instance *inst, int rc)
+{
+	if (rc && inst && !inst->err_msg[0])
+		snprintf(inst->err_msg, sizeof(inst->err_msg), "cannot reload the fast path: %.360s", inst->reload.err);
 	return rc;
 }
 
 int pcn_reload(struct pcn_instance *inst, const struct pcn_code *code, int idx)
 {
-	if (idx < 0)
-		return -EINVAL;
-	return pcn__reload(inst, code, idx, true);
+	if (idx < 0) {
+		if (inst)
+			set_err(inst, "no program %d", idx);
+		return reload_failed(inst, -EINVAL);
+	}
+	return reload_failed(inst, pcn__reload(inst, code, idx, true));
 }
 
 int pcn_reload_all(struct pcn_instance *inst, const struct pcn_code *code)
 {
-	return pcn__reload(inst, code, -1, true);
+	return reload_failed(inst, pcn__reload(inst, code, -1, true));
+}
+
+const char *pcn_reload_error(const struct pcn_instance *inst)
+{
+	return inst ? inst->reload.err : "";
 }
 
 uint64_t pcn_reload_count(const struct pcn_instance *inst)

@@ -93,6 +93,35 @@ static int reloadtest_set_from(struct pcn_instance *inst, enum pcn_op op, const 
 	return 0;
 }
 
+/* Reloads in the update round itself (leaf reload-in-round). */
+static int reloadtest_set_in_round(struct pcn_instance *inst, enum pcn_op op, const struct pcn_node *node)
+{
+	static const char bad_src[] = "#include \"pcn.h\"\nint oops(void) { return undeclared_thing; }\n";
+	struct reloadtest *rt = pcn_instance_priv(inst);
+	unsigned long n = op == PCN_OP_DELETE ? 0 : strtoul(pcn_node_value(node), NULL, 10);
+	struct pcn_code code = { .kind = PCN_CODE_OBJECT };
+	int rc;
+
+	if (n == 99) {
+		code.kind = PCN_CODE_SOURCE;
+		code.data = bad_src;
+		code.len = sizeof(bad_src) - 1;
+		return pcn_reload_all(inst, &code); /* its message is the request's */
+	}
+	if (pcn_instance_attach(inst) == PCN_HOOK_TC)
+		code.data = reloadtest_tc__elf_bytes(&code.len);
+	else
+		code.data = reloadtest_xdp__elf_bytes(&code.len);
+	for (unsigned long i = 0; i < n % 100; i++) {
+		rc = pcn_reload_all(inst, &code);
+		if (rc) {
+			rt->errors++;
+			return pcn_fail(inst, rc, "reload %lu in the round: %s", i + 1, pcn_reload_error(inst));
+		}
+	}
+	return n >= 100 ? pcn_fail(inst, -EINVAL, "failing the round after %lu reloads", n % 100) : 0;
+}
+
 static int reloadtest_read_stats(struct pcn_instance *inst, struct pcn_state *st)
 {
 	struct reloadtest *rt = pcn_instance_priv(inst);
@@ -121,6 +150,7 @@ static const struct pcn_config_handler reloadtest_handlers[] = {
 	{ "/reloadtest:reloadtest/armed", reloadtest_set_armed },
 	{ "/reloadtest:reloadtest/reload-period-ms", reloadtest_set_period },
 	{ "/reloadtest:reloadtest/reload-from", reloadtest_set_from },
+	{ "/reloadtest:reloadtest/reload-in-round", reloadtest_set_in_round },
 	{ NULL },
 };
 

@@ -36,10 +36,43 @@ hw_create() {
 VS="vanilla: the paper's xdp_redirect (tx_port map, rxcnt counter, swap MACs, redirect)"
 VM="vanilla minimal (constant ifindex, swap MACs, redirect)"
 
+# How Cubemesh's input program meets the netdev (docs/KERNEL.md): the
+# "simpleforwarder cube" rows use the broker's default (TC: a tcx link; XDP:
+# libxdp's dispatcher where the kernel runs it, else attached directly), and
+# a second row the other way (TC: a clsact filter; XDP: attached directly
+# when the default is the dispatcher). The broker restarts for each.
+# bench_broker ARGS: the broker again, with these options.
+bench_broker() {
+	kill "$CM_BROKER_PID" 2>/dev/null
+	wait "$CM_BROKER_PID" 2>/dev/null
+	CM_BROKER_ARGS=$1 cm_broker_start && cm_wait_service_up simpleforwarder && cm_wait_service_up helloworld
+}
+# attach_of: how the input program is attached to IFA (GET /netdevs).
+attach_of() {
+	curl -s "${PCN_URL}netdevs/$IFA" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("cubemesh-attach", {}).get("attach", "?"))'
+}
+dispatcher=0
+grep -q "XDP through libxdp's dispatcher" "$CM_TMP/broker.log" && dispatcher=1
+# CM_LOG_LEVEL=WARN hides that line: ask for it once.
+if ! grep -q "BROKER-HOOKS" "$CM_TMP/broker.log"; then
+	CM_LOG_LEVEL=INFO bench_broker ""
+	grep -q "XDP through libxdp's dispatcher" "$CM_TMP/broker.log" && dispatcher=1
+fi
+if [ $dispatcher = 0 ]; then
+	why=$(grep -o "this kernel refuses freplace[^:]*" "$CM_TMP/broker.log" | head -1)
+	bench_not_measured "XDP cube through libxdp's dispatcher" "${why:-the broker was built without libxdp}"
+fi
+
 # Runs are interleaved (baselines, cubes, baselines, ...) so that a change
 # of load on the host during the benchmark hits every row alike.
 for hook in $hooks; do
 	echo "# $hook"
+	alt_args= alt_label=
+	if [ "$hook" = TC ]; then
+		alt_args="--tc-attach clsact" alt_label=clsact
+	elif [ $dispatcher = 1 ]; then
+		alt_args="--xdp-attach direct" alt_label="attached directly"
+	fi
 	for r in $(seq 1 "$BENCH_RUNS"); do
 		for fwd in sample min; do
 			series=$VS
@@ -54,7 +87,17 @@ for hook in $hooks; do
 		bench_settle
 		BENCH_RUNS=1 bench_gen "simpleforwarder cube" "$hook"
 		BENCH_RUNS=1 bench_ns "simpleforwarder cube" "$hook" "$(bench_netdev_pin "$hook")"
+		[ "$r" = 1 ] && bench_note "$hook: the simpleforwarder cube rows' input program is attached so: $(attach_of)"
 		$PCNCTL sf1 del >/dev/null
+		if [ -n "$alt_args" ]; then
+			bench_broker "$alt_args" || { echo "broker did not restart" >&2; exit 1; }
+			sf_create "$hook" || { echo "simpleforwarder did not start" >&2; exit 1; }
+			bench_settle
+			BENCH_RUNS=1 bench_gen "simpleforwarder cube, $alt_label" "$hook"
+			[ "$r" = 1 ] && bench_note "$hook: the '$alt_label' row's input program is attached so: $(attach_of)"
+			$PCNCTL sf1 del >/dev/null
+			bench_broker "" || { echo "broker did not restart" >&2; exit 1; }
+		fi
 
 		hw_create "$hook" || { echo "helloworld did not start" >&2; exit 1; }
 		bench_settle
@@ -80,6 +123,13 @@ for hook in $hooks; do
 		paired=$(bench_paired "$base" "simpleforwarder cube" "$hook") &&
 			bench_note "$hook simpleforwarder vs $name, Mpps overhead round by round: $paired"
 	done
+	if [ -n "$alt_label" ]; then
+		bench_overhead "$hook simpleforwarder, $alt_label vs minimal vanilla" "$(bench_median "$VM" "$hook" Mpps)" \
+			"$(bench_median "simpleforwarder cube, $alt_label" "$hook" Mpps)" Mpps
+		bench_overhead "$hook simpleforwarder, default vs $alt_label" \
+			"$(bench_median "simpleforwarder cube, $alt_label" "$hook" Mpps)" \
+			"$(bench_median "simpleforwarder cube" "$hook" Mpps)" Mpps
+	fi
 done
 
 src=$CM_SRC

@@ -66,6 +66,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	broker_dp_policy("tc-attach", "auto");
+	broker_dp_policy("tc-order", "first");
 	broker_dp_policy("xdp-attach", "auto");
 	if (!f)
 		return 0;
@@ -344,6 +345,69 @@ static void test_tcx(void **state)
 	assert_int_equal(dpt_sh("bpftool link show id %u >/dev/null 2>&1", id) == 0, 0);
 }
 
+/* The programs at ifindex's tcx ingress, in the order they run. */
+static uint32_t tcx_ids(int ifindex, uint32_t *ids, uint32_t n)
+{
+	uint32_t cnt = n;
+
+	if (bpf_prog_query(ifindex, 46 /* BPF_TCX_INGRESS */, 0, NULL, ids, &cnt) < 0)
+		return 0;
+	return cnt;
+}
+
+/* --tc-order: Cubemesh's link before another owner's (first, the default)
+ * or after it (last); theirs stays attached whatever Cubemesh does. */
+static void test_tcx_order(void **state)
+{
+	struct fx *f = *state;
+	LIBBPF_OPTS(bpf_link_create_opts, o);
+	char path[PATH_MAX];
+	uint32_t ids[8], theirs;
+	int prog, link;
+
+	snprintf(path, sizeof(path), "%s/cubes/foreign_tc", f->root);
+	prog = dpt_prog_pin(false, -1 /* TC_ACT_UNSPEC: the next program */, path);
+	assert_true(prog >= 0);
+	theirs = dpt_prog_id(prog);
+	link = bpf_link_create(prog, f->ifa, 46, &o);
+	assert_true(link >= 0);
+
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
+	assert_int_equal(tcx_ids(f->ifa, ids, 8), 2);
+	assert_int_not_equal(ids[0], theirs);
+	assert_int_equal(ids[1], theirs);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
+	assert_int_equal(tcx_ids(f->ifa, ids, 8), 1);
+	assert_int_equal(ids[0], theirs);
+
+	broker_dp_destroy(f->dp);
+	assert_int_equal(broker_dp_policy("tc-order", "last"), 0);
+	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
+	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
+	assert_int_equal(tcx_ids(f->ifa, ids, 8), 2);
+	assert_int_equal(ids[0], theirs);
+	assert_int_not_equal(ids[1], theirs);
+	assert_int_equal(broker_netdev_detach(f->dp, f->ifa, PCN_HOOK_TC), 0);
+	assert_int_equal(tcx_ids(f->ifa, ids, 8), 1);
+	close(link);
+	close(prog);
+}
+
+static void test_policy_values(void **state)
+{
+	(void)state;
+	assert_int_equal(broker_dp_policy("tc-attach", "tcx"), 0);
+	assert_int_equal(broker_dp_policy("tc-attach", "bogus"), -EINVAL);
+	assert_int_equal(broker_dp_policy("tc-order", "middle"), -EINVAL);
+	assert_int_equal(broker_dp_policy("xdp-priority", "1001"), -EINVAL);
+	assert_int_equal(broker_dp_policy("xdp-priority", ""), -EINVAL);
+	assert_int_equal(broker_dp_policy("xdp-priority", "20"), 0);
+	assert_int_equal(broker_dp_policy("xdp-attach", "direct"), 0);
+	assert_int_equal(broker_dp_policy("nope", "auto"), -EINVAL);
+	assert_int_equal(broker_dp_policy("tc-attach", "auto"), 0);
+	assert_int_equal(broker_dp_policy("xdp-attach", "auto"), 0);
+}
+
 /* Moving from clsact to tcx (a broker of another policy attached there):
  * the filter goes once the link is in, and back. */
 static void test_tcx_clsact_switch(void **state)
@@ -439,6 +503,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xdp_foreign_busy, setup_legacy, teardown),
 		cmocka_unit_test_setup_teardown(test_tcx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcx_clsact_switch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcx_order, setup, teardown),
+		cmocka_unit_test(test_policy_values),
 		cmocka_unit_test_setup_teardown(test_xdp_dispatcher, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xdp_dispatcher_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_gone_netdev, setup, teardown),

@@ -213,13 +213,12 @@ json_t *broker_openapi_doc(struct broker *b)
 		broker_openapi_service(b->models, s->name, paths, schemas); /* -ENOENT: not registered */
 	add_streams(b, paths);
 	json_object_set_new(schemas, "RestconfErrors", error_schema());
-	doc = json_pack("{s:s, s:{s:s, s:s, s:s, s:{s:s, s:s}}, s:[{s:s}], s:[{s:[]}, {}], s:o, s:{s:o, s:{s:{s:s, "
+	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:[{s:[]}, {}], s:o, s:{s:o, s:{s:{s:s, "
 			"s:{s:{s:{s:s}}}}}, s:{s:{s:s, s:s}}}}",
 			"openapi", "3.0.3", "info", "title", "Cubemesh REST API", "version", CUBEMESH_VERSION,
 			"description",
 			"Generated from the YANG models of the services registered now. Each resource also answers "
 			"OPTIONS (its Allow header) and HEAD where it answers GET; GET ?help describes a node.",
-			"license", "name", "Apache-2.0", "url", "https://www.apache.org/licenses/LICENSE-2.0",
 			"servers", "url", BROKER_API_PREFIX, "security", "bearer", "paths", paths, "components",
 			"schemas", schemas, "responses", "Error", "description", "A RESTCONF error (RFC 8040 7.1)",
 			"content", "application/json", "schema", "$ref", "#/components/schemas/RestconfErrors",

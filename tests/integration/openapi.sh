@@ -181,8 +181,13 @@ if [ ! -x "$REDOCLY_DIR/node_modules/.bin/redocly" ]; then
 	fi
 fi
 if [ -x "$REDOCLY_DIR/node_modules/.bin/redocly" ]; then
+	# The recommended rules, less the licence ones: the project names no
+	# licence, and the document claims none.
+	printf 'extends:\n  - recommended\nrules:\n  info-license: off\n  info-license-url: off\n' \
+		>"$CM_TMP/redocly.yaml"
 	if REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NO_UPDATE_NOTIFIER=1 \
-		timeout 120 "$REDOCLY_DIR/node_modules/.bin/redocly" lint --format=summary "$CM_TMP/openapi.json" \
+		timeout 120 "$REDOCLY_DIR/node_modules/.bin/redocly" lint --config "$CM_TMP/redocly.yaml" \
+		--format=summary "$CM_TMP/openapi.json" \
 		>"$CM_TMP/lint.log" 2>&1; then
 		cm_check "redocly lint: the document is valid OpenAPI" true
 	else
@@ -190,6 +195,13 @@ if [ -x "$REDOCLY_DIR/node_modules/.bin/redocly" ]; then
 		cm_check "redocly lint: the document is valid OpenAPI" false
 	fi
 	cm_check "redocly lint: no warnings either" bash -c "! grep -q '^warning' '$CM_TMP/lint.log'"
+	# The validator does refuse: the same document with an operation
+	# missing its responses.
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); del d["paths"]["/version"]["get"]["responses"]; json.dump(d, open(sys.argv[2], "w"))' \
+		"$CM_TMP/openapi.json" "$CM_TMP/broken.json"
+	cm_check_not "redocly lint refuses a broken copy" bash -c "REDOCLY_TELEMETRY=off timeout 120 \
+		'$REDOCLY_DIR/node_modules/.bin/redocly' lint --config '$CM_TMP/redocly.yaml' --format=summary \
+		'$CM_TMP/broken.json' >/dev/null 2>&1"
 else
 	skip="@redocly/cli $REDOCLY_VERSION could not be installed from the npm registry (npm missing or the registry unreachable)"
 fi

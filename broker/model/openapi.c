@@ -344,8 +344,10 @@ static void add_op(struct walk *w, json_t *item, const char *verb, const char *p
 		json_object_set_new(op, "description", json_string(dsc));
 	if (!strcmp(verb, "get")) {
 		json_t *r = json_pack("{s:s}", "description", "The node's configuration and state");
+		json_t *body = json_body(json_deep_copy(schema));
 
-		json_object_update(r, json_body(json_deep_copy(schema)));
+		json_object_update(r, body);
+		json_decref(body);
 		json_object_set_new(resp, "200", r);
 	} else {
 		if (strcmp(verb, "delete"))

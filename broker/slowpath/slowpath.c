@@ -198,6 +198,103 @@ static void log_fastpath(struct broker_slowpath *sp, const struct pcn_slowpath_h
 		 pcn_log_level_name((enum pcn_log_level)level), text);
 }
 
+/* ---- checksums left to offload ------------------------------------------ */
+
+/* One's complement sum of len bytes as big-endian 16-bit words. */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* A TCP or UDP segment a host sent with its checksum left to offload
+ * (CHECKSUM_PARTIAL, the default over a veth) reaches the fast path at TC
+ * as the kernel holds it: the checksum field carries only the pseudo
+ * header's sum, for the device to complete; the fast path cannot tell
+ * (a TC program does not see skb->ip_summed). Copied up whole, and sent
+ * out again by a cube's slow path (AF_PACKET: no offload), the frame
+ * leaves with that sum, and the receiver drops it. Completes the checksum
+ * of a whole frame (len: the packet's real length) in exactly that form:
+ * IPv4 (not a fragment) or IPv6 (TCP or UDP right after the fixed header),
+ * its field equal to the folded pseudo-header sum and the segment not
+ * already valid. A checksum that is wrong in any other way stays wrong.
+ * Returns 1 if it completed one. */
+int broker_sp_csum_complete(uint8_t *f, size_t len)
+{
+	size_t off = ETH_HLEN, l4len, coff;
+	uint32_t pseudo = 0, sum;
+	uint16_t proto, field;
+	uint8_t l4;
+
+	if (len < ETH_HLEN)
+		return 0;
+	proto = (uint16_t)(f[12] << 8 | f[13]);
+	if ((proto == 0x8100 || proto == 0x88a8) && len >= ETH_HLEN + 4) {
+		proto = (uint16_t)(f[16] << 8 | f[17]);
+		off += 4;
+	}
+	if (proto == 0x0800) {
+		const uint8_t *ip = f + off;
+		size_t ihl, tot;
+
+		if (len < off + 20 || ip[0] >> 4 != 4)
+			return 0;
+		ihl = (size_t)(ip[0] & 0xf) * 4;
+		tot = (size_t)(ip[2] << 8 | ip[3]);
+		/* A fragment's checksum covers the whole datagram. */
+		if (ihl < 20 || tot < ihl || off + tot > len || ((ip[6] & 0x3f) | ip[7]))
+			return 0;
+		l4 = ip[9];
+		l4len = tot - ihl;
+		pseudo = csum_add(0, ip + 12, 8);
+		off += ihl;
+	} else if (proto == 0x86dd) {
+		const uint8_t *ip = f + off;
+
+		if (len < off + 40 || ip[0] >> 4 != 6)
+			return 0;
+		l4 = ip[6];
+		l4len = (size_t)(ip[4] << 8 | ip[5]);
+		if (off + 40 + l4len > len)
+			return 0;
+		pseudo = csum_add(0, ip + 8, 32);
+		off += 40;
+	} else {
+		return 0;
+	}
+	if (l4 == 6 && l4len >= 20)
+		coff = off + 16;
+	else if (l4 == 17 && l4len >= 8)
+		coff = off + 6;
+	else
+		return 0;
+	pseudo += l4 + (uint32_t)(l4len >> 16) + (uint32_t)(l4len & 0xffff);
+	field = (uint16_t)(f[coff] << 8 | f[coff + 1]);
+	/* UDP's 0 is "no checksum"; a valid segment sums to 0xffff. */
+	if ((l4 == 17 && field == 0) || field != csum_fold(pseudo) ||
+	    csum_fold(csum_add(pseudo, f + off, l4len)) == 0xffff)
+		return 0;
+	f[coff] = f[coff + 1] = 0;
+	sum = (uint16_t)~csum_fold(csum_add(pseudo, f + off, l4len));
+	if (l4 == 17 && sum == 0)
+		sum = 0xffff;
+	f[coff] = (uint8_t)(sum >> 8);
+	f[coff + 1] = (uint8_t)sum;
+	return 1;
+}
+
 /* One ring record (runs inside ring_buffer__consume). */
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -257,6 +354,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	p->n_metadata = 3;
 	p->metadata = s->md[s->n];
 	memcpy(s->data[s->n], payload, cap);
+	/* The cube's slow path gets the frame as it would leave the host. */
+	if (h->kind == PCN_SP_PACKET && cap == h->orig_len && broker_sp_csum_complete(s->data[s->n], cap))
+		sp->g.csum_completed++;
 	p->data.data = s->data[s->n];
 	p->data.len = cap;
 	p->orig_len = h->orig_len;

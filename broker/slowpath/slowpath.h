@@ -33,6 +33,7 @@ struct broker_sp_global {
 	uint64_t bad_messages;  /* malformed or unauthorised messages on slowpath.sock */
 	uint64_t out_no_target; /* packets out for an unknown instance */
 	uint64_t out_forbidden; /* packets out for another service's instance, or without a token */
+	uint64_t csum_completed; /* frames up whose TCP/UDP checksum was left to offload, completed */
 };
 
 /* start/stop (activity): opens the ring pinned by the data plane and
@@ -43,6 +44,9 @@ void broker_slowpath_stop(struct broker *b);
 int broker_slowpath_counters(struct broker *b, uint32_t index, struct broker_sp_counters *out);
 /* Zeroes an index's counters (when the index is given to a new instance). */
 void broker_slowpath_reset(struct broker *b, uint32_t index);
+/* Completes the TCP/UDP checksum of a whole frame (len bytes) left to
+ * offload (the pseudo-header sum in the field): 1 if it did (slowpath.c). */
+int broker_sp_csum_complete(uint8_t *frame, size_t len);
 int broker_slowpath_global(struct broker *b, struct broker_sp_global *out);
 /* OpenMetrics text (without # EOF) of the slow-path counters; malloc'd, or
  * NULL. */

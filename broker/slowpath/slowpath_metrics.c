@@ -119,6 +119,11 @@ char *broker_slowpath_metrics(struct broker *b)
 			   "for another service's instance, or without a registration token.\n"
 			   "cubemesh_slowpath_out_refused_packets_total %llu\n",
 			(unsigned long long)g.out_forbidden);
+		fprintf(f, "# TYPE cubemesh_slowpath_csum_completed_packets counter\n"
+			   "# HELP cubemesh_slowpath_csum_completed_packets Packets up whose TCP/UDP checksum the "
+			   "sending host had left to offload, completed before the cube's slow path got them.\n"
+			   "cubemesh_slowpath_csum_completed_packets_total %llu\n",
+			(unsigned long long)g.csum_completed);
 		fprintf(f, "# TYPE cubemesh_wire_rejected_messages counter\n# HELP cubemesh_wire_rejected_messages "
 			   "Malformed or refused messages received, by socket.\n"
 			   "cubemesh_wire_rejected_messages_total{socket=\"slowpath\"} %llu\n"

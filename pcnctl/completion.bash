@@ -16,8 +16,8 @@ _pcnctl() {
 	for c in "${cands[@]}"; do
 		COMPREPLY+=("${c#"$pre"}")
 	done
-	# "type=": the value follows without a space.
-	if [[ ${#cands[@]} -eq 1 && ${cands[0]} == *= ]]; then
+	# "type=", "br1:": the value or the port follows without a space.
+	if [[ ${#cands[@]} -eq 1 && ${cands[0]} == *[=:] ]]; then
 		compopt -o nospace 2>/dev/null
 	fi
 	return 0

@@ -292,6 +292,87 @@ static void live_keys(pcnctl_complete_get get, void *arg, const char *c, const c
 	json_decref(list);
 }
 
+static void add_names(json_t *list, json_t *out, const char *cur, const char *prefix)
+{
+	char w[512];
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e) {
+		const json_t *nm = json_is_string(e) ? e : json_object_get(e, "name");
+
+		if (json_is_string(nm)) {
+			snprintf(w, sizeof(w), "%s%s", prefix, json_string_value(nm));
+			add(out, cur, w);
+		}
+	}
+}
+
+/* A wire's end: <instance>:<port> (the instance's live ports once its
+ * name and ':' are typed), or a netdev when netdevs. */
+static void peer_cands(const json_t *cubes, pcnctl_complete_get get, void *arg, json_t *out, const char *cur,
+		       bool netdevs)
+{
+	const char *colon = strchr(cur, ':'), *svc, *name;
+	json_t *arr, *e, *list;
+	char path[600], pre[300];
+	size_t i;
+
+	if (colon) {
+		snprintf(pre, sizeof(pre), "%.*s", (int)(colon - cur), cur);
+		svc = service_of(cubes, pre);
+		if (!svc || !get)
+			return;
+		snprintf(path, sizeof(path), "/%s/%s/ports", svc, pre);
+		strncat(pre, ":", sizeof(pre) - strlen(pre) - 1);
+		list = get(arg, path);
+		add_names(list, out, cur, pre);
+		json_decref(list);
+		return;
+	}
+	json_object_foreach((json_t *)cubes, svc, arr)
+		json_array_foreach(arr, i, e)
+			if ((name = json_string_value(json_object_get(e, "name")))) {
+				snprintf(pre, sizeof(pre), "%s:", name);
+				add(out, cur, pre);
+			}
+	if (netdevs && get) {
+		list = get(arg, "/netdevs");
+		add_names(list, out, cur, "");
+		json_decref(list);
+	}
+}
+
+/* connect|disconnect <cube:port> <netdev|cube:port>;
+ * attach|detach <cube> <netdev|cube:port> [position=...|before=c|after=c]. */
+static void wire_cands(const json_t *api, const json_t *cubes, pcnctl_complete_get get, void *arg,
+		       char *const *words, int n, json_t *out, const char *cur)
+{
+	bool att = !strcmp(words[0], "attach") || !strcmp(words[0], "detach");
+
+	if (att && n == 1) {
+		first_words(api, cubes, out, cur, false, true);
+	} else if (n == 1 || n == 2) {
+		peer_cands(cubes, get, arg, out, cur, n == 2);
+	} else if (!strcmp(words[0], "attach") && n == 3) {
+		static const char *const pos[] = { "position=auto", "position=first", "position=last" };
+		const char *sel = !strncmp(cur, "before=", 7) ? "before=" : !strncmp(cur, "after=", 6) ? "after=" : NULL;
+
+		if (sel) {
+			const char *svc;
+			json_t *arr;
+
+			json_object_foreach((json_t *)cubes, svc, arr)
+				add_names(arr, out, cur, sel);
+			return;
+		}
+		for (size_t i = 0; i < 3; i++)
+			add(out, cur, pos[i]);
+		add(out, cur, "before=");
+		add(out, cur, "after=");
+	}
+}
+
 json_t *pcnctl_complete(const json_t *api, const json_t *cubes, pcnctl_complete_get get, void *arg,
 			char *const *words, int n, const char *cur)
 {
@@ -306,13 +387,17 @@ json_t *pcnctl_complete(const json_t *api, const json_t *cubes, pcnctl_complete_
 		first_words(api, cubes, out, cur, true, true);
 		return out;
 	}
+	if (!strcmp(words[0], "connect") || !strcmp(words[0], "disconnect") || !strcmp(words[0], "attach") ||
+	    !strcmp(words[0], "detach")) {
+		wire_cands(api, cubes, get, arg, words, n, out, cur);
+		return out;
+	}
 	if (!strcmp(words[0], "services")) {
 		if (n == 1)
 			first_words(api, cubes, out, cur, true, false);
 		return out;
 	}
-	if (!strcmp(words[0], "cubes") || !strcmp(words[0], "topology") || !strcmp(words[0], "logs") ||
-	    ((!strcmp(words[0], "attach") || !strcmp(words[0], "detach")) && n == 1)) {
+	if (!strcmp(words[0], "cubes") || !strcmp(words[0], "topology") || !strcmp(words[0], "logs")) {
 		if (n == 1)
 			first_words(api, cubes, out, cur, false, true);
 		return out;

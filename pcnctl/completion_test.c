@@ -42,6 +42,8 @@ static json_t *fake_get(void *arg, const char *path)
 	(*calls)++;
 	if (!strcmp(path, "/fw/f1/ports"))
 		return json_loads("[{\"name\":\"p1\",\"peer\":\"veth0\"},{\"name\":\"p2\"}]", 0, NULL);
+	if (!strcmp(path, "/netdevs"))
+		return json_loads("[{\"name\":\"eth0\"},{\"name\":\"veth0\"}]", 0, NULL);
 	return NULL;
 }
 
@@ -147,6 +149,21 @@ static void test_values(void **state)
 	expect("f1 reset", "force=", "force=true force=false");
 }
 
+static void test_wires(void **state)
+{
+	(void)state;
+	/* connect <cube:port> <netdev|cube:port>: the instance, then its ports. */
+	expect("connect", "", "f1:");
+	expect("connect", "f1:", "f1:p1 f1:p2");
+	expect("connect f1:p1", "", "f1: eth0 veth0");
+	expect("disconnect f1:p1", "v", "veth0");
+	expect("attach", "", "f1");
+	expect("attach f1", "", "f1: eth0 veth0");
+	expect("attach f1 eth0", "", "position=auto position=first position=last before= after=");
+	expect("attach f1 eth0", "before=", "before=f1");
+	expect("detach f1 eth0", "", "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_service),
 		cmocka_unit_test(test_inside_instance),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_wires),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

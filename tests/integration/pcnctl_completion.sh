@@ -5,8 +5,9 @@
 #    of a line as bash splits it (COMP_WORDS, COMP_CWORD, COMP_LINE,
 #    COMP_POINT as readline sets them): commands, services and instances
 #    first; inside an instance its lists, leaves, actions and verbs; a
-#    list's live keys; enum values after "key="; a service registered
-#    later, once the short cache has expired;
+#    list's live keys; enum values after "key="; a wire's ends (an
+#    instance's live ports after "hw1:", the host's netdevs); a service
+#    registered later, once the short cache has expired;
 #  - the install step puts the script where bash-completion finds it;
 #  - output: a table by default for a list, -j JSON, -o yaml the same data
 #    as YAML, a bad -o refused.
@@ -91,6 +92,10 @@ cm_check "pcnctl hw1 set action=SL<TAB>: completes the value" exactly "pcnctl hw
 cm_check "pcnctl --url URL hw1 <TAB>: the options are read" has "pcnctl --url $PCN_URL hw1 " ports
 cm_check "pcnctl -o <TAB>: the formats" exactly "pcnctl -o " "pcnctl -o json" "pcnctl -o table" "pcnctl -o yaml"
 cm_check "an unknown word: nothing offered" exactly "pcnctl hw1 nosuch "
+cm_check "pcnctl connect hw1:<TAB>: the instance's live ports" exactly "pcnctl connect hw1:" \
+	"pcnctl connect hw1:p1" "pcnctl connect hw1:p2"
+cm_check "pcnctl connect hw1:p1 <TAB>: cube ports and the host's netdevs" \
+	has "pcnctl connect hw1:p1 " hw1: "$(ip -o link show | awk -F': ' 'NR==1{print $2}')"
 
 # The cache: a service registered while it is fresh shows after it expires.
 PCNCTL_COMPLETE_TTL=60 comp "pcnctl " >/dev/null

@@ -94,6 +94,11 @@ static json_t *service_json(struct broker *b, const struct broker_service *s)
 	json_object_set_new(j, "state", json_string(broker_svc_state_name(s->state)));
 	json_object_set_new(j, "pid", json_integer(s->pid));
 	json_object_set_new(j, "registrations", json_integer(s->registrations));
+	/* upgrade.c: a new process is taking the instances over from this one
+	 * (make before break): from its registration until every instance is
+	 * replayed to it and the old one is told to exit. */
+	if (s->old_endpoint[0])
+		json_object_set_new(j, "upgrading-from", json_string(s->old_version));
 	json_object_set_new(j, "instances", json_integer(n));
 	return j;
 }

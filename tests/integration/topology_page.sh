@@ -6,7 +6,8 @@
 # and stack link as an edge (their <title>s, checked in the DOM against
 # GET /topology); each cube's rx/tx rates move while pings flow; a cube's
 # process killed shows as down within 2 s; a click on a cube shows its
-# configuration; a netdev whose name holds HTML and Graphviz metacharacters
+# configuration; helloworld upgraded to 1.1.0 shows as running 1.1.0;
+# a netdev whose name holds HTML and Graphviz metacharacters
 # (cube names cannot: [a-zA-Z0-9_-]) is drawn as its literal text. Around
 # it, with curl: the page's Content-Security-Policy, "/" for a browser and
 # for an API client, and the SVG's type. Then, the broker restarted with
@@ -61,6 +62,14 @@ cm_check "GET /polycube/v1/ still lists the API's links" bash -c "curl -s '$BASE
 cm_check "topology.svg is image/svg+xml" bash -c "curl -s -D - -o '$CM_TMP/t.svg' '${PCN_URL}topology.svg' | grep -qi '^content-type: image/svg+xml' && grep -q '<svg' '$CM_TMP/t.svg'"
 curl -s "${PCN_URL}topology" >"$CM_TMP/topology.json"
 
+# helloworld's upgrade to 1.1.0, started by the page's script (through a
+# FIFO, so that the process is this shell's child and cleaned up with it).
+HWV2=$CM_BUILD/cubes/helloworld/variants/pcn-helloworld-v2
+mkfifo "$CM_TMP/v2.go"
+( read -r _ <"$CM_TMP/v2.go"; exec "$HWV2" --socket-dir "$CM_SOCK" --log-level INFO >>"$CM_TMP/helloworld-v2.log" 2>&1 ) &
+V2_PID=$!
+CM_PIDS+=("$V2_PID")
+
 echo "# the page in Chromium"
 cat >"$CM_TMP/page.py" <<'EOF'
 import json, os, signal, subprocess, sys, time
@@ -68,7 +77,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-url, topo_file, hw_pid, netns = sys.argv[1:5]
+url, topo_file, hw_pid, netns, v2_pid, v2_go = sys.argv[1:7]
 shot = os.environ.get("CM_UI_SCREENSHOT")
 fails = 0
 
@@ -168,13 +177,26 @@ try:
         d.save_screenshot(shot)
         print("# screenshot in", shot)
 
+    svc_cell = lambda cls: d.execute_script(
+        "const td = document.querySelector('#services tr[data-service=\"helloworld\"] td.' + arguments[0]);"
+        "return td ? td.textContent : '';", cls)
+    svc_state = lambda: svc_cell("state")
+
+    # helloworld upgraded to 1.1.0 (make before break): the page follows
+    # it to the new version running. (While the new process takes the
+    # instances over, /services says upgrading-from and the page
+    # "upgrading": a few milliseconds here, too short to catch.)
+    check("helloworld 1.0.0 shows running", svc_state() == "running" and svc_cell("version") == "1.0.0")
+    with open(v2_go, "w") as f:
+        f.write("go\n")
+    check("then helloworld 1.1.0 running", wait(lambda: svc_state() == "running" and svc_cell("version") == "1.1.0", 6))
+    check("the old process exited", wait(lambda: not os.path.exists("/proc/%s" % hw_pid) or
+                                         open("/proc/%s/stat" % hw_pid).read().split()[2] == "Z", 4))
+
     # The helloworld process killed: hw1 and its service show as down.
-    svc_state = lambda: d.execute_script(
-        "const td = document.querySelector('#services tr[data-service=\"helloworld\"] td.state');"
-        "return td ? td.textContent : '';")
     check("helloworld shows running first", svc_state() == "running")
     t0 = time.time()
-    os.kill(int(hw_pid), signal.SIGKILL)
+    os.kill(int(v2_pid), signal.SIGKILL)
     hw_down = lambda: svc_state() == "down" and d.execute_script(
         "for (const g of document.querySelectorAll('#graph g.node')) if (g.querySelector(':scope > title').textContent === 'hw1')"
         " return g.classList.contains('down'); return false;")
@@ -190,7 +212,8 @@ finally:
 sys.exit(1 if fails else 0)
 EOF
 CHROMIUM=$CHROMIUM CHROMEDRIVER=$CHROMEDRIVER CM_TMP=$CM_TMP timeout -k 5 60 "$PY" "$CM_TMP/page.py" \
-	"$BASE/ui/" "$CM_TMP/topology.json" "${CM_CUBE_PID[helloworld]}" "$(cm_ns a)" | tee "$CM_TMP/page.out"
+	"$BASE/ui/" "$CM_TMP/topology.json" "${CM_CUBE_PID[helloworld]}" "$(cm_ns a)" "$V2_PID" "$CM_TMP/v2.go" |
+	tee "$CM_TMP/page.out"
 CM_CHECKS=$((CM_CHECKS + $(grep -c '^ok - \|^FAIL - ' "$CM_TMP/page.out")))
 CM_FAILS=$((CM_FAILS + $(grep -c '^FAIL - ' "$CM_TMP/page.out")))
 cm_check "the browser's checks ran" grep -q '^ok - helloworld and hw1 show as down' "$CM_TMP/page.out"

@@ -213,10 +213,11 @@ async function refreshCounters() {
 
 // ---- services ----------------------------------------------------------------
 
-// A service registered before and replaying its instances again is being
-// restarted or upgraded (a new process taking the instances over).
+// A service whose new process is taking the instances over from the old
+// one (the broker's make-before-break upgrade) is upgrading, whatever the
+// new process's own state.
 function serviceState(s) {
-	return s.state === 'starting' && s.registrations > 1 ? 'upgrading' : s.state;
+	return s['upgrading-from'] !== undefined ? 'upgrading' : s.state;
 }
 
 async function refreshServices() {
@@ -228,7 +229,9 @@ async function refreshServices() {
 		services[s.name] = { state: st, kind: s.kind };
 		const tr = document.createElement('tr');
 		tr.dataset.service = s.name;
-		for (const [v, cls] of [[s.name, ''], [s.kind, ''], [st, 'state state-' + st], [String(s.pid || ''), 'num']]) {
+		const cells = [[s.name, ''], [s.version, 'version'], [s.kind, ''], [st, 'state state-' + st],
+			[String(s.pid || ''), 'num']];
+		for (const [v, cls] of cells) {
 			const td = document.createElement('td');
 			td.textContent = v;
 			if (cls)

@@ -111,7 +111,9 @@ void pcn__verifier_complaint(char *log, char *out, size_t len)
 	}
 	if (!errs[0])
 		snprintf(errs, sizeof(errs), "see the kernel's log (no message found)");
-	while (insn_src && *insn_src == ' ')
+	/* "<source text> @ <file>:<line>"; the text is empty when clang had
+	 * no file to quote (code given under a #line name). */
+	while (insn_src && (*insn_src == ' ' || *insn_src == '@'))
 		insn_src++;
 	if (insn_src && *insn_src)
 		n = snprintf(out, len, "%s (at %.*s)", errs, (int)(len / 4), insn_src);

@@ -351,6 +351,8 @@ static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir,
 	}
 	rc = pcn_reload(inst, &code, dir == DM_EGRESS ? PCN_RELOAD_EGRESS + 1 : 1);
 	if (rc) {
+		const char *why = pcn_reload_error(inst);
+
 		for (size_t i = 0; i < n_aside; i++) {
 			unlink(aside[i].path);
 			if (bpf_obj_pin(aside[i].fd, aside[i].path))
@@ -362,16 +364,15 @@ static int swap_in(struct pcn_instance *inst, struct dynmon *d, enum dm_dir dir,
 			snprintf(err, errlen, "a map of the %s code is pinned with another layout: %s",
 				 dm_dir_name[dir], strerror(-rc));
 			rc = -EBUSY;
-		} else if (dm_verify(b->obj, b->obj_len, err, errlen) != 0 ||
-			   (b->tc && dm_verify(b->tc, b->tc_len, err, errlen) != 0)) {
-			char v[DM_ERR_MAX];
-
-			snprintf(v, sizeof(v), "%s", err);
+		} else if (strncmp(why, "the kernel verifier refused ", 28) == 0 && strstr(why, ": ")) {
+			/* Its complaint about the user's code (compiled under
+			 * the path's name: the lines it quotes are the user's). */
 			snprintf(err, errlen, "the kernel verifier refused the %s-path code: %.300s", dm_dir_name[dir],
-				 v);
+				 strstr(why, ": ") + 2);
 			rc = -EPROTO;
 		} else {
-			snprintf(err, errlen, "the %s-path code does not load: %s", dm_dir_name[dir], strerror(-rc));
+			snprintf(err, errlen, "the %s-path code does not load: %.300s", dm_dir_name[dir],
+				 why[0] ? why : strerror(-rc));
 		}
 		goto out;
 	}

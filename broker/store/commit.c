@@ -257,7 +257,7 @@ static void commit_group(struct broker_datastore *ds, struct entry *batch, int f
 		gc->notify(gc->notify_arg);
 }
 
-/* The journal is long: the records renamed so far are fsynced, a new
+/* The journal is long: the records written so far are fsynced, a new
  * journal takes over, and the old one goes. Entries staged in the old
  * one meanwhile are committed from it first. */
 static void checkpoint(struct broker_datastore *ds)

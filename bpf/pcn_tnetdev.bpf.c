@@ -37,7 +37,7 @@ int pcn_teg(struct __ctx_buff *ctx)
 SEC(PCN_SEC)
 int pcn_tin(struct __ctx_buff *ctx)
 {
-	return pcn__netdev_ingress(ctx);
+	return pcn__netdev_ingress(ctx, PCN_MAX_CUBES, 0);
 }
 
 /* The entry of a cube port's stack, in the PatchPanel slots the broker

@@ -38,7 +38,8 @@ static __always_inline int pcn__tverdict(struct __ctx_buff *ctx, struct pcn_pkt_
 		goto out;
 	}
 	tmd->pos++;
-	rc = pcn__tstack_jump(ctx, tmd, md, pcn_cube_index, 1);
+	/* Past the last instance no position follows: no lookup to say so. */
+	rc = tmd->last ? 0 : pcn__tstack_jump(ctx, tmd, md, pcn_cube_index, 1);
 	if (rc == 0) {
 		verdict = pcn__tstack_end(ctx, tmd, md, pcn_cube_index, 1);
 		if (verdict != CTX_ACT_DROP && st)

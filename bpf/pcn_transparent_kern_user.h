@@ -46,8 +46,20 @@ struct pcn_tmd {
 	__u32 pos;
 	__u32 gen;
 	__u32 slot; /* a cube port's stack: the entry slot it came in by (pcn_tport) */
-	__u32 pad[3];
+	__u32 last; /* 1: the instance at pos is the stack's last (PCN_TSTACK_LAST) */
+	/* 1 + the PatchPanel slot of the cube a netdev's ingress stack ends
+	 * in, and its port, as the netdev input program specialized for that
+	 * peer knows them (0: look the netdev up in pcn_netdev_in). */
+	__u32 to_cube;
+	__u32 to_port;
 };
+
+/* Set in a pcn_tstack value (an instance index) at the last position of
+ * its stack and direction: the fast path goes on past it without looking
+ * up the position after it, which is not there (one hash lookup, ~20 ns a
+ * frame on a retpoline/SRSO kernel: tests/bench/transparent.sh). A value
+ * without it (written before) costs that lookup and nothing else. */
+#define PCN_TSTACK_LAST 0x80000000u
 
 /* Value of pcn_tport, keyed by PatchPanel slot: the stack entered by the
  * port-stack entry program (pcn_tnetdev.bpf.c: pcn_tport_entry) in that slot. A

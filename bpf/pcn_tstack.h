@@ -64,7 +64,9 @@ static __always_inline void pcn__tstack_begin(struct pcn_tmd *tmd, __u32 parent,
 	tmd->pos = 0;
 	tmd->gen = gen ? *gen : 0;
 	tmd->slot = slot;
-	tmd->pad[0] = tmd->pad[1] = tmd->pad[2] = 0;
+	tmd->last = 0;
+	tmd->to_cube = 0;
+	tmd->to_port = 0;
 }
 
 /* Counts a failed jump of owner's: by reason, and in drop_tail_call. */
@@ -80,23 +82,28 @@ static __always_inline void pcn__tstack_missed(__u32 owner, __u32 reason)
 /* Jumps to the instance at position tmd->pos of the packet's stack.
  * Returns only when there is none (0: the stack is done) or the jump
  * failed (-1, counted on `owner`). hop: 1 if the jump counts in md->hops,
- * 0 for the netdev input program's own (the one PCN_MAX_HOPS leaves out). */
+ * 0 for the netdev input program's own (the one PCN_MAX_HOPS leaves out).
+ * tmd->last says, to the instance jumped to, whether it is the last. */
 static __always_inline int pcn__tstack_jump(struct __ctx_buff *ctx, struct pcn_tmd *tmd,
 					    struct pcn_pkt_md *md, __u32 owner, __u32 hop)
 {
 	struct pcn_tstack_key key = { .parent = tmd->parent, .dir = tmd->dir, .pos = tmd->pos, .gen = tmd->gen };
 	__u32 *next = bpf_map_lookup_elem(&pcn_tstack, &key);
+	__u32 index;
 	int rc = 0;
 
 	if (!next)
 		goto out;
+	index = *next;
+	tmd->last = index & PCN_TSTACK_LAST ? 1 : 0;
+	index &= ~PCN_TSTACK_LAST;
 	rc = -1;
 	if (hop && md->hops >= PCN_MAX_HOPS) {
 		pcn__tstack_missed(owner, PCN_MISS_HOP_LIMIT);
 		goto out;
 	}
 	md->hops += hop;
-	bpf_tail_call(ctx, &PCN_PP, *next);
+	bpf_tail_call(ctx, &PCN_PP, index);
 	md->hops -= hop;
 	pcn__tstack_missed(owner, PCN_MISS_EMPTY_SLOT);
 out:
@@ -104,28 +111,38 @@ out:
 }
 
 /* The end of an ingress stack: into the standard cube peered with the
- * netdev, if any. Returns only when there is none (0) or the jump failed
- * (-1, counted on `owner`). */
-static __always_inline int pcn__tstack_to_cube(struct __ctx_buff *ctx, struct pcn_pkt_md *md, __u32 ifindex,
-					       __u32 owner, __u32 hop)
+ * netdev, if any: the one tmd->to_cube names (the specialized netdev input
+ * program's constants), else the one pcn_netdev_in does. Returns only when
+ * there is none (0) or the jump failed (-1, counted on `owner`). */
+static __always_inline int pcn__tstack_to_cube(struct __ctx_buff *ctx, struct pcn_tmd *tmd, struct pcn_pkt_md *md,
+					       __u32 ifindex, __u32 owner, __u32 hop)
 {
-	struct pcn_netdev_val *in = bpf_map_lookup_elem(&pcn_netdev_in, &ifindex);
+	struct pcn_netdev_val *in;
+	__u32 cube, port;
 	int rc = 0;
 
-	if (!in)
-		goto out;
+	if (tmd->to_cube) {
+		cube = tmd->to_cube - 1;
+		port = tmd->to_port;
+	} else {
+		in = bpf_map_lookup_elem(&pcn_netdev_in, &ifindex);
+		if (!in)
+			goto out;
+		cube = in->cube_index;
+		port = in->port;
+	}
 	rc = -1;
 	if (hop && md->hops >= PCN_MAX_HOPS) {
 		pcn__tstack_missed(owner, PCN_MISS_HOP_LIMIT);
 		goto out;
 	}
-	md->cube_index = in->cube_index;
-	md->in_port = in->port;
+	md->cube_index = cube;
+	md->in_port = port;
 	md->hops += hop;
-	bpf_tail_call(ctx, &PCN_PP, in->cube_index);
+	bpf_tail_call(ctx, &PCN_PP, cube);
 	md->hops -= hop;
 	/* Counted where a user looks when the cube's port receives nothing. */
-	pcn__tstack_missed(in->cube_index, PCN_MISS_EMPTY_SLOT);
+	pcn__tstack_missed(cube, PCN_MISS_EMPTY_SLOT);
 out:
 	return rc;
 }
@@ -183,7 +200,7 @@ static __always_inline int pcn__tstack_end(struct __ctx_buff *ctx, struct pcn_tm
 			pcn__tstack_missed(owner, PCN_MISS_EMPTY_SLOT);
 		goto out;
 	}
-	if (tmd->dir == PCN_TDIR_EGRESS || pcn__tstack_to_cube(ctx, md, tmd->parent, owner, hop) == 0)
+	if (tmd->dir == PCN_TDIR_EGRESS || pcn__tstack_to_cube(ctx, tmd, md, tmd->parent, owner, hop) == 0)
 		verdict = CTX_ACT_OK;
 out:
 	return verdict;
@@ -192,8 +209,11 @@ out:
 /* What enters from netdev ifindex: its ingress stack of transparent cubes
  * first, if it has one, then the standard cube peered with it, if any;
  * with neither the packet goes to the host stack. The netdev input
- * programs (pcn_netdev.bpf.c, pcn_tnetdev.bpf.c) are this. */
-static __always_inline int pcn__netdev_ingress(struct __ctx_buff *ctx)
+ * programs (pcn_netdev.bpf.c, pcn_tnetdev.bpf.c) are this. cube < PCN_MAX_CUBES
+ * (a load-time constant of the netdev input program specialized for its
+ * peer) is that cube, and port its port: the stack's end jumps there
+ * without looking the netdev up. */
+static __always_inline int pcn__netdev_ingress(struct __ctx_buff *ctx, __u32 cube, __u32 port)
 {
 	__u32 ifindex = ctx_ingress_ifindex(ctx);
 	struct pcn_pkt_md *md;
@@ -204,7 +224,11 @@ static __always_inline int pcn__netdev_ingress(struct __ctx_buff *ctx)
 		goto out;
 	pcn__md_clear(md);
 	pcn__tstack_begin(tmd, ifindex, PCN_TDIR_INGRESS, 0);
-	if (pcn__tstack_jump(ctx, tmd, md, 0, 0) == 0 && pcn__tstack_to_cube(ctx, md, ifindex, 0, 0) == 0)
+	if (cube < PCN_MAX_CUBES) {
+		tmd->to_cube = cube + 1;
+		tmd->to_port = port;
+	}
+	if (pcn__tstack_jump(ctx, tmd, md, 0, 0) == 0 && pcn__tstack_to_cube(ctx, tmd, md, ifindex, 0, 0) == 0)
 		verdict = CTX_ACT_OK;
 out:
 	return verdict;

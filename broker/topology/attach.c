@@ -225,6 +225,13 @@ void attach_stack_publish(struct broker *b, struct tnetdev *d)
 		struct pcn_tstack_key eg = { .parent = d->parent, .dir = PCN_TDIR_EGRESS, .pos = (__u32)p, .gen = gen };
 		__u32 vin = d->stack[p]->index, veg = d->stack[d->n - 1 - p]->index;
 
+		/* The last of each direction says so: no lookup of the
+		 * position after it per frame. */
+		if (p == d->n - 1) {
+			vin |= PCN_TSTACK_LAST;
+			veg |= PCN_TSTACK_LAST;
+		}
+
 		bpf_map_update_elem(b->topo->stacks.tstack_fd, &in, &vin, BPF_ANY);
 		bpf_map_update_elem(b->topo->stacks.tstack_fd, &eg, &veg, BPF_ANY);
 	}

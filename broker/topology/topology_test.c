@@ -325,6 +325,13 @@ static void map_order(char *out, size_t n)
 			k.dir = PCN_TDIR_EGRESS;
 			assert_int_equal(bpf_map_lookup_elem(tstack, &k, &eg[cnt]), 0);
 		}
+		/* Only the last position of each order carries the flag. */
+		for (size_t p = 0; p < cnt; p++) {
+			assert_int_equal(!!(in[p] & PCN_TSTACK_LAST), p == cnt - 1);
+			assert_int_equal(!!(eg[p] & PCN_TSTACK_LAST), p == cnt - 1);
+			in[p] &= ~PCN_TSTACK_LAST;
+			eg[p] &= ~PCN_TSTACK_LAST;
+		}
 		for (size_t p = 0; p < cnt; p++) {
 			const char *name = "?";
 

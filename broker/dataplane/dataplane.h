@@ -91,6 +91,12 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
  * or our XDP program, and the pcn_netdev_in entry. A netdev that is gone
  * already is not an error (returns 0). */
 int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
+/* What broker_netdev_attach would refuse, without changing anything: 0,
+ * or -EBUSY (broker_netdev_why says why) when the XDP hook of that mode is
+ * held by a program that is neither Cubemesh's netdev input program nor a
+ * dispatcher it can join, or XDP runs in the other mode. TC: always 0 (tcx
+ * and clsact both share). For a request's check before it is committed. */
+int broker_netdev_check(struct broker_dp *dp, int ifindex, enum pcn_hook hook);
 /* Why the last broker_netdev_attach returned -EBUSY (names the program
  * holding the hook, its id and owner when known), "" otherwise. */
 const char *broker_netdev_why(const struct broker_dp *dp);

@@ -439,6 +439,36 @@ static int xdp_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, int
 	return rc == -EEXIST ? -EBUSY : rc;
 }
 
+int broker_netdev_check(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 id;
+	bool other;
+
+	if (!dp || hook == PCN_HOOK_TC)
+		return 0;
+	dp->why[0] = '\0';
+	if (xdp_current(ifindex, hook, &id, &other) < 0)
+		return 0; /* the attach will say */
+	if (other) {
+		dp->blocker = 0;
+		snprintf(dp->why, sizeof(dp->why), "ifindex %d has XDP attached in the other mode (a netdev has one)",
+			 ifindex);
+		return -EBUSY;
+	}
+	if (!id || prog_is_ours(id) != 0)
+		return 0;
+	prog_name(id, name, sizeof(name));
+	/* libxdp's dispatcher: the attach joins it (or says why not). */
+	if (dp->xdpd && strcmp(name, "xdp_dispatcher") == 0)
+		return 0;
+	dp->blocker = id;
+	snprintf(dp->why, sizeof(dp->why), "ifindex %d holds XDP program id %u (%s), which is not Cubemesh's%s: "
+		 "Cubemesh does not replace it", ifindex, id, name,
+		 dp->xdpd ? " and not in libxdp's dispatcher" : "");
+	return -EBUSY;
+}
+
 static int xdp_detach(int ifindex, enum pcn_hook hook)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);

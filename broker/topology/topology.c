@@ -56,10 +56,17 @@ int broker_topology_check_peer(struct broker *b, const struct broker_instance *i
 	ifindex = broker_netdev_ifindex(peer);
 	if (ifindex < 0)
 		return broker_error_set(err, 400, "invalid-value", path, "no netdev named %s", peer);
-	if (broker_attach_hook(b, peer, &thook) == 0 && !same_family(thook, inst->hook))
+	rc = broker_attach_hook(b, peer, &thook);
+	if (rc == 0 && !same_family(thook, inst->hook))
 		return broker_error_set(err, 400, "invalid-value", path, "the transparent cubes on %s run at %s: "
 					"%s at %s cannot follow them (a tail call cannot cross from TC to XDP)",
 					peer, pcn_hook_name(thook), inst->name, pcn_hook_name(inst->hook));
+	/* Another owner's XDP program alone on the netdev: refused before
+	 * anything is written (the transparent cubes' own program, when there
+	 * is a stack, is replaced by the broker's at the wiring). */
+	if (rc != 0 && broker_netdev_check(b->dp, ifindex, inst->hook) == -EBUSY)
+		return broker_error_set(err, 409, "resource-denied", path, "cannot attach to %s at %s: %s", peer,
+					pcn_hook_name(inst->hook), broker_netdev_why(b->dp));
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		for (size_t k = 0; k < i->n_ports; k++)
 			if (strcmp(i->ports[k].peer, peer) == 0 && !(i == inst && strcmp(i->ports[k].name, port) == 0))

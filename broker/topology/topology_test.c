@@ -148,8 +148,12 @@ static int tc_filter(int ifindex)
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0xcbe, .priority = 0xcbe);
 	libbpf_print_fn_t saved = libbpf_set_print(NULL);
 	int rc = bpf_tc_query(&hook, &opts);
+	__u32 cnt = 0;
 
 	libbpf_set_print(saved);
+	/* Or, on kernels with tcx, the broker's tcx link (BPF_TCX_INGRESS). */
+	if (!(rc == 0 && opts.prog_id > 0) && bpf_prog_query(ifindex, 46, 0, NULL, NULL, &cnt) == 0)
+		return cnt > 0;
 	return rc == 0 && opts.prog_id > 0;
 }
 

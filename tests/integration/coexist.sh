@@ -9,10 +9,12 @@
 #  XDP: a program loaded with xdp-loader. Where the kernel runs libxdp's
 #    dispatcher both run, by priority, through the same checks; where it
 #    cannot (freplace refused: xdp-loader then attaches a lone program, as
-#    on this project's 6.18 VM) Cubemesh refuses the hook: the port stays
-#    DOWN and GET /netdevs/<netdev> says why, naming that program (id and
-#    name), which keeps its hook and its traffic. A program attached
-#    without libxdp (ip link) is refused the same way.
+#    on this project's 6.18 VM) Cubemesh refuses the hook: peering a port
+#    with that netdev gets 409 naming that program (id and name), which
+#    keeps its hook and its traffic. A program attached without libxdp (ip
+#    link) is refused the same way; one that takes the hook while the
+#    broker is down leaves the port DOWN after the restart, and GET
+#    /netdevs/<netdev> says why.
 source "$(dirname "$0")/../lib/mesh.sh"
 
 # The other owner's tools (tests/coexist/); CX_TOOLS overrides (to run this
@@ -134,9 +136,8 @@ if grep -q "XDP through libxdp's dispatcher" "$CM_TMP/broker.log"; then
 	cm_check "xdp-loader's program stays and counts" bash -c "xdp-loader status $IFA | grep -q cx_count && [ \$(count $CX_PIN/cx_state) -gt $x1 ]"
 else
 	cm_log "the kernel runs no dispatcher here: xdp-loader attached a lone program (id $THEIRS)"
-	cm_check "hw2:port1 peer $IFA" $PCNCTL hw2 ports add port1 peer=$IFA
-	cm_check "refused: port1 DOWN, GET /netdevs/$IFA names program $THEIRS" refused hw2:port1 "$IFA" "$THEIRS"
-	cm_check "and the broker's log" grep -q "ifindex $IFA_IDX holds XDP program id $THEIRS (cx_count)" "$CM_TMP/broker.log"
+	cm_expect 409 POST /helloworld/hw2/ports/port1/ "{\"peer\":\"$IFA\"}" "ifindex $IFA_IDX holds XDP program id $THEIRS (cx_count)"
+	cm_check "no port1 was made" bash -c "! curl -s ${PCN_URL}helloworld/hw2/ports/ | grep -q port1"
 	cm_check "its program keeps the hook (id $THEIRS)" bash -c "bpftool -j net show dev $IFA | grep -q '\"id\":$THEIRS'"
 	x0=$(count "$CX_PIN/cx_state")
 	cm_ping a 10.217.0.2 1
@@ -150,8 +151,20 @@ ip link set dev "$IFB" xdpgeneric obj "$CX/bpfgen/coexist_count.xdp.bpf.o" sec x
 rm -f /sys/fs/bpf/xdp/globals/cx_state # iproute2 pins the map there
 FOREIGN=$(bpftool -j net show dev "$IFB" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"][0]["id"])')
 cm_check "create hw3 (XDP_SKB)" bash -c "$PCNCTL helloworld add hw3 type=XDP_SKB"
+cm_expect 409 POST /helloworld/hw3/ports/port1/ "{\"peer\":\"$IFB\"}" "holds XDP program id $FOREIGN (cx_count)"
+cm_check "nothing changed on $IFB" bash -c "bpftool -j net show dev $IFB | grep -q '\"id\":$FOREIGN'"
+ip link set dev "$IFB" xdpgeneric off
+echo "# XDP: another program takes the hook while the broker is down"
 cm_check "hw3:port1 peer $IFB" $PCNCTL hw3 ports add port1 peer=$IFB
-cm_check "refused: port1 DOWN, GET /netdevs/$IFB names program $FOREIGN" refused hw3:port1 "$IFB" "$FOREIGN"
+kill -9 "$CM_BROKER_PID"
+wait "$CM_BROKER_PID" 2>/dev/null
+ip link set dev "$IFB" xdpgeneric off
+ip link set dev "$IFB" xdpgeneric obj "$CX/bpfgen/coexist_count.xdp.bpf.o" sec xdp
+rm -f /sys/fs/bpf/xdp/globals/cx_state
+FOREIGN=$(bpftool -j net show dev "$IFB" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["xdp"][0]["id"])')
+cm_broker_start
+cm_wait_service_up helloworld
+cm_check "after the restart: port1 DOWN, GET /netdevs/$IFB names program $FOREIGN" refused hw3:port1 "$IFB" "$FOREIGN"
 cm_check "nothing changed on $IFB" bash -c "bpftool -j net show dev $IFB | grep -q '\"id\":$FOREIGN'"
 cm_check "delete hw3" $PCNCTL hw3 del
 cm_check "still there after the delete" bash -c "bpftool -j net show dev $IFB | grep -q '\"id\":$FOREIGN'"

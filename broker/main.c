@@ -373,6 +373,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	broker_http_stop(b);
 	broker_topology_stop(b);
 	broker_cubeconn_stop(b);
+	broker_writes_drain(b);
 	broker_slowpath_stop(b);
 	broker_logsink_stop(b);
 	if (b->netmon)

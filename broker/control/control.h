@@ -131,6 +131,9 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 /* The datastore's notifier (broker_datastore_set_notify, arg the broker):
  * committed writes are answered once their records are durable. */
 void broker_write_durable_notify(void *b);
+/* At stop, once no call is in flight: answers every committed write once
+ * its record is durable (none is left to the loop's end). */
+void broker_writes_drain(struct broker *b);
 /* JSON (RFC 7951, module-qualified) of the state the broker itself knows: uuid, service-name, ports. */
 char *broker_instance_state_json(struct broker *b, const struct broker_instance *inst);
 

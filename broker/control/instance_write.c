@@ -177,6 +177,12 @@ void broker_write_durable_notify(void *b)
 	broker_post(b, write_reap, NULL);
 }
 
+void broker_writes_drain(struct broker *b)
+{
+	if (b->ds)
+		broker_datastore_drain(b->ds);
+}
+
 /* ---- writes whose outcome in the cube is unknown ------------------------ */
 
 static struct write_late *late_new(struct write_req *w)

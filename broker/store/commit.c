@@ -76,6 +76,7 @@ struct ds_commit {
 	pthread_cond_t durable; /* entries done */
 	pthread_t thread;
 	bool thread_up, stop;
+	bool busy; /* the thread holds a group */
 	int jfd;
 	uint64_t jgen;
 	size_t jbytes;
@@ -319,11 +320,14 @@ static void *commit_thread(void *arg)
 		gc->staged_tail = &gc->staged;
 		fd = gc->jfd;
 		big = gc->jbytes > JOURNAL_MAX && !gc->failed;
+		gc->busy = true;
 		pthread_mutex_unlock(&gc->lock);
 		commit_group(ds, batch, fd);
 		if (big)
 			checkpoint(ds);
 		pthread_mutex_lock(&gc->lock);
+		gc->busy = false;
+		pthread_cond_broadcast(&gc->durable);
 	}
 	pthread_mutex_unlock(&gc->lock);
 	return NULL;
@@ -481,6 +485,17 @@ void broker_datastore_reap(struct broker_datastore *ds)
 		e->cb(e->arg, e->rc);
 		free(e);
 	}
+}
+
+void broker_datastore_drain(struct broker_datastore *ds)
+{
+	struct ds_commit *gc = ds->gc;
+
+	pthread_mutex_lock(&gc->lock);
+	while (gc->thread_up && (gc->staged || gc->busy))
+		pthread_cond_wait(&gc->durable, &gc->lock);
+	pthread_mutex_unlock(&gc->lock);
+	broker_datastore_reap(ds);
 }
 
 void broker_datastore_stats(struct broker_datastore *ds, uint64_t *groups, uint64_t *writes)

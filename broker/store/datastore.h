@@ -90,6 +90,9 @@ int broker_datastore_delete_async(struct broker_datastore *ds, const char *servi
 void broker_datastore_set_notify(struct broker_datastore *ds, void (*fn)(void *arg), void *arg);
 /* Calls the done callbacks of the writes finished since the last reap. */
 void broker_datastore_reap(struct broker_datastore *ds);
+/* Waits until every staged write is done, then reaps (at stop: no write
+ * is left unanswered). */
+void broker_datastore_drain(struct broker_datastore *ds);
 /* How many syncs (groups) the commit thread made, for how many writes. */
 void broker_datastore_stats(struct broker_datastore *ds, uint64_t *groups, uint64_t *writes);
 /* For tests of the grouping: when set, the commit thread calls it before

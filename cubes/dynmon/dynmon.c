@@ -83,8 +83,6 @@ static void dm_free(struct dynmon *d)
 		free(p->code);
 		free(p->obj);
 		free(p->tc_obj);
-		free(p->pending);
-		free(p->pending_tc);
 		metrics_free(p->metrics, p->n_metrics);
 	}
 	free(d);
@@ -431,62 +429,24 @@ static bool slot_used(struct pcn_instance *inst, const char *array)
 	return fd >= 0 && bpf_map_lookup_elem(fd, &key, &id) == 0 && id != 0;
 }
 
-/* After a round in which the runtime reloaded the instance itself (a new
- * loglevel or slot): the code is swapped in now, from a timer, rather than
- * during that round (the runtime still uses the object it loaded until the
- * round ends, and a reload of ours would close it). Each direction gets
- * its pending builds, or else its current ones again: the code's pcn_log
- * lines follow the new level, a load-time constant the runtime sets from
- * the instance's, updated only after the round. */
-static void relevel(struct pcn_instance *inst, void *arg)
+/* A copy of the path's current builds into b (to load them again). */
+static int build_copy(const struct dm_path *p, struct dm_build *b)
 {
-	struct dynmon *d = pcn_instance_priv(inst);
-	char err[DM_ERR_MAX];
-
-	(void)arg;
-	if (!d)
-		return;
-	pcn_timer_stop(inst, d->relevel_timer);
-	d->relevel_timer = 0;
-	for (int i = 0; i < 2; i++) {
-		struct dm_path *p = &d->path[i];
-		struct dm_build b = { 0 };
-		int rc = -ENOMEM;
-
-		if (p->pending) {
-			b.obj = p->pending;
-			b.obj_len = p->pending_len;
-			b.tc = p->pending_tc;
-			b.tc_len = p->pending_tc_len;
-			p->pending = p->pending_tc = NULL;
-			rc = swap_in(inst, d, (enum dm_dir)i, &b, err, sizeof(err));
-			if (rc)
-				PCN_ERR("DYNMON-SWAP", "%s: the new %s code did not load: %s", pcn_instance_name(inst),
-					dm_dir_name[i], err);
-			build_free(&b);
-			continue;
-		}
-		if (!p->obj)
-			continue;
-		b.obj = malloc(p->obj_len);
-		b.obj_len = p->obj_len;
-		if (b.obj && p->tc_obj) {
-			b.tc = malloc(p->tc_len);
-			b.tc_len = p->tc_len;
-		}
-		if (b.obj && (!p->tc_obj || b.tc)) {
-			memcpy(b.obj, p->obj, p->obj_len);
-			if (p->tc_obj)
-				memcpy(b.tc, p->tc_obj, p->tc_len);
-			rc = swap_in(inst, d, (enum dm_dir)i, &b, err, sizeof(err));
-		} else {
-			snprintf(err, sizeof(err), "%s", strerror(ENOMEM));
-		}
-		if (rc)
-			PCN_ERR("DYNMON-LOGLEVEL", "%s: the %s code keeps its log level: %s", pcn_instance_name(inst),
-				dm_dir_name[i], err);
-		build_free(&b);
+	memset(b, 0, sizeof(*b));
+	b->obj = malloc(p->obj_len);
+	b->obj_len = p->obj_len;
+	if (b->obj && p->tc_obj) {
+		b->tc = malloc(p->tc_len);
+		b->tc_len = p->tc_len;
 	}
+	if (!b->obj || (p->tc_obj && !b->tc)) {
+		build_free(b);
+		return -ENOMEM;
+	}
+	memcpy(b->obj, p->obj, p->obj_len);
+	if (p->tc_obj)
+		memcpy(b->tc, p->tc_obj, p->tc_len);
+	return 0;
 }
 
 static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *config)
@@ -497,10 +457,11 @@ static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *c
 	bool change[2] = { false, false }, done[2] = { false, false };
 	char err[DM_ERR_MAX] = "", *old_code = NULL;
 	const char *ll = pcn_node_child(config, "loglevel");
-	/* The runtime reloads the instance in this round (apply.c): swaps wait
-	 * until it is over (relevel). */
-	bool later = (ll && d && d->loglevel[0] && strcmp(ll, d->loglevel) != 0) ||
-		     (d && d->index && d->index != pcn_instance_index(inst));
+	/* The runtime reloads the instance in this round (apply.c), its
+	 * micro-cube slots with its own object: the code goes in again, with
+	 * the new level (its pcn_log lines follow it: a load-time constant). */
+	bool relevel = (ll && d && d->loglevel[0] && strcmp(ll, d->loglevel) != 0) ||
+		       (d && d->index && d->index != pcn_instance_index(inst));
 	int rc;
 
 	if (!d)
@@ -521,6 +482,16 @@ static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *c
 			change[i] = true;
 			code = dm_pass_code;
 		}
+		if (!change[i] && relevel && d->path[i].obj) {
+			/* The same code again, the same builds. */
+			rc = build_copy(&d->path[i], &b[i]);
+			if (rc) {
+				rc = pcn_fail(inst, rc, "%s", strerror(-rc));
+				goto out;
+			}
+			change[i] = true;
+			continue;
+		}
 		if (!change[i])
 			continue;
 		rc = build(inst, (enum dm_dir)i, code, &b[i], err, sizeof(err));
@@ -529,31 +500,7 @@ static int dynmon_on_applied(struct pcn_instance *inst, const struct pcn_node *c
 			goto out;
 		}
 	}
-	for (int i = 0; later && i < 2; i++) {
-		/* Verified now, so that a refusal is still this round's 422. */
-		if (change[i] && (dm_verify(b[i].obj, b[i].obj_len, err, sizeof(err)) ||
-				  (b[i].tc && dm_verify(b[i].tc, b[i].tc_len, err, sizeof(err))))) {
-			rc = pcn_fail(inst, -EPROTO, "the kernel verifier refused the %s-path code: %.300s",
-				      dm_dir_name[i], err);
-			goto out;
-		}
-	}
-	for (int i = 0; later && i < 2; i++) {
-		struct dm_path *p = &d->path[i];
-
-		if (!change[i])
-			continue;
-		free(p->pending);
-		free(p->pending_tc);
-		p->pending = b[i].obj;
-		p->pending_len = b[i].obj_len;
-		p->pending_tc = b[i].tc;
-		p->pending_tc_len = b[i].tc_len;
-		memset(&b[i], 0, sizeof(b[i]));
-		free(p->code);
-		p->code = cfg[i].code ? strdup(cfg[i].code) : NULL;
-	}
-	for (int i = 0; !later && i < 2; i++) {
+	for (int i = 0; i < 2; i++) {
 		if (!change[i])
 			continue;
 		rc = swap_in(inst, d, (enum dm_dir)i, &b[i], err, sizeof(err));
@@ -605,15 +552,6 @@ out:
 		rc = 0;
 	}
 	if (!rc) {
-		if (later && !d->relevel_timer &&
-		    (d->path[0].obj || d->path[1].obj || d->path[0].pending || d->path[1].pending)) {
-			int id = pcn_timer_start(inst, 1, relevel, NULL);
-
-			d->relevel_timer = id > 0 ? id : 0;
-			if (!d->relevel_timer)
-				PCN_ERR("DYNMON-SWAP", "%s: cannot start the timer that swaps the code in",
-					pcn_instance_name(inst));
-		}
 		snprintf(d->loglevel, sizeof(d->loglevel), "%s", ll ? ll : "");
 		d->index = pcn_instance_index(inst);
 	}

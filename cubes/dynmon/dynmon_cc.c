@@ -1,5 +1,5 @@
 /* Compiling a user's code with clang, in Polycube's dialect, and getting
- * readable complaints from clang and from the kernel's verifier. */
+ * readable complaints from clang (the verifier's: pcn_reload_error). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -364,77 +364,6 @@ out:
 	free(text);
 	free(log);
 	rm_tree(tmp);
-	return rc;
-}
-
-/* The verifier's complaint: the lines after the last instruction it
- * checked, and the source line of that instruction. */
-static void verifier_msg(char *log, char *err, size_t errlen)
-{
-	char errs[300] = "", *src = NULL, *insn_src = NULL, *line, *save = NULL;
-
-	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (line[0] >= '0' && line[0] <= '9' && strchr(line, ':')) {
-			insn_src = src;
-			errs[0] = '\0';
-		} else if (strncmp(line, "; ", 2) == 0) {
-			src = line + 2;
-			errs[0] = '\0';
-		} else if (line[0] && strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17) &&
-			   strncmp(line, "stack depth", 11) && strncmp(line, "func#", 5) &&
-			   strncmp(line, "Validating", 10) && strncmp(line, "from ", 5)) {
-			size_t n = strlen(errs);
-
-			snprintf(errs + n, sizeof(errs) - n, "%s%s", n ? "; " : "", line);
-		}
-	}
-	if (!errs[0])
-		snprintf(errs, sizeof(errs), "(no message)");
-	/* "<source text> @ <file>:<line>": the text is empty for the user's
-	 * code (clang has no file of that name to quote). */
-	while (insn_src && (*insn_src == ' ' || *insn_src == '@'))
-		insn_src++;
-	if (insn_src && !*insn_src)
-		insn_src = NULL;
-	if (insn_src)
-		snprintf(err, errlen, "%s (at %.120s)", errs, insn_src);
-	else
-		snprintf(err, errlen, "%s", errs);
-}
-
-int dm_verify(const void *obj, size_t len, char *err, size_t errlen)
-{
-	size_t logsz = 256 * 1024;
-	char *log = calloc(1, logsz);
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "dynmon_check", .kernel_log_buf = log,
-		    .kernel_log_size = logsz, .kernel_log_level = 1);
-	struct bpf_object *o;
-	struct bpf_map *m;
-	int rc;
-
-	err[0] = '\0';
-	if (!log)
-		return -ENOMEM;
-	o = bpf_object__open_mem(obj, len, &oo);
-	if (!o) {
-		rc = -errno;
-		snprintf(err, errlen, "libbpf cannot open the object: %s", strerror(-rc));
-		free(log);
-		return rc;
-	}
-	/* Fresh maps of its own: nothing of the instance or the mesh is
-	 * touched, nothing is pinned. */
-	bpf_object__for_each_map(m, o)
-		bpf_map__set_pin_path(m, NULL);
-	rc = bpf_object__load(o);
-	if (rc) {
-		if (log[0])
-			verifier_msg(log, err, errlen);
-		else
-			snprintf(err, errlen, "%s", strerror(-rc));
-	}
-	bpf_object__close(o);
-	free(log);
 	return rc;
 }
 

@@ -58,10 +58,6 @@ struct dm_path {
 	char *code;
 	void *obj, *tc_obj;
 	size_t obj_len, tc_len;
-	/* Builds verified in a round where the runtime reloads the instance
-	 * itself (a new loglevel), swapped in just after it (relevel). */
-	void *pending, *pending_tc;
-	size_t pending_len, pending_tc_len;
 	struct dm_map maps[DM_MAX_MAPS];
 	size_t n_maps;
 	struct dm_metric *metrics;
@@ -76,10 +72,9 @@ struct dynmon {
 	 * instance over (a restart): the first round reloads the code to
 	 * know its maps, and a failure there keeps what runs. */
 	bool adopted;
-	/* The instance's loglevel as the last round had it, and the timer
-	 * that reloads the code when it changes (relevel). */
+	/* The instance's loglevel as the last round had it: when it changes,
+	 * the runtime reloads the instance and the code goes in again. */
 	char loglevel[16];
-	int relevel_timer;
 	uint32_t index; /* the PatchPanel slot the last round saw (0: none yet) */
 	bool pin_known;
 	char pin_dir[PATH_MAX];
@@ -99,10 +94,6 @@ int dynmon_gateway_metrics(struct pcn_instance *inst, struct pcn_metrics *mx);
 /* Compiles a direction's code for the TC or XDP hook into an object
  * (malloc'd *obj). -EINVAL with clang's complaint (trimmed) in err. */
 int dm_compile(enum dm_dir dir, bool tc, const char *code, void **obj, size_t *len, char *err, size_t errlen);
-/* Loads obj in the kernel alone (fresh maps, nothing pinned, nothing
- * swapped) to get the verifier's complaint into err when pcn_reload
- * refused it: 0 if it loads after all. */
-int dm_verify(const void *obj, size_t len, char *err, size_t errlen);
 /* The user maps an object declares, their layout from its ELF (fd -1). */
 int dm_object_maps(const void *obj, size_t len, struct dm_map *maps, size_t max, size_t *n);
 

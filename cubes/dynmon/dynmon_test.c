@@ -283,8 +283,8 @@ static void test_refused(void **state_)
 
 /* A hash map of structs, keyed by a struct, with a signed field, a char
  * array and a bitfield: the model shows each as Polycube does, from the
- * code's BTF. The same round changes the loglevel (the code then goes in
- * from a timer, after the runtime's own reload). */
+ * code's BTF. The same round changes the loglevel (the code goes in in
+ * that round, after the runtime's own reload). */
 static void test_structs(void **state_)
 {
 	static const char code[] =
@@ -329,7 +329,7 @@ static void test_structs(void **state_)
 		 in);
 	free(in);
 	/* loglevel goes from TRACE to INFO: the runtime reloads the instance
-	 * in this round, and the code is swapped in by a timer just after. */
+	 * in this round, and the code is swapped in within it. */
 	assert_int_equal(cube_harness_apply(&t->h, CUBEMESH__APPLY_OP__APPLY_UPDATE, "dm1", t->hook, json, NULL), 0);
 	free(json);
 	usleep(5000);

@@ -255,8 +255,6 @@ static void quiet_end(libbpf_print_fn_t saved)
 	libbpf_set_print(saved);
 }
 
-static int clsact_detach(struct broker_dp *dp, int ifindex);
-
 static int clsact_attach(struct broker_dp *dp, int ifindex, int prog)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
@@ -324,8 +322,16 @@ static int tc_attach(struct broker_dp *dp, int ifindex, int prog)
 		return rc;
 	}
 	rc = broker__tcx_attach(dp, ifindex, prog);
-	if (rc == 0)
-		clsact_detach(dp, ifindex);
+	if (rc == 0) {
+		/* Only our filter: a clsact qdisc we made stays (with its marker)
+		 * until detach, as transparent cubes may have filters on it. */
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO);
+		libbpf_print_fn_t saved = quiet_begin();
+
+		bpf_tc_detach(&hook, &opts);
+		quiet_end(saved);
+	}
 	return rc;
 }
 

@@ -426,7 +426,8 @@ static void test_tcx_clsact_switch(void **state)
 	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);
 	assert_int_equal(broker_netdev_attach(f->dp, f->ifa, PCN_HOOK_TC, 3, 1), 0);
 	assert_true(link_id(path) > 0);
-	assert_false(dpt_sh_grep("clsact", "tc qdisc show dev %s", f->a));
+	/* The filter goes; the qdisc we made stays until detach. */
+	assert_false(dpt_sh_grep("pcn_netdev_entr", "tc filter show dev %s ingress", f->a));
 	broker_dp_destroy(f->dp);
 	broker_dp_policy("tc-attach", "clsact");
 	assert_int_equal(broker_dp_create(&f->dp, f->root), 0);

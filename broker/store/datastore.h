@@ -66,8 +66,9 @@ void broker_datastore_close(struct broker_datastore *ds);
  * are mode 0600. Returns 0; -EINVAL for an invalid service, instance or
  * port name, two ports sharing a name or a number, a number or count
  * past the bounds load_ex enforces, or config_json that is not a JSON
- * object; -EIO if the crash hook
- * refused (the .tmp is left behind, as a crash would); or -errno. */
+ * object; -ENOSPC or -EMFILE when the write would lack room or a
+ * descriptor (nothing is changed); -EIO if the crash hook refused or the
+ * journal could not be synced; or -errno. */
 int broker_datastore_put(struct broker_datastore *ds, const struct broker_record *rec);
 
 /* What put_async and delete_async call once the write is durable (rc 0)

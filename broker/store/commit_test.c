@@ -416,6 +416,54 @@ static void test_stage_failure_leaves_nothing(void **state)
 	free(text);
 }
 
+static void on_count(void *arg, int rc)
+{
+	(void)arg;
+	assert_int_equal(rc, 0);
+	dlog.n++;
+}
+
+/* Past 8 MiB of journal a checkpoint syncs the records and the next
+ * generation takes over: the old journal goes, nothing is lost. */
+static void test_checkpoint_starts_a_new_journal(void **state)
+{
+	struct fixture *f = *state;
+	static char cfg[16 * 1024];
+	struct broker_record r;
+	char jpath[512], name[16];
+	struct seen s = { 0 };
+	int n = 0;
+
+	memset(&dlog, 0, sizeof(dlog));
+	dlog.f = f;
+	broker_datastore_set_notify(f->ds, notify, NULL);
+	journal_path(f, jpath, sizeof(jpath));
+	assert_non_null(strstr(jpath, "journal.1"));
+	for (; n < 700; n++) {
+		/* ~12 KiB a record: 700 of them pass the threshold. */
+		snprintf(cfg, sizeof(cfg), "{\"helloworld:helloworld\": {\"action\": \"DROP\", \"pad\": \"%0*d\"}}",
+			 12000, n);
+		snprintf(name, sizeof(name), "c%d", n % 5);
+		make_record(&r, name, (uint32_t)(1 + n % 5), cfg);
+		assert_int_equal(broker_datastore_put_async(f->ds, &r, on_count, NULL), 0);
+		if (n % 50 == 49)
+			reap_until(f, n + 1);
+	}
+	reap_until(f, n);
+	/* A write after the checkpoint goes to the new journal. */
+	make_record(&r, "c0", 1, cfg_v[2]);
+	assert_int_equal(broker_datastore_put(f->ds, &r), 0);
+	journal_path(f, jpath, sizeof(jpath));
+	assert_null(strstr(jpath, "journal.1"));
+	broker_datastore_close(f->ds);
+	f->ds = NULL;
+	assert_int_equal(broker_datastore_open(&f->ds, f->state), 0);
+	assert_int_equal(broker_datastore_load(f->ds, collect, &s), 0);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.names[0], "c0");
+	assert_non_null(strstr(s.configs[0], "FORWARD"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -424,6 +472,7 @@ int main(void)
 		T(test_no_notifier_calls_back_inline),
 		T(test_journal_replayed_after_crash),
 		T(test_stage_failure_leaves_nothing),
+		T(test_checkpoint_starts_a_new_journal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -126,7 +126,9 @@ static uint32_t pinned_id(const char *path)
  * jumps straight to its instance's slot: with that slot empty it drops and
  * counts the miss on the instance (the generic program knows no netdev
  * with the test run's ifindex and passes). Once the netdev has a stack the
- * copy is rebuilt to take the generic path, and detach removes it. */
+ * copy is rebuilt (a new program) to go through the stack first; it still
+ * knows its instance, whose slot the stack ends in (the test run's ifindex
+ * has no stack: straight there). Detach removes it. */
 static void test_specialized(void **state)
 {
 	struct fx *f = *state;
@@ -135,6 +137,7 @@ static void test_specialized(void **state)
 	struct pcn_cube_stats st;
 	char path[PATH_MAX], tstack[PATH_MAX];
 	uint64_t before;
+	uint32_t before_id;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/shared/netdev_xdp_%d", f->root, f->ifa);
@@ -159,10 +162,12 @@ static void test_specialized(void **state)
 	fd = bpf_obj_get(tstack);
 	assert_true(fd >= 0);
 	assert_int_equal(bpf_map_update_elem(fd, key, &slot, BPF_ANY), 0);
+	before_id = pinned_id(path);
 	assert_int_equal(broker_netdev_stack_changed(f->dp, f->ifa), 0);
 	assert_int_equal(bpf_xdp_query(f->ifa, 0, &q), 0);
 	assert_int_equal(q.skb_prog_id, pinned_id(path));
-	assert_int_equal(run_pinned(path), XDP_PASS);
+	assert_int_not_equal(q.skb_prog_id, before_id);
+	assert_int_equal(run_pinned(path), XDP_DROP);
 	assert_int_equal(bpf_map_delete_elem(fd, key), 0);
 	close(fd);
 

@@ -161,6 +161,12 @@ int pcnctl_mesh_check(const json_t *want, const json_t *lines, const json_t *ser
 			bad(lines, err, n, path, why);
 			goto out;
 		}
+		if (sv(svc, "state") && strcmp(sv(svc, "state"), "running")) {
+			snprintf(why, sizeof(why), "service \"%s\" is %s, not running", sv(c, "service"), sv(svc, "state"));
+			strcat(path, "/service");
+			bad(lines, err, n, path, why);
+			goto out;
+		}
 		if (json_object_get(c, "type") && !json_is_string(json_object_get(c, "type"))) {
 			strcat(path, "/type");
 			bad(lines, err, n, path, "the hook: TC, XDP_SKB or XDP_DRV");
@@ -374,6 +380,24 @@ static int load_file(struct ctx *x, const char *file, json_t **want, json_t **li
 	}
 	if ((rc = call(x, "GET", "services", NULL, &services)))
 		goto fail;
+	/* A service that is not running (a broker just restarted, a cube
+	 * process restarting) shows its instances without their settings: a
+	 * plan made from that would rewrite them. Wait for it instead. */
+	{
+		size_t i;
+		json_t *s;
+
+		json_array_foreach(services, i, s) {
+			if (json_integer_value(json_object_get(s, "instances")) > 0 && sv(s, "state") &&
+			    strcmp(sv(s, "state"), "running")) {
+				fprintf(stderr, "pcnctl: service %s is %s, not running: try again once it runs\n"
+						"nothing was changed\n",
+					sv(s, "name"), sv(s, "state"));
+				rc = X_UNREACHABLE;
+				goto fail;
+			}
+		}
+	}
 	if (pcnctl_mesh_check(*want, *lines, services, err, sizeof(err))) {
 		fprintf(stderr, "pcnctl: %s: %s\nnothing was changed\n", file, err);
 		rc = X_USAGE;

@@ -63,6 +63,13 @@ int pcn_tport_entry(struct __ctx_buff *ctx)
 		goto out;
 	}
 	pcn__tstack_begin(tmd, tp->parent, tp->dir, slot);
+	/* The stack's end (pcn__tstack_end) goes on from here, unlooked-up. */
+	if (tp->next.kind == PCN_PEER_CUBE) {
+		tmd->to_cube = tp->next.cube_index + 1;
+		tmd->to_port = tp->next.port;
+	} else if (tp->next.kind == PCN_PEER_NETDEV) {
+		tmd->to_port = tp->next.ifindex;
+	}
 	if (pcn__tstack_jump(ctx, tmd, md, tp->owner, 1) == 0)
 		verdict = pcn__tstack_fwd(ctx, md, &tp->next, tp->owner);
 out:

@@ -47,9 +47,13 @@ struct pcn_tmd {
 	__u32 gen;
 	__u32 slot; /* a cube port's stack: the entry slot it came in by (pcn_tport) */
 	__u32 last; /* 1: the instance at pos is the stack's last (PCN_TSTACK_LAST) */
-	/* 1 + the PatchPanel slot of the cube a netdev's ingress stack ends
-	 * in, and its port, as the netdev input program specialized for that
-	 * peer knows them (0: look the netdev up in pcn_netdev_in). */
+	/* Where the stack ends, as its entry knew it, saving a lookup there.
+	 * A netdev's ingress stack: 1 + the PatchPanel slot of the peered
+	 * cube and its port, from the netdev input program specialized for
+	 * that peer (0: look the netdev up in pcn_netdev_in). A cube port's
+	 * stack (slot != 0): its pcn_tport next, 1 + a cube's slot and its
+	 * port, or to_cube 0 and to_port a netdev's ifindex (both 0: look
+	 * the slot up in pcn_tport). */
 	__u32 to_cube;
 	__u32 to_port;
 };

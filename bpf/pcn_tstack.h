@@ -192,6 +192,20 @@ static __always_inline int pcn__tstack_end(struct __ctx_buff *ctx, struct pcn_tm
 	__u32 slot = tmd->slot;
 	int verdict = CTX_ACT_DROP;
 
+	/* Where pcn_tport_entry found the stack goes: a frame already in the
+	 * stack when its port is detached goes there still, as one already
+	 * past a standard cube's pcn_fwd read does. */
+	if (slot && (tmd->to_cube || tmd->to_port)) {
+		struct pcn_fwd_val next = {
+			.kind = tmd->to_cube ? PCN_PEER_CUBE : PCN_PEER_NETDEV,
+			.ifindex = tmd->to_port,
+			.cube_index = tmd->to_cube - 1,
+			.port = tmd->to_port,
+		};
+
+		verdict = pcn__tstack_fwd(ctx, md, &next, owner);
+		goto out;
+	}
 	if (slot) {
 		tp = bpf_map_lookup_elem(&pcn_tport, &slot);
 		if (tp)

@@ -19,7 +19,8 @@ import os
 import subprocess
 import sys
 
-ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "bridge_vlan", "router", "packetcapture"]
+ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "bridge_vlan", "router", "packetcapture",
+         "transparent"]
 TITLES = {
     "overhead": "2. Framework overhead (paper Table III)",
     "overhead_goal": "2b. Framework overhead at XDP_DRV, 15 rounds of 3 s (the figure of the 1% goal)",
@@ -31,6 +32,7 @@ TITLES = {
     "bridge_vlan": "7b. pcn-bridge: trunk tagging and flooding",
     "router": "8. Router against Linux IP forwarding",
     "packetcapture": "9. Packet capture (pcn-packetcapture) against tcpdump -w",
+    "transparent": "10. A pass-through transparent cube on the forwarding path",
     "lb": "Load balancers: pcn-lbrp and pcn-lbdsr against IPVS (paper Fig. 6), Maglev",
 }
 XLABELS = {"chain": "tail calls in the chain (cubes or hops)", "control": "instances",

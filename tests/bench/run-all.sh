@@ -16,7 +16,7 @@ src=$(cd "$here/../.." && pwd)
 export CM_SRC=$src
 export CM_BUILD=${CM_BUILD:-$src/build}
 export BENCH_OUT=${BENCH_OUT:-$here/results}
-all="overhead overhead_goal chain slowpath control reload bridge bridge_vlan router packetcapture firewall nat lb"
+all="overhead overhead_goal chain slowpath control reload bridge bridge_vlan router packetcapture transparent firewall nat lb"
 
 if ! command -v gnuplot >/dev/null; then
 	echo "installing gnuplot-nox for the plots"

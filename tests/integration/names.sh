@@ -13,7 +13,7 @@ cm_check "hw2 created" $PCNCTL helloworld add hw2
 
 # Everything under the mesh's bpffs root and in its datastore.
 pins() { (cd "$CM_BPFFS" && find . | sort); }
-records() { ls -A "$CM_STATE/instances" | sort; }
+records() { ls -A "$CM_STATE/instances" | grep -v '^journal\.' | sort; }
 instances() {
 	curl -s "${PCN_URL}cubes" |
 		python3 -c 'import json,sys; print(" ".join(sorted(c["name"] for v in json.load(sys.stdin).values() for c in v)))'

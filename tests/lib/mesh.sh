@@ -195,6 +195,18 @@ cm_check() {
 	fi
 }
 
+# cm_eventually CMD...: CMD succeeds within 1 s. An instance's live state
+# (counters, learned tables) read through the API may be up to 100 ms old
+# (the broker caches it), so a check of what traffic just did polls.
+cm_eventually() {
+	local _i
+	for _i in $(seq 1 20); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 cm_check_not() {
 	local what=$1
 	shift

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "datastore.h"
 
@@ -23,6 +24,17 @@ int ds_commit_open(struct broker_datastore *ds);
 /* Commits what is staged, makes the files durable, removes the journal
  * and stops the thread. */
 void ds_commit_close(struct broker_datastore *ds);
+
+/* The journal, shared by commit.c (writing) and commit_replay.c (reading
+ * at open): "journal.<generation>" beside the records; each entry carries
+ * the CRC of its file name and text. */
+#define JOURNAL_PREFIX "journal."
+#define FNAME_LEN 160
+uint32_t ds_entry_crc(const char *fname, const char *text, size_t len);
+int ds_journal_name(char *buf, size_t len, uint64_t gen);
+/* commit_replay.c: applies what the journals a crash left hold and
+ * removes them; *next: the generation of the next journal. 0 or -errno. */
+int ds_journal_replay(struct broker_datastore *ds, uint64_t *next);
 
 /* datastore.c: writes text to fname's .tmp (suffix) and renames it over
  * fname; with sync, the .tmp is fsynced before and the directory after.

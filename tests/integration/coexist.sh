@@ -21,7 +21,24 @@ source "$(dirname "$0")/../lib/mesh.sh"
 # script against another build of the broker).
 CX=${CX_TOOLS:-$CM_BUILD/tests/coexist}
 CX_PIN=/sys/fs/bpf/cmcx$CM_ID
-trap 'cx_rc=$?; rm -rf "$CX_PIN"; (exit $cx_rc); cm_cleanup' EXIT
+# iproute2 (ip link set ... xdp obj) makes /sys/fs/bpf/{tc,xdp}/globals and
+# the ip -> tc link for an object's maps: removed at exit if this run made
+# them and they are empty (libxdp may have pins of its own under xdp/).
+CX_MADE=()
+for d in ip tc xdp; do [ -e "/sys/fs/bpf/$d" ] || CX_MADE+=("$d"); done
+cx_cleanup() {
+	local d
+	rm -rf "$CX_PIN"
+	rm -f /sys/fs/bpf/xdp/globals/cx_state /sys/fs/bpf/tc/globals/cx_state
+	for d in "${CX_MADE[@]}"; do
+		if [ -L "/sys/fs/bpf/$d" ]; then
+			rm -f "/sys/fs/bpf/$d"
+		else
+			rmdir "/sys/fs/bpf/$d/globals" "/sys/fs/bpf/$d" 2>/dev/null || true
+		fi
+	done
+}
+trap 'cx_rc=$?; cx_cleanup; (exit $cx_rc); cm_cleanup' EXIT
 mkdir -p "$CX_PIN"
 
 cm_mesh_start helloworld

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 ORDER = ["overhead", "overhead_goal", "chain", "slowpath", "control", "reload", "bridge", "bridge_vlan", "router", "packetcapture",
-         "transparent"]
+         "transparent", "firewall", "nat", "lb"]
 TITLES = {
     "overhead": "2. Framework overhead (paper Table III)",
     "overhead_goal": "2b. Framework overhead at XDP_DRV, 15 rounds of 3 s (the figure of the 1% goal)",
@@ -33,11 +33,14 @@ TITLES = {
     "router": "8. Router against Linux IP forwarding",
     "packetcapture": "9. Packet capture (pcn-packetcapture) against tcpdump -w",
     "transparent": "10. A pass-through transparent cube on the forwarding path",
-    "lb": "Load balancers: pcn-lbrp and pcn-lbdsr against IPVS (paper Fig. 6), Maglev",
+    "firewall": "11. Firewall (pcn-firewall) against iptables and nftables (paper Fig. 7)",
+    "nat": "12. Source NAT (pcn-nat) against iptables SNAT",
+    "lb": "13. Load balancers: pcn-lbrp and pcn-lbdsr against IPVS (paper Fig. 6), Maglev",
 }
 XLABELS = {"chain": "tail calls in the chain (cubes or hops)", "control": "instances",
            "slowpath": "share of packets sent to the slow path", "overhead": "hook",
-           "overhead_goal": "hook", "bridge_vlan": "hook, or ports the broadcast goes to"}
+           "overhead_goal": "hook", "bridge_vlan": "hook, or ports the broadcast goes to",
+           "firewall": "rules in the chain (the matching rule last)"}
 
 
 def is_num(s):

@@ -13,7 +13,7 @@ PKGS=(
   libpcap-dev tshark
   chromium chromium-driver python3-selenium libgraphviz-dev
   iproute2 iputils-ping ethtool tcpdump iperf3 wrk curl procps psmisc python3 kmod
-  iptables nftables ipvsadm
+  iptables nftables ipvsadm conntrack
   python3-prometheus-client python3-yaml
 )
 

@@ -10,7 +10,8 @@
 # Knobs (environment): BENCH_RUNS (runs per figure, 5), BENCH_SECONDS
 # (seconds per traffic run, 2), BENCH_REPEAT (BPF_PROG_TEST_RUN repeats,
 # 1000000), BENCH_CPU (core of the generator, 1), BENCH_QUICK=1 (the smoke
-# test: fewer points, short runs), BENCH_OUT (where JSON goes).
+# test: fewer points, short runs), BENCH_OUT (where JSON goes), BENCH_TG (a
+# generator other than the build's).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export CM_SRC=${CM_SRC:-$(cd "$BENCH_DIR/../.." && pwd)}
@@ -29,7 +30,7 @@ BENCH_SECONDS=${BENCH_SECONDS:-2}
 BENCH_REPEAT=${BENCH_REPEAT:-1000000}
 BENCH_CPU=${BENCH_CPU:-$(( $(nproc) > 1 ? 1 : 0 ))}
 BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/results}
-TG=$CM_BUILD/tools/trafficgen/pcn-trafficgen
+TG=${BENCH_TG:-$CM_BUILD/tools/trafficgen/pcn-trafficgen}
 BL=$CM_BUILD/tests/bench/pcn-bench-baseline
 BL_PIN=$CM_BPFFS/bench
 

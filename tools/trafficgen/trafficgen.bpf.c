@@ -28,8 +28,10 @@ const volatile __u8 tg_dst_mac[6] = { 0 };
 const volatile __u32 tg_restore = 0;
 const volatile __u8 tg_hdr[TG_HDR_LEN] = { 0 };
 
-/* With --flows N, frame k leaves from UDP source port 1024 + k % N (its
- * UDP checksum 0: none), so that a NAT or conntrack sees N flows. */
+/* With --flows N, frame k belongs to flow f = k % N: it leaves from UDP
+ * source port 1024 + f % TG_PORTS (its UDP checksum 0: none) and, beyond
+ * TG_PORTS flows, from source address 10.250.(f / TG_PORTS).1 (the IP
+ * checksum updated), so that a NAT, conntrack or balancer sees N flows. */
 const volatile __u32 tg_flows = 0;
 
 /* Frames tg_gen has seen: a live-frames run executes on one CPU. */
@@ -68,12 +70,28 @@ int tg_gen(struct xdp_md *ctx)
 			dst[i] = alt ? tg_mix_mac[i] : tg_dst_mac[i];
 	}
 	if (tg_flows && data + TG_HDR_LEN <= end) {
-		__u16 sport = (__u16)(1024 + tg_fseq++ % tg_flows);
+		__u32 f = (__u32)(tg_fseq++ % tg_flows);
+		__u16 sport = (__u16)(1024 + f % TG_PORTS);
 
 		dst[34] = (__u8)(sport >> 8);
 		dst[35] = (__u8)sport;
 		dst[40] = 0;
 		dst[41] = 0;
+		if (tg_flows > TG_PORTS) {
+			/* The source address's third byte (offset 28), and the
+			 * IP checksum (24) updated for its 16-bit word (RFC 1624:
+			 * HC' = ~(~HC + ~m + m')) whatever the frame held. */
+			__u32 m = ((__u32)dst[28] << 8) | dst[29];
+			__u32 m2 = ((f / TG_PORTS) << 8) | dst[29];
+			__u32 sum = (~(((__u32)dst[24] << 8) | dst[25]) & 0xffff) + (~m & 0xffff) + m2;
+
+			sum = (sum & 0xffff) + (sum >> 16);
+			sum = (sum & 0xffff) + (sum >> 16);
+			sum = ~sum & 0xffff;
+			dst[28] = (__u8)(f / TG_PORTS);
+			dst[24] = (__u8)(sum >> 8);
+			dst[25] = (__u8)sum;
+		}
 	}
 	return bpf_redirect(tg_out_ifindex, 0);
 }

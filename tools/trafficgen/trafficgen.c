@@ -10,8 +10,10 @@
  *     (e.g. a MAC a bridge has not learned: its slow path). With
  *     --restore every frame's headers are written again (for a device
  *     under test that rewrites frames in place: a router). With --flows N
- *     the frames cycle through N UDP source ports (1024..), no UDP
- *     checksum: N flows for a NAT or conntrack. Prints
+ *     the frames cycle through N flows (at most TG_FLOWS_MAX): UDP source
+ *     ports 1024.., no UDP checksum, and beyond 64,512 flows source
+ *     addresses 10.250.1.1, 10.250.2.1, ... too: N flows for a NAT,
+ *     conntrack or balancer (a run of more than N frames reuses them). Prints
  *     "offered_pps=... delivered_pps=..." and a JSON line.
  *
  *   pcn-trafficgen run --pin PATH [--ifname IF] [--size 64] [--repeat N] [--runs K]
@@ -431,6 +433,10 @@ int main(int argc, char **argv)
 		case 'k': runs = (unsigned int)strtoul(optarg, NULL, 0); break;
 		default: usage(); return 2;
 		}
+	}
+	if (o.flows > TG_FLOWS_MAX) {
+		fprintf(stderr, "pcn-trafficgen: --flows is at most %u\n", TG_FLOWS_MAX);
+		return 2;
 	}
 	if (!strcmp(argv[1], "gen") && o.src_ns && o.dst_ns && o.duration > 0) {
 		rc = cmd_gen(&o);

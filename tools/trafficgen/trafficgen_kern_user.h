@@ -8,6 +8,11 @@
  * every frame with --restore. */
 #define TG_HDR_LEN 42
 
+/* --flows: source ports per source address (1024..65535), and the most
+ * flows (source addresses 10.250.0.1 .. 10.250.255.1). */
+#define TG_PORTS 64512u
+#define TG_FLOWS_MAX (256u * TG_PORTS)
+
 /* Per-CPU counters of the sink. */
 struct tg_sink_stats {
 	__u64 packets;

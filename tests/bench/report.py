@@ -35,7 +35,7 @@ TITLES = {
     "transparent": "10. A pass-through transparent cube on the forwarding path",
     "firewall": "11. Firewall (pcn-firewall) against iptables and nftables (paper Fig. 7)",
     "nat": "12. Source NAT (pcn-nat) against iptables SNAT",
-    "lb": "13. Load balancers: pcn-lbrp and pcn-lbdsr against IPVS (paper Fig. 6), Maglev",
+    "lb": "13. Load balancers: pcn-lbrp and pcn-lbdsr against IPVS (paper Fig. 6; a substitute where the kernel has no ip_vs), Maglev",
 }
 XLABELS = {"chain": "tail calls in the chain (cubes or hops)", "control": "instances",
            "slowpath": "share of packets sent to the slow path", "overhead": "hook",

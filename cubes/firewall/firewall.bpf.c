@@ -41,6 +41,15 @@ struct {
 	__type(value, struct fw_bv);
 } fw_bvs SEC(".maps");
 
+/* The wildcards, the all-rules vector and the small fields' values
+ * (firewall_shared.h): read with inlined lookups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_SETS * FW_FIX_PER_SET);
+	__type(key, __u32);
+	__type(value, struct fw_bv);
+} fw_fixed SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, FW_SETS);
@@ -280,10 +289,11 @@ static __always_inline __u32 fw_ct_label(const struct fw_pkt *p, const struct fw
 
 static __always_inline void fw_ct_update(const struct fw_pkt *p, struct fw_ct_val *v, __u8 next)
 {
-	__u64 now = pcn_now();
+	__u64 now;
 
 	if (next == FW_CT_NSTATES)
 		return;
+	now = pcn_now();
 	if (!v || ((next == FW_TCP_SYN_SENT || next == FW_FLOW_NEW) && v->state != next)) {
 		struct fw_ct_val n = { .last_ns = now, .state = next, .init_lo = p->lo_is_src };
 
@@ -299,9 +309,9 @@ static __always_inline void fw_ct_update(const struct fw_pkt *p, struct fw_ct_va
 
 /* One LBVS scan: the vector of each field (an unused one: every rule). */
 struct fw_scan {
-	struct fw_bv *bv[FW_NFIELDS]; /* the packet's value's vector per field; unused: every rule's */
-	__u32 nwords;                 /* words holding rules */
-	__u32 found;                  /* position + 1 of the first match; 0: none */
+	const struct fw_bv *bv[FW_NFIELDS]; /* the packet's value's vector per field */
+	__u32 nwords;                       /* words holding rules */
+	__u32 found;                        /* position + 1 of the first match; 0: none */
 };
 
 /* Words per call of the scan's callback: a call and its return cost more
@@ -343,11 +353,11 @@ static __always_inline __u32 fw_lowbit(__u64 w)
 /* Words i * FW_SCAN_STRIDE on of the fields' vectors, ANDed word by word
  * (an unused field's is every rule's: a load of a word in cache, no
  * branch, which would multiply the paths the verifier walks); 1 (stop) at
- * the first set bit or past the last word. A bpf_loop callback: the
- * verifier checks it once, not once per call. */
-static long fw_scan_words(__u32 i, void *arg)
+ * the first set bit or past the last word. Inlined for the first
+ * FW_SCAN_STRIDE words (no call), else in fw_scan_words, a bpf_loop
+ * callback: the verifier checks it once, not once per call. */
+static __always_inline long fw_scan_body(__u32 i, struct fw_scan *s)
 {
-	struct fw_scan *s = arg;
 	__u32 n = s->nwords;
 	__u64 base = i;
 
@@ -373,22 +383,86 @@ static long fw_scan_words(__u32 i, void *arg)
 	return 0;
 }
 
-static __always_inline struct fw_bv *fw_exact_bv(__u32 set, __u32 field, __u32 value)
+static long fw_scan_words(__u32 i, void *arg)
 {
-	struct fw_exact_key k = { .set = set, .field = field, .value = value };
-	__u32 *idx = bpf_map_lookup_elem(&fw_exact, &k);
-	__u32 w = idx ? *idx : FW_WILD_IDX(set, field);
+	return fw_scan_body(i, arg);
+}
 
+static __always_inline struct fw_bv *fw_fixed_bv(__u32 set, __u32 i)
+{
+	__u32 k = FW_FIX_IDX(set, i);
+
+	return bpf_map_lookup_elem(&fw_fixed, &k);
+}
+
+/* An address's or a port's vector: the value's (its index in `map`, then
+ * the vector: two lookups) if some rule names it, else the field's
+ * wildcard (inlined). */
+static __always_inline struct fw_bv *fw_value_bv(void *map, const void *key, __u32 set, __u32 field)
+{
+	__u32 *idx = bpf_map_lookup_elem(map, key);
+	__u32 w;
+
+	if (!idx)
+		return fw_fixed_bv(set, field);
+	w = *idx;
 	return bpf_map_lookup_elem(&fw_bvs, &w);
 }
 
 static __always_inline struct fw_bv *fw_lpm_bv(__u32 set, __u32 field, __u32 addr)
 {
 	struct fw_lpm_key k = { .prefixlen = 64, .set = set, .field = field, .addr = addr };
-	__u32 *idx = bpf_map_lookup_elem(&fw_lpm, &k);
-	__u32 w = idx ? *idx : FW_WILD_IDX(set, field);
 
-	return bpf_map_lookup_elem(&fw_bvs, &w);
+	return fw_value_bv(&fw_lpm, &k, set, field);
+}
+
+static __always_inline struct fw_bv *fw_port_bv(__u32 set, __u32 field, __u32 value)
+{
+	struct fw_exact_key k = { .set = set, .field = field, .value = value };
+
+	return fw_value_bv(&fw_exact, &k, set, field);
+}
+
+/* What fw_scan reads from fw_fixed itself: the small fields' entries. */
+struct fw_scan_arg {
+	__u32 set;
+	__u32 proto; /* entries of fw_fixed (FW_FIX_*) */
+	__u32 flags;
+	__u32 ct;
+	__u32 nwords;
+};
+
+#define FW_SCAN_ERR 0xffffffffu /* a vector missing: drop, as for any table missing */
+
+/* The LBVS scan of a set: position + 1 of the first rule all seven
+ * vectors have, 0 if none (FW_SCAN_ERR: see above). The four big fields' vectors are arguments:
+ * each from fw_bvs (hash) or fw_fixed (array), 16 kinds of caller that
+ * the verifier would otherwise walk the scan for, one by one (past its
+ * million instructions); a global function is checked once, its pointer
+ * arguments as plain memory of a vector's size. */
+__attribute__((noinline)) __u32 fw_scan(const struct fw_bv *src, const struct fw_bv *dst, const struct fw_bv *sport,
+					const struct fw_bv *dport, const struct fw_scan_arg *a)
+{
+	struct fw_scan s = {};
+
+	if (!src || !dst || !sport || !dport || !a)
+		return FW_SCAN_ERR;
+	s.bv[FW_F_SRC] = src;
+	s.bv[FW_F_DST] = dst;
+	s.bv[FW_F_SPORT] = sport;
+	s.bv[FW_F_DPORT] = dport;
+	s.bv[FW_F_PROTO] = fw_fixed_bv(a->set, a->proto);
+	s.bv[FW_F_FLAGS] = fw_fixed_bv(a->set, a->flags);
+	s.bv[FW_F_CT] = fw_fixed_bv(a->set, a->ct);
+	if (!s.bv[FW_F_PROTO] || !s.bv[FW_F_FLAGS] || !s.bv[FW_F_CT])
+		return FW_SCAN_ERR;
+	s.nwords = a->nwords < FW_WORDS ? a->nwords : FW_WORDS;
+	/* Up to FW_SCAN_STRIDE x 64 rules: no loop, no call. */
+	if (s.nwords <= FW_SCAN_STRIDE)
+		fw_scan_body(0, &s);
+	else
+		bpf_loop((s.nwords + FW_SCAN_STRIDE - 1) / FW_SCAN_STRIDE, fw_scan_words, &s, 0);
+	return s.found;
 }
 
 /* The chain's verdict for an IPv4 packet: RX_OK or RX_DROP. A global
@@ -399,59 +473,50 @@ __attribute__((noinline)) int fw_chain(struct __ctx_buff *ctx, __u32 chain, stru
 {
 	__u32 *half = bpf_map_lookup_elem(&fw_ctl, &chain);
 	__u32 matched = ~0u; /* the id of the rule that decided (for the log) */
-	struct fw_scan s = {};
+	struct fw_bv *all, *src, *dst, *sport, *dport;
+	struct fw_scan_arg a;
 	struct fw_setinfo *si;
 	struct fw_rule_info *ri;
-	struct fw_bv *all;
-	__u32 set, k, used, action;
+	__u32 k, used, action, found;
 	struct fw_cnt *c;
 
 	if (!half || !p || chain >= FW_CHAINS)
 		return RX_DROP;
-	set = chain * 2 + (*(volatile __u32 *)half & 1);
-	si = bpf_map_lookup_elem(&fw_setinfo, &set);
+	a.set = chain * 2 + (*(volatile __u32 *)half & 1);
+	si = bpf_map_lookup_elem(&fw_setinfo, &a.set);
 	if (!si)
 		return RX_DROP;
 	action = si->dflt;
 	if (!si->nrules)
 		goto act;
-	k = FW_ALL_IDX(set);
-	all = bpf_map_lookup_elem(&fw_bvs, &k);
-	if (!all)
-		return RX_DROP;
+	/* The small fields' values are all in fw_fixed, used or not (an
+	 * unused field's all hold every rule): fw_scan reads them. Without
+	 * ports (or flags) only the rules that do not ask match: the
+	 * wildcard, under a value no rule names. */
+	a.proto = FW_FIX_PROTO + p->proto;
+	a.flags = FW_FIX_FLAGS + (p->proto == IPPROTO_TCP && p->has_ports ? p->flags : 0x100);
+	a.ct = FW_FIX_CT + (label <= FW_CT_NONE ? label : FW_CT_NONE);
+	a.nwords = si->nwords;
+	/* The others: every rule's vector unless some rule names the field. */
+	all = fw_fixed_bv(a.set, FW_FIX_ALL);
 	used = si->used;
-#pragma unroll
-	for (int f = 0; f < FW_NFIELDS; f++)
-		s.bv[f] = all;
+	src = dst = sport = dport = all;
 	if (used & (1u << FW_F_SRC))
-		s.bv[FW_F_SRC] = fw_lpm_bv(set, FW_F_SRC, p->saddr);
+		src = fw_lpm_bv(a.set, FW_F_SRC, p->saddr);
 	if (used & (1u << FW_F_DST))
-		s.bv[FW_F_DST] = fw_lpm_bv(set, FW_F_DST, p->daddr);
-	if (used & (1u << FW_F_PROTO))
-		s.bv[FW_F_PROTO] = fw_exact_bv(set, FW_F_PROTO, p->proto);
-	/* Without ports (or flags) only the rules that do not ask match:
-	 * the wildcard vector, under a value no key has. */
+		dst = fw_lpm_bv(a.set, FW_F_DST, p->daddr);
 	if (used & (1u << FW_F_SPORT))
-		s.bv[FW_F_SPORT] = fw_exact_bv(set, FW_F_SPORT, p->has_ports ? bpf_ntohs(p->sport) : 0x10000);
+		sport = fw_port_bv(a.set, FW_F_SPORT, p->has_ports ? bpf_ntohs(p->sport) : 0x10000);
 	if (used & (1u << FW_F_DPORT))
-		s.bv[FW_F_DPORT] = fw_exact_bv(set, FW_F_DPORT, p->has_ports ? bpf_ntohs(p->dport) : 0x10000);
-	if (used & (1u << FW_F_FLAGS))
-		s.bv[FW_F_FLAGS] = fw_exact_bv(set, FW_F_FLAGS, p->proto == IPPROTO_TCP && p->has_ports ? p->flags : 0x100);
-	if (used & (1u << FW_F_CT))
-		s.bv[FW_F_CT] = fw_exact_bv(set, FW_F_CT, label);
-#pragma unroll
-	for (int f = 0; f < FW_NFIELDS; f++)
-		if (!s.bv[f])
-			return RX_DROP;
-	s.nwords = si->nwords < FW_WORDS ? si->nwords : FW_WORDS;
-	/* Up to FW_SCAN_STRIDE x 64 rules: one call, no loop. */
-	if (s.nwords <= FW_SCAN_STRIDE)
-		fw_scan_words(0, &s);
-	else
-		bpf_loop((s.nwords + FW_SCAN_STRIDE - 1) / FW_SCAN_STRIDE, fw_scan_words, &s, 0);
-	if (!s.found)
+		dport = fw_port_bv(a.set, FW_F_DPORT, p->has_ports ? bpf_ntohs(p->dport) : 0x10000);
+	if (!src || !dst || !sport || !dport)
+		return RX_DROP;
+	found = fw_scan(src, dst, sport, dport, &a);
+	if (found == FW_SCAN_ERR)
+		return RX_DROP;
+	if (!found)
 		goto act;
-	k = set * FW_MAX_RULES + (s.found - 1);
+	k = a.set * FW_MAX_RULES + (found - 1);
 	ri = bpf_map_lookup_elem(&fw_rules, &k);
 	if (!ri)
 		return RX_DROP;

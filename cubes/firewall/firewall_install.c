@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
 #include <linux/bpf.h>
 
 #include "firewall_int.h"
@@ -78,6 +79,42 @@ out:
 	return rc;
 }
 
+/* Set `set`'s part of fw_fixed (firewall_shared.h), all of it, in one
+ * batch: the wildcards, every rule, each value of the small fields. */
+static int write_fixed(struct pcn_instance *inst, uint32_t set, const struct fw_compiled *cp)
+{
+	struct fw_bv *v = malloc(FW_FIX_PER_SET * sizeof(*v));
+	uint32_t *keys = malloc(FW_FIX_PER_SET * sizeof(*keys)), count = FW_FIX_PER_SET;
+	int rc = -ENOMEM;
+
+	if (!v || !keys)
+		goto out;
+	for (uint32_t i = 0; i < FW_FIX_PER_SET; i++) {
+		keys[i] = FW_FIX_IDX(set, i);
+		v[i] = i < FW_FIX_ALL    ? cp->wild[i]
+		       : i == FW_FIX_ALL ? cp->all
+		       : i < FW_FIX_FLAGS ? cp->wild[FW_F_PROTO]
+		       : i < FW_FIX_CT    ? cp->wild[FW_F_FLAGS]
+					  : cp->wild[FW_F_CT];
+	}
+	/* A value some rule names: its own vector (the wildcard's rules and its). */
+	for (size_t e = 0; e < cp->n_exact; e++) {
+		uint32_t val = cp->exact[e].value;
+
+		if (cp->exact[e].field == FW_F_PROTO && val < 256)
+			v[FW_FIX_PROTO + val] = cp->exact[e].bv;
+		else if (cp->exact[e].field == FW_F_FLAGS && val < 256)
+			v[FW_FIX_FLAGS + val] = cp->exact[e].bv;
+		else if (cp->exact[e].field == FW_F_CT && val <= FW_CT_NONE)
+			v[FW_FIX_CT + val] = cp->exact[e].bv;
+	}
+	rc = bpf_map_update_batch(pcn_map_fd(inst, "fw_fixed"), keys, v, &count, NULL) ? -errno : 0;
+out:
+	free(v);
+	free(keys);
+	return rc;
+}
+
 static int write_set(struct pcn_instance *inst, uint32_t set, const struct fw_compiled *cp,
 		     const uint32_t *ids, const uint8_t *actions, const uint32_t *slots, uint32_t dflt)
 {
@@ -125,6 +162,8 @@ static int write_set(struct pcn_instance *inst, uint32_t set, const struct fw_co
 		k = set * FW_MAX_RULES + (uint32_t)i;
 		rc = pcn_map_update(inst, "fw_rules", &k, &ri, BPF_ANY);
 	}
+	if (!rc)
+		rc = write_fixed(inst, set, cp);
 	if (!rc)
 		rc = pcn_map_update(inst, "fw_setinfo", &set, &si, BPF_ANY);
 	return rc;

@@ -143,6 +143,8 @@ struct split {
 	const char **keys;
 	int nkeys;
 	json_t *kv;
+	bool stdin_ok;        /* in: a pair with no value ("rules=") means stdin */
+	const char *from_stdin; /* out: that pair */
 };
 
 static int split_args(struct split *sp, int n, char *const *w, char *err, size_t errlen)
@@ -165,6 +167,10 @@ static int split_args(struct split *sp, int n, char *const *w, char *err, size_t
 		if (eq == w[i]) {
 			set_err(err, errlen, "'%s': a name is missing before '='", w[i]);
 			return -EINVAL;
+		}
+		if (!eq[1] && sp->stdin_ok) {
+			sp->from_stdin = w[i];
+			continue;
 		}
 		if (!eq[1]) {
 			set_err(err, errlen, "'%s': a value is missing after '='", w[i]);
@@ -299,9 +305,11 @@ static int build_model(struct pcnctl_request *r, int npath, char *const *w, enum
 			sb_add(&words, " ");
 		sb_add(&words, w[i]);
 	}
+	sp.stdin_ok = !help && (verb == VERB_ADD || verb == VERB_SET);
 	ret = split_args(&sp, nargs, args, err, errlen);
 	if (ret)
 		goto out;
+	r->body_from_stdin = sp.from_stdin != NULL;
 
 	if (help) {
 		/* Help on a list entry names it by its keys, as show would. */
@@ -346,13 +354,13 @@ static int build_model(struct pcnctl_request *r, int npath, char *const *w, enum
 			ret = -EINVAL;
 			goto out;
 		}
-		if (!json_object_size(sp.kv)) {
+		if (!json_object_size(sp.kv) && !sp.from_stdin) {
 			set_err(err, errlen, "set needs at least one k=v pair");
 			ret = -EINVAL;
 			goto out;
 		}
 		r->method = "PATCH";
-		if (json_object_size(sp.kv) == 1) {
+		if (json_object_size(sp.kv) == 1 && !sp.from_stdin) {
 			/* One leaf: PATCH the leaf itself with a bare JSON value. */
 			const char *k = json_object_iter_key(json_object_iter(sp.kv));
 

@@ -36,6 +36,10 @@ struct pcnctl_request {
 	 * main.c POSTs to it instead, as polycubectl runs an action without
 	 * input. */
 	bool maybe_action;
+	/* polycubectl's "k=<<<TEXT" (a pair with no value, after add, set or
+	 * as an action's input): the shell's here-string is the body, read
+	 * from stdin as YAML or JSON by main.c, replacing the pairs. */
+	bool body_from_stdin;
 };
 
 /* Translates the words into a request. Returns 0 and sets *out, -EINVAL with

@@ -85,7 +85,8 @@ static const struct tcase cases[] = {
 	BAD("add hw1", "needs a path"),
 	BAD("show", "needs a path"),
 	BAD("set a=1", "needs a path"),
-	BAD("hw1 set action=", "value is missing"),
+	BAD("hw1 show action=", "value is missing"),
+	BAD("connect a b x=", "value is missing"),
 	BAD("hw1 set =FORWARD", "name is missing"),
 	BAD("hw1 set", "at least one"),
 	BAD("hw1 set port1 peer=x", "k=v pairs only"),
@@ -183,6 +184,35 @@ static void test_local_help(void **state)
 	}
 }
 
+/* polycubectl's "k=<<<TEXT": a pair with no value after add, set or an
+ * action's path words; main.c reads the body from stdin. */
+static void test_body_from_stdin(void **state)
+{
+	static const struct {
+		const char *line, *method, *path;
+		bool from_stdin;
+	} c[] = {
+		{ "fw1 chain INGRESS batch rules=", "POST", "fw1/chain/INGRESS/batch/", true },
+		{ "hw1 set action=", "PATCH", "hw1/", true },
+		{ "hw1 ports add p1 peer=", "POST", "hw1/ports/p1/", true },
+		{ "fw1 chain INGRESS append l4proto=ICMP", "POST", "fw1/chain/INGRESS/append/", false },
+		{ "hw1 set action=X", "PATCH", "hw1/action/", false },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct pcnctl_request *req = NULL;
+		char store[256], *words[32];
+		int n = split_line(c[i].line, words, 32, store);
+
+		print_message("case: pcnctl %s\n", c[i].line);
+		assert_int_equal(pcnctl_request_create(&req, n, words, NULL, 0), 0);
+		assert_string_equal(req->method, c[i].method);
+		assert_string_equal(req->path, c[i].path);
+		assert_int_equal(req->body_from_stdin, c[i].from_stdin);
+		pcnctl_request_destroy(req);
+	}
+}
+
 static void test_no_words(void **state)
 {
 	struct pcnctl_request *req = NULL;
@@ -210,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_translation_table),
 		cmocka_unit_test(test_help_words),
 		cmocka_unit_test(test_local_help),
+		cmocka_unit_test(test_body_from_stdin),
 		cmocka_unit_test(test_no_words),
 		cmocka_unit_test(test_escape),
 	};

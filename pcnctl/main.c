@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -92,6 +93,59 @@ static void print_answer(const struct pcnctl_opts *o, const struct pcnctl_reques
 		pcnctl_print_text(stdout, doc);
 	}
 	json_decref(doc);
+}
+
+/* polycubectl's "k=<<<TEXT": the here-string (stdin) is the whole body,
+ * YAML or JSON (Polycube's scripts quote with ' as YAML allows), as
+ * polycubectl takes it. 0, or -EINVAL with err set. */
+static int body_from_stdin(struct pcnctl_request *req, char *err, size_t errlen)
+{
+	size_t len = 0, cap = 0;
+	char *text = NULL, *body;
+	json_t *doc = NULL, *lines = NULL;
+	ssize_t n;
+	int rc;
+
+	if (isatty(STDIN_FILENO)) {
+		snprintf(err, errlen, "a k= with no value takes the body from stdin (k=<<<TEXT); stdin is a terminal");
+		return -EINVAL;
+	}
+	do {
+		if (len + 4096 > cap) {
+			char *p = cap < (64u << 20) ? realloc(text, cap ? 2 * cap : 65536) : NULL;
+
+			if (!p) {
+				free(text);
+				snprintf(err, errlen, "the body on stdin is too long");
+				return -EINVAL;
+			}
+			text = p;
+			cap = cap ? 2 * cap : 65536;
+		}
+		n = read(STDIN_FILENO, text + len, cap - len - 1);
+		if (n > 0)
+			len += (size_t)n;
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	text[len] = '\0';
+	if (strspn(text, " \t\r\n") == len) {
+		free(text);
+		snprintf(err, errlen, "a k= with no value takes the body from stdin (k=<<<TEXT), which is empty");
+		return -EINVAL;
+	}
+	rc = pcnctl_yaml_load(text, len, &doc, &lines, err, errlen);
+	free(text);
+	json_decref(lines);
+	if (rc)
+		return -EINVAL;
+	body = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(doc);
+	if (!body) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -EINVAL;
+	}
+	free(req->body);
+	req->body = body;
+	return 0;
 }
 
 /* polycubectl's "<path> <action> k=v ...": EXIT_OK when the broker's help
@@ -192,6 +246,11 @@ int main(int argc, char **argv)
 	if (req->local_help) {
 		usage(stdout);
 		status = EXIT_OK;
+		goto out;
+	}
+	if (req->body_from_stdin && body_from_stdin(req, err, sizeof(err))) {
+		fprintf(stderr, "pcnctl: %s\n", err);
+		status = EXIT_USAGE;
 		goto out;
 	}
 	if (asprintf(&url, "%s%s", o.url, req->path) < 0) {

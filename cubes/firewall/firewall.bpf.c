@@ -401,10 +401,17 @@ static __always_inline struct fw_bv *fw_fixed_bv(__u32 set, __u32 i)
 static __always_inline struct fw_bv *fw_value_bv(void *map, const void *key, __u32 set, __u32 field)
 {
 	__u32 *idx = bpf_map_lookup_elem(map, key);
+	struct fw_bv *bv;
 	__u32 w;
 
-	if (!idx)
-		return fw_fixed_bv(set, field);
+	if (!idx) {
+		bv = fw_fixed_bv(set, field);
+		/* Keeps clang from merging the two lookups into one call
+		 * with the map in a register: the verifier then inlines
+		 * neither (a call through the map's ops, ~20 ns more). */
+		asm volatile("" : "+r"(bv));
+		return bv;
+	}
 	w = *idx;
 	return bpf_map_lookup_elem(&fw_bvs, &w);
 }

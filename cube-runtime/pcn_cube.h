@@ -106,7 +106,9 @@ typedef int (*pcn_action_cb)(struct pcn_instance *inst, const char *input_json);
  * the instance, "chain/INGRESS") as one ordinary write (validated, applied
  * through the handlers, undone whole if one fails, persisted), then answers
  * the user with the output or the write's error. put_path and put_body go
- * together (both or neither). The last call of a callback counts. */
+ * together (both or neither). The last call of a callback counts. The
+ * broker runs the action and that write in one turn of the service's write
+ * queue: the callback sees every earlier write, and none comes between. */
 int pcn_action_result(struct pcn_instance *inst, const char *output_json, const char *put_path,
 		      const char *put_body);
 /* From inside an action callback only: the action's data path with the

@@ -128,6 +128,14 @@ void broker_instances_replay(struct broker *b, struct broker_service *svc);
 typedef void (*broker_write_done)(struct broker *b, void *arg, const struct broker_error *err, int status);
 void broker_instance_write(struct broker *b, const char *path, size_t path_len, enum broker_method method,
 			   const char *body, size_t body_len, broker_write_done done, void *arg);
+/* The same write run now in job, the running job of path's service queue,
+ * which its owner hands over: nothing else of the service runs between
+ * what the job did (an action that computed the change) and the write.
+ * The job keeps its deadline; its free_fn is dropped (arg is the caller's
+ * until done). */
+void broker_instance_write_in(struct broker *b, struct broker_job *job, const char *path, size_t path_len,
+			      enum broker_method method, const char *body, size_t body_len, broker_write_done done,
+			      void *arg);
 /* The datastore's notifier (broker_datastore_set_notify, arg the broker):
  * committed writes are answered once their records are durable. */
 void broker_write_durable_notify(void *b);

@@ -29,6 +29,7 @@ void tb_cube_refuse(int http);
 unsigned tb_cube_applies(int op);
 const char *tb_state_dir(void);
 const char *tb_bpffs_root(void);
+void tb_run_ms(unsigned ms);
 
 enum { OP_CREATE = 0, OP_UPDATE = 1, OP_DELETE = 2 }; /* Cubemesh__ApplyOp */
 
@@ -291,10 +292,89 @@ static void test_refused_by_broker(void **state)
 	assert_int_equal(n_instances(), n);
 }
 
+/* broker_instance_write_in: a job of the service's queue that hands itself
+ * over to a write (an action's PUT, gateway/action.c) keeps its turn: a
+ * write that arrives while the job runs comes after the handed-over one
+ * and sees it, and the job's free_fn is no longer the job's to run. */
+static struct {
+	bool ran, done, later_done, later_first;
+	int status, later_status;
+	unsigned freed;
+} H;
+
+static void ho_done(struct broker *b, void *arg, const struct broker_error *err, int status)
+{
+	(void)b;
+	(void)arg;
+	H.status = err ? err->http_status : status;
+	H.done = true;
+}
+
+static void ho_later_done(struct broker *b, void *arg, const struct broker_error *err, int status)
+{
+	(void)b;
+	(void)arg;
+	H.later_status = err ? err->http_status : status;
+	H.later_done = true;
+	H.later_first = !H.done;
+}
+
+static void ho_free(struct broker *b, struct broker_job *job)
+{
+	(void)b;
+	(void)job;
+	H.freed++;
+}
+
+static void ho_expire(struct broker *b, struct broker_job *job)
+{
+	(void)b;
+	(void)job;
+	fail_msg("the job expired");
+}
+
+static void ho_run(struct broker *b, struct broker_job *job)
+{
+	static const char path[] = "/helloworld/ih", drop[] = "{\"action\":\"DROP\"}",
+			  fwd[] = "{\"action\":\"FORWARD\"}";
+
+	H.ran = true;
+	/* A client's write arriving now: it queues behind this job. */
+	broker_instance_write(b, path, strlen(path), BROKER_PATCH, drop, strlen(drop), ho_later_done,
+			      NULL);
+	broker_instance_write_in(b, job, path, strlen(path), BROKER_PATCH, fwd, strlen(fwd), ho_done,
+				 NULL);
+}
+
+static void test_write_in(void **state)
+{
+	struct broker_job *job = NULL;
+	char *json = NULL;
+
+	post("/helloworld/ih", "{}", 201);
+	memset(&H, 0, sizeof(H));
+	assert_int_equal(broker_job_submit_write(B, "helloworld", 0, ho_run, ho_expire, NULL, &job), 0);
+	job->free_fn = ho_free;
+	for (int i = 0; i < 500 && !(H.done && H.later_done); i++)
+		tb_run_ms(10);
+	assert_true(H.ran && H.done && H.later_done);
+	assert_int_equal(H.status, 200);
+	assert_int_equal(H.later_status, 200);
+	assert_false(H.later_first);
+	assert_int_equal(H.freed, 0);
+	/* The later write is the one in force. */
+	assert_int_equal(broker_config_print(broker_instance_find(B, "ih")->config, &json), 0);
+	if (!strstr(json, "\"DROP\""))
+		fail_msg("the handed-over write came last: %s", json);
+	free(json);
+	del("/helloworld/ih", 204);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_delete),
+		cmocka_unit_test(test_write_in),
 		cmocka_unit_test(test_port_ids),
 		cmocka_unit_test(test_refused_create),
 		cmocka_unit_test(test_refused_update),

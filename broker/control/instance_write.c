@@ -717,13 +717,13 @@ static void write_key(const char *path, size_t len, char *key, size_t n)
 	key[k] = '\0';
 }
 
-void broker_instance_write(struct broker *b, const char *path, size_t path_len, enum broker_method method,
-			   const char *body, size_t body_len, broker_write_done done, void *arg)
+/* A write request, not queued yet; NULL when memory ran out (done has
+ * answered 500 then). */
+static struct write_req *write_new(struct broker *b, const char *path, size_t path_len, enum broker_method method,
+				   const char *body, size_t body_len, broker_write_done done, void *arg)
 {
 	struct write_req *w = calloc(1, sizeof(*w));
 	struct broker_error err;
-	char key[BROKER_NAME_MAX];
-	int rc;
 
 	if (!w || !(w->path = malloc(path_len + 1)) || !(w->body = malloc(body_len + 1))) {
 		if (w)
@@ -731,7 +731,7 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 		free(w);
 		broker_error_set(&err, 500, "operation-failed", NULL, "out of memory");
 		done(b, arg, &err, 0);
-		return;
+		return NULL;
 	}
 	memcpy(w->path, path, path_len);
 	w->path[path_len] = '\0';
@@ -744,6 +744,39 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 	w->done = done;
 	w->arg = arg;
 	w->queued_ms = broker_now_ms();
+	return w;
+}
+
+void broker_instance_write_in(struct broker *b, struct broker_job *job, const char *path, size_t path_len,
+			      enum broker_method method, const char *body, size_t body_len, broker_write_done done,
+			      void *arg)
+{
+	struct write_req *w;
+
+	/* The job is the write's from now on (its deadline too). */
+	job->free_fn = NULL;
+	job->arg = NULL;
+	w = write_new(b, path, path_len, method, body, body_len, done, arg);
+	if (!w) {
+		broker_job_done(b, job);
+		return;
+	}
+	job->arg = w;
+	job->run = write_run;
+	job->expire = write_expire;
+	write_run(b, job);
+}
+
+void broker_instance_write(struct broker *b, const char *path, size_t path_len, enum broker_method method,
+			   const char *body, size_t body_len, broker_write_done done, void *arg)
+{
+	struct write_req *w = write_new(b, path, path_len, method, body, body_len, done, arg);
+	struct broker_error err;
+	char key[BROKER_NAME_MAX];
+	int rc;
+
+	if (!w)
+		return;
 	write_key(path, path_len, key, sizeof(key));
 	rc = broker_job_submit_write(b, key, body_len, write_run, write_expire, w, NULL);
 	if (rc == -ESHUTDOWN) {

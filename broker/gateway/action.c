@@ -1,6 +1,16 @@
 /* YANG actions over REST: POST on an action's path (".../fdb/flush") runs
  * it in the cube process that owns the instance. The broker checks the
- * target and the input here, so a cube only sees actions its model has. */
+ * target and the input here, so a cube only sees actions its model has.
+ *
+ * An action runs as a job of its service's write queue (core/loop.c), like
+ * a write: it runs alone, once every earlier write of the service is
+ * committed, and when the cube answers with a change of the configuration
+ * (pcn_action_result's PUT), that write runs in the same job
+ * (broker_instance_write_in) before anything else of the service. So an
+ * action computing a new configuration from the one it has (firewall's
+ * append, nat's next id) sees every change before it, and no change made
+ * meanwhile is overwritten. The action counts against the queue's bounds
+ * and deadline (503 when full, 504 when not done in time) like a write. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,38 +24,81 @@
 #include "log.h"
 
 struct action_ctx {
-	struct broker_pending *pd;
-	char path[256];
+	struct broker_pending *pd; /* NULL once answered */
+	struct broker_job *job;    /* the action's job; NULL once it ended or became the write's */
+	bool calling;              /* the cube call is in flight: its callback frees */
+	char path[256];            /* the action's schema path */
+	char rest_path[256];       /* for messages */
 	char service[64];
 	char instance[64];
-	char *output; /* the action's output, answered once its write is done */
+	char *target;              /* the data path with the keys */
+	char *input;
+	char *output;              /* the action's output, answered once its write is done */
 };
+
+static void action_free(struct action_ctx *ac)
+{
+	if (ac->pd)
+		broker_pending_take(ac->pd);
+	free(ac->target);
+	free(ac->input);
+	free(ac->output);
+	free(ac);
+}
+
+/* Answers the client once (an error, the output, or 204). */
+static void action_answer(struct action_ctx *ac, const struct broker_error *err, const char *out)
+{
+	h2o_req_t *req = ac->pd ? broker_pending_take(ac->pd) : NULL;
+
+	ac->pd = NULL;
+	if (!req)
+		return;
+	if (err)
+		broker_reply_error(req, err);
+	else if (out && out[0])
+		broker_reply(req, 200, "application/json", out, strlen(out));
+	else
+		broker_reply(req, 204, NULL, NULL, 0);
+}
+
+/* The job's free_fn: it ended (done, expired waiting, dropped at stop). */
+static void action_job_free(struct broker *b, struct broker_job *job)
+{
+	struct action_ctx *ac = job->arg;
+
+	(void)b;
+	if (!ac)
+		return;
+	ac->job = NULL;
+	if (!ac->calling)
+		action_free(ac);
+}
+
+/* Answers and ends the job (which frees ac, unless its call is in flight). */
+static void action_end(struct broker *b, struct action_ctx *ac, const struct broker_error *err, const char *out)
+{
+	action_answer(ac, err, out);
+	broker_job_done(b, ac->job);
+}
 
 /* The write an action asked for is done: the user gets its error, or the
  * action's output. */
 static void action_write_done(struct broker *b, void *arg, const struct broker_error *err, int status)
 {
 	struct action_ctx *ac = arg;
-	h2o_req_t *req = broker_pending_take(ac->pd);
 
 	(void)b;
 	(void)status;
-	if (req) {
-		if (err)
-			broker_reply_error(req, err);
-		else if (ac->output && ac->output[0])
-			broker_reply(req, 200, "application/json", ac->output, strlen(ac->output));
-		else
-			broker_reply(req, 204, NULL, NULL, 0);
-	}
-	free(ac->output);
-	free(ac);
+	action_answer(ac, err, ac->output);
+	action_free(ac);
 }
 
-/* An action's write: PUT put_body at put_path below the instance, queued
- * like a user's write. 0 when queued (action_write_done answers). */
+/* An action's write: PUT put_body at put_path below the instance, run in
+ * the action's job. 0 when started (action_write_done answers). */
 static int action_write(struct broker *b, struct action_ctx *ac, const Cubemesh__ActionReply *ar)
 {
+	struct broker_job *job = ac->job;
 	char *path;
 	int n;
 
@@ -58,8 +111,11 @@ static int action_write(struct broker *b, struct action_ctx *ac, const Cubemesh_
 		free(path);
 		return -ENOMEM;
 	}
-	broker_instance_write(b, path, (size_t)n, BROKER_PUT, ar->put_body, strlen(ar->put_body), action_write_done,
-			      ac);
+	/* The job is the write's now: ac lives on as its done's arg. */
+	ac->job = NULL;
+	job->arg = NULL;
+	broker_instance_write_in(b, job, path, (size_t)n, BROKER_PUT, ar->put_body, strlen(ar->put_body),
+				 action_write_done, ac);
 	free(path);
 	return 0;
 }
@@ -67,39 +123,91 @@ static int action_write(struct broker *b, struct action_ctx *ac, const Cubemesh_
 static void action_done(struct broker *b, void *arg, const struct broker_error *err, Cubemesh__CubeReply *reply)
 {
 	struct action_ctx *ac = arg;
-	h2o_req_t *req;
-	const char *out;
+	const Cubemesh__ActionReply *ar =
+		!err && reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_ACTION ? reply->action : NULL;
+	struct broker_error werr;
 
-	/* The action may have changed what a read shows (a reset, a flush). */
-	broker_inst_state_drop(broker_instance_find(b, ac->instance));
-	if (!err && reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_ACTION && reply->action->put_path) {
-		struct broker_error werr;
-
-		/* The user's answer waits for the write (the request stays
-		 * pending in ac->pd). */
-		if (action_write(b, ac, reply->action) == 0)
-			return;
-		req = broker_pending_take(ac->pd);
-		broker_error_set(&werr, 500, "operation-failed", NULL, "the action's write is malformed");
-		if (req)
-			broker_reply_error(req, &werr);
-		free(ac->output);
-		free(ac);
+	ac->calling = false;
+	if (!ac->job) {
+		/* Its deadline passed (answered 504, the queue went on): a
+		 * change it asked for now would not be in order. */
+		if (ar && ar->put_path)
+			PCN_WARN("BROKER-ACTION-LATE", "%s on %s answered after its deadline: its change is dropped",
+				 ac->rest_path, ac->instance);
+		action_free(ac);
 		return;
 	}
-	req = broker_pending_take(ac->pd);
-	if (req) {
-		out = reply && reply->body_case == CUBEMESH__CUBE_REPLY__BODY_ACTION && reply->action->output_json
-			      ? reply->action->output_json
-			      : NULL;
-		if (err)
-			broker_reply_error(req, err);
-		else if (out && out[0])
-			broker_reply(req, 200, "application/json", out, strlen(out));
-		else
-			broker_reply(req, 204, NULL, NULL, 0);
+	/* The action may have changed what a read shows (a reset, a flush). */
+	broker_inst_state_drop(broker_instance_find(b, ac->instance));
+	if (ar && ar->put_path) {
+		/* The user's answer waits for the write. */
+		if (action_write(b, ac, ar) == 0)
+			return;
+		broker_error_set(&werr, 500, "operation-failed", NULL, "the action's write is malformed");
+		action_end(b, ac, &werr, NULL);
+		return;
 	}
-	free(ac);
+	action_end(b, ac, err, ar ? ar->output_json : NULL);
+}
+
+/* The action's turn in its service's queue: every earlier write is done. */
+static void action_run(struct broker *b, struct broker_job *job)
+{
+	Cubemesh__CubeRequest creq = CUBEMESH__CUBE_REQUEST__INIT;
+	Cubemesh__ActionRequest ar = CUBEMESH__ACTION_REQUEST__INIT;
+	struct action_ctx *ac = job->arg;
+	struct broker_instance *inst = broker_instance_find(b, ac->instance);
+	struct broker_error err;
+	int rc;
+
+	/* A write queued before the action may have deleted the instance,
+	 * or the process gone since. */
+	if (!inst || strcmp(inst->service, ac->service) != 0) {
+		broker_error_set(&err, 404, "invalid-value", ac->rest_path, "no %s instance named %s", ac->service,
+				 ac->instance);
+		action_end(b, ac, &err, NULL);
+		return;
+	}
+	if (broker_service_require_up(b, ac->service, &err)) {
+		action_end(b, ac, &err, NULL);
+		return;
+	}
+	ar.instance = ac->instance;
+	ar.path = ac->path;
+	ar.input_json = ac->input;
+	ar.target = ac->target;
+	creq.body_case = CUBEMESH__CUBE_REQUEST__BODY_ACTION;
+	creq.action = &ar;
+	ac->calling = true;
+	rc = broker_cube_call(b, broker_service_find(b, ac->service), &creq, action_done, ac);
+	if (rc) {
+		ac->calling = false;
+		broker_error_set(&err, 503, "resource-denied", ac->rest_path, "cannot reach %s: %s", ac->service,
+				 strerror(-rc));
+		action_end(b, ac, &err, NULL);
+	}
+}
+
+/* The deadline passed, waiting or with the cube's answer still out: 504,
+ * and nothing of it is written (action_done drops a late change). */
+static void action_expire(struct broker *b, struct broker_job *job)
+{
+	struct action_ctx *ac = job->arg;
+	struct broker_error err;
+
+	if (job->running)
+		broker_error_set(&err, 504, "operation-failed", ac->rest_path,
+				 "the %s process did not answer the action in time; nothing was changed",
+				 ac->service);
+	else
+		broker_error_set(&err, 504, "operation-failed", ac->rest_path,
+				 "the action waited behind earlier writes to %s that its cube process has not "
+				 "answered; nothing was changed", ac->service);
+	PCN_WARN("BROKER-WRITE-TIMEOUT", "%s on %s: not done in time: 504", ac->rest_path, ac->instance);
+	action_answer(ac, &err, NULL);
+	if (job->running)
+		broker_job_done(b, job); /* ac waits for its call (calling) */
+	/* else loop.c frees the job, and ac with it */
 }
 
 /* An input body must be a JSON object (or absent) and an action without
@@ -128,16 +236,30 @@ static int check_input(const struct broker_target *t, const char *body, size_t l
 	return 0;
 }
 
+/* Queues ac's job in its service's write queue; 0, or err set. */
+static int action_queue(struct broker *b, struct action_ctx *ac, size_t bytes, struct broker_error *err)
+{
+	int rc = broker_job_submit_write(b, ac->service, bytes, action_run, action_expire, ac, &ac->job);
+
+	if (rc == -ESHUTDOWN)
+		return broker_error_set(err, 503, "resource-denied", NULL, "the broker is stopping");
+	if (rc) {
+		PCN_WARN("BROKER-WRITE-QUEUE-FULL", "an action on %s refused: its queue is full", ac->service);
+		return broker_error_set(err, 503, "resource-denied", NULL,
+					"too many writes to %s are waiting (at most %u, or %zu bytes of bodies): "
+					"retry later", ac->service, b->opts.write_queue_max, b->opts.write_queue_bytes);
+	}
+	ac->job->free_fn = action_job_free;
+	return 0;
+}
+
 int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_t len)
 {
-	Cubemesh__CubeRequest creq = CUBEMESH__CUBE_REQUEST__INIT;
-	Cubemesh__ActionRequest ar = CUBEMESH__ACTION_REQUEST__INIT;
 	struct broker_target t = { 0 };
 	struct broker_instance *inst;
 	struct action_ctx *ac = NULL;
 	struct broker_error err;
-	char *input = NULL;
-	int rc, handled = 1;
+	int handled = 1;
 
 	if (broker_target_parse(b->models, path, len, &t, &err))
 		goto out_not_mine; /* the write path reports it */
@@ -157,28 +279,22 @@ int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_
 		broker_error_set(&err, 500, "operation-failed", t.rest_path, "cannot name the action");
 		goto fail;
 	}
-	if (req->entity.len) {
-		input = strndup(req->entity.base, req->entity.len);
-		if (!input) {
-			broker_error_set(&err, 500, "operation-failed", NULL, "out of memory");
-			goto fail;
-		}
-	}
+	snprintf(ac->rest_path, sizeof(ac->rest_path), "%s", t.rest_path ? t.rest_path : "");
 	snprintf(ac->service, sizeof(ac->service), "%s", t.service);
 	snprintf(ac->instance, sizeof(ac->instance), "%s", inst->name);
-	ar.instance = inst->name;
-	ar.path = ac->path;
-	ar.input_json = input;
-	ar.target = t.xpath;
-	creq.body_case = CUBEMESH__CUBE_REQUEST__BODY_ACTION;
-	creq.action = &ar;
+	if ((t.xpath && !(ac->target = strdup(t.xpath))) ||
+	    (req->entity.len && !(ac->input = strndup(req->entity.base, req->entity.len)))) {
+		broker_error_set(&err, 500, "operation-failed", NULL, "out of memory");
+		goto fail;
+	}
 	ac->pd = broker_pending_new(b, req);
-	rc = ac->pd ? broker_cube_call(b, broker_service_find(b, t.service), &creq, action_done, ac) : -ENOMEM;
-	if (rc) {
-		if (ac->pd)
-			broker_pending_take(ac->pd);
-		broker_error_set(&err, 503, "resource-denied", t.rest_path, "cannot reach %s: %s", t.service,
-				 strerror(-rc));
+	if (!ac->pd) {
+		broker_error_set(&err, 500, "operation-failed", NULL, "out of memory");
+		goto fail;
+	}
+	if (action_queue(b, ac, req->entity.len, &err)) {
+		broker_pending_take(ac->pd);
+		ac->pd = NULL;
 		goto fail;
 	}
 	ac = NULL;
@@ -187,8 +303,8 @@ int broker_action_post(struct broker *b, h2o_req_t *req, const char *path, size_
 fail:
 	broker_reply_error(req, &err);
 out:
-	free(ac);
-	free(input);
+	if (ac)
+		action_free(ac);
 out_not_mine:
 	broker_target_fini(&t);
 	return handled;

@@ -6,6 +6,7 @@
 #include "pcn_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,6 +479,17 @@ int pcn__apply(struct pcn__runtime *rt, const struct pcn__apply_req *req, struct
 			return 0; /* already gone: deleting twice is not an error */
 		return apply_delete(rt, inst);
 	}
+	/* A pipelined write, computed on top of a change that is not the
+	 * last one applied (refused, or replaced by a replay or an undo):
+	 * refused untouched; the broker computes it again. */
+	if (req->has_after && (!inst || !req->after || inst->applied_seq != req->after)) {
+		snprintf(res->msg, sizeof(res->msg), "instance %s: change %" PRIu64 " follows %" PRIu64
+			 ", not the last change applied (%" PRIu64 ")", req->instance, req->seq, req->after,
+			 inst ? inst->applied_seq : 0);
+		res->http = 409;
+		res->tag = "stale-base";
+		return -ESTALE;
+	}
 	rc = pcn__config_parse(rt->ly, req->config_json, &tree);
 	if (rc) {
 		snprintf(res->msg, sizeof(res->msg), "cannot parse the configuration: %s",
@@ -496,9 +508,14 @@ int pcn__apply(struct pcn__runtime *rt, const struct pcn__apply_req *req, struct
 		snprintf(res->msg, sizeof(res->msg), "no instance %s", req->instance);
 		rc = -ENOENT;
 	}
-	if (rc)
+	if (rc) {
 		lyd_free_all(tree);
-	return rc;
+		return rc;
+	}
+	inst = pcn__instance_find(rt, req->instance);
+	if (inst)
+		inst->applied_seq = req->seq;
+	return 0;
 }
 
 /* ---- instance accessors (pcn_cube.h) ------------------------------------ */

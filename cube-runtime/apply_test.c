@@ -184,9 +184,57 @@ static void test_replay_of_a_live_instance(void **state)
 	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_HOOK_TC, HW1("")), -ENOENT);
 }
 
+/* An update with its after: applied only on top of that very change. */
+static int apply_seq(struct cube_harness *h, uint64_t seq, bool has_after, uint64_t after, const char *json)
+{
+	struct pcn__apply_req req = {
+		.instance = "hw1",
+		.op = CUBEMESH__APPLY_OP__APPLY_UPDATE,
+		.index = 7,
+		.attach = PCN_HOOK_TC,
+		.config_json = json,
+		.seq = seq,
+		.has_after = has_after,
+		.after = after,
+	};
+
+	return pcn__apply(h->rt, &req, &h->res);
+}
+
+static void test_pipelined_update_follows_its_base(void **state)
+{
+	struct cube_harness *h = *state;
+
+	if (!h->rt)
+		skip();
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_CREATE, PCN_HOOK_TC, HW1(",\"action\":\"FORWARD\"")), 0);
+	assert_int_equal(cube_harness_instance(h, "hw1")->applied_seq, 0);
+	assert_int_equal(apply_seq(h, 10, false, 0, HW1(",\"action\":\"DROP\"")), 0);
+	assert_int_equal(cube_harness_instance(h, "hw1")->applied_seq, 10);
+	/* 11 follows 10: applied. */
+	assert_int_equal(apply_seq(h, 11, true, 10, HW1(",\"action\":\"FORWARD\"")), 0);
+	assert_int_equal(verdict(h), 2);
+	/* 12 is refused (the cube's own reason): 13, computed on 12, is
+	 * refused as stale and changes nothing. */
+	assert_int_equal(apply_seq(h, 12, true, 11, HW1(",\"action\":\"SLOWPATH\"")), -EINVAL);
+	assert_int_equal(apply_seq(h, 13, true, 12, HW1(",\"action\":\"SLOWPATH\",\"loglevel\":\"DEBUG\"")),
+			 -ESTALE);
+	assert_int_equal(h->res.http, 409);
+	assert_string_equal(h->res.tag, "stale-base");
+	assert_int_equal(verdict(h), 2);
+	assert_int_equal(cube_harness_instance(h, "hw1")->applied_seq, 11);
+	/* Computed again on 11: applied. A change of no number (a replay,
+	 * an undo) leaves nothing to follow. */
+	assert_int_equal(apply_seq(h, 14, true, 11, HW1(",\"action\":\"DROP\",\"loglevel\":\"DEBUG\"")), 0);
+	assert_int_equal(apply(h, CUBEMESH__APPLY_OP__APPLY_UPDATE, PCN_HOOK_TC, HW1(",\"action\":\"DROP\"")), 0);
+	assert_int_equal(apply_seq(h, 15, true, 14, HW1(",\"action\":\"FORWARD\"")), -ESTALE);
+	assert_int_equal(apply_seq(h, 0, true, 0, HW1(",\"action\":\"FORWARD\"")), -ESTALE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pipelined_update_follows_its_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verifier_refusal_is_422, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_update_keeps_the_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_of_a_live_instance, setup, teardown),

@@ -90,6 +90,7 @@ struct pcn_instance {
 	enum pcn_hook attach;
 	int loglevel;           /* what pcn_log_level the loaded program has */
 	struct lyd_node *tree;  /* current config: the instance's top-level list entry */
+	uint64_t applied_seq;   /* the seq of the last change applied (pcn__apply), 0: none */
 	struct pcn__port *ports;
 	size_t n_ports;
 	struct bpf_object *obj; /* the loaded fast path; NULL in config-only tests */
@@ -340,6 +341,9 @@ struct pcn__apply_req {
 	const struct pcn__port *ports;
 	size_t n_ports;
 	bool replay;
+	uint64_t seq;   /* ApplyConfig.seq: the number of this change (0: none) */
+	bool has_after; /* applied only if the instance's applied_seq is after */
+	uint64_t after;
 };
 
 struct pcn__apply_res {

@@ -133,6 +133,9 @@ static int do_register(struct pcn__runtime *rt)
 	/* Only a cube with metrics is asked for them at each scrape. */
 	reg.has_metrics = d->metrics != NULL;
 	reg.metrics = d->metrics != NULL;
+	/* pcn__apply checks ApplyConfig.after: writes may be pipelined. */
+	reg.has_ordered_apply = 1;
+	reg.ordered_apply = 1;
 	/* The broker refuses a version whose maps do not fit the pinned ones. */
 	rc = pcn__map_layouts(d, &layouts);
 	if (rc)
@@ -379,6 +382,9 @@ static void handle_apply(struct pcn__runtime *rt, const Cubemesh__ApplyConfig *a
 		.attach = (enum pcn_hook)a->hook,
 		.config_json = a->config_json,
 		.replay = a->has_replay && a->replay,
+		.seq = a->has_seq ? a->seq : 0,
+		.has_after = a->has_after,
+		.after = a->after,
 	};
 	int rc = 0;
 

@@ -39,6 +39,11 @@ int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemes
  * bytes unless max_reply is 0. */
 int broker_cube_call_ms(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
 			unsigned timeout_ms, size_t max_reply, broker_call_cb cb, void *arg);
+/* The same, with cb run in the order of the ordered calls toward svc (the
+ * process answers in that order; nng's threads may hand two answers over
+ * in the other). Pipelined writes (write_pipe.c). */
+int broker_cube_call_ordered(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
+			     broker_call_cb cb, void *arg);
 /* Fails every call in flight toward svc (it went away, or its model is
  * being replaced): each callback has run (err 503) when this returns, so
  * nothing a caller holds for a call outlives it. */
@@ -155,7 +160,14 @@ typedef void (*broker_state_cb)(struct broker *b, void *arg, const struct broker
  * (a fresh cached state); state_json may be NULL (none), and lives for the
  * call. 0, or -errno with cb never called. */
 int broker_inst_state_get(struct broker *b, struct broker_instance *inst, broker_state_cb cb, void *arg);
-/* Forgets the cached state (a write changed the instance). */
+/* The JSON a GET of t answers: inst's committed configuration with the
+ * broker's state and state_json (the cube's, may be NULL) merged in. *out
+ * lives until the next read or drop of inst (the answer of the last read
+ * is kept and given again while its inputs are the same). 0 or an error
+ * (err set). */
+int broker_inst_read(struct broker *b, struct broker_instance *inst, const struct broker_target *t,
+		     const char *state_json, const char **out, struct broker_error *err);
+/* Forgets the cached state and answer (a write changed the instance). */
 void broker_inst_state_drop(struct broker_instance *inst);
 void broker_inst_state_free(struct broker_instance *inst);
 json_t *broker_instance_summary(struct broker *b, const struct broker_instance *inst);

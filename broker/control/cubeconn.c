@@ -274,6 +274,11 @@ struct broker_call {
 	size_t max_reply;  /* 0: PCN_IPC_MAX_MSG only */
 	bool posted;  /* call_complete is queued on the loop */
 	bool aborted; /* its callback ran already (broker_cube_calls_abort) */
+	/* broker_cube_call_ordered: delivered in the order sent, among the
+	 * ordered calls of its service; ready: answered, waiting for an
+	 * earlier one. */
+	bool ordered, ready;
+	uint64_t order;
 };
 
 static void call_complete(struct broker *b, void *arg);
@@ -321,18 +326,47 @@ static void call_unlink(struct broker_call *c)
 		}
 }
 
+static void call_deliver(struct broker *b, struct broker_call *c);
+
+/* The earliest ordered call of svc still in flight or waiting. */
+static struct broker_call *ordered_first(struct broker_service *svc)
+{
+	struct broker_call *first = NULL;
+
+	for (struct broker_call *c = svc->calls; c; c = c->next)
+		if (c->ordered && (!first || c->order < first->order))
+			first = c;
+	return first;
+}
+
 static void call_complete(struct broker *b, void *arg)
 {
-	struct broker_call *c = arg;
-	Cubemesh__CubeReply *reply = NULL;
-	struct broker_error err;
-	const struct broker_error *errp = NULL;
+	struct broker_call *c = arg, *f;
+	struct broker_service *svc = c->svc;
 
 	if (c->aborted) {
 		/* Failed already, synchronously: only the memory is left. */
 		call_free(c);
 		return;
 	}
+	if (!c->ordered) {
+		call_deliver(b, c);
+		return;
+	}
+	/* nng's threads may post two answers in either order; the cube
+	 * answered them in the order they were sent, and so they are given
+	 * to their callers. */
+	c->ready = true;
+	while ((f = ordered_first(svc)) && f->ready)
+		call_deliver(b, f);
+}
+
+static void call_deliver(struct broker *b, struct broker_call *c)
+{
+	Cubemesh__CubeReply *reply = NULL;
+	struct broker_error err;
+	const struct broker_error *errp = NULL;
+
 	call_unlink(c);
 	if (c->result == NNG_ETIMEDOUT) {
 		/* It may still act on it: 504, so callers know the outcome is unknown. */
@@ -374,6 +408,20 @@ int broker_cube_call(struct broker *b, struct broker_service *svc, const Cubemes
 		     broker_call_cb cb, void *arg)
 {
 	return broker_cube_call_ms(b, svc, req, b->opts.call_timeout_ms, 0, cb, arg);
+}
+
+int broker_cube_call_ordered(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
+			     broker_call_cb cb, void *arg)
+{
+	static uint64_t order;
+	int rc = broker_cube_call_ms(b, svc, req, b->opts.call_timeout_ms, 0, cb, arg);
+
+	/* The call just made is the first of the list. */
+	if (rc == 0) {
+		svc->calls->ordered = true;
+		svc->calls->order = ++order;
+	}
+	return rc;
 }
 
 int broker_cube_call_ms(struct broker *b, struct broker_service *svc, const Cubemesh__CubeRequest *req,
@@ -444,7 +492,9 @@ void broker_cube_calls_abort(struct broker *b, struct broker_service *svc)
 				 "the %s process went away or is being replaced before it answered",
 				 svc->name);
 		c->cb(b, c->arg, &err, NULL);
-		if (c->posted)
+		/* A ready call's completion ran already (it waited for an
+		 * earlier one): nothing else frees it. */
+		if (c->posted && !c->ready)
 			c->aborted = true;
 		else
 			call_free(c);

@@ -48,6 +48,14 @@ void tb_cube_metrics(const void *reply, size_t len, unsigned delay_ms);
 unsigned tb_cube_reads(void);
 void tb_cube_read_delay(unsigned ms);
 void tb_run_ms(unsigned ms);
+void tb_cube_refuse_instance(const char *name, int http);
+void tb_cube_refuse_value(const char *name, const char *value, int http);
+unsigned tb_cube_stale(void);
+void tb_cube_apply_delay(unsigned ms);
+const char *tb_cube_apply_log(void);
+struct tb_write;
+struct tb_write *tb_write_start(enum broker_method m, const char *path, const char *body);
+int tb_write_wait(struct tb_write *w, unsigned ms);
 
 static struct {
 	struct broker b;
@@ -71,7 +79,69 @@ static struct {
 	unsigned metrics_delay_ms;
 	atomic_uint reads;            /* ReadState requests answered */
 	atomic_uint read_delay_ms;    /* each waits this long before its answer */
+	/* tb_cube_refuse_instance: Applies of this instance are refused with
+	 * refuse_one_http; apply_delay_ms: each Apply waits so long first;
+	 * apply_log: "<instance>=<config>;" of every Apply accepted, in order. */
+	char refuse_one[64];
+	char refuse_value[64];
+	int refuse_one_http;
+	/* The seq of the last Apply taken per instance (ApplyConfig.after is
+	 * checked as a cube process checks it: pcn__apply). */
+	struct {
+		char name[64];
+		uint64_t seq;
+	} applied[16];
+	atomic_uint stale;            /* Applies refused as stale-base */
+	atomic_uint apply_delay_ms;
+	pthread_mutex_t log_lock;
+	char apply_log[8192];
 } T;
+
+void tb_cube_refuse_instance(const char *name, int http)
+{
+	tb_cube_refuse_value(name, NULL, http);
+}
+
+/* Applies of name whose config holds value (NULL: any) are refused. */
+void tb_cube_refuse_value(const char *name, const char *value, int http)
+{
+	pthread_mutex_lock(&T.log_lock);
+	snprintf(T.refuse_one, sizeof(T.refuse_one), "%s", name ? name : "");
+	snprintf(T.refuse_value, sizeof(T.refuse_value), "%s", value ? value : "");
+	T.refuse_one_http = http;
+	pthread_mutex_unlock(&T.log_lock);
+}
+
+unsigned tb_cube_stale(void)
+{
+	return atomic_load(&T.stale);
+}
+
+/* The slot of name in T.applied (the log lock held). */
+static uint64_t *applied_of(const char *name)
+{
+	for (int i = 0; i < 16; i++)
+		if (strcmp(T.applied[i].name, name) == 0)
+			return &T.applied[i].seq;
+	for (int i = 0; i < 16; i++)
+		if (!T.applied[i].name[0]) {
+			snprintf(T.applied[i].name, sizeof(T.applied[i].name), "%s", name);
+			return &T.applied[i].seq;
+		}
+	return NULL;
+}
+
+void tb_cube_apply_delay(unsigned ms)
+{
+	atomic_store(&T.apply_delay_ms, ms);
+}
+
+/* The test reads it between its loop runs: no Apply is then in progress
+ * that it waits for. */
+const char *tb_cube_apply_log(void)
+{
+	return T.apply_log;
+}
 
 unsigned tb_cube_reads(void)
 {
@@ -165,7 +235,33 @@ static void cube_answer(int svc, nng_msg *in)
 		usleep(atomic_load(&T.read_delay_ms) * 1000u);
 	}
 	if (req && req->body_case == CUBEMESH__CUBE_REQUEST__BODY_APPLY) {
-		if (refuse && req->apply->op != CUBEMESH__APPLY_OP__APPLY_DELETE) {
+		const Cubemesh__ApplyConfig *a = req->apply;
+		bool refuse_this, stale;
+		uint64_t *seq;
+
+		usleep(atomic_load(&T.apply_delay_ms) * 1000u);
+		pthread_mutex_lock(&T.log_lock);
+		seq = applied_of(a->instance);
+		stale = a->op != CUBEMESH__APPLY_OP__APPLY_DELETE && a->has_after &&
+			(!seq || !a->after || *seq != a->after);
+		/* A refused instance: only the value the test names in its
+		 * config ("" for any) is refused. */
+		refuse_this = T.refuse_one[0] && strcmp(T.refuse_one, a->instance) == 0;
+		if (refuse_this)
+			refuse = T.refuse_one_http;
+		if (refuse_this && T.refuse_value[0] && a->config_json && !strstr(a->config_json, T.refuse_value))
+			refuse = 0;
+		if (!stale && (!refuse || a->op == CUBEMESH__APPLY_OP__APPLY_DELETE)) {
+			snprintf(T.apply_log + strlen(T.apply_log), sizeof(T.apply_log) - strlen(T.apply_log),
+				 "%s=%s;", a->instance, a->config_json ? a->config_json : "");
+			if (seq)
+				*seq = a->has_seq ? a->seq : 0;
+		}
+		pthread_mutex_unlock(&T.log_lock);
+		if (stale) {
+			atomic_fetch_add(&T.stale, 1);
+			pcn_ipc_status_set(&st, &sb, -ESTALE, 409, "stale-base", NULL, "stale: %s", a->instance);
+		} else if (refuse && a->op != CUBEMESH__APPLY_OP__APPLY_DELETE) {
 			pcn_ipc_status_set(&st, &sb, -EINVAL, (uint32_t)refuse, "invalid-value", NULL,
 					    "the fake cube refuses %s", req->apply->instance);
 		} else {
@@ -241,6 +337,38 @@ static void write_done(struct broker *b, void *arg, const struct broker_error *e
 	w->done = true;
 }
 
+struct tb_write {
+	struct write_wait w;
+	char msg[256];
+};
+
+/* A write queued as the gateway queues it, not waited for. */
+struct tb_write *tb_write_start(enum broker_method m, const char *path, const char *body)
+{
+	struct tb_write *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->w.msg = t->msg;
+	t->w.n = sizeof(t->msg);
+	broker_instance_write(&T.b, path, strlen(path), m, body ? body : "", body ? strlen(body) : 0, write_done,
+			      &t->w);
+	return t;
+}
+
+/* Runs the loop until t is answered (or ms passed); its HTTP status, or
+ * -ETIMEDOUT. Frees t when answered. */
+int tb_write_wait(struct tb_write *t, unsigned ms)
+{
+	int status;
+
+	if (!run_until(&t->w.done, ms))
+		return -ETIMEDOUT;
+	status = t->w.status;
+	free(t);
+	return status;
+}
+
 /* One write through the broker's queue, as the gateway sends it; its
  * HTTP status (-ETIMEDOUT if it did not end in 5 s). */
 int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n)
@@ -297,6 +425,8 @@ static int tb_register(const char *service, bool transparent, const char *endpoi
 	r.endpoint = (char *)endpoint;
 	r.has_pid = 1;
 	r.pid = (uint32_t)getpid();
+	r.has_ordered_apply = 1;
+	r.ordered_apply = 1;
 	req.body_case = CUBEMESH__BROKER_REQUEST__BODY_REGISTER;
 	req.register_ = &r;
 	reply.status = &st;
@@ -355,6 +485,7 @@ struct broker *tb_start(void)
 	struct broker *b = &T.b;
 
 	memset(&T, 0, sizeof(T));
+	pthread_mutex_init(&T.log_lock, NULL);
 	T.b.opts.call_timeout_ms = 3000;
 	T.b.opts.write_timeout_ms = 4000;
 	T.b.opts.write_queue_max = 64;

@@ -13,6 +13,7 @@
 #include "control/control.h"
 #include "core/core.h"
 #include "core/tables.h"
+#include "model/model.h"
 #include "log.h"
 
 struct state_waiter {
@@ -26,11 +27,33 @@ struct state_fetch {
 	struct state_waiter *waiters, **tail;
 };
 
+/* The last answer of a read (broker_inst_read): a function of the
+ * committed configuration, the node read, the broker's state of the
+ * instance and the cube's; reused while all four are the same. */
+struct read_memo {
+	const struct lyd_node *config; /* a write's commit drops the memo: never a freed tree's reuse */
+	enum broker_target_kind kind;
+	char *xpath;
+	char *bstate;
+	char *state;
+	char *out;
+};
+
 struct broker_inst_state {
 	char *json;              /* NULL: none cached */
 	uint64_t at_ms;          /* when the cube answered it */
 	struct state_fetch *fetch; /* in flight for this instance, or NULL */
+	struct read_memo memo;   /* memo.out NULL: none */
 };
+
+static void memo_clear(struct read_memo *m)
+{
+	free(m->xpath);
+	free(m->bstate);
+	free(m->state);
+	free(m->out);
+	memset(m, 0, sizeof(*m));
+}
 
 void broker_inst_state_drop(struct broker_instance *inst)
 {
@@ -39,6 +62,7 @@ void broker_inst_state_drop(struct broker_instance *inst)
 	free(inst->state->json);
 	inst->state->json = NULL;
 	inst->state->fetch = NULL; /* its answer is for the old configuration */
+	memo_clear(&inst->state->memo);
 }
 
 void broker_inst_state_free(struct broker_instance *inst)
@@ -123,4 +147,69 @@ int broker_inst_state_get(struct broker *b, struct broker_instance *inst, broker
 		free(f);
 	}
 	return rc;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* What a GET answered is built by libyang (the configuration duplicated,
+ * both states parsed and merged into it, the node found and printed): most
+ * of a read's cost, for an answer that changes only with its inputs. The
+ * broker's state (a few counters, the ports' status) is built every time
+ * and compared, like the cube's, so that the answer is always the one the
+ * inputs of this read give. */
+int broker_inst_read(struct broker *b, struct broker_instance *inst, const struct broker_target *t,
+		     const char *state_json, const char **out, struct broker_error *err)
+{
+	struct broker_inst_state *st = inst->state;
+	const char *states[2];
+	size_t n = 0;
+	char *bstate, *res = NULL;
+	struct read_memo *m;
+	int rc;
+
+	if (!st) {
+		st = inst->state = calloc(1, sizeof(*st));
+		if (!st)
+			return broker_error_set(err, 500, "operation-failed", NULL, "out of memory");
+	}
+	m = &st->memo;
+	if (state_json && !state_json[0])
+		state_json = NULL;
+	bstate = broker_instance_state_json(b, inst);
+	if (m->out && m->config == inst->config && m->kind == t->kind && same(m->xpath, t->xpath) &&
+	    same(m->bstate, bstate) && same(m->state, state_json)) {
+		free(bstate);
+		*out = m->out;
+		return 0;
+	}
+	if (bstate)
+		states[n++] = bstate;
+	if (state_json)
+		states[n++] = state_json;
+	rc = broker_config_read(b->models, t, inst->config, states, n, &res, err);
+	memo_clear(m);
+	if (rc) {
+		free(bstate);
+		return rc;
+	}
+	m->out = res;
+	m->config = inst->config;
+	m->kind = t->kind;
+	m->bstate = bstate;
+	m->xpath = t->xpath ? strdup(t->xpath) : NULL;
+	m->state = state_json ? strdup(state_json) : NULL;
+	if ((t->xpath && !m->xpath) || (state_json && !m->state)) {
+		/* Not kept: the answer stands, the next read builds its own. */
+		m->out = NULL;
+		*out = res;
+		memo_clear(m);
+		m->out = res; /* freed with the next clear */
+		m->config = NULL;
+		return 0;
+	}
+	*out = m->out;
+	return 0;
 }

@@ -29,40 +29,10 @@
 #include "store/datastore.h"
 #include "topology/topology.h"
 #include "instance_int.h"
+#include "write_int.h"
 #include "log.h"
 #include "pcn_layout.h"
 
-struct write_req {
-	char *path;
-	size_t path_len;
-	enum broker_method method;
-	char *body;
-	size_t body_len;
-	broker_write_done done;
-	void *arg;
-
-	struct broker_target t;
-	struct broker_instance *inst; /* existing, or new and not linked yet */
-	bool creating;
-	struct lyd_node *cand;        /* candidate config; NULL when deleting the instance */
-	struct port_collect plan;     /* the ports after the change, with their numbers */
-	uint32_t new_ids[PCN_MAX_PORTS];
-	size_t n_new;
-	bool index_taken;
-
-	struct broker_job *job;
-	struct broker_service *svc;   /* the service called, while a call is in flight */
-	uint64_t queued_ms;
-	struct broker_error save_err; /* answered once the undo is done */
-
-	/* Group commit: a committed write frees its queue at once (the next
-	 * write of the service runs) and is answered once the datastore says
-	 * its record is durable; whichever comes last answers. */
-	struct broker *b;
-	bool committed, durable;
-	int durable_rc;
-	int status;
-};
 static const char *const reserved_names[] = {
 	"services", "cubes", "netdevs", "connect", "disconnect", "attach", "detach",
 	"topology", "version", "metrics", "logs", NULL,
@@ -93,6 +63,7 @@ static int check_name(struct broker *b, const char *name, struct broker_error *e
 static void write_free(struct write_req *w)
 {
 	broker_target_fini(&w->t);
+	free(w->cand_json);
 	free(w->plan.ports);
 	free(w->path);
 	free(w->body);
@@ -103,6 +74,8 @@ static void write_finish(struct broker *b, struct write_req *w, const struct bro
 {
 	struct broker_job *job = w->job;
 
+	if (err && w->seq)
+		broker_write_doom_after(b, w);
 	w->done(b, w->arg, err, status);
 	if (err) {
 		/* Give back what this request took. */
@@ -220,6 +193,10 @@ static void write_detach(struct broker *b, struct write_req *w)
 /* A call of w failed. 504: the cube may act on it yet. */
 static void write_call_failed(struct broker *b, struct write_req *w, const struct broker_error *err)
 {
+	if (broker_write_stale(w, err)) {
+		broker_write_again(b, w);
+		return;
+	}
 	if (err->http_status == 504) {
 		struct write_late *l = late_new(w);
 
@@ -256,12 +233,16 @@ static int save_error(struct broker *b, struct write_req *w, int rc, struct brok
 static int save_candidate(struct broker *b, struct write_req *w)
 {
 	struct broker_record rec = { 0 };
-	char *json = NULL;
+	char *json = w->cand_json;
 	int rc;
 
-	rc = broker_config_print(w->cand, &json);
-	if (rc)
-		return rc;
+	/* The text the cube was sent is the candidate's print already. */
+	w->cand_json = NULL;
+	if (!json) {
+		rc = broker_config_print(w->cand, &json);
+		if (rc)
+			return rc;
+	}
 	snprintf(rec.service, sizeof(rec.service), "%s", w->inst->service);
 	snprintf(rec.name, sizeof(rec.name), "%s", w->inst->name);
 	snprintf(rec.uuid, sizeof(rec.uuid), "%s", w->inst->uuid);
@@ -457,11 +438,20 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 		write_call_failed(b, w, err);
 		return;
 	}
+	if (w->doomed) {
+		/* Applied on top of a change that failed: computed again. */
+		broker_write_again(b, w);
+		return;
+	}
 	/* Durable before anything else commits: the record of the candidate
 	 * is written first; if it cannot be, the cube is brought back. */
 	rc = save_candidate(b, w);
 	if (rc) {
 		save_error(b, w, rc, &w->save_err);
+		/* Those after it followed it in the cube: computed again, and
+		 * never on it (no number: no base) while it is undone. */
+		broker_write_doom_after(b, w);
+		w->seq = 0;
 		rollback(b, w);
 		return;
 	}
@@ -487,138 +477,29 @@ static void apply_done(struct broker *b, void *arg, const struct broker_error *e
 	write_committed(b, w, status);
 }
 
-/* Writes of other services run meanwhile (loop.c): what they are about to
- * commit counts too, for what must be unique across services (an instance
- * name, a netdev's one peer). */
-struct clash {
-	const struct write_req *self;
-	const char *name;   /* an instance being created */
-	const char *peer;   /* a netdev being peered */
-	const char *found;  /* the instance of the clashing write */
-};
-
-static void write_run(struct broker *b, struct broker_job *job);
-
-static void clash_check(struct broker *b, struct broker_job *job, void *arg)
+/* Computes w's candidate on top of what it follows (the write of its
+ * instance in flight before it, or the committed configuration) and sends
+ * it. again: w runs again (write_pipe.c), released already. */
+static void write_apply(struct broker *b, struct write_req *w, bool again)
 {
-	struct clash *c = arg;
-	const struct write_req *o = job->arg;
-
-	(void)b;
-	if (job->run != write_run || !o || o == c->self || !o->inst || c->found)
-		return;
-	if (c->name && o->creating && strcmp(o->inst->name, c->name) == 0)
-		c->found = o->inst->name;
-	for (size_t i = 0; c->peer && i < o->plan.n; i++)
-		if (strcmp(o->plan.ports[i].peer, c->peer) == 0)
-			c->found = o->inst->name;
-}
-
-/* Numbers the candidate's ports and checks their peers. */
-static int plan_ports(struct broker *b, struct write_req *w, struct broker_error *err)
-{
-	struct broker_instance *inst = w->inst;
-	int rc;
-
-	rc = broker_config_ports(w->cand, broker_inst_collect_port, &w->plan);
-	if (rc == -ENOENT)
-		rc = 0; /* a transparent cube has no ports */
-	if (rc || w->plan.err)
-		return broker_error_set(err, 500, "operation-failed", NULL, "cannot read the ports");
-	for (size_t i = 0; i < w->plan.n; i++) {
-		struct broker_port *np = &w->plan.ports[i];
-		struct broker_port *old = broker_inst_port(inst, np->name);
-
-		for (size_t j = 0; j < i; j++)
-			if (np->peer[0] && strcmp(np->peer, w->plan.ports[j].peer) == 0)
-				return broker_error_set(err, 409, "data-exists", w->t.rest_path,
-							"ports %s and %s cannot both be peered with %s",
-							w->plan.ports[j].name, np->name, np->peer);
-		if (old) {
-			np->index = old->index;
-		} else {
-			int id = broker_idalloc_get(&inst->port_ids);
-
-			if (id < 0)
-				return broker_error_set(err, 409, "resource-denied", w->t.rest_path,
-							"%s has %d ports already", inst->name, PCN_MAX_PORTS);
-			np->index = (uint32_t)id;
-			w->new_ids[w->n_new++] = (uint32_t)id;
-		}
-		if (np->peer[0] && (!old || strcmp(old->peer, np->peer) != 0)) {
-			struct clash c = { .self = w, .peer = np->peer };
-
-			rc = broker_topology_check_peer(b, inst, np->name, np->peer, err);
-			if (rc)
-				return rc;
-			if (!strchr(np->peer, ':'))
-				broker_jobs_running(b, clash_check, &c);
-			if (c.found)
-				return broker_error_set(err, 409, "data-exists", w->t.rest_path,
-							"%s is being peered with a port of %s by a write in flight",
-							np->peer, c.found);
-		}
-	}
-	return 0;
-}
-
-static void write_run(struct broker *b, struct broker_job *job)
-{
-	struct write_req *w = job->arg;
 	Cubemesh__CubeRequest req = CUBEMESH__CUBE_REQUEST__INIT;
 	Cubemesh__ApplyConfig ac = CUBEMESH__APPLY_CONFIG__INIT;
 	Cubemesh__PortInfo *pis[PCN_MAX_PORTS], pstore[PCN_MAX_PORTS];
+	struct broker_job *job = w->job;
+	const struct write_req *base = w->inst ? broker_write_base(b, w) : NULL;
 	struct broker_service *svc;
 	struct broker_error err;
 	char *json = NULL;
+	bool independent;
 	int rc;
 
-	w->job = job;
-	rc = broker_target_parse(b->models, w->path, w->path_len, &w->t, &err);
+	rc = broker_config_apply(b->models, &w->t, w->method,
+				 base ? base->cand : w->inst ? w->inst->config : NULL, w->body, w->body_len, &w->cand,
+				 &err);
 	if (rc)
 		goto fail;
-	if (w->t.kind == BROKER_T_SERVICE) {
-		broker_error_set(&err, 405, "operation-not-supported", w->t.rest_path,
-				 "create an instance with POST /%s/<name>/", w->t.service);
-		goto fail;
-	}
-	w->inst = broker_instance_find(b, w->t.instance);
-	if (w->inst && strcmp(w->inst->service, w->t.service) != 0) {
-		broker_error_set(&err, 409, "data-exists", w->t.rest_path,
-				 "the name %s is taken by an instance of %s", w->t.instance, w->inst->service);
-		w->inst = NULL;
-		goto fail;
-	}
-	if (!w->inst) {
-		if (w->t.kind != BROKER_T_INSTANCE || (w->method != BROKER_POST && w->method != BROKER_PUT)) {
-			broker_error_set(&err, 404, "invalid-value", w->t.rest_path, "no %s instance named %s",
-					 w->t.service, w->t.instance);
-			goto fail;
-		}
-		if (check_name(b, w->t.instance, &err))
-			goto fail;
-		{
-			struct clash c = { .self = w, .name = w->t.instance };
-
-			broker_jobs_running(b, clash_check, &c);
-			if (c.found) {
-				broker_error_set(&err, 409, "data-exists", w->t.rest_path,
-						 "an instance named %s is being created", w->t.instance);
-				goto fail;
-			}
-		}
-	}
-	if (broker_service_require_up(b, w->t.service, &err))
-		goto fail;
-	if (w->inst && !w->inst->config) {
-		broker_error_set(&err, 503, "resource-denied", w->t.rest_path,
-				 "%s is not restored yet", w->t.instance);
-		goto fail;
-	}
-	rc = broker_config_apply(b->models, &w->t, w->method, w->inst ? w->inst->config : NULL, w->body,
-				 w->body_len, &w->cand, &err);
-	if (rc)
-		goto fail;
+	if (!w->cand && !broker_job_alone(job))
+		goto hold;
 	svc = broker_service_find(b, w->t.service);
 	req.body_case = CUBEMESH__CUBE_REQUEST__BODY_APPLY;
 	req.apply = &ac;
@@ -656,20 +537,101 @@ static void write_run(struct broker *b, struct broker_job *job)
 		w->index_taken = true;
 		w->inst->hook = broker_inst_hook(w->cand);
 	}
-	if (plan_ports(b, w, &err))
+	if (broker_write_plan_ports(b, w, &err))
 		goto fail;
+	independent = broker_write_keeps_ports(w);
+	if (!independent && !broker_job_alone(job))
+		goto hold;
 	rc = broker_inst_fill_apply(b, w->inst, w->cand, &ac, pis, pstore, w->plan.ports, w->plan.n, &json);
 	ac.op = w->creating ? CUBEMESH__APPLY_OP__APPLY_CREATE : CUBEMESH__APPLY_OP__APPLY_UPDATE;
+	broker_write_number(w, base, &ac);
 	w->svc = svc;
 	if (rc == 0)
-		rc = broker_cube_call(b, svc, &req, apply_done, w);
-	free(json);
+		rc = broker_cube_call_ordered(b, svc, &req, apply_done, w);
+	w->cand_json = json;
 	if (rc) {
 		w->svc = NULL;
+		w->seq = 0;
 		broker_error_set(&err, 503, "resource-denied", w->t.rest_path, "cannot reach %s: %s", svc->name,
 				 strerror(-rc));
 		goto fail;
 	}
+	/* Sent: the cube answers in order, and what runs next either touches
+	 * other instances or follows this one (write_pipe.c). */
+	if (independent && job->is_write)
+		broker_job_release(b, job);
+	return;
+hold:
+	if (!again) {
+		broker_write_hold(b, w);
+		return;
+	}
+	/* Computed again, it is no longer a change beside the others (never
+	 * so far: its ports are the committed ones either way). */
+	broker_error_set(&err, 503, "resource-denied", w->t.rest_path,
+			 "a write before this one failed, and this one cannot follow the others now: retry");
+fail:
+	write_finish(b, w, &err, 0);
+}
+
+void broker_write_again(struct broker *b, struct write_req *w)
+{
+	broker_write_reset(b, w);
+	write_apply(b, w, true);
+}
+
+void broker_write_run(struct broker *b, struct broker_job *job)
+{
+	struct write_req *w = job->arg;
+	struct broker_error err;
+	int rc;
+
+	w->job = job;
+	rc = broker_target_parse(b->models, w->path, w->path_len, &w->t, &err);
+	if (rc)
+		goto fail;
+	if (w->t.kind == BROKER_T_SERVICE) {
+		broker_error_set(&err, 405, "operation-not-supported", w->t.rest_path,
+				 "create an instance with POST /%s/<name>/", w->t.service);
+		goto fail;
+	}
+	w->inst = broker_instance_find(b, w->t.instance);
+	if (w->inst && strcmp(w->inst->service, w->t.service) != 0) {
+		broker_error_set(&err, 409, "data-exists", w->t.rest_path,
+				 "the name %s is taken by an instance of %s", w->t.instance, w->inst->service);
+		w->inst = NULL;
+		goto fail;
+	}
+	if (!broker_job_alone(job) && !broker_write_independent(b, w)) {
+		broker_write_hold(b, w);
+		return;
+	}
+	if (!w->inst) {
+		if (w->t.kind != BROKER_T_INSTANCE || (w->method != BROKER_POST && w->method != BROKER_PUT)) {
+			broker_error_set(&err, 404, "invalid-value", w->t.rest_path, "no %s instance named %s",
+					 w->t.service, w->t.instance);
+			goto fail;
+		}
+		if (check_name(b, w->t.instance, &err))
+			goto fail;
+		{
+			const char *found = broker_write_creating(b, w, w->t.instance);
+
+			if (found) {
+				broker_error_set(&err, 409, "data-exists", w->t.rest_path,
+						 "an instance named %s is being created", w->t.instance);
+				goto fail;
+			}
+		}
+	}
+	if (broker_service_require_up(b, w->t.service, &err))
+		goto fail;
+	if (w->inst && !w->inst->config) {
+		broker_error_set(&err, 503, "resource-denied", w->t.rest_path,
+				 "%s is not restored yet", w->t.instance);
+		goto fail;
+	}
+	write_apply(b, w, false);
 	return;
 fail:
 	write_finish(b, w, &err, 0);
@@ -762,9 +724,9 @@ void broker_instance_write_in(struct broker *b, struct broker_job *job, const ch
 		return;
 	}
 	job->arg = w;
-	job->run = write_run;
+	job->run = broker_write_run;
 	job->expire = write_expire;
-	write_run(b, job);
+	broker_write_run(b, job);
 }
 
 void broker_instance_write(struct broker *b, const char *path, size_t path_len, enum broker_method method,
@@ -778,7 +740,7 @@ void broker_instance_write(struct broker *b, const char *path, size_t path_len, 
 	if (!w)
 		return;
 	write_key(path, path_len, key, sizeof(key));
-	rc = broker_job_submit_write(b, key, body_len, write_run, write_expire, w, NULL);
+	rc = broker_job_submit_write(b, key, body_len, broker_write_run, write_expire, w, NULL);
 	if (rc == -ESHUTDOWN) {
 		broker_error_set(&err, 503, "resource-denied", NULL, "the broker is stopping");
 		write_free(w);

@@ -154,6 +154,7 @@ static void handle_register(struct broker *b, const Cubemesh__Register *r, Cubem
 			snprintf(svc->streams[svc->n_streams++], BROKER_NAME_MAX, "%s", r->streams[i]);
 	svc->pid = r->has_pid ? r->pid : 0;
 	svc->metrics = r->has_metrics && r->metrics;
+	svc->ordered_apply = r->has_ordered_apply && r->ordered_apply;
 	svc->registrations++;
 	rc = broker_cubeconn_dial(b, svc);
 	if (rc) {

@@ -98,8 +98,10 @@ static int replace_model(struct broker *b, struct broker_service *svc, const Cub
 		broker_cube_calls_abort(b, svc);
 	rc = broker_models_replace(b->models, r->service_name, r->yang_module, trees, names, n, err);
 	if (rc == 0)
-		for (k = 0; k < n; k++)
+		for (k = 0; k < n; k++) {
 			insts[k]->config = trees[k];
+			broker_inst_state_drop(insts[k]); /* what GET answered came from the old tree */
+		}
 out:
 	free(trees);
 	free(names);

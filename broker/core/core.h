@@ -61,9 +61,10 @@ typedef void (*broker_job_fn)(struct broker *b, struct broker_job *job);
 
 /* A unit of work that changes state. Jobs of one key (a service) run one
  * at a time, in order, so that every write sees the result of the one
- * before (serializable per service); jobs of different keys do not wait for
- * each other. A job calls broker_job_done() when it has finished, possibly
- * from a callback. */
+ * before (serializable per service), except writes that release their
+ * queue (broker_job_release: the writes beside them touch other
+ * instances); jobs of different keys do not wait for each other. A job
+ * calls broker_job_done() when it has finished, possibly from a callback. */
 struct broker_job {
 	struct broker_job *next;
 	struct broker_jobq *q;
@@ -78,6 +79,7 @@ struct broker_job {
 	uint64_t deadline_ms;
 	broker_job_fn expire;
 	bool running;
+	bool released;            /* broker_job_release: the next write may start */
 };
 
 struct broker {
@@ -144,6 +146,16 @@ int broker_job_submit_write(struct broker *b, const char *key, size_t body_bytes
 			    broker_job_fn expire, void *arg, struct broker_job **out);
 /* The running job is finished: frees it; the next job of its key starts soon. */
 void broker_job_done(struct broker *b, struct broker_job *job);
+/* Pipelining (loop.c): a running write that sent its change lets the next
+ * write of its key start before it is done. */
+void broker_job_release(struct broker *b, struct broker_job *job);
+/* Whether the running job is the only one of its key running. */
+bool broker_job_alone(const struct broker_job *job);
+/* A running write that must run alone and is not (broker_job_alone), and
+ * has not released its queue, gives its start back: it runs again from
+ * the start once the jobs before it are done, and nothing after it starts
+ * before it. */
+void broker_job_hold(struct broker *b, struct broker_job *job);
 /* Calls fn on every running job (for checks across keys). */
 void broker_jobs_running(struct broker *b, void (*fn)(struct broker *, struct broker_job *, void *), void *arg);
 

@@ -2,7 +2,16 @@
  * queues of jobs that change state: one queue per key (a service), each run
  * one job at a time, so a cube that does not answer holds up only its own
  * service's writes. A client's write also has a deadline and counts
- * against its queue's bounds. */
+ * against its queue's bounds.
+ *
+ * Pipelining: a running client write that has sent its change and depends
+ * on nothing after it may release its queue (broker_job_release): the next
+ * write starts while it waits for its cube's answer. A write started so
+ * (beside others) that finds it must run alone (broker_job_alone) holds the
+ * queue (broker_job_hold): it starts again, and nothing after it starts,
+ * once every job before it is done. Any other job starts only when none of
+ * its queue runs, and runs alone. The running jobs of a queue are always
+ * its first ones, started in order; they may finish in any order. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +141,9 @@ struct broker_jobq {
 	struct broker_jobq *next;
 	char key[BROKER_NAME_MAX];
 	struct broker_job *head, *tail;
-	bool running;             /* head is running */
+	unsigned n_running;       /* the first n_running jobs run */
+	unsigned n_released;      /* of which have released the queue */
+	bool hold;                /* the first waiting job runs alone: waits for n_running 0 */
 	unsigned n_writes;        /* client writes queued (running or waiting) */
 	size_t bytes;             /* and their bodies */
 };
@@ -250,7 +261,7 @@ static void queue_unlink(struct broker *b, struct broker_jobq *q, struct broker_
 /* An empty queue goes: keys come from URLs, and a client could name many. */
 static void queue_gc(struct broker *b, struct broker_jobq *q)
 {
-	if (q->head || q->running)
+	if (q->head || q->n_running)
 		return;
 	for (struct broker_jobq **pp = &b->jobs->queues; *pp; pp = &(*pp)->next)
 		if (*pp == q) {
@@ -260,7 +271,26 @@ static void queue_gc(struct broker *b, struct broker_jobq *q)
 		}
 }
 
-/* Starts the head of every idle queue. Runs from the loop only (posted),
+/* The first job of q that does not run, if it may start now: alone, or a
+ * write behind running writes that all released the queue. */
+static struct broker_job *queue_next(struct broker_jobq *q)
+{
+	struct broker_job *job = q->head;
+
+	for (unsigned i = 0; job && i < q->n_running; i++)
+		job = job->next;
+	if (!job)
+		return NULL;
+	if (!q->n_running) {
+		q->hold = false;
+		return job;
+	}
+	if (q->hold || !job->is_write || q->n_released != q->n_running)
+		return NULL;
+	return job;
+}
+
+/* Starts what may start in every queue. Runs from the loop only (posted),
  * never inside a submit or a done: a job's callback may be running inside
  * some other state change (a cube's model being swapped, its calls being
  * failed) that the next job must not see half done. */
@@ -275,11 +305,11 @@ static void jobs_kick(struct broker *b, void *arg)
 	while (again) {
 		again = false;
 		for (struct broker_jobq *q = b->jobs->queues; q; q = q->next) {
-			struct broker_job *job = q->head;
+			struct broker_job *job = queue_next(q);
 
-			if (q->running || !job)
+			if (!job)
 				continue;
-			q->running = true;
+			q->n_running++;
 			job->running = true;
 			job->run(b, job);
 			/* run may have changed the list of queues (finished
@@ -372,12 +402,14 @@ void broker_job_done(struct broker *b, struct broker_job *job)
 	if (!job || !b->jobs)
 		return;
 	q = job->q;
-	if (!job->running || q->head != job) {
+	if (!job->running) {
 		PCN_ERR("BROKER-JOB", "a job that is not running said it is done");
 		return;
 	}
 	queue_unlink(b, q, job);
-	q->running = false;
+	q->n_running--;
+	if (job->released)
+		q->n_released--;
 	job_free(b, job);
 	if (q->head)
 		jobs_post_kick(b);
@@ -385,13 +417,47 @@ void broker_job_done(struct broker *b, struct broker_job *job)
 		queue_gc(b, q);
 }
 
+void broker_job_release(struct broker *b, struct broker_job *job)
+{
+	if (!job || !b->jobs || !job->running || job->released)
+		return;
+	job->released = true;
+	job->q->n_released++;
+	jobs_post_kick(b);
+}
+
+bool broker_job_alone(const struct broker_job *job)
+{
+	return job->q->n_running == 1;
+}
+
+void broker_job_hold(struct broker *b, struct broker_job *job)
+{
+	struct broker_jobq *q;
+
+	if (!job || !b->jobs || !job->running || job->released) {
+		PCN_ERR("BROKER-JOB", "a job that cannot wait asked to");
+		return;
+	}
+	q = job->q;
+	job->running = false;
+	q->n_running--;
+	q->hold = true;
+	/* Started last (a job starts only from the loop, after the ones
+	 * before it): it is the first waiting one again. */
+	jobs_post_kick(b);
+}
+
 void broker_jobs_running(struct broker *b, void (*fn)(struct broker *, struct broker_job *, void *), void *arg)
 {
 	if (!b->jobs)
 		return;
-	for (struct broker_jobq *q = b->jobs->queues; q; q = q->next)
-		if (q->running && q->head)
-			fn(b, q->head, arg);
+	for (struct broker_jobq *q = b->jobs->queues; q; q = q->next) {
+		struct broker_job *j = q->head;
+
+		for (unsigned i = 0; j && i < q->n_running; i++, j = j->next)
+			fn(b, j, arg);
+	}
 }
 
 /* ---- deadlines ----------------------------------------------------------- */

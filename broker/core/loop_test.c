@@ -171,6 +171,84 @@ static void test_deadline(void **state)
 	teardown_broker(&b);
 }
 
+static void run_release(struct broker *b, struct broker_job *job)
+{
+	strncat(order, job->arg, sizeof(order) - strlen(order) - 1);
+	running[n_running++] = job;
+	broker_job_release(b, job);
+}
+
+/* Runs only alone: started beside others, it gives its start back ("-"). */
+static void run_alone(struct broker *b, struct broker_job *job)
+{
+	if (!broker_job_alone(job)) {
+		strncat(order, "-", sizeof(order) - strlen(order) - 1);
+		broker_job_hold(b, job);
+		return;
+	}
+	run_record(b, job);
+}
+
+static void count_running(struct broker *b, struct broker_job *job, void *arg)
+{
+	(void)b;
+	(void)job;
+	(*(int *)arg)++;
+}
+
+/* Finishes the running job of arg (and forgets it: it is freed). */
+static void done_of(struct broker *b, const char *arg)
+{
+	for (int i = 0; i < n_running; i++)
+		if (running[i] && strcmp(running[i]->arg, arg) == 0) {
+			struct broker_job *job = running[i];
+
+			running[i] = NULL;
+			broker_job_done(b, job);
+			return;
+		}
+	fail_msg("%s is not running", arg);
+}
+
+/* Writes that release their queue run beside each other and may finish
+ * in any order; a write that must run alone waits for every job before it
+ * and holds back every job after it; other jobs run alone. */
+static void test_pipelined_writes(void **state)
+{
+	struct broker b;
+	int n = 0;
+
+	(void)state;
+	setup_broker(&b);
+	assert_int_equal(broker_job_submit_write(&b, "s", 1, run_release, expire_record, "1", NULL), 0);
+	assert_int_equal(broker_job_submit_write(&b, "s", 1, run_release, expire_record, "2", NULL), 0);
+	assert_int_equal(broker_job_submit_write(&b, "s", 1, run_alone, expire_record, "3", NULL), 0);
+	assert_int_equal(broker_job_submit_write(&b, "s", 1, run_release, expire_record, "4", NULL), 0);
+	broker_job_submit(&b, "s", run_record, NULL, "5");
+	spin(&b);
+	assert_string_equal(order, "12-");
+	broker_jobs_running(&b, count_running, &n);
+	assert_int_equal(n, 2);
+	done_of(&b, "2"); /* out of order */
+	spin(&b);
+	assert_string_equal(order, "12-");
+	done_of(&b, "1");
+	spin(&b);
+	assert_string_equal(order, "12-3"); /* alone now, and 4 waits for it */
+	done_of(&b, "3");
+	spin(&b);
+	assert_string_equal(order, "12-34"); /* 5 is no write: it waits for 4 */
+	done_of(&b, "4");
+	spin(&b);
+	assert_string_equal(order, "12-345");
+	done_of(&b, "5");
+	spin(&b);
+	n = 0;
+	broker_jobs_running(&b, count_running, &n);
+	assert_int_equal(n, 0);
+	teardown_broker(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_keys_independent),
 		cmocka_unit_test(test_write_bounds),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_pipelined_writes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

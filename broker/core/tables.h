@@ -66,6 +66,9 @@ struct broker_service {
 	 * when the broker first hears of the service; kept across its
 	 * processes' restarts and upgrades, new at each broker start). */
 	uint8_t token[BROKER_TOKEN_LEN];
+	/* Its process checks ApplyConfig.after: writes of one instance may
+	 * be pipelined (control/write_pipe.c). */
+	bool ordered_apply;
 	/* control/cube_metrics.c: its process has a metrics callback (its
 	 * Register said so); scrapes it did not answer in time, samples of
 	 * its that were dropped, and the kinds of drop logged already. */

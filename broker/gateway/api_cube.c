@@ -93,9 +93,7 @@ static void read_done(struct broker *b, void *arg, const struct broker_error *er
 	struct read_ctx *rc = arg;
 	struct broker_instance *inst = broker_instance_find(b, rc->t.instance);
 	h2o_req_t *req = broker_pending_take(rc->pd);
-	const char *states[2];
-	size_t n = 0;
-	char *bstate = NULL, *out = NULL;
+	const char *out = NULL;
 	struct broker_error rerr;
 
 	if (!req)
@@ -109,18 +107,11 @@ static void read_done(struct broker *b, void *arg, const struct broker_error *er
 		broker_reply_error(req, &rerr);
 		goto out;
 	}
-	bstate = broker_instance_state_json(b, inst);
-	if (bstate)
-		states[n++] = bstate;
-	if (state_json && state_json[0])
-		states[n++] = state_json;
-	if (broker_config_read(b->models, &rc->t, inst->config, states, n, &out, &rerr))
+	if (broker_inst_read(b, inst, &rc->t, state_json, &out, &rerr))
 		broker_reply_error(req, &rerr);
 	else
 		broker_reply(req, 200, "application/json", out, strlen(out));
 out:
-	free(out);
-	free(bstate);
 	broker_target_fini(&rc->t);
 	free(rc);
 }

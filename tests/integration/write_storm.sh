@@ -54,6 +54,9 @@ sleep 4
 cm_log "kill -9 of the broker in the middle of the storm"
 kill -9 "$CM_BROKER_PID"
 wait "$STORM"
+# Its datastore lock goes only when the last of its threads is gone (one
+# may be in an fdatasync): the new broker must not start before.
+wait "$CM_BROKER_PID" 2>/dev/null
 cat "$CM_TMP/last" | tr '\n' ';'; echo
 total=$(awk '{ s += $2 } END { print s }' "$CM_TMP/last")
 errs=$(awk '{ s += $3 } END { print s }' "$CM_TMP/last")

@@ -43,6 +43,8 @@
 #define CTX_ACT_OK XDP_PASS
 #define CTX_ACT_DROP XDP_DROP
 #define CTX_ACT_REDIRECT XDP_REDIRECT
+/* On to whatever follows at the hook (see the TC build's). */
+#define CTX_ACT_NEXT XDP_PASS
 
 /* Bytes of the frame the program can read. */
 static __always_inline __u32 ctx_len(const struct __ctx_buff *ctx)
@@ -62,6 +64,10 @@ static __always_inline __u32 ctx_ingress_ifindex(const struct __ctx_buff *ctx)
 #define CTX_ACT_OK TC_ACT_OK
 #define CTX_ACT_DROP TC_ACT_SHOT
 #define CTX_ACT_REDIRECT TC_ACT_REDIRECT
+/* On to the hook's next program (tcx: TCX_NEXT; clsact: the next filter),
+ * then the host stack or the wire: what a pass-through stack gives, so
+ * that other owners' programs after ours still see the packet. */
+#define CTX_ACT_NEXT TC_ACT_UNSPEC
 
 /* Length of the whole packet (its linear part may be shorter). */
 static __always_inline __u32 ctx_len(const struct __ctx_buff *ctx)

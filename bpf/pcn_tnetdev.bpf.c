@@ -22,7 +22,7 @@ static __always_inline int pcn__tstack_enter(struct __ctx_buff *ctx, __u32 dir)
 	pcn__tstack_begin(tmd, ctx_ingress_ifindex(ctx), dir, 0);
 	/* No instance of its own: a miss is counted on slot 0's counters. */
 	if (pcn__tstack_jump(ctx, tmd, md, 0, 0) == 0)
-		verdict = CTX_ACT_OK;
+		verdict = CTX_ACT_NEXT;
 out:
 	return verdict;
 }

@@ -215,7 +215,7 @@ static __always_inline int pcn__tstack_end(struct __ctx_buff *ctx, struct pcn_tm
 		goto out;
 	}
 	if (tmd->dir == PCN_TDIR_EGRESS || pcn__tstack_to_cube(ctx, tmd, md, tmd->parent, owner, hop) == 0)
-		verdict = CTX_ACT_OK;
+		verdict = CTX_ACT_NEXT;
 out:
 	return verdict;
 }
@@ -243,7 +243,7 @@ static __always_inline int pcn__netdev_ingress(struct __ctx_buff *ctx, __u32 cub
 		tmd->to_port = port;
 	}
 	if (pcn__tstack_jump(ctx, tmd, md, 0, 0) == 0 && pcn__tstack_to_cube(ctx, tmd, md, ifindex, 0, 0) == 0)
-		verdict = CTX_ACT_OK;
+		verdict = CTX_ACT_NEXT;
 out:
 	return verdict;
 }

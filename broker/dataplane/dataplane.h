@@ -17,6 +17,7 @@
 #ifndef BROKER_DATAPLANE_H
 #define BROKER_DATAPLANE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -112,6 +113,40 @@ const char *broker_netdev_why(const struct broker_dp *dp);
  * should call it wherever it writes a netdev's stack or its pcn_netdev_in
  * entry (a restore, a port stack that redirects the netdev's entry). */
 int broker_netdev_stack_changed(struct broker_dp *dp, int ifindex);
+
+/* One of Cubemesh's programs other than a port's input program (the
+ * entries of transparent stacks: broker/topology/attach.c) at a netdev's
+ * hook, under the policy above and beside other owners' programs, as
+ * input programs are attached:
+ *  - TC, ingress or egress: a tcx link pinned at <root>/shared/<pin>, made
+ *    before or after the other owners' (tc-order); when the pin is there
+ *    (a restarted broker), the program is swapped inside that link (no
+ *    gap, same place). With clsact: a filter at handle = priority =
+ *    tc_prio, replaced if there (the qdisc made if missing; it goes with
+ *    the last filter of ours). The other mechanism's leftover at that place
+ *    goes once the new one is in.
+ *  - XDP_SKB / XDP_DRV: the netdev's only XDP program. One of Cubemesh's
+ *    there (this one, a former broker's, a port's input program) is
+ *    replaced atomically; an empty hook is taken only if it still is.
+ *    -EBUSY when another owner's program (or XDP in the other mode) holds
+ *    it, -EOPNOTSUPP under the dispatcher policy (only a port's input
+ *    program joins libxdp's dispatcher): nothing changes, and
+ *    broker_netdev_why says why (the program's id and name).
+ * Detach removes only ours: the link at pin, the filter at tc_prio, or an
+ * XDP program named name. A gone netdev is not an error. While attached,
+ * GET /netdevs shows cubemesh-attach.<label>.{ingress,egress}: {"hook",
+ * "attach": "tcx" | "clsact" | "direct"}, as the input program's. */
+struct broker_hookat {
+	int ifindex;
+	enum pcn_hook hook;
+	bool egress;       /* TC only: egress rather than ingress */
+	const char *pin;   /* the tcx link's pin name in <root>/shared (no '/') */
+	uint32_t tc_prio;  /* clsact: the filter's handle and priority */
+	const char *name;  /* the program's kernel name (15 characters) */
+	const char *label; /* where GET /netdevs shows it, or NULL */
+};
+int broker_dp_hook_attach(struct broker_dp *dp, const struct broker_hookat *at, int prog);
+int broker_dp_hook_detach(struct broker_dp *dp, const struct broker_hookat *at);
 
 /* Per-instance counters summed over CPUs; reset zeroes them (when an index
  * is reused). */

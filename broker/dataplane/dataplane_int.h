@@ -39,6 +39,10 @@ struct broker_dp {
  * are cut to 15 characters): how the broker recognises an XDP program as
  * its own, even one a previous broker run loaded. */
 #define BROKER_NETDEV_PROG_NAME "pcn_netdev_entry"
+/* The XDP entry of a transparent stack on a netdev (bpf/pcn_tnetdev.bpf.c),
+ * which the broker attaches there while no port is peered with it: also
+ * Cubemesh's, replaced by the input program when a port peers. */
+#define BROKER_TSTACK_XDP_PROG_NAME "pcn_tin"
 
 /* Applies broker_dp_policy to dp: probes tcx, checks libxdp and that the
  * kernel runs its dispatcher (netdev.c). After the netdev programs load. */
@@ -67,6 +71,39 @@ int broker__tcx_attach(struct broker_dp *dp, int ifindex, int prog);
 int broker__tcx_detach(struct broker_dp *dp, int ifindex);
 int broker__tcx_has(const struct broker_dp *dp, int ifindex);
 int broker__tcx_probe(void);
+/* The same for any link of ours, pinned at <root>/shared/<pin>, at TC
+ * ingress or egress (the three above are these with pin tcx_<ifindex>). */
+int broker__tcx_link_attach(struct broker_dp *dp, int ifindex, bool egress, int prog, const char *pin);
+int broker__tcx_link_detach(struct broker_dp *dp, const char *pin);
+int broker__tcx_link_has(const struct broker_dp *dp, const char *pin);
+
+/* One program of ours at a netdev hook (netdev_hook.c), what
+ * broker_dp_hook_attach and the netdev input program share. TC: tcx link
+ * or clsact filter by the policy (the other one's leftover at that place
+ * goes once the new one is in); detach takes both, and a clsact qdisc we
+ * made once no filter of ours is left on it. */
+int broker__tc_attach(struct broker_dp *dp, const struct broker_hookat *at, int prog);
+int broker__tc_detach(struct broker_dp *dp, const struct broker_hookat *at);
+/* A gone netdev: drops user's mark on its clsact qdisc, and the mark. */
+void broker__clsact_forget(struct broker_dp *dp, int ifindex, const char *user);
+/* XDP as the netdev's only program: a program of Cubemesh's there (by
+ * name: the input program or a stack's entry) is replaced atomically, an
+ * empty hook is taken only if still empty (XDP_FLAGS_UPDATE_IF_NOEXIST),
+ * anything else is -EBUSY with dp->why and dp->blocker set. detach removes
+ * the program only if its name is name, and only that very one. */
+int broker__xdp_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, int prog);
+int broker__xdp_detach(int ifindex, enum pcn_hook hook, const char *name);
+/* The id of the program at this mode's hook (0: none), and whether the
+ * other mode is in use (the kernel allows one mode per netdev). */
+int broker__xdp_current(int ifindex, enum pcn_hook hook, __u32 *id, bool *other_mode);
+/* 1 if program id is Cubemesh's (by its name, above), 0 if not, -errno. */
+int broker__prog_is_ours(__u32 id);
+/* The kernel's name of program id, "?" when unknown. */
+void broker__prog_name(__u32 id, char *buf, size_t len);
+/* o (created when NULL and there is something to show) with one member
+ * per label attached to ifindex through broker_dp_hook_attach:
+ * {"ingress"?: {"hook", "attach"}, "egress"?: {...}}. */
+json_t *broker__hookat_json(int ifindex, json_t *o);
 
 /* XDP through libxdp's multi-program dispatcher (netdev_xdpd.c). attach:
  * 0 when the netdev's dispatcher runs our program (already there: adopted

@@ -10,8 +10,9 @@
  * Because of that the broker cannot keep "what did I attach" in memory
  * alone. An XDP program is recognised as ours by its name, which any broker
  * run gives it; a tcx link by its pin; a clsact qdisc the broker created is
- * remembered by an empty directory <root>/shared/clsact/<ifindex> in bpffs,
- * which outlives the broker exactly as the pins do.
+ * remembered by a directory <root>/shared/clsact/<ifindex> in bpffs, which
+ * outlives the broker exactly as the pins do (netdev_hook.c, which the
+ * entries of transparent stacks share).
  */
 #include "dataplane_int.h"
 
@@ -32,9 +33,7 @@
 #include "log.h"
 #include "pcn_layout.h"
 
-/* Our ingress filter's place in the clsact qdisc. Fixed, so a second
- * attach (another broker run) replaces the first instead of stacking. */
-#define BROKER_TC_HANDLE 0xcbe
+/* Our ingress filter's place in the clsact qdisc (handle and priority). */
 #define BROKER_TC_PRIO 0xcbe
 
 /* ---- policy (broker_dp_policy) ------------------------------------------ */
@@ -201,248 +200,14 @@ static bool netdev_exists(int ifindex)
 	return if_indextoname(ifindex, name) != NULL;
 }
 
-/* ---- clsact ownership marker ------------------------------------------ */
-
-static int marker_path(const struct broker_dp *dp, int ifindex, char *buf, size_t len)
+/* Where the input program sits at TC (netdev_hook.c): its tcx link pinned
+ * as tcx_<ifindex>, or its ingress filter at a fixed place, so that a
+ * second attach (another broker run) replaces the first. */
+static struct broker_hookat tc_at(int ifindex, char *pin, size_t len)
 {
-	char idx[16];
-
-	snprintf(idx, sizeof(idx), "%d", ifindex);
-	return pcn_path(buf, len, dp->root, PCN_LAYOUT_SHARED, PCN_LAYOUT_CLSACT, idx, (const char *)NULL);
-}
-
-static int marker_set(const struct broker_dp *dp, int ifindex)
-{
-	char path[PATH_MAX];
-	int rc = marker_path(dp, ifindex, path, sizeof(path));
-
-	if (rc < 0)
-		return rc;
-	/* The parent may not exist yet: make it, ignore EEXIST on both. */
-	*strrchr(path, '/') = '\0';
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	path[strlen(path)] = '/';
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static bool marker_take(const struct broker_dp *dp, int ifindex)
-{
-	char path[PATH_MAX];
-
-	return marker_path(dp, ifindex, path, sizeof(path)) == 0 && rmdir(path) == 0;
-}
-
-/* ---- TC ------------------------------------------------------------------ */
-
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return 0;
-}
-
-/* libbpf prints the kernel's extack text for every failed tc call, also
- * for the failures we expect and handle (clsact already there, nothing to
- * detach); keep those out of the log. Only the loop thread calls libbpf. */
-static libbpf_print_fn_t quiet_begin(void)
-{
-	return libbpf_set_print(quiet_print);
-}
-
-static void quiet_end(libbpf_print_fn_t saved)
-{
-	libbpf_set_print(saved);
-}
-
-static int clsact_attach(struct broker_dp *dp, int ifindex, int prog)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO, .prog_fd = prog,
-		    .flags = BPF_TC_F_REPLACE);
-	libbpf_print_fn_t saved;
-	bool created = false;
-	int rc;
-
-	saved = quiet_begin();
-	rc = bpf_tc_hook_create(&hook);
-	quiet_end(saved);
-	if (rc == 0) {
-		created = true;
-		rc = marker_set(dp, ifindex);
-		if (rc < 0)
-			goto out;
-	} else if (rc != -EEXIST) {
-		goto out;
-	}
-	rc = bpf_tc_attach(&hook, &opts);
-out:
-	if (rc < 0 && created) {
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&hook);
-		marker_take(dp, ifindex);
-	}
-	return rc;
-}
-
-static int clsact_detach(struct broker_dp *dp, int ifindex)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO);
-	libbpf_print_fn_t saved = quiet_begin();
-	int rc;
-
-	rc = bpf_tc_detach(&hook, &opts);
-	quiet_end(saved);
-	if (rc == -ENOENT || rc == -EINVAL)
-		rc = 0; /* no filter (EINVAL: no clsact qdisc at all) */
-	if (marker_take(dp, ifindex)) {
-		/* Destroying clsact also drops any egress filters on it; we made it,
-		 * so only Cubemesh's own filters can be there. */
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		int drc = bpf_tc_hook_destroy(&hook);
-
-		if (drc < 0 && drc != -ENOENT && drc != -EINVAL && rc == 0)
-			rc = drc;
-	}
-	return rc;
-}
-
-/* The mechanism in use is the policy's; the other one's leftovers (a broker
- * of another policy or version attached there) go after the new one is
- * in: packets meet one or the other, never none. */
-static int tc_attach(struct broker_dp *dp, int ifindex, int prog)
-{
-	int rc;
-
-	if (!dp->tcx) {
-		rc = clsact_attach(dp, ifindex, prog);
-		if (rc == 0 && broker__tcx_has(dp, ifindex))
-			broker__tcx_detach(dp, ifindex);
-		return rc;
-	}
-	rc = broker__tcx_attach(dp, ifindex, prog);
-	if (rc == 0) {
-		/* Only our filter: a clsact qdisc we made stays (with its marker)
-		 * until detach, as transparent cubes may have filters on it. */
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BROKER_TC_HANDLE, .priority = BROKER_TC_PRIO);
-		libbpf_print_fn_t saved = quiet_begin();
-
-		bpf_tc_detach(&hook, &opts);
-		quiet_end(saved);
-	}
-	return rc;
-}
-
-static int tc_detach(struct broker_dp *dp, int ifindex)
-{
-	int rc = broker__tcx_detach(dp, ifindex), rc2 = clsact_detach(dp, ifindex);
-
-	return rc ? rc : rc2;
-}
-
-/* ---- XDP ----------------------------------------------------------------- */
-
-static __u32 xdp_mode(enum pcn_hook hook)
-{
-	return hook == PCN_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-}
-
-/* 1 if the program with that id is a Cubemesh netdev program, 0 if not. */
-static int prog_is_ours(__u32 id)
-{
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
-	int fd, rc;
-
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return -errno;
-	memset(&info, 0, sizeof(info));
-	rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	if (rc < 0)
-		return -errno;
-	/* The kernel keeps BPF_OBJ_NAME_LEN - 1 characters of the name. */
-	return strncmp(info.name, BROKER_NETDEV_PROG_NAME, sizeof(info.name) - 1) == 0;
-}
-
-/* The id of the program at this mode's hook, and whether the other mode is
- * in use (the kernel allows one mode per netdev). */
-static int xdp_current(int ifindex, enum pcn_hook hook, __u32 *id, bool *other_mode)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int rc = bpf_xdp_query(ifindex, 0, &q);
-
-	if (rc < 0)
-		return rc;
-	*id = hook == PCN_HOOK_XDP_DRV ? q.drv_prog_id : q.skb_prog_id;
-	*other_mode = (hook == PCN_HOOK_XDP_DRV ? q.skb_prog_id : q.drv_prog_id) != 0 || q.hw_prog_id != 0;
-	return 0;
-}
-
-/* The kernel's name of program id, "?" when unknown. */
-static void prog_name(__u32 id, char *buf, size_t len)
-{
-	struct bpf_prog_info info;
-	__u32 ilen = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-
-	snprintf(buf, len, "?");
-	memset(&info, 0, sizeof(info));
-	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0 && info.name[0])
-		snprintf(buf, len, "%.*s", (int)sizeof(info.name), info.name);
-	if (fd >= 0)
-		close(fd);
-}
-
-static int xdp_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, int prog)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = -1);
-	__u32 flags = xdp_mode(hook), id;
-	char name[BPF_OBJ_NAME_LEN];
-	bool other;
-	int rc;
-
-	rc = xdp_current(ifindex, hook, &id, &other);
-	if (rc < 0)
-		return rc;
-	if (other) {
-		dp->blocker = 0;
-		snprintf(dp->why, sizeof(dp->why), "ifindex %d has XDP attached in the other mode (a netdev has one)",
-			 ifindex);
-		return -EBUSY;
-	}
-	if (id) {
-		rc = prog_is_ours(id);
-		if (rc < 0)
-			return rc == -ENOENT ? -EAGAIN : rc;
-		if (!rc) {
-			prog_name(id, name, sizeof(name));
-			dp->blocker = id;
-			snprintf(dp->why, sizeof(dp->why),
-				 "ifindex %d holds XDP program id %u (%s), which is not Cubemesh's: Cubemesh does not "
-				 "replace it", ifindex, id, name);
-			return -EBUSY;
-		}
-		/* Replace only that very program: if someone swapped it meanwhile,
-		 * the kernel refuses instead of us overwriting theirs. */
-		opts.old_prog_fd = bpf_prog_get_fd_by_id(id);
-		if (opts.old_prog_fd < 0)
-			return -errno;
-		flags |= XDP_FLAGS_REPLACE;
-	} else {
-		flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
-	}
-	rc = bpf_xdp_attach(ifindex, prog, flags, &opts);
-	if (opts.old_prog_fd >= 0)
-		close(opts.old_prog_fd);
-	/* EEXIST: another program got there between query and attach. */
-	if (rc == -EEXIST)
-		snprintf(dp->why, sizeof(dp->why), "another XDP program was attached to ifindex %d meanwhile",
-			 ifindex);
-	return rc == -EEXIST ? -EBUSY : rc;
+	snprintf(pin, len, "tcx_%d", ifindex);
+	return (struct broker_hookat){ .ifindex = ifindex, .hook = PCN_HOOK_TC, .pin = pin,
+				       .tc_prio = BROKER_TC_PRIO, .name = BROKER_NETDEV_PROG_NAME };
 }
 
 int broker_netdev_check(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
@@ -454,7 +219,7 @@ int broker_netdev_check(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 	if (!dp || hook == PCN_HOOK_TC)
 		return 0;
 	dp->why[0] = '\0';
-	if (xdp_current(ifindex, hook, &id, &other) < 0)
+	if (broker__xdp_current(ifindex, hook, &id, &other) < 0)
 		return 0; /* the attach will say */
 	if (other) {
 		dp->blocker = 0;
@@ -462,9 +227,9 @@ int broker_netdev_check(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 			 ifindex);
 		return -EBUSY;
 	}
-	if (!id || prog_is_ours(id) != 0)
+	if (!id || broker__prog_is_ours(id) != 0)
 		return 0;
-	prog_name(id, name, sizeof(name));
+	broker__prog_name(id, name, sizeof(name));
 	/* libxdp's dispatcher: the attach joins it (or says why not). */
 	if (dp->xdpd && strcmp(name, "xdp_dispatcher") == 0)
 		return 0;
@@ -473,29 +238,6 @@ int broker_netdev_check(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 		 "Cubemesh does not replace it", ifindex, id, name,
 		 dp->xdpd ? " and not in libxdp's dispatcher" : "");
 	return -EBUSY;
-}
-
-static int xdp_detach(int ifindex, enum pcn_hook hook)
-{
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-	__u32 id;
-	bool other;
-	int rc;
-
-	rc = xdp_current(ifindex, hook, &id, &other);
-	if (rc < 0)
-		return rc;
-	if (!id)
-		return 0;
-	rc = prog_is_ours(id);
-	if (rc <= 0)
-		return rc == -ENOENT ? 0 : rc; /* not ours: leave it */
-	opts.old_prog_fd = bpf_prog_get_fd_by_id(id);
-	if (opts.old_prog_fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	rc = bpf_xdp_detach(ifindex, xdp_mode(hook) | XDP_FLAGS_REPLACE, &opts);
-	close(opts.old_prog_fd);
-	return rc;
 }
 
 /* GRO state of a netdev, through the legacy ethtool ioctl: 1, 0, -errno. */
@@ -559,6 +301,8 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
 {
 	struct pcn_netdev_val val = { .cube_index = cube_index, .port = port }, old;
 	__u32 key = ifindex;
+	char pin[32];
+	const struct broker_hookat at = tc_at(ifindex, pin, sizeof(pin));
 	const char *how;
 	bool had_old;
 	int rc, prog = -1;
@@ -589,7 +333,8 @@ int broker_netdev_attach(struct broker_dp *dp, int ifindex, enum pcn_hook hook, 
 		how = hook != PCN_HOOK_TC ? "direct" : dp->tcx ? "tcx" : "clsact";
 		rc = prog = broker__nd_spec_load(dp, ifindex, hook, cube_index, port);
 		if (rc >= 0)
-			rc = hook == PCN_HOOK_TC ? tc_attach(dp, ifindex, prog) : xdp_attach(dp, ifindex, hook, prog);
+			rc = hook == PCN_HOOK_TC ? broker__tc_attach(dp, &at, prog)
+						 : broker__xdp_attach(dp, ifindex, hook, prog);
 	}
 	if (rc < 0) {
 		/* A copy that replaced the pin of one still attached (a second
@@ -628,6 +373,8 @@ out:
 int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 {
 	__u32 key = ifindex;
+	char pin[32];
+	const struct broker_hookat at = tc_at(ifindex, pin, sizeof(pin));
 	int rc = 0;
 
 	if (ifindex <= 0)
@@ -636,19 +383,19 @@ int broker_netdev_detach(struct broker_dp *dp, int ifindex, enum pcn_hook hook)
 		return -EINVAL;
 	if (netdev_exists(ifindex)) {
 		if (hook == PCN_HOOK_TC) {
-			rc = tc_detach(dp, ifindex);
+			rc = broker__tc_detach(dp, &at);
 		} else {
 			/* Whatever the policy: a former broker may have used the other way. */
 			rc = broker__xdpd_detach(dp, ifindex, hook);
 			if (rc == 1)
-				rc = xdp_detach(ifindex, hook);
+				rc = broker__xdp_detach(ifindex, hook, BROKER_NETDEV_PROG_NAME);
 		}
 		/* Vanished between the check and the detach: same as gone. */
 		if (rc == -ENODEV || !netdev_exists(ifindex))
 			rc = 0;
 	}
 	if (hook == PCN_HOOK_TC) {
-		marker_take(dp, ifindex); /* gone netdev: its qdisc went with it */
+		broker__clsact_forget(dp, ifindex, pin); /* gone netdev: its qdisc went with it */
 		broker__tcx_detach(dp, ifindex); /* and its link: unpin it */
 	}
 	hookrec_drop(ifindex);

@@ -28,15 +28,16 @@
 
 /* include/uapi/linux/bpf.h of 6.6+. */
 #define PCN_BPF_TCX_INGRESS 46
+#define PCN_BPF_TCX_EGRESS 47
 #define PCN_BPF_F_BEFORE (1U << 3)
 #define PCN_BPF_F_AFTER (1U << 4)
 
-static int pin_path(const struct broker_dp *dp, int ifindex, char *buf, size_t len)
+/* The netdev input program's link: tcx_<ifindex>. Other programs of ours
+ * (broker_dp_hook_attach) have links of their own names. */
+static const char *port_pin(int ifindex, char *buf, size_t len)
 {
-	char pin[32];
-
-	snprintf(pin, sizeof(pin), "tcx_%d", ifindex);
-	return pcn_layout_shared(buf, len, dp->root, pin);
+	snprintf(buf, len, "tcx_%d", ifindex);
+	return buf;
 }
 
 int broker__tcx_probe(void)
@@ -47,20 +48,41 @@ int broker__tcx_probe(void)
 	return bpf_prog_query(1, PCN_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt) == 0;
 }
 
-int broker__tcx_has(const struct broker_dp *dp, int ifindex)
+int broker__tcx_link_has(const struct broker_dp *dp, const char *pin)
 {
 	char path[PATH_MAX];
 
-	return pin_path(dp, ifindex, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
+	return pcn_layout_shared(path, sizeof(path), dp->root, pin) == 0 && access(path, F_OK) == 0;
+}
+
+int broker__tcx_has(const struct broker_dp *dp, int ifindex)
+{
+	char pin[32];
+
+	return broker__tcx_link_has(dp, port_pin(ifindex, pin, sizeof(pin)));
 }
 
 int broker__tcx_attach(struct broker_dp *dp, int ifindex, int prog)
+{
+	char pin[32];
+
+	return broker__tcx_link_attach(dp, ifindex, false, prog, port_pin(ifindex, pin, sizeof(pin)));
+}
+
+int broker__tcx_detach(struct broker_dp *dp, int ifindex)
+{
+	char pin[32];
+
+	return broker__tcx_link_detach(dp, port_pin(ifindex, pin, sizeof(pin)));
+}
+
+int broker__tcx_link_attach(struct broker_dp *dp, int ifindex, bool egress, int prog, const char *pin)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = dp->tc_first ? PCN_BPF_F_BEFORE : PCN_BPF_F_AFTER);
 	char path[PATH_MAX];
 	int fd, rc;
 
-	rc = pin_path(dp, ifindex, path, sizeof(path));
+	rc = pcn_layout_shared(path, sizeof(path), dp->root, pin);
 	if (rc < 0)
 		return rc;
 	fd = bpf_obj_get(path);
@@ -75,7 +97,7 @@ int broker__tcx_attach(struct broker_dp *dp, int ifindex, int prog)
 			  strerror(-rc));
 		unlink(path);
 	}
-	fd = bpf_link_create(prog, ifindex, PCN_BPF_TCX_INGRESS, &opts);
+	fd = bpf_link_create(prog, ifindex, egress ? PCN_BPF_TCX_EGRESS : PCN_BPF_TCX_INGRESS, &opts);
 	if (fd < 0)
 		return fd;
 	rc = bpf_obj_pin(fd, path) < 0 ? -errno : 0;
@@ -84,12 +106,12 @@ int broker__tcx_attach(struct broker_dp *dp, int ifindex, int prog)
 	return rc;
 }
 
-int broker__tcx_detach(struct broker_dp *dp, int ifindex)
+int broker__tcx_link_detach(struct broker_dp *dp, const char *pin)
 {
 	char path[PATH_MAX];
 	int fd, rc = 0;
 
-	if (pin_path(dp, ifindex, path, sizeof(path)) < 0)
+	if (pcn_layout_shared(path, sizeof(path), dp->root, pin) < 0)
 		return 0;
 	fd = bpf_obj_get(path);
 	if (fd < 0)

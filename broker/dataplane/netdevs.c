@@ -207,8 +207,9 @@ static json_t *link_json(const struct broker_link *l)
 		json_object_set_new(o, "peer-offload", off);
 	else
 		json_decref(off);
-	/* How Cubemesh's input program is attached here, if it is (netdev.c). */
-	off = broker__hooks_json(l->ifindex);
+	/* How Cubemesh's input program is attached here, if it is (netdev.c),
+	 * and its other programs (a transparent stack's: netdev_hook.c). */
+	off = broker__hookat_json(l->ifindex, broker__hooks_json(l->ifindex));
 	if (o && off)
 		json_object_set_new(o, "cubemesh-attach", off);
 	else

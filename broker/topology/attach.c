@@ -37,8 +37,8 @@
 #include "pcn_tnetdev_tc.skel.h"
 #include "pcn_tnetdev_xdp.skel.h"
 
-/* Our TC filters: beside the broker's netdev filter (0xcbe), never with it. */
-#define ATTACH_TC_HANDLE 0xcbf
+/* Our clsact filters' handle and priority: beside the broker's netdev
+ * filter (0xcbe), never with it. */
 #define ATTACH_TC_PRIO 0xcbf
 
 int broker_topology_create(struct broker *b)
@@ -103,100 +103,86 @@ static int prog_fd(struct bpf_object *obj, const char *name)
 	return p ? bpf_program__fd(p) : -ENOENT;
 }
 
-/* The input hook: ours only while no standard cube is peered with the
- * netdev (the broker's netdev input program enters the stack otherwise). */
-static int ingress_attach(struct broker *b, struct tnetdev *d)
+/* Where the entry programs sit on a netdev: broker_dp_hook_attach, the
+ * broker's policy for its own input program (tcx links pinned as
+ * tstack_{in,eg}_<ifindex>, ordered by --tc-order, or clsact filters at
+ * ATTACH_TC_PRIO; XDP alone at the hook), beside other owners' programs,
+ * never in place of them. */
+static struct broker_hookat hook_at(const struct tnetdev *d, bool egress, char *pin, size_t len)
 {
-	if (d->hook == PCN_HOOK_TC) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, in, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
-			    .prog_fd = prog_fd(b->topo->stacks.tc, "pcn_tin"), .flags = BPF_TC_F_REPLACE);
-		int rc = bpf_tc_hook_create(&hook);
-
-		if (rc && rc != -EEXIST)
-			return rc;
-		if (rc == 0)
-			d->qdisc_ours = true;
-		return bpf_tc_attach(&hook, &in);
-	}
-	return bpf_xdp_attach(d->ifindex, prog_fd(b->topo->stacks.xdp, "pcn_tin"),
-			      d->hook == PCN_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE, NULL);
+	snprintf(pin, len, "tstack_%s_%d", egress ? "eg" : "in", d->ifindex);
+	return (struct broker_hookat){ .ifindex = d->ifindex, .hook = egress ? PCN_HOOK_TC : d->hook,
+				       .egress = egress, .pin = pin, .tc_prio = ATTACH_TC_PRIO,
+				       .name = egress ? "pcn_teg" : "pcn_tin", .label = "transparent" };
 }
 
-static void ingress_detach(struct tnetdev *d)
+static int dir_attach(struct broker *b, struct tnetdev *d, bool egress)
 {
-	if (d->hook == PCN_HOOK_TC) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_INGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
+	struct bpf_object *obj = egress || d->hook == PCN_HOOK_TC ? b->topo->stacks.tc : b->topo->stacks.xdp;
+	char pin[48];
+	struct broker_hookat at = hook_at(d, egress, pin, sizeof(pin));
+	int prog = prog_fd(obj, at.name);
 
-		bpf_tc_detach(&hook, &opts);
-		return;
-	}
-	bpf_xdp_detach(d->ifindex, d->hook == PCN_HOOK_XDP_DRV ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
-		       NULL);
+	return prog < 0 ? prog : broker_dp_hook_attach(b->dp, &at, prog);
 }
 
-/* TC egress, for every stack: an XDP stack's egress pipeline runs there
- * too, through the TC twins of its instances (cube-runtime/twin.c). What an
- * XDP program redirects out of the netdev skips TC egress, though. */
-static int egress_attach(struct broker *b, struct tnetdev *d)
+static void dir_detach(struct broker *b, struct tnetdev *d, bool egress)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, eg, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO,
-		    .prog_fd = prog_fd(b->topo->stacks.tc, "pcn_teg"), .flags = BPF_TC_F_REPLACE);
-	int rc;
+	char pin[48];
+	struct broker_hookat at = hook_at(d, egress, pin, sizeof(pin));
 
-	rc = bpf_tc_hook_create(&hook);
-	if (rc && rc != -EEXIST)
-		return rc;
-	if (rc == 0)
-		d->qdisc_ours = true;
-	return bpf_tc_attach(&hook, &eg);
+	broker_dp_hook_detach(b->dp, &at);
 }
 
+/* A standard cube port peered with the netdev: its input program enters
+ * the stack (bpf/pcn_tstack.h), ours is not needed at the input hook. At
+ * the broker's start, a port the datastore peers with it counts (it is
+ * wired once its cube process is back; meanwhile the input program a
+ * former broker left there does the job). */
 static bool dev_peered(struct broker *b, const char *name)
 {
 	for (struct broker_instance *i = b->instances; i; i = i->next)
 		for (size_t k = 0; k < i->n_ports; k++)
-			if (i->ports[k].attached && strcmp(i->ports[k].peer, name) == 0)
+			if ((i->ports[k].attached || b->topo->stacks.restoring) &&
+			    strcmp(i->ports[k].peer, name) == 0)
 				return true;
 	return false;
 }
 
+/* The input hook first: one another owner holds (XDP) refuses the attach
+ * before anything changed. TC egress for every stack: an XDP stack's
+ * egress pipeline runs there too, through the TC twins of its instances
+ * (cube-runtime/twin.c); what an XDP program redirects out of the netdev
+ * skips TC egress, though (attach_netdev_open). */
 int attach_hook_attach(struct broker *b, struct tnetdev *d)
 {
-	int rc;
+	bool in;
+	int rc = 0;
 
 	if (d->cube)
 		return attach_port_open(b, d, d->slot_in, d->slot_eg);
-	rc = egress_attach(b, d);
-
-	if (!rc && !dev_peered(b, d->name))
-		rc = ingress_attach(b, d);
+	in = !dev_peered(b, d->name);
+	if (in)
+		rc = dir_attach(b, d, false);
+	if (!rc) {
+		rc = dir_attach(b, d, true);
+		if (rc && in)
+			dir_detach(b, d, false);
+	}
 	if (!rc)
 		rc = attach_netdev_open(b, d, d->slot_eg);
 	return rc;
 }
 
+/* Ours only, whoever else is on the netdev: at the input hook that is
+ * never the port's input program (XDP: only a program named pcn_tin). */
 static void hook_detach(struct broker *b, struct tnetdev *d)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = d->ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ATTACH_TC_HANDLE, .priority = ATTACH_TC_PRIO);
-	bool peered;
-
 	attach_port_close(b, d);
 	if (d->cube)
 		return;
-	peered = dev_peered(b, d->name);
-	if (!peered)
-		ingress_detach(d);
-	bpf_tc_detach(&hook, &opts);
-	/* The clsact qdisc goes only if we made it and the broker's filter
-	 * (TC cubes only) is not on it. */
-	if (d->qdisc_ours && (!peered || d->hook != PCN_HOOK_TC)) {
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&hook);
-	}
+	dir_detach(b, d, false);
+	dir_detach(b, d, true);
 }
 
 /* Removes generation gen of d's stack from pcn_tstack, from position from. */
@@ -350,10 +336,11 @@ int broker_attach_hook(struct broker *b, const char *netdev, enum pcn_hook *hook
 
 void broker_attach_netdev_peering(struct broker *b, const char *netdev)
 {
-	(void)b;
+	/* XDP: the port's input program replaces ours in one step (both are
+	 * Cubemesh's), no frame meets an empty hook. */
 	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next)
-		if (strcmp(d->name, netdev) == 0)
-			ingress_detach(d);
+		if (strcmp(d->name, netdev) == 0 && d->hook == PCN_HOOK_TC)
+			dir_detach(b, d, false);
 }
 
 void broker_attach_netdev_unpeered(struct broker *b, const char *netdev)
@@ -363,15 +350,13 @@ void broker_attach_netdev_unpeered(struct broker *b, const char *netdev)
 
 		if (strcmp(d->name, netdev) != 0 || dev_peered(b, netdev))
 			continue;
-		/* The broker's detach may have taken the clsact qdisc, and our
-		 * egress filter with it: both again. */
-		d->qdisc_ours = false;
-		rc = egress_attach(b, d);
+		/* Ours at the input hook again; egress as it is (adopted). */
+		rc = dir_attach(b, d, false);
 		if (!rc)
-			rc = ingress_attach(b, d);
+			rc = dir_attach(b, d, true);
 		if (rc)
-			PCN_ERR("BROKER-ATTACH-LOST", "the transparent cubes on %s lost their hook: %s", netdev,
-				strerror(-rc));
+			PCN_ERR("BROKER-ATTACH-LOST", "the transparent cubes on %s lost their hook: %s%s%s", netdev,
+				strerror(-rc), broker_netdev_why(b->dp)[0] ? ": " : "", broker_netdev_why(b->dp));
 	}
 }
 
@@ -538,9 +523,13 @@ static int do_attach(struct broker *b, json_t *j, bool attach, struct broker_err
 		if (rc) {
 			d->n = 0;
 			attach_free_if_empty(b, d);
-			return broker_error_set(err, rc == -EBUSY || rc == -EEXIST ? 409 : 500, "operation-failed",
-						"/attach", "cannot attach to %s at %s: %s", port, pcn_hook_name(inst->hook),
-						strerror(-rc));
+			/* Another owner's XDP program holds the hook (it stays). */
+			if (rc == -EBUSY || rc == -EEXIST || rc == -EOPNOTSUPP)
+				return broker_error_set(err, 409, "resource-denied", "/attach",
+							"cannot attach to %s at %s: %s", port,
+							pcn_hook_name(inst->hook), broker_netdev_why(b->dp));
+			return broker_error_set(err, 500, "operation-failed", "/attach", "cannot attach to %s at %s: %s",
+						port, pcn_hook_name(inst->hook), strerror(-rc));
 		}
 		/* A peered netdev's input program, built without a stack, jumps
 		 * past it: rebuilt before the reply, so that what the user sees

@@ -16,7 +16,6 @@ struct tnetdev {
 	int ifindex;           /* a netdev parent; 0 for a cube port */
 	char name[2 * BROKER_NAME_MAX + 2]; /* the netdev, or "cube:port" */
 	enum pcn_hook hook;
-	bool qdisc_ours;
 	struct broker_instance *stack[ATTACH_MAX_STACK];
 	size_t n;
 	__u32 parent;          /* the fast path's key: ifindex or pcn_tparent_port() */
@@ -35,6 +34,7 @@ struct attach_state {
 	struct bpf_object *tc, *xdp;
 	int tstack_fd, tgen_fd, tport_fd;
 	struct tnetdev *devs;
+	bool restoring; /* broker_attach_restore: ports not wired yet */
 };
 
 /* attach_parent.c: what was last told to each attached instance, and the
@@ -63,7 +63,9 @@ struct tnetdev *attach_find(struct broker *b, const char *name);
 int attach_insert_pos(const struct tnetdev *d, const char *position, const char *other, struct broker_error *err);
 /* Puts inst at position at of d's stack (in memory only). */
 void attach_insert(struct tnetdev *d, int at, struct broker_instance *inst);
-/* The hooks that enter d's stack (a netdev's filters, a port's slots). */
+/* The hooks that enter d's stack (a netdev's entry programs, a port's
+ * slots). -EBUSY / -EOPNOTSUPP: another owner holds the netdev's XDP hook
+ * (broker_netdev_why says which program), nothing attached. */
 int attach_hook_attach(struct broker *b, struct tnetdev *d);
 /* Unhooks, clears and frees d once its stack is empty. */
 void attach_free_if_empty(struct broker *b, struct tnetdev *d);

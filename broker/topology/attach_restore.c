@@ -113,7 +113,7 @@ void broker_attach_restore(struct broker *b)
 		struct broker_error err;
 		size_t k;
 		bool port;
-		int ifindex, hook = 0;
+		int ifindex, hook = 0, rc;
 		__u32 slot_in, slot_eg;
 
 		why = entry_refused(b, o, &name, &names, &hook);
@@ -173,8 +173,15 @@ void broker_attach_restore(struct broker *b)
 		attach_stack_publish(b, d);
 		d->next = b->topo->stacks.devs;
 		b->topo->stacks.devs = d;
-		if (attach_hook_attach(b, d))
-			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again", name);
+		/* Adopted where it is ours (tcx links swapped in place, our XDP
+		 * program replaced atomically); another owner's XDP program that
+		 * took the hook meanwhile keeps it. */
+		b->topo->stacks.restoring = true;
+		rc = attach_hook_attach(b, d);
+		b->topo->stacks.restoring = false;
+		if (rc)
+			PCN_WARN("BROKER-ATTACH-RESTORE", "cannot attach the stack on %s again: %s%s%s", name,
+				 strerror(-rc), broker_netdev_why(b->dp)[0] ? ": " : "", broker_netdev_why(b->dp));
 		if (d->ifindex > 0)
 			broker_netdev_stack_changed(b->dp, d->ifindex);
 		for (size_t p = 0; p < d->n; p++)

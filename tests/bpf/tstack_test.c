@@ -43,6 +43,7 @@ struct hook {
 	const void *(*hw_elf)(size_t *sz);
 	const void *(*th_elf)(size_t *sz);
 	uint32_t ok, drop, redirect;
+	uint32_t next; /* a stack's end on to the host: the hook's next program */
 };
 
 static const struct hook hook_xdp = {
@@ -50,7 +51,7 @@ static const struct hook hook_xdp = {
 	.tnetdev_elf = pcn_tnetdev_xdp__elf_bytes,
 	.hw_elf = test_helloworld_xdp__elf_bytes,
 	.th_elf = test_transparenthelloworld_xdp__elf_bytes,
-	.ok = XDP_PASS, .drop = XDP_DROP, .redirect = XDP_REDIRECT,
+	.ok = XDP_PASS, .drop = XDP_DROP, .redirect = XDP_REDIRECT, .next = XDP_PASS,
 };
 
 static const struct hook hook_tc = {
@@ -58,7 +59,7 @@ static const struct hook hook_tc = {
 	.tnetdev_elf = pcn_tnetdev_tc__elf_bytes,
 	.hw_elf = test_helloworld_tc__elf_bytes,
 	.th_elf = test_transparenthelloworld_tc__elf_bytes,
-	.ok = TC_ACT_OK, .drop = TC_ACT_SHOT, .redirect = TC_ACT_REDIRECT,
+	.ok = TC_ACT_OK, .drop = TC_ACT_SHOT, .redirect = TC_ACT_REDIRECT, .next = (uint32_t)TC_ACT_UNSPEC,
 };
 
 struct fixture {
@@ -198,7 +199,7 @@ static void test_generation(void **state)
 	gen = 0;
 	assert_int_equal(bpf_map_update_elem(f->tgen, &f->lo, &gen, BPF_ANY), 0);
 	clean(f, 0);
-	assert_int_equal(run(f, f->tnetdev, "pcn_tin"), f->hook->ok);
+	assert_int_equal(run(f, f->tnetdev, "pcn_tin"), f->hook->next);
 	assert_int_equal(rx(f, T1), 1);
 	assert_int_equal(rx(f, T2), 0);
 
@@ -225,7 +226,7 @@ static void test_walk_keeps_generation(void **state)
 	assert_int_equal(bpf_map_update_elem(f->tgen, &f->lo, &gen, BPF_ANY), 0);
 	clean(f, T1);
 	assert_int_equal(t_percpu_set(f->tmd, 0, &tmd, sizeof(tmd)), 0);
-	assert_int_equal(run(f, f->t1, "pcn_entry"), f->hook->ok);
+	assert_int_equal(run(f, f->t1, "pcn_entry"), f->hook->next);
 	assert_int_equal(rx(f, T1), 1);
 	assert_int_equal(rx(f, T2), 1);
 }

@@ -177,12 +177,31 @@ static void rewire_netdev(struct broker *b, const struct tnetdev *d)
 		}
 }
 
-/* Says in pcn_tport what the entry in slot enters, then puts it there. */
+/* Says in pcn_tport what the entry in slot enters, then puts it there. An
+ * entry that says so already (left by the previous broker) is not written
+ * again. */
 static int entry_fill(struct broker *b, __u32 slot, const struct pcn_tport_val *val)
 {
-	if (bpf_map_update_elem(b->topo->stacks.tport_fd, &slot, val, BPF_ANY) < 0)
+	struct pcn_tport_val old;
+
+	if ((bpf_map_lookup_elem(b->topo->stacks.tport_fd, &slot, &old) || memcmp(&old, val, sizeof(old))) &&
+	    bpf_map_update_elem(b->topo->stacks.tport_fd, &slot, val, BPF_ANY) < 0)
 		return -errno;
 	return pp_set(b, slot, true);
+}
+
+/* A restarted broker knows a port's peer only once the cube's process has
+ * replayed its config, but its egress stack carried on meanwhile, to the
+ * end the previous broker wrote in pcn_tport: kept, if that entry enters
+ * the same stack (parent, direction, owner). The replay writes it again
+ * when the peer changed (broker_attach_port_fwd_set). */
+static void egress_end_adopt(struct broker *b, __u32 slot, struct pcn_tport_val *eg)
+{
+	struct pcn_tport_val old;
+
+	if (bpf_map_lookup_elem(b->topo->stacks.tport_fd, &slot, &old) == 0 && old.parent == eg->parent &&
+	    old.dir == eg->dir && old.owner == eg->owner)
+		eg->next = old.next;
 }
 
 static int slot_take(struct broker *b, uint32_t want, uint32_t *out)
@@ -219,7 +238,10 @@ int attach_port_open(struct broker *b, struct tnetdev *d, uint32_t slot_in, uint
 	in.next.kind = PCN_PEER_CUBE;
 	in.next.cube_index = d->cube->index;
 	in.next.port = d->port_index;
-	/* The egress stack ends nowhere until rewire() writes the real peer. */
+	/* A new egress stack ends nowhere until rewire() writes the real peer;
+	 * one adopted from the previous broker where it ended. */
+	if (slot_eg && d->slot_eg == slot_eg)
+		egress_end_adopt(b, d->slot_eg, &eg);
 	rc = entry_fill(b, d->slot_in, &in);
 	if (!rc)
 		rc = entry_fill(b, d->slot_eg, &eg);

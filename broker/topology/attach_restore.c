@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+
 #include "attach_int.h"
 #include "log.h"
 #include "store/datastore.h"
@@ -94,6 +96,63 @@ static const char *entry_refused(struct broker *b, json_t *o, const char **name,
 	return NULL;
 }
 
+/* True if the generation in use for d's parent (pcn_tgen) holds d's order
+ * already, both directions and nothing past the end: the previous broker
+ * published it, and it is adopted as it is (no flip). */
+static bool stack_pinned(struct broker *b, const struct tnetdev *d)
+{
+	__u32 gen, v;
+
+	if (bpf_map_lookup_elem(b->topo->stacks.tgen_fd, &d->parent, &gen))
+		return false;
+	for (size_t p = 0; p <= d->n; p++) {
+		for (__u32 dir = PCN_TDIR_INGRESS; dir <= PCN_TDIR_EGRESS; dir++) {
+			struct pcn_tstack_key k = { .parent = d->parent, .dir = dir, .pos = (__u32)p, .gen = gen };
+			bool found = bpf_map_lookup_elem(b->topo->stacks.tstack_fd, &k, &v) == 0;
+			__u32 want;
+
+			if (p == d->n) {
+				if (found)
+					return false;
+				continue;
+			}
+			want = d->stack[dir == PCN_TDIR_INGRESS ? p : d->n - 1 - p]->index;
+			if (p == d->n - 1)
+				want |= PCN_TSTACK_LAST;
+			if (!found || v != want)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* An egress stack adopted from the previous broker ends where that broker
+ * led it (attach_port_open). Once every stack and instance is back, an end
+ * in a slot nobody holds (an instance whose record was set aside) or out of
+ * a netdev that is gone leads nowhere rather than to whoever takes that
+ * slot or ifindex next; the cube's replay wires the port again. */
+static void egress_ends_check(struct broker *b)
+{
+	for (struct tnetdev *d = b->topo->stacks.devs; d; d = d->next) {
+		struct pcn_tport_val v;
+		char ifname[IF_NAMESIZE];
+		bool stale;
+
+		if (!d->cube || !d->slot_eg || bpf_map_lookup_elem(b->topo->stacks.tport_fd, &d->slot_eg, &v))
+			continue;
+		stale = (v.next.kind == PCN_PEER_CUBE && (v.next.cube_index >= PCN_MAX_CUBES ||
+							   !broker_idalloc_used(&b->cube_ids, v.next.cube_index))) ||
+			(v.next.kind == PCN_PEER_NETDEV && !if_indextoname(v.next.ifindex, ifname));
+		if (!stale)
+			continue;
+		PCN_WARN("BROKER-ATTACH-RESTORE", "%s: its egress stack led to %s %u, gone: it leads nowhere until "
+			 "%s is wired again", d->name, v.next.kind == PCN_PEER_CUBE ? "slot" : "ifindex",
+			 v.next.kind == PCN_PEER_CUBE ? v.next.cube_index : v.next.ifindex, d->name);
+		memset(&v.next, 0, sizeof(v.next));
+		bpf_map_update_elem(b->topo->stacks.tport_fd, &d->slot_eg, &v, BPF_ANY);
+	}
+}
+
 void broker_attach_restore(struct broker *b)
 {
 	json_t *all = broker_attach_store_load(b->opts.state_dir), *o;
@@ -168,9 +227,12 @@ void broker_attach_restore(struct broker *b)
 			free(d);
 			continue;
 		}
-		/* The pinned map and the filters survived us; write both again
-		 * anyway, the stack as the file says, entries with our programs. */
-		attach_stack_publish(b, d);
+		/* The pinned maps and the filters survived us, and packets go on
+		 * through them: the stack is published again only if the file
+		 * says otherwise; the entries get our programs (attach_hook_attach)
+		 * but keep where they lead. */
+		if (!stack_pinned(b, d))
+			attach_stack_publish(b, d);
 		d->next = b->topo->stacks.devs;
 		b->topo->stacks.devs = d;
 		/* Adopted where it is ours (tcx links swapped in place, our XDP
@@ -189,4 +251,5 @@ void broker_attach_restore(struct broker *b)
 		PCN_INFO("BROKER-ATTACH-RESTORED", "%zu transparent cube(s) on %s", d->n, name);
 	}
 	json_decref(all);
+	egress_ends_check(b);
 }

@@ -12,12 +12,19 @@
 #  - the same rounds again (two of each, the race may miss a round);
 #  - 20 nat "rule snat append" at once: 20 entries, ids 0..19, each client
 #    told a different id;
+#  - an append to a stopped pcn-firewall: 504 at the write deadline, and
+#    the change it answers with once resumed is dropped, not written after
+#    later ones; the next append works;
 #  - polycubectl's form of batch with its rules on stdin
 #    (`batch rules=<<<$json`, the JSON in Polycube's quoting).
 source "$(dirname "$0")/../lib/mesh.sh"
 CM_SRC=${CM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 FW=${PCN_URL}firewall/fw1/chain
 N=20
+# The deadline of a write (and of an action): short, for the stopped cube;
+# a round of 20 takes well under a second.
+TIMEOUT_MS=4000
+CM_BROKER_ARGS="${CM_BROKER_ARGS:-} --write-timeout $TIMEOUT_MS"
 
 cm_mesh_start firewall nat || { echo "FAIL - pcn-firewall or pcn-nat did not come up"; exit 1; }
 
@@ -135,6 +142,32 @@ for round in 1 2; do
 		bash -c "! cat $CM_TMP/batch$round.*.status | grep -qv '^20[04]$'"
 	check_chain "round $round: after 10 batches of 2 at once" EGRESS $(seq 3000 3019)
 done
+
+# A cube that does not answer: the action ends at the write deadline (504),
+# and the change the cube answers with later is not written.
+cm_expect 200 PUT /firewall/fw1/chain/INGRESS/ '{"name":"INGRESS","rule":[]}'
+cm_stop "${CM_CUBE_PID[firewall]}"
+t0=$(date +%s%3N)
+post late 0 "$FW/INGRESS/append/" '{"l4proto":"UDP","dport":5555,"action":"DROP"}'
+wait_posts
+ms=$(( $(date +%s%3N) - t0 ))
+cm_cont "${CM_CUBE_PID[firewall]}"
+cm_check "an append to the stopped cube: 504 ($(statuses late)) after about $TIMEOUT_MS ms ($ms)" \
+	bash -c "[ '$(statuses late)' = 1x504 ] && [ $ms -ge $((TIMEOUT_MS - 100)) ] && [ $ms -lt $((TIMEOUT_MS + 3000)) ]"
+late_dropped() {
+	local _i
+	for _i in $(seq 1 50); do
+		grep -q 'BROKER-ACTION-LATE.*fw1' "$CM_TMP/broker.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+cm_check "its late answer is dropped" late_dropped
+check_chain "after the late append" INGRESS
+post_all after "$FW/INGRESS/append/" '{"l4proto":"UDP","dport":5556,"action":"DROP"}'
+cm_check "the next append: 200, id 0 ($(statuses after), $(answered_ids after))" \
+	[ "$(statuses after) $(answered_ids after)" = "1x200 0" ]
+check_chain "after the next append" INGRESS 5556
 
 # nat: append computes the next id from the configuration it has.
 cm_check "create nat1" $PCNCTL nat add nat1 type=TC

@@ -2,7 +2,8 @@
  * the fake cube process of fakecube_test.c, which counts the ReadState
  * requests it answers: reads during a fetch share it (one request for
  * twenty), a read within BROKER_STATE_TTL_MS asks nothing, a committed
- * write or the TTL's end makes the next read ask again. */
+ * write or the TTL's end makes the next read ask again; the answer of a
+ * read is kept while its inputs are the same, and only then. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +12,14 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "control/control.h"
 #include "core/core.h"
 #include "core/tables.h"
+#include "model/model.h"
 
 /* fakecube_test.c */
 struct broker *tb_start(void);
@@ -113,10 +117,53 @@ static void test_reads_share_a_fetch_and_a_write_drops_it(void **state)
 	tb_cube_read_delay(0);
 }
 
+/* GET's answer (broker_inst_read) is kept while its inputs are the same,
+ * and is never an answer to other inputs: another state of the cube, a
+ * committed write, another node of the instance. */
+static void test_read_answer_kept_while_its_inputs_are(void **state)
+{
+	static const char st5[] = "{\"helloworld:helloworld\":[{\"name\":\"rk\",\"stats\":{\"forwarded\":\"5\"}}]}";
+	static const char st6[] = "{\"helloworld:helloworld\":[{\"name\":\"rk\",\"stats\":{\"forwarded\":\"6\"}}]}";
+	struct broker_instance *inst;
+	struct broker_target t, leaf;
+	struct broker_error err;
+	const char *a, *b;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(tb_write(BROKER_POST, "/helloworld/rk", "{}", msg, sizeof(msg)), 201);
+	inst = broker_instance_find(B, "rk");
+	assert_non_null(inst);
+	assert_int_equal(broker_target_parse(B->models, "/helloworld/rk", 14, &t, &err), 0);
+	assert_int_equal(broker_target_parse(B->models, "/helloworld/rk/action", 21, &leaf, &err), 0);
+
+	assert_int_equal(broker_inst_read(B, inst, &t, st5, &a, &err), 0);
+	assert_non_null(strstr(a, "\"forwarded\":5}"));
+	assert_non_null(strstr(a, "\"action\":\"DROP\""));
+	/* The same inputs: the very answer kept, not built again. */
+	assert_int_equal(broker_inst_read(B, inst, &t, st5, &b, &err), 0);
+	assert_ptr_equal(a, b);
+	/* Another state of the cube, another node: built for it. */
+	assert_int_equal(broker_inst_read(B, inst, &t, st6, &a, &err), 0);
+	assert_non_null(strstr(a, "\"forwarded\":6}"));
+	assert_int_equal(broker_inst_read(B, inst, &leaf, st6, &a, &err), 0);
+	assert_string_equal(a, "\"DROP\"");
+	/* A committed write: its value at once. */
+	assert_int_equal(tb_write(BROKER_PATCH, "/helloworld/rk/action", "\"FORWARD\"", msg, sizeof(msg)), 200);
+	assert_int_equal(broker_inst_read(B, inst, &leaf, st6, &a, &err), 0);
+	assert_string_equal(a, "\"FORWARD\"");
+	assert_int_equal(broker_inst_read(B, inst, &t, st6, &a, &err), 0);
+	assert_non_null(strstr(a, "\"action\":\"FORWARD\""));
+	broker_target_fini(&t);
+	broker_target_fini(&leaf);
+	assert_int_equal(tb_write(BROKER_DELETE, "/helloworld/rk", NULL, msg, sizeof(msg)), 204);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reads_share_a_fetch_and_a_write_drops_it),
+		cmocka_unit_test(test_read_answer_kept_while_its_inputs_are),
 	};
 
 	if (geteuid() != 0) {

@@ -160,6 +160,13 @@ static void action_run(struct broker *b, struct broker_job *job)
 	struct broker_error err;
 	int rc;
 
+	/* Started beside writes still in flight (pipelined, core/loop.c),
+	 * one of them may yet be undone: the action computes from what is
+	 * in force, so it waits until it runs alone. */
+	if (!broker_job_alone(job)) {
+		broker_job_hold(b, job);
+		return;
+	}
 	/* A write queued before the action may have deleted the instance,
 	 * or the process gone since. */
 	if (!inst || strcmp(inst->service, ac->service) != 0) {

@@ -14,7 +14,7 @@ PKGS=(
   chromium chromium-driver python3-selenium libgraphviz-dev
   iproute2 iputils-ping ethtool tcpdump iperf3 wrk curl procps psmisc python3 kmod
   iptables nftables ipvsadm conntrack
-  python3-prometheus-client python3-yaml
+  python3-prometheus-client python3-yaml python3-jsonschema
 )
 
 missing=()

@@ -28,6 +28,22 @@ struct fixed_doc {
 #define S_OBJ "{\"type\":\"object\"}"
 #define S_ARR_OBJ "{\"type\":\"array\",\"items\":{\"type\":\"object\"}}"
 #define S_STR "{\"type\":\"string\"}"
+#define S_HOOK "{\"type\":\"string\",\"enum\":[\"TC\",\"XDP_SKB\",\"XDP_DRV\"]}"
+/* How one of Cubemesh's programs sits at a hook (dataplane/netdev*.c). */
+#define S_HOOKAT                                                                                                     \
+	"{\"type\":\"object\",\"properties\":{\"hook\":" S_HOOK ",\"attach\":{\"type\":\"string\",\"enum\":[\"tcx\"," \
+	"\"clsact\",\"dispatcher\",\"direct\",\"refused\"]}}}"
+/* A netdev: GET /netdevs' items. cubemesh-attach: the input program of the
+ * port peered with it (why: a refusal's reason; run-priority: in libxdp's
+ * dispatcher), and "transparent": the entries of a transparent stack. */
+#define S_NETDEVS                                                                                                    \
+	"{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":" S_STR                        \
+	",\"ifindex\":{\"type\":\"integer\"},\"mac\":" S_STR ",\"mtu\":{\"type\":\"integer\"},\"status\":{\"type\":"  \
+	"\"string\",\"enum\":[\"UP\",\"DOWN\"]},\"type\":" S_STR ",\"peer-offload\":{\"type\":\"object\",\"description\":" \
+	"\"offloads Cubemesh turned off on this veth's other end\"},\"cubemesh-attach\":{\"type\":\"object\","      \
+	"\"properties\":{\"hook\":" S_HOOK ",\"attach\":" S_STR ",\"why\":" S_STR ",\"run-priority\":{\"type\":"     \
+	"\"integer\"},\"transparent\":{\"type\":\"object\",\"properties\":{\"ingress\":" S_HOOKAT ",\"egress\":"    \
+	S_HOOKAT "}}}}}}}"
 
 static const struct fixed_doc fixed_docs[] = {
 	{ "", "The API's entry points (links)", NULL, "application/json", S_OBJ, NULL, NULL },
@@ -38,7 +54,7 @@ static const struct fixed_doc fixed_docs[] = {
 	  "{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"object\",\"required\":[\"service-name\",\"name\"],"
 	  "\"properties\":{\"service-name\":" S_STR ",\"name\":" S_STR "},\"additionalProperties\":true}}",
 	  NULL },
-	{ "netdevs", "The host's network devices", "One network device", "application/json", S_ARR_OBJ, NULL, NULL },
+	{ "netdevs", "The host's network devices", "One network device", "application/json", S_NETDEVS, NULL, NULL },
 	{ "connect", "Wire a cube's port to a netdev or to another cube's port", NULL, NULL, NULL,
 	  "{\"type\":\"object\",\"required\":[\"peer1\",\"peer2\"],\"properties\":{\"peer1\":{\"type\":\"string\","
 	  "\"description\":\"cube:port\"},\"peer2\":{\"type\":\"string\",\"description\":\"netdev or cube:port\"}}}",
@@ -109,14 +125,20 @@ static json_t *fixed_item(const struct fixed_doc *d, bool item)
 				    json_pack("[{s:s, s:s, s:b, s:{s:s}}]", "name", "name", "in", "path", "required", 1,
 					      "schema", "type", "string"));
 	if (strstr(allow, "GET")) {
-		json_t *op, *query = json_array();
+		json_t *op, *query = json_array(), *schema = schema_of(d->get_schema ? d->get_schema : S_OBJ);
 
 		op_id(id, sizeof(id), "get", d->seg, item);
 		op = op_new(id, item ? d->item_summary : d->summary, "mesh");
+		/* /<seg>/{name} answers one element of /<seg>'s array. */
+		if (item && json_is_object(json_object_get(schema, "items"))) {
+			json_t *one = json_incref(json_object_get(schema, "items"));
+
+			json_decref(schema);
+			schema = one;
+		}
 		json_object_set_new(json_object_get(op, "responses"), "200",
 				    json_pack("{s:s, s:{s:{s:o}}}", "description", "OK", "content",
-					      d->media ? d->media : "application/json", "schema",
-					      schema_of(d->get_schema ? d->get_schema : S_OBJ)));
+					      d->media ? d->media : "application/json", "schema", schema));
 		if (d->query && !item) {
 			char q[64], *save = NULL;
 

@@ -179,6 +179,23 @@ cm_check "the document lists the routes of every registered service ($(wc -w <<<
 	test -z "$missing"
 cm_check "every listed path is a route with its documented verbs" test "${failp:-1}" = 0
 
+# A netdev's answer is what the document says, with a transparent stack's
+# entries in cubemesh-attach (the ddosmitigator instance on a host's veth).
+cm_host a 10.231.0.1/24
+cm_http POST /ddosmitigator/oatt '{}' >/dev/null
+got=$(cm_http POST /attach "{\"cube\": \"oatt\", \"port\": \"$CM_IF\"}")
+cm_check "a transparent cube attached to $CM_IF (${got:0:120})" test "${got%% *}" = 200
+curl -s "${PCN_URL}netdevs/$CM_IF" >"$CM_TMP/netdev.json"
+cm_check "GET /netdevs/$CM_IF shows the stack's entries" \
+	python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["cubemesh-attach"]["transparent"]; sys.exit(not (t["ingress"]["attach"] and t["egress"]["attach"]))' "$CM_TMP/netdev.json"
+cm_check "GET /netdevs/$CM_IF matches the documented schema" python3 -c '
+import json, sys, jsonschema
+doc = json.load(open(sys.argv[1]))
+ok = doc["paths"]["/netdevs/{name}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+one = json.load(open(sys.argv[2]))
+jsonschema.validate(one, ok)
+sys.exit(1 if "cubemesh-attach" not in ok["properties"] else 0)' "$CM_TMP/openapi.json" "$CM_TMP/netdev.json"
+
 # The validator.
 skip=
 if [ ! -x "$REDOCLY_DIR/node_modules/.bin/redocly" ]; then

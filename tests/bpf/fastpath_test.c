@@ -67,7 +67,9 @@ static const struct hook hook_tc = {
 	.netdev_elf = pcn_netdev_tc__elf_bytes,
 	.hw_elf = test_helloworld_tc__elf_bytes,
 	.sf_elf = test_simpleforwarder_tc__elf_bytes,
-	.act = { [V_OK] = TC_ACT_OK, [V_DROP] = TC_ACT_SHOT, [V_REDIRECT] = TC_ACT_REDIRECT },
+	/* A packet passed on goes to the hook's next program (tcx), then on
+	 * to the host: TC_ACT_UNSPEC, not TC_ACT_OK, which ends the list. */
+	.act = { [V_OK] = TC_ACT_UNSPEC, [V_DROP] = TC_ACT_SHOT, [V_REDIRECT] = TC_ACT_REDIRECT },
 };
 
 /* One pcn_fwd entry: (cube, port) -> netdev `to` or cube `to`:`to_port`. */

@@ -24,8 +24,14 @@ def machine():
         pass
     try:
         src = os.environ.get("CM_SRC", ".")
-        commit = subprocess.run(["git", "-C", src, "describe", "--always", "--dirty"],
+        commit = subprocess.run(["git", "-C", src, "describe", "--always"],
                                 capture_output=True, text=True).stdout.strip()
+        # Dirty means code: the results a run of run-all.sh has written so
+        # far (this directory) are not.
+        changed = subprocess.run(["git", "-C", src, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                  ":(exclude)tests/bench/results"], capture_output=True, text=True).stdout.strip()
+        if commit and changed:
+            commit += "-dirty"
     except OSError:
         commit = ""
     return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), "commit": commit,

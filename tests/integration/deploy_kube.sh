@@ -161,7 +161,7 @@ cm_check "br0 with its ports on a and b, tap0 on a's netdev" bash -c "
 	$PCNCTL br0 ports show | grep -q $IFA && $PCNCTL br0 ports show | grep -q $IFB &&
 	curl -s ${PCN_URL}transparenthelloworld/tap0/ | grep -q '\"parent\": *\"$IFA\"'"
 cm_check "a pings b across br0 and tap0" cm_ping a 10.209.0.2 3
-cm_check "tap0 counted them" bash -c "curl -s ${PCN_URL}transparenthelloworld/tap0/stats/ | grep -q '\"ingress-packets\": *[1-9]'"
+cm_check "tap0 counted them" cm_eventually bash -c "curl -s ${PCN_URL}transparenthelloworld/tap0/stats/ | grep -q '\"ingress-packets\": *[1-9]'"
 bctr=$("${PODMAN[@]}" pod inspect "$POD" -f '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -- '-broker$')
 caps=$("${PODMAN[@]}" inspect "$bctr" -f '{{.EffectiveCaps}}' 2>/dev/null)
 cm_check "the broker runs with BPF, PERFMON, NET_ADMIN, NET_RAW, no SYS_ADMIN ($caps)" \

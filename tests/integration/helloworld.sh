@@ -67,7 +67,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: FORWARD a -> b" cm_ping a 10.201.0.2
 	cm_check "$hook: FORWARD b -> a" cm_ping b 10.201.0.1
 	cm_check "$hook: ports are UP" bash -c "$PCNCTL -j hw1 ports show | grep -c '\"UP\"' | grep -qx 2"
-	cm_check "$hook: counters moved" bash -c "$PCNCTL -j hw1 stats show | grep -q '\"forwarded\": [1-9]'"
+	cm_check "$hook: counters moved" cm_eventually bash -c "$PCNCTL -j hw1 stats show | grep -q '\"forwarded\": [1-9]'"
 	cm_check "$hook: set SLOWPATH" $PCNCTL hw1 set action=SLOWPATH
 	# A static neighbour: the echo requests themselves go up, not ARP.
 	ip -n "$(cm_ns a)" neigh replace 10.201.0.2 dev eth0 \

@@ -44,7 +44,7 @@ cm_check "apply" $PCNCTL apply -f "$M"
 cm_check "export again: the same file" bash -c "$PCNCTL export | cmp - $M"
 cm_check "a reaches b across br1 and its stack" cm_ping a 10.208.0.2 2
 cm_check "and the router through the wire" cm_ping a 10.208.0.254 2
-cm_check "the stack saw them" bash -c "curl -s ${PCN_URL}transparenthelloworld/t2/stats/ | grep -q '\"ingress-packets\": *[1-9]'"
+cm_check "the stack saw them" cm_eventually bash -c "curl -s ${PCN_URL}transparenthelloworld/t2/stats/ | grep -q '\"ingress-packets\": *[1-9]'"
 
 # A proxy that logs each request's method and path, then forwards it.
 PROXY_LOG=$CM_TMP/proxy.log

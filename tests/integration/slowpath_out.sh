@@ -53,7 +53,7 @@ for hook in TC XDP_SKB XDP_DRV; do
 	cm_check "$hook: sp1 egress out of pc" $PCNCTL sp1 set out-port=pc out-direction=EGRESS
 	port=$((port + 1))
 	cm_check "$hook: EGRESS: b receives what a sent, through hw1" sent_and_captured $port
-	cm_check "$hook: hw1 forwarded them" bash -c "$PCNCTL -j hw1 stats show | grep -q '\"forwarded\": \"\\{0,1\\}[3-9]'"
+	cm_check "$hook: hw1 forwarded them" cm_eventually bash -c "$PCNCTL -j hw1 stats show | grep -q '\"forwarded\": \"\\{0,1\\}[3-9]'"
 	cm_check "$hook: delete hw1 and sp1" bash -c "$PCNCTL hw1 del && $PCNCTL sp1 del"
 done
 cm_done

@@ -217,20 +217,12 @@ done
 # round-by-round ratio for any unit, noted with TAIL.
 goal() {
 	local r
-	r=$(awk -F '\t' -v u="$2" -v ns="$3" -v nx="$4" -v ds="$5" -v dx="$6" '
-		$1 == "rec" && $4 == u && $2 == ns && $3 == nx { c[++nc] = $5 }
-		$1 == "rec" && $4 == u && $2 == ds && $3 == dx { l[++nl] = $5 }
-		END {
-			n = nl < nc ? nl : nc
-			for (i = 1; i <= n; i++) r[i] = l[i] > 0 ? c[i] / l[i] : 0
-			if (!n) exit 1
-			for (i = 2; i <= n; i++)  # insertion sort: mawk has no asort
-				for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
-			m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-			printf "%.2fx (median of %d side-by-side rounds; %.2f..%.2f)", m, n, r[1], r[n]
+	r=$(bench_ratio "$3" "$4" "$5" "$6" "$2" | awk -v g="$7" '{
+			printf "%.2fx (median of %d side-by-side rounds; %.2f..%.2f)", $1, $2, $3, $4
 			if (g != "-")
-				printf("%s", (m >= g) ? "|met" : "|NOT met")
-		}' g="$7" "$BENCH_TSV") || { bench_note "$1: no side-by-side rounds"; return 0; }
+				printf("%s", ($1 >= g) ? "|met" : "|NOT met")
+		}')
+	[ -n "$r" ] || { bench_note "$1: no side-by-side rounds"; return 0; }
 	if [ "$7" = - ]; then
 		bench_note "$1: $r$8"
 	else

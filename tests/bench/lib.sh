@@ -201,14 +201,15 @@ bench_path_share() {
 	bench_note "$what: $(awk -v m="$mpps" -v b="$base" -v c="$cube" 'BEGIN { p = 1000 / m; printf "+%.2f ns of a %.0f ns path per frame (%.3f Mpps): %.2f%%", c - b, p, m, (c - b) / p * 100 }')"
 }
 
-# bench_ratio NUM_SERIES NUM_X DEN_SERIES DEN_X: NUM's Mpps over DEN's,
+# bench_ratio NUM_SERIES NUM_X DEN_SERIES DEN_X [UNIT]: NUM's Mpps (or
+# UNIT's figures) over DEN's,
 # round by round (each round measures both within seconds, so a change of
 # load between rounds cancels out): "median n min max" (nothing when no
 # round has both).
 bench_ratio() {
-	awk -F '\t' -v ns="$1" -v nx="$2" -v ds="$3" -v dx="$4" '
-		$1 == "rec" && $4 == "Mpps" && $2 == ns && $3 == nx { c[++nc] = $5 }
-		$1 == "rec" && $4 == "Mpps" && $2 == ds && $3 == dx { l[++nl] = $5 }
+	awk -F '\t' -v ns="$1" -v nx="$2" -v ds="$3" -v dx="$4" -v u="${5:-Mpps}" '
+		$1 == "rec" && $4 == u && $2 == ns && $3 == nx { c[++nc] = $5 }
+		$1 == "rec" && $4 == u && $2 == ds && $3 == dx { l[++nl] = $5 }
 		END {
 			n = nl < nc ? nl : nc
 			for (i = 1; i <= n; i++) r[i] = l[i] > 0 ? c[i] / l[i] : 0

@@ -23,11 +23,7 @@
 #include "core/tables.h"
 #include "ipc.h"
 
-/* fakecube_test.c */
-struct broker *tb_start(void);
-void tb_stop(void);
-int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
-void tb_cube_metrics(const void *reply, size_t len, unsigned delay_ms);
+#include "control/fakecube_test.h"
 
 static struct broker *B;
 static struct broker_service *HW;

@@ -1,5 +1,5 @@
 /* A broker in the test's process and a fake cube process for it, shared by
- * control/instance_test.c and topology/topology_test.c (no test of its
+ * the broker's unit tests through fakecube_test.h (no test of its
  * own: the name only follows the folder's rule for test files).
  *
  * The broker is the real one (models, datastore, PatchPanel under a bpffs
@@ -36,26 +36,7 @@
 #include "log.h"
 #include "ipc.h"
 
-/* The API of this file, declared again in each test that uses it. */
-struct broker *tb_start(void);
-void tb_stop(void);
-int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
-void tb_cube_refuse(int http);
-unsigned tb_cube_applies(int op);
-const char *tb_state_dir(void);
-const char *tb_bpffs_root(void);
-void tb_cube_metrics(const void *reply, size_t len, unsigned delay_ms);
-unsigned tb_cube_reads(void);
-void tb_cube_read_delay(unsigned ms);
-void tb_run_ms(unsigned ms);
-void tb_cube_refuse_instance(const char *name, int http);
-void tb_cube_refuse_value(const char *name, const char *value, int http);
-unsigned tb_cube_stale(void);
-void tb_cube_apply_delay(unsigned ms);
-const char *tb_cube_apply_log(void);
-struct tb_write;
-struct tb_write *tb_write_start(enum broker_method m, const char *path, const char *body);
-int tb_write_wait(struct tb_write *w, unsigned ms);
+#include "control/fakecube_test.h"
 
 static struct {
 	struct broker b;

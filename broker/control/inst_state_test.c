@@ -21,13 +21,7 @@
 #include "core/tables.h"
 #include "model/model.h"
 
-/* fakecube_test.c */
-struct broker *tb_start(void);
-void tb_stop(void);
-int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
-unsigned tb_cube_reads(void);
-void tb_cube_read_delay(unsigned ms);
-void tb_run_ms(unsigned ms);
+#include "control/fakecube_test.h"
 
 static struct broker *B;
 

@@ -21,15 +21,7 @@
 #include "store/datastore.h"
 #include "pcn_layout.h"
 
-/* fakecube_test.c */
-struct broker *tb_start(void);
-void tb_stop(void);
-int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
-void tb_cube_refuse(int http);
-unsigned tb_cube_applies(int op);
-const char *tb_state_dir(void);
-const char *tb_bpffs_root(void);
-void tb_run_ms(unsigned ms);
+#include "control/fakecube_test.h"
 
 enum { OP_CREATE = 0, OP_UPDATE = 1, OP_DELETE = 2 }; /* Cubemesh__ApplyOp */
 

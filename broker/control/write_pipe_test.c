@@ -24,19 +24,7 @@
 #include "model/model.h"
 #include "store/datastore.h"
 
-/* fakecube_test.c */
-struct broker *tb_start(void);
-void tb_stop(void);
-int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
-void tb_run_ms(unsigned ms);
-void tb_cube_refuse_instance(const char *name, int http);
-void tb_cube_refuse_value(const char *name, const char *value, int http);
-unsigned tb_cube_stale(void);
-void tb_cube_apply_delay(unsigned ms);
-const char *tb_cube_apply_log(void);
-struct tb_write;
-struct tb_write *tb_write_start(enum broker_method m, const char *path, const char *body);
-int tb_write_wait(struct tb_write *w, unsigned ms);
+#include "control/fakecube_test.h"
 
 static struct broker *B;
 

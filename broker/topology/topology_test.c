@@ -32,14 +32,7 @@
 #include "pcn_layout.h"
 #include "pcn_transparent_kern_user.h"
 
-/* fakecube_test.c */
-struct broker *tb_start(void);
-void tb_stop(void);
-int tb_write(enum broker_method m, const char *path, const char *body, char *msg, size_t n);
-void tb_cube_refuse(int http);
-unsigned tb_cube_applies(int op);
-const char *tb_state_dir(void);
-const char *tb_bpffs_root(void);
+#include "control/fakecube_test.h"
 
 static struct broker *B;
 static char veth[2][IFNAMSIZ];
